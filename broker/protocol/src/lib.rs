@@ -1,0 +1,1 @@
+//! Remoting protocol codec.
