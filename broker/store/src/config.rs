@@ -1,0 +1,260 @@
+//! Store settings, with Apache's `broker.conf` key names and defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How an append is made durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushDiskType {
+    /// An acknowledgement means the record is in the page cache; a background flush writes it to
+    /// disk every `flushIntervalCommitLog` ms. A machine crash can lose the last interval.
+    AsyncFlush,
+    /// An acknowledgement means an fdatasync covered the record's last byte (group commit).
+    SyncFlush,
+}
+
+impl FromStr for FlushDiskType {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "ASYNC_FLUSH" => Ok(FlushDiskType::AsyncFlush),
+            "SYNC_FLUSH" => Ok(FlushDiskType::SyncFlush),
+            other => Err(ConfigError::Invalid {
+                key: "flushDiskType".into(),
+                value: other.into(),
+                expected: "ASYNC_FLUSH or SYNC_FLUSH",
+            }),
+        }
+    }
+}
+
+/// A configuration value could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{key}={value:?} is invalid: expected {expected}")]
+    Invalid {
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+/// Settings of a [`crate::MessageStore`].
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `storePathRootDir`.
+    pub root_dir: PathBuf,
+    /// `storePathCommitLog`; `{root}/commitlog` when unset.
+    pub commit_log_dir: Option<PathBuf>,
+    /// `mappedFileSizeCommitLog` (old spelling `mapedFileSizeCommitLog`), default 1 GiB.
+    pub commit_log_file_size: usize,
+    /// `mappedFileSizeConsumeQueue`, default 300,000 entries × 20 bytes.
+    pub consume_queue_file_size: usize,
+    pub flush_disk_type: FlushDiskType,
+    /// `flushIntervalCommitLog`, default 500 ms.
+    pub flush_interval_commit_log: Duration,
+    /// `flushCommitLogLeastPages`, default 4 pages of 4 KiB.
+    pub flush_commit_log_least_pages: usize,
+    /// `flushCommitLogThoroughInterval`, default 10 s.
+    pub flush_commit_log_thorough_interval: Duration,
+    /// `syncFlushTimeout`, default 5 s.
+    pub sync_flush_timeout: Duration,
+    /// `flushIntervalConsumeQueue`, default 1 s.
+    pub flush_interval_consume_queue: Duration,
+    /// `flushConsumeQueueThoroughInterval`, default 60 s.
+    pub flush_consume_queue_thorough_interval: Duration,
+    /// `maxMessageSize`, default 4 MiB.
+    pub max_message_size: usize,
+    /// `messageIndexEnable`, default true.
+    pub message_index_enable: bool,
+    /// `maxHashSlotNum`, default 5,000,000.
+    pub max_hash_slot_num: u32,
+    /// `maxIndexNum`, default 20,000,000.
+    pub max_index_num: u32,
+    /// `checkCRCOnRecover`, default true.
+    pub check_crc_on_recover: bool,
+    /// `deleteWhen`: hours of the day, `;`-separated, default "04".
+    pub delete_when: String,
+    /// `fileReservedTime` in hours, default 72.
+    pub file_reserved_time_hours: u64,
+    /// `diskMaxUsedSpaceRatio` in percent (clamped 10..=95), default 75.
+    pub disk_max_used_space_ratio: u32,
+    /// `cleanResourceInterval`, default 10 s.
+    pub clean_resource_interval: Duration,
+    /// `deleteFileBatchMax`, default 10.
+    pub delete_file_batch_max: usize,
+    /// `diskSpaceWarningLevelRatio`: above it writes are refused, default 0.90.
+    pub disk_space_warning_level_ratio: f64,
+    /// `diskSpaceCleanForciblyRatio`: above it files are deleted regardless of age, default 0.85.
+    pub disk_space_clean_forcibly_ratio: f64,
+    /// Address written as STOREHOST and used in offset message ids (`brokerIP1:listenPort`).
+    pub store_host: SocketAddr,
+}
+
+pub const DEFAULT_COMMIT_LOG_FILE_SIZE: usize = 1024 * 1024 * 1024;
+pub const CQ_ENTRY_SIZE: usize = 20;
+pub const DEFAULT_CONSUME_QUEUE_FILE_SIZE: usize = 300_000 * CQ_ENTRY_SIZE;
+
+impl StoreConfig {
+    /// Apache's defaults, rooted at `root_dir`.
+    pub fn new(root_dir: impl Into<PathBuf>) -> Self {
+        StoreConfig {
+            root_dir: root_dir.into(),
+            commit_log_dir: None,
+            commit_log_file_size: DEFAULT_COMMIT_LOG_FILE_SIZE,
+            consume_queue_file_size: DEFAULT_CONSUME_QUEUE_FILE_SIZE,
+            flush_disk_type: FlushDiskType::AsyncFlush,
+            flush_interval_commit_log: Duration::from_millis(500),
+            flush_commit_log_least_pages: 4,
+            flush_commit_log_thorough_interval: Duration::from_secs(10),
+            sync_flush_timeout: Duration::from_secs(5),
+            flush_interval_consume_queue: Duration::from_secs(1),
+            flush_consume_queue_thorough_interval: Duration::from_secs(60),
+            max_message_size: 4 * 1024 * 1024,
+            message_index_enable: true,
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 20_000_000,
+            check_crc_on_recover: true,
+            delete_when: "04".into(),
+            file_reserved_time_hours: 72,
+            disk_max_used_space_ratio: 75,
+            clean_resource_interval: Duration::from_secs(10),
+            delete_file_batch_max: 10,
+            disk_space_warning_level_ratio: 0.90,
+            disk_space_clean_forcibly_ratio: 0.85,
+            store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
+        }
+    }
+
+    pub fn commit_log_dir(&self) -> PathBuf {
+        self.commit_log_dir
+            .clone()
+            .unwrap_or_else(|| self.root_dir.join("commitlog"))
+    }
+    pub fn consume_queue_dir(&self) -> PathBuf {
+        self.root_dir.join("consumequeue")
+    }
+    pub fn index_dir(&self) -> PathBuf {
+        self.root_dir.join("index")
+    }
+    pub fn checkpoint_path(&self) -> PathBuf {
+        self.root_dir.join("checkpoint")
+    }
+    pub fn abort_path(&self) -> PathBuf {
+        self.root_dir.join("abort")
+    }
+    pub fn lock_path(&self) -> PathBuf {
+        self.root_dir.join("lock")
+    }
+    pub fn config_dir(&self) -> PathBuf {
+        self.root_dir.join("config")
+    }
+
+    /// Applies one `broker.conf` key. Returns `Ok(false)` for keys the store does not own.
+    pub fn apply(&mut self, key: &str, value: &str) -> Result<bool, ConfigError> {
+        let v = value.trim();
+        match key {
+            "storePathRootDir" => self.root_dir = PathBuf::from(v),
+            "storePathCommitLog" => self.commit_log_dir = Some(PathBuf::from(v)),
+            "mappedFileSizeCommitLog" | "mapedFileSizeCommitLog" => {
+                self.commit_log_file_size = parse_range(key, v, 4096, i32::MAX as usize)?;
+            }
+            "mappedFileSizeConsumeQueue" | "mapedFileSizeConsumeQueue" => {
+                let size: usize = parse_range(key, v, CQ_ENTRY_SIZE, i32::MAX as usize)?;
+                // Apache rounds to a whole number of entries.
+                self.consume_queue_file_size = size / CQ_ENTRY_SIZE * CQ_ENTRY_SIZE;
+            }
+            "flushDiskType" => self.flush_disk_type = v.parse()?,
+            "flushIntervalCommitLog" => self.flush_interval_commit_log = millis(key, v)?,
+            "flushCommitLogLeastPages" => self.flush_commit_log_least_pages = parse_range(key, v, 0, 1 << 20)?,
+            "flushCommitLogThoroughInterval" => self.flush_commit_log_thorough_interval = millis(key, v)?,
+            "syncFlushTimeout" => self.sync_flush_timeout = millis(key, v)?,
+            "flushIntervalConsumeQueue" => self.flush_interval_consume_queue = millis(key, v)?,
+            "flushConsumeQueueThoroughInterval" => self.flush_consume_queue_thorough_interval = millis(key, v)?,
+            "maxMessageSize" => self.max_message_size = parse_range(key, v, 1, 1 << 30)?,
+            "messageIndexEnable" => self.message_index_enable = boolean(key, v)?,
+            "maxHashSlotNum" => self.max_hash_slot_num = parse_range(key, v, 1, 50_000_000)?,
+            "maxIndexNum" => self.max_index_num = parse_range(key, v, 1, 100_000_000)?,
+            "checkCRCOnRecover" => self.check_crc_on_recover = boolean(key, v)?,
+            "deleteWhen" => {
+                for hour in v.split(';').filter(|h| !h.is_empty()) {
+                    let _: u32 = parse_range(key, hour, 0, 23)?;
+                }
+                self.delete_when = v.to_owned();
+            }
+            "fileReservedTime" => self.file_reserved_time_hours = parse_range(key, v, 0, 24 * 365 * 100)?,
+            "diskMaxUsedSpaceRatio" => {
+                let ratio: u32 = parse_range(key, v, 0, 100)?;
+                self.disk_max_used_space_ratio = ratio.clamp(10, 95);
+            }
+            "cleanResourceInterval" => self.clean_resource_interval = millis(key, v)?,
+            "deleteFileBatchMax" => self.delete_file_batch_max = parse_range(key, v, 1, 10_000)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+fn parse_range<T>(key: &str, v: &str, min: T, max: T) -> Result<T, ConfigError>
+where
+    T: FromStr + PartialOrd + Copy,
+{
+    match v.parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            key: key.into(),
+            value: v.into(),
+            expected: "a whole number in the allowed range",
+        }),
+    }
+}
+
+fn millis(key: &str, v: &str) -> Result<Duration, ConfigError> {
+    parse_range::<u64>(key, v, 0, u64::MAX / 2).map(Duration::from_millis)
+}
+
+fn boolean(key: &str, v: &str) -> Result<bool, ConfigError> {
+    match v {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            key: key.into(),
+            value: v.into(),
+            expected: "true or false",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_spellings_of_the_commit_log_file_size_are_accepted() {
+        let mut c = StoreConfig::new("/tmp/x");
+        assert_eq!(c.commit_log_file_size, 1 << 30);
+        assert!(c.apply("mapedFileSizeCommitLog", "1048576").unwrap());
+        assert_eq!(c.commit_log_file_size, 1 << 20);
+        assert!(c.apply("mappedFileSizeCommitLog", "2097152").unwrap());
+        assert_eq!(c.commit_log_file_size, 2 << 20);
+    }
+
+    #[test]
+    fn invalid_values_name_the_key_and_unknown_keys_are_not_ours() {
+        let mut c = StoreConfig::new("/tmp/x");
+        let err = c.apply("flushDiskType", "SOMETIMES").unwrap_err();
+        assert!(err.to_string().contains("flushDiskType"));
+        assert!(c.apply("deleteWhen", "04;25").is_err());
+        assert!(c.apply("mappedFileSizeCommitLog", "-1").is_err());
+        assert!(!c.apply("brokerName", "b").unwrap());
+    }
+
+    #[test]
+    fn consume_queue_file_size_is_rounded_to_whole_entries() {
+        let mut c = StoreConfig::new("/tmp/x");
+        c.apply("mappedFileSizeConsumeQueue", "1001").unwrap();
+        assert_eq!(c.consume_queue_file_size, 1000);
+    }
+}

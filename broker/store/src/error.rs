@@ -1,0 +1,147 @@
+//! Errors, one enum per action that failed.
+
+use std::io;
+use std::path::PathBuf;
+
+use rmq_protocol::message::record::EncodeRecordError;
+
+/// A file operation of a file queue failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("failed to create {path}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("failed to open {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path} is {actual} bytes, expected {expected}")]
+    WrongSize {
+        path: PathBuf,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("failed to map {path}")]
+    Map {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("failed to fdatasync {path}")]
+    Sync {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("failed to delete {path}")]
+    Delete {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("failed to list {path}")]
+    ListDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("files in {dir} are not contiguous: {path} starts at {start}, expected {expected}")]
+    Gap {
+        dir: PathBuf,
+        path: PathBuf,
+        start: u64,
+        expected: u64,
+    },
+}
+
+/// Opening (loading and recovering) a store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenStoreError {
+    #[error("failed to create directory {path}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("store {path} is locked by another process")]
+    Locked { path: PathBuf },
+    #[error("failed to lock {path}")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("failed to write the abort marker {path}")]
+    AbortMarker {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("failed to start thread {name}")]
+    Thread {
+        name: &'static str,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Appending a message failed. The message is not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum PutError {
+    #[error("store refuses writes after an earlier write or fsync failure")]
+    Poisoned,
+    #[error("store is shut down")]
+    ShutDown,
+    #[error("store is a replica and does not accept messages")]
+    ReadOnly,
+    #[error("disk is full: {used_ratio:.2} of the commit log disk used")]
+    DiskFull { used_ratio: f64 },
+    #[error("message body of {size} bytes exceeds maxMessageSize {max}")]
+    BodyTooLarge { size: usize, max: usize },
+    #[error("message record of {size} bytes cannot fit in a commit log file of {file_size}")]
+    RecordTooLarge { size: usize, file_size: usize },
+    #[error("message cannot be encoded")]
+    Encode(#[from] EncodeRecordError),
+    #[error("failed to roll to a new commit log file")]
+    Roll(#[source] FileError),
+    #[error("batch is empty")]
+    EmptyBatch,
+}
+
+/// Writing or reading a metadata JSON file failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MetadataError {
+    #[error("failed to read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("failed to parse {path}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("failed to write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("failed to serialize {path}")]
+    Serialize {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}

@@ -1,0 +1,339 @@
+//! One preallocated, memory-mapped file of a file queue, named by the offset of its first byte.
+//!
+//! Concurrency contract: exactly one writer at a time (the owner of the queue's append lock) copies
+//! bytes at and beyond `wrote`, then publishes the new `wrote` with a release store. Readers only look
+//! at `[0, wrote)` after an acquire load, so they never see a byte while it is being written.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use memmap2::MmapRaw;
+
+use crate::error::FileError;
+
+/// Width of a file name: the zero-padded decimal offset of the file's first byte.
+pub const FILE_NAME_LEN: usize = 20;
+
+/// The file name for a file starting at `offset`, e.g. `00000000001073741824`.
+pub fn file_name(offset: u64) -> String {
+    format!("{offset:020}")
+}
+
+/// The start offset a file name encodes, if it is one of ours.
+pub fn parse_file_name(name: &str) -> Option<u64> {
+    if name.len() == FILE_NAME_LEN && name.bytes().all(|b| b.is_ascii_digit()) {
+        name.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// A mapped file.
+#[derive(Debug)]
+pub struct MappedFile {
+    path: PathBuf,
+    file: File,
+    map: MmapRaw,
+    start: u64,
+    size: usize,
+    wrote: AtomicUsize,
+    flushed: AtomicUsize,
+}
+
+impl MappedFile {
+    /// Creates a new file of `size` bytes, allocating its blocks up front so that writes through
+    /// the mapping can never fail for lack of space, then syncs it and its directory.
+    pub fn create(dir: &Path, start: u64, size: usize) -> Result<Self, FileError> {
+        let path = dir.join(file_name(start));
+        let err = |source| FileError::Create {
+            path: path.clone(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(err)?;
+        preallocate(&file, size).map_err(err)?;
+        // IMPORTANT: the file's length and blocks must be durable before any record in it can be
+        // acknowledged, and its name must be durable in the directory; otherwise a crash could
+        // lose a whole file of flushed records.
+        file.sync_all().map_err(err)?;
+        sync_dir(dir).map_err(err)?;
+        Self::map(path, file, start, size, 0)
+    }
+
+    /// Opens an existing file. Its write position is unknown until recovery sets it, so it starts
+    /// at the full size (nothing may be appended until recovery says where the data ends).
+    pub fn open(path: &Path, start: u64, expected_size: usize) -> Result<Self, FileError> {
+        let err = |source| FileError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(err)?;
+        let len = file.metadata().map_err(err)?.len();
+        if len != expected_size as u64 {
+            return Err(FileError::WrongSize {
+                path: path.to_path_buf(),
+                expected: expected_size as u64,
+                actual: len,
+            });
+        }
+        Self::map(path.to_path_buf(), file, start, expected_size, expected_size)
+    }
+
+    fn map(
+        path: PathBuf,
+        file: File,
+        start: u64,
+        size: usize,
+        wrote: usize,
+    ) -> Result<Self, FileError> {
+        let map = MmapRaw::map_raw(&file).map_err(|source| FileError::Map {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(MappedFile {
+            path,
+            file,
+            map,
+            start,
+            size,
+            wrote: AtomicUsize::new(wrote),
+            flushed: AtomicUsize::new(wrote),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    /// Offset of the file's first byte in the queue.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+    pub fn size(&self) -> usize {
+        self.size
+    }
+    /// Offset one past the file's last byte.
+    pub fn end(&self) -> u64 {
+        self.start + self.size as u64
+    }
+    /// Bytes written (visible to readers).
+    pub fn wrote(&self) -> usize {
+        self.wrote.load(Ordering::Acquire)
+    }
+    /// Bytes known to be on disk.
+    pub fn flushed(&self) -> usize {
+        self.flushed.load(Ordering::Acquire)
+    }
+    pub fn remaining(&self) -> usize {
+        self.size - self.wrote()
+    }
+    pub fn is_full(&self) -> bool {
+        self.wrote() >= self.size
+    }
+
+    /// Copies `data` at the write position and publishes it. Only the queue's single writer calls
+    /// this. Returns the position the data was written at.
+    pub fn append(&self, data: &[u8]) -> Option<usize> {
+        let at = self.wrote.load(Ordering::Relaxed);
+        if data.len() > self.size - at {
+            return None;
+        }
+        // SAFETY: `at + data.len() <= size`, so the destination lies inside the mapping. Bytes at
+        // and beyond `wrote` are touched only by the single writer (see the module contract), and
+        // readers never look past `wrote`, so no reference to this range exists while we copy.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(at), data.len());
+        }
+        self.wrote.store(at + data.len(), Ordering::Release);
+        Some(at)
+    }
+
+    /// Overwrites bytes that are already written; for the consume queue's dispatcher, which is the
+    /// single writer of its queue, when it repairs a position. Does not move `wrote`.
+    pub fn write_at(&self, at: usize, data: &[u8]) -> bool {
+        if at + data.len() > self.size {
+            return false;
+        }
+        // SAFETY: inside the mapping (checked above); the caller is the only writer.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(at), data.len());
+        }
+        true
+    }
+
+    /// Marks the rest of the file as used, without writing (after a blank record or when full).
+    pub fn mark_full(&self) {
+        self.wrote.store(self.size, Ordering::Release);
+    }
+
+    /// Sets the write position after recovery; bytes past it are zeroed so a later scan cannot
+    /// mistake old bytes for records.
+    pub fn truncate_to(&self, pos: usize) {
+        let pos = pos.min(self.size);
+        let old = self.wrote.load(Ordering::Acquire);
+        if old > pos {
+            // SAFETY: `[pos, old)` is inside the mapping; recovery runs before readers start and
+            // with the append lock held, so nothing else touches these bytes.
+            unsafe { std::ptr::write_bytes(self.map.as_mut_ptr().add(pos), 0, old - pos) };
+        }
+        self.wrote.store(pos, Ordering::Release);
+        self.flushed.store(pos.min(self.flushed()), Ordering::Release);
+    }
+
+    /// Records that the data is on disk up to `pos` (for files opened by recovery).
+    pub fn set_flushed(&self, pos: usize) {
+        self.flushed.store(pos, Ordering::Release);
+    }
+
+    /// Borrows written bytes `[pos, pos + len)`, or `None` if they are not all written yet.
+    pub fn read(&self, pos: usize, len: usize) -> Option<&[u8]> {
+        let end = pos.checked_add(len)?;
+        if end > self.wrote() {
+            return None;
+        }
+        // SAFETY: `[pos, end)` lies below `wrote`, which was published with release ordering after
+        // the bytes were copied, and written bytes are never changed while readers exist (the
+        // consume queue's `write_at` repairs only slots no reader has been given yet).
+        Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) })
+    }
+
+    /// Borrows `[pos, pos + len)` regardless of the write position (recovery scans).
+    pub fn read_raw(&self, pos: usize, len: usize) -> Option<&[u8]> {
+        let end = pos.checked_add(len)?;
+        if end > self.size {
+            return None;
+        }
+        // SAFETY: inside the mapping; used only while no writer runs (recovery).
+        Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) })
+    }
+
+    /// Flushes written bytes to disk with fdatasync and returns the new flushed position.
+    pub fn flush(&self) -> Result<usize, FileError> {
+        let wrote = self.wrote();
+        if wrote > self.flushed() {
+            // IMPORTANT: fdatasync writes back the pages dirtied through the shared mapping and the
+            // metadata needed to read them (extent conversion of the preallocated blocks); only
+            // after it returns may `flushed` advance and acknowledgements be sent.
+            self.file.sync_data().map_err(|source| FileError::Sync {
+                path: self.path.clone(),
+                source,
+            })?;
+            self.flushed.fetch_max(wrote, Ordering::AcqRel);
+        }
+        Ok(self.flushed())
+    }
+
+    /// Last-modified time of the file.
+    pub fn modified(&self) -> Option<std::time::SystemTime> {
+        self.file.metadata().and_then(|m| m.modified()).ok()
+    }
+}
+
+/// A zero-copy slice of a mapped file that keeps the mapping alive.
+struct MappedSlice {
+    file: Arc<MappedFile>,
+    pos: usize,
+    len: usize,
+}
+
+impl AsRef<[u8]> for MappedSlice {
+    fn as_ref(&self) -> &[u8] {
+        self.file.read(self.pos, self.len).unwrap_or(&[])
+    }
+}
+
+/// Written bytes `[pos, pos + len)` of `file` as `Bytes` that share the mapping (no copy). The
+/// mapping outlives the file's deletion from the directory while any slice is held.
+pub fn slice(file: &Arc<MappedFile>, pos: usize, len: usize) -> Option<Bytes> {
+    file.read(pos, len)?;
+    Some(Bytes::from_owner(MappedSlice {
+        file: Arc::clone(file),
+        pos,
+        len,
+    }))
+}
+
+fn preallocate(file: &File, size: usize) -> std::io::Result<()> {
+    let len = libc::off_t::try_from(size).map_err(|_| std::io::Error::other("file too large"))?;
+    // SAFETY: plain syscall on a valid, open file descriptor.
+    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
+    match rc {
+        0 => Ok(()),
+        // Filesystems without fallocate: fall back to a sparse length (writes may then hit ENOSPC
+        // as SIGBUS, so the disk-usage guard must keep headroom).
+        libc::EOPNOTSUPP | libc::EINVAL => file.set_len(size as u64),
+        errno => Err(std::io::Error::from_raw_os_error(errno)),
+    }
+}
+
+/// Fsyncs a directory so that entries created or removed in it survive a crash.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_twenty_digit_offsets() {
+        assert_eq!(file_name(1_073_741_824), "00000000001073741824");
+        assert_eq!(parse_file_name("00000000001073741824"), Some(1_073_741_824));
+        assert_eq!(parse_file_name("abc"), None);
+        assert_eq!(parse_file_name("0000000000107374182x"), None);
+    }
+
+    #[test]
+    fn create_preallocates_the_full_size_and_refuses_an_existing_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = MappedFile::create(dir.path(), 4096, 8192).unwrap();
+        assert_eq!(f.path().metadata().unwrap().len(), 8192);
+        assert_eq!(f.wrote(), 0);
+        assert!(MappedFile::create(dir.path(), 4096, 8192).is_err());
+    }
+
+    #[test]
+    fn appended_bytes_are_readable_and_survive_reopen_after_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = Arc::new(MappedFile::create(dir.path(), 0, 64).unwrap());
+        assert_eq!(f.append(b"hello"), Some(0));
+        assert_eq!(f.append(b"world"), Some(5));
+        assert_eq!(f.read(0, 10).unwrap(), b"helloworld");
+        assert!(f.read(5, 6).is_none(), "reading past the write position");
+        assert_eq!(slice(&f, 5, 5).unwrap().as_ref(), b"world");
+        assert_eq!(f.flush().unwrap(), 10);
+        assert!(f.append(&[0u8; 55]).is_none(), "does not fit");
+        drop(f);
+        let reopened = MappedFile::open(&dir.path().join(file_name(0)), 0, 64).unwrap();
+        assert_eq!(reopened.read_raw(0, 10).unwrap(), b"helloworld");
+    }
+
+    #[test]
+    fn truncate_zeroes_the_bytes_past_the_new_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = MappedFile::create(dir.path(), 0, 16).unwrap();
+        f.append(b"abcdefgh").unwrap();
+        f.truncate_to(3);
+        assert_eq!(f.wrote(), 3);
+        assert_eq!(f.read_raw(0, 8).unwrap(), b"abc\0\0\0\0\0");
+    }
+
+    #[test]
+    fn open_rejects_a_file_of_the_wrong_size() {
+        let dir = tempfile::tempdir().unwrap();
+        MappedFile::create(dir.path(), 0, 16).unwrap();
+        let err = MappedFile::open(&dir.path().join(file_name(0)), 0, 32).unwrap_err();
+        assert!(matches!(err, FileError::WrongSize { actual: 16, .. }));
+    }
+}
