@@ -1,0 +1,175 @@
+//! Renders each broker pod's `broker.conf`, as a pure function of the validated cluster.
+//!
+//! In Kubernetes a pod is placed by [`Placement::in_cluster`]; a local runner (`rmqctl up`)
+//! builds its own [`Placement`] (127.0.0.1, its own ports and directories) and calls
+//! [`render_at`], so both run exactly the configuration the operator renders.
+//!
+//! ```text
+//! # operator-owned keys, always in this order
+//! brokerClusterName brokerName brokerId brokerRole flushDiskType
+//! brokerIP1 listenPort namesrvAddr storePathRootDir
+//! # then spec.broker.config, sorted by key
+//! ```
+
+use std::fmt::Write as _;
+
+use super::names;
+use crate::validate::ValidatedCluster;
+
+/// Mount point of the broker data volume.
+pub const DATA_DIR: &str = "/data";
+/// `storePathRootDir` inside the data volume.
+pub const STORE_DIR: &str = "/data/store";
+
+/// Where one broker runs: everything in its config that depends on the host rather than on the
+/// spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// `namesrvAddr`: `host:port` entries separated by `;`.
+    pub namesrv_addr: String,
+    /// `brokerIP1`: the address clients and slaves use to reach this broker.
+    pub broker_ip1: String,
+    /// `listenPort`.
+    pub listen_port: u16,
+    /// `storePathRootDir`.
+    pub store_path_root_dir: String,
+}
+
+impl Placement {
+    /// Placement of pod `ordinal` of group `group` in Kubernetes: the pod's stable DNS name and
+    /// the name servers' stable DNS names.
+    pub fn in_cluster(cluster: &ValidatedCluster, group: u32, ordinal: u32) -> Self {
+        Self {
+            namesrv_addr: names::namesrv_addr(cluster),
+            broker_ip1: names::broker_pod_dns(cluster, group, ordinal),
+            listen_port: names::BROKER_PORT,
+            store_path_root_dir: STORE_DIR.to_owned(),
+        }
+    }
+}
+
+/// `brokerRole` of pod `ordinal`: ordinal 0 is the master with the spec's role, others SLAVE.
+pub fn role(cluster: &ValidatedCluster, ordinal: u32) -> &'static str {
+    if ordinal == 0 {
+        cluster.spec.broker.broker_role.as_str()
+    } else {
+        "SLAVE"
+    }
+}
+
+/// `broker.conf` of pod `ordinal` of group `group`, placed in Kubernetes.
+pub fn render(cluster: &ValidatedCluster, group: u32, ordinal: u32) -> String {
+    render_at(
+        cluster,
+        group,
+        ordinal,
+        &Placement::in_cluster(cluster, group, ordinal),
+    )
+}
+
+/// `broker.conf` of pod `ordinal` of group `group` at `placement`.
+pub fn render_at(
+    cluster: &ValidatedCluster,
+    group: u32,
+    ordinal: u32,
+    placement: &Placement,
+) -> String {
+    let broker = &cluster.spec.broker;
+    let owned: [(&str, String); 9] = [
+        ("brokerClusterName", cluster.name.clone()),
+        ("brokerName", names::broker_group(cluster, group)),
+        ("brokerId", ordinal.to_string()),
+        ("brokerRole", role(cluster, ordinal).to_owned()),
+        ("flushDiskType", broker.flush_disk_type.as_str().to_owned()),
+        ("brokerIP1", placement.broker_ip1.clone()),
+        ("listenPort", placement.listen_port.to_string()),
+        ("namesrvAddr", placement.namesrv_addr.clone()),
+        ("storePathRootDir", placement.store_path_root_dir.clone()),
+    ];
+    let mut out = format!(
+        "# broker.conf of {}, rendered by rmq-operator; edit the RocketCluster instead.\n",
+        names::broker_pod(cluster, group, ordinal)
+    );
+    for (key, value) in owned
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .chain(broker.config.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    {
+        // Writing to a String cannot fail.
+        let _ = writeln!(out, "{key}={}", escape_value(value));
+    }
+    out
+}
+
+/// Escapes a value for a Java properties file (backslashes, and leading spaces that the parser
+/// would otherwise strip). Line breaks are rejected earlier by validation.
+fn escape_value(value: &str) -> String {
+    let escaped = value.replace('\\', "\\\\");
+    match escaped.strip_prefix(' ') {
+        Some(rest) => format!("\\ {rest}"),
+        None => escaped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::tests::validated;
+
+    #[test]
+    fn master_gets_the_spec_role_and_slaves_get_slave() {
+        let c = validated(
+            "spec: {broker: {replicasPerGroup: 1, brokerRole: SYNC_MASTER, flushDiskType: SYNC_FLUSH}}",
+        );
+        let master = render(&c, 0, 0);
+        let slave = render(&c, 0, 1);
+        assert!(
+            master.contains("\nbrokerId=0\nbrokerRole=SYNC_MASTER\nflushDiskType=SYNC_FLUSH\n")
+        );
+        assert!(slave.contains("\nbrokerId=1\nbrokerRole=SLAVE\n"));
+    }
+
+    #[test]
+    fn in_cluster_placement_uses_stable_dns_names_never_ips() {
+        let c = validated("spec: {nameServer: {replicas: 2}}");
+        let conf = render(&c, 1, 0);
+        assert!(conf.contains("brokerIP1=demo-broker-1-0.demo-broker-1.mq.svc.cluster.local\n"));
+        assert!(conf.contains(
+            "namesrvAddr=demo-namesrv-0.demo-namesrv.mq.svc.cluster.local:9876;demo-namesrv-1.demo-namesrv.mq.svc.cluster.local:9876\n"
+        ));
+    }
+
+    #[test]
+    fn a_local_placement_replaces_every_host_dependent_key() {
+        let c = validated("spec: {}");
+        let local = Placement {
+            namesrv_addr: "127.0.0.1:9876".to_owned(),
+            broker_ip1: "127.0.0.1".to_owned(),
+            listen_port: 20911,
+            store_path_root_dir: "/tmp/rmq/b0".to_owned(),
+        };
+        let conf = render_at(&c, 0, 0, &local);
+        for line in [
+            "brokerIP1=127.0.0.1",
+            "listenPort=20911",
+            "namesrvAddr=127.0.0.1:9876",
+            "storePathRootDir=/tmp/rmq/b0",
+        ] {
+            assert!(conf.lines().any(|l| l == line), "missing {line} in {conf}");
+        }
+        assert!(!conf.contains("svc.cluster.local"));
+    }
+
+    #[test]
+    fn user_config_follows_owned_keys_sorted_and_escaped() {
+        let c =
+            validated(r#"spec: {broker: {config: {zeta: "1", alpha: 'C:\dir', beta: " lead"}}}"#);
+        let conf = render(&c, 0, 0);
+        let tail: Vec<_> = conf
+            .lines()
+            .skip_while(|l| !l.starts_with("storePathRootDir"))
+            .skip(1)
+            .collect();
+        assert_eq!(tail, ["alpha=C:\\\\dir", "beta=\\ lead", "zeta=1"]);
+    }
+}

@@ -1,0 +1,65 @@
+//! ConfigMaps: the name servers' config, the discovery address, one broker.conf per pod.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+
+use super::labels::Component;
+use super::{broker_conf, metadata, names};
+use crate::validate::ValidatedCluster;
+
+/// Key of the name server config file.
+pub const NAMESRV_CONF_KEY: &str = "namesrv.properties";
+/// Key of the discovery ConfigMap holding the `namesrvAddr` list.
+pub const NAMESRV_ADDR_KEY: &str = "NAMESRV_ADDR";
+
+/// The name servers' `namesrv.properties`.
+pub fn namesrv(cluster: &ValidatedCluster) -> ConfigMap {
+    let conf = format!(
+        "# namesrv.properties, rendered by rmq-operator; edit the RocketCluster instead.\nlistenPort={}\n",
+        names::NAMESRV_PORT
+    );
+    ConfigMap {
+        metadata: metadata(
+            cluster,
+            names::namesrv_config(cluster),
+            Component::NameServer,
+        ),
+        data: Some(BTreeMap::from([(NAMESRV_CONF_KEY.to_owned(), conf)])),
+        ..ConfigMap::default()
+    }
+}
+
+/// `NAMESRV_ADDR` for clients: `envFrom` this ConfigMap to reach the cluster.
+pub fn discovery(cluster: &ValidatedCluster) -> ConfigMap {
+    ConfigMap {
+        metadata: metadata(cluster, names::discovery(cluster), Component::Cluster),
+        data: Some(BTreeMap::from([(
+            NAMESRV_ADDR_KEY.to_owned(),
+            names::namesrv_addr(cluster),
+        )])),
+        ..ConfigMap::default()
+    }
+}
+
+/// Group `group`'s ConfigMap: one `<pod>.properties` per pod, rendered by [`broker_conf::render`].
+pub fn broker_group(cluster: &ValidatedCluster, group: u32) -> ConfigMap {
+    let data = (0..cluster.pods_per_group())
+        .map(|ordinal| {
+            let pod = names::broker_pod(cluster, group, ordinal);
+            (
+                names::broker_conf_key(&pod),
+                broker_conf::render(cluster, group, ordinal),
+            )
+        })
+        .collect();
+    ConfigMap {
+        metadata: metadata(
+            cluster,
+            names::broker_config(cluster, group),
+            Component::BrokerGroup(group),
+        ),
+        data: Some(data),
+        ..ConfigMap::default()
+    }
+}

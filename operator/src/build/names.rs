@@ -1,0 +1,83 @@
+//! Names and stable DNS names of every child object, derived from the spec alone.
+//!
+//! ```text
+//! <c>-namesrv                  headless Service + StatefulSet of the name servers
+//! <c>-namesrv-<i>.<c>-namesrv.<ns>.svc.<domain>:9876     name server i
+//! <c>-broker-<g>               brokerName, headless Service, StatefulSet, PDB of group g
+//! <c>-broker-<g>-config        ConfigMap: one <c>-broker-<g>-<o>.properties per pod
+//! <c>-broker-<g>-<o>.<c>-broker-<g>.<ns>.svc.<domain>     brokerIP1 of pod o of group g
+//! ```
+
+use crate::validate::ValidatedCluster;
+
+/// Port name servers listen on.
+pub const NAMESRV_PORT: u16 = 9876;
+/// Port brokers listen on (`listenPort`).
+pub const BROKER_PORT: u16 = 10911;
+/// Port of master/slave replication (`listenPort + 1`, RocketMQ's default `haListenPort`).
+pub const BROKER_HA_PORT: u16 = 10912;
+
+/// Name of the name servers' StatefulSet and headless Service.
+pub fn namesrv(cluster: &ValidatedCluster) -> String {
+    format!("{}-namesrv", cluster.name)
+}
+
+/// Name of the name servers' ConfigMap.
+pub fn namesrv_config(cluster: &ValidatedCluster) -> String {
+    format!("{}-namesrv-config", cluster.name)
+}
+
+/// Name of the discovery ConfigMap (`NAMESRV_ADDR` for clients).
+pub fn discovery(cluster: &ValidatedCluster) -> String {
+    format!("{}-discovery", cluster.name)
+}
+
+/// `brokerName` of group `group`, also its StatefulSet, Service and PDB name.
+pub fn broker_group(cluster: &ValidatedCluster, group: u32) -> String {
+    format!("{}-broker-{group}", cluster.name)
+}
+
+/// Name of group `group`'s ConfigMap.
+pub fn broker_config(cluster: &ValidatedCluster, group: u32) -> String {
+    format!("{}-broker-{group}-config", cluster.name)
+}
+
+/// Name of pod `ordinal` of group `group`.
+pub fn broker_pod(cluster: &ValidatedCluster, group: u32, ordinal: u32) -> String {
+    format!("{}-{ordinal}", broker_group(cluster, group))
+}
+
+/// Key of pod `pod`'s broker.conf in its group's ConfigMap.
+pub fn broker_conf_key(pod: &str) -> String {
+    format!("{pod}.properties")
+}
+
+/// Stable DNS name of pod `ordinal` of group `group` (its `brokerIP1`).
+pub fn broker_pod_dns(cluster: &ValidatedCluster, group: u32, ordinal: u32) -> String {
+    let service = broker_group(cluster, group);
+    format!(
+        "{}.{service}.{}.svc.{}",
+        broker_pod(cluster, group, ordinal),
+        cluster.namespace,
+        cluster.environment.cluster_domain
+    )
+}
+
+/// `host:port` of every name server, by predicted stable DNS name (never a pod IP), in ordinal
+/// order.
+pub fn namesrv_hosts(cluster: &ValidatedCluster) -> Vec<String> {
+    let service = namesrv(cluster);
+    (0..cluster.name_servers())
+        .map(|i| {
+            format!(
+                "{service}-{i}.{service}.{}.svc.{}:{NAMESRV_PORT}",
+                cluster.namespace, cluster.environment.cluster_domain
+            )
+        })
+        .collect()
+}
+
+/// The `namesrvAddr` value: [`namesrv_hosts`] joined by `;`.
+pub fn namesrv_addr(cluster: &ValidatedCluster) -> String {
+    namesrv_hosts(cluster).join(";")
+}

@@ -1,0 +1,62 @@
+//! The `RocketCluster` custom resource (`rocketmq.rs/v1alpha1`).
+//!
+//! | module | what |
+//! |---|---|
+//! | [`spec`] | the user's desired state: images, name servers, broker groups, operations |
+//! | [`status`] | what the operator observed: conditions, ready replicas per group, NS address |
+//!
+//! The CRD YAML is generated from these types by the `crdgen` binary ([`crate::crdgen`]); the
+//! CEL rules (`x-kubernetes-validations`) that reject operator-owned `broker.conf` keys live on
+//! [`spec::BrokerSpec::config`].
+
+pub mod spec;
+pub mod status;
+
+pub use spec::{
+    BrokerRole, BrokerSpec, ClusterOperation, FlushDiskType, ImageSpec, NameServerSpec,
+    PodDisruptionBudgetSpec, PullPolicy, PvcRetention, PvcRetentionPolicy, RocketCluster,
+    RocketClusterSpec, StorageSpec, StorageType,
+};
+pub use status::{ConditionType, GroupStatus, RocketClusterStatus};
+
+/// API group of every custom resource of this operator.
+pub const GROUP: &str = "rocketmq.rs";
+/// The served and stored version.
+pub const VERSION: &str = "v1alpha1";
+
+/// `broker.conf` keys the operator writes itself, with what the user should do instead.
+///
+/// The CRD rejects them through CEL rules and [`crate::validate`] rejects them again (for API
+/// servers that skip CEL), both with the hint given here.
+pub const RESERVED_CONFIG_KEYS: &[(&str, &str)] = &[
+    (
+        "brokerName",
+        "the operator names each group <cluster>-broker-<group>",
+    ),
+    (
+        "brokerId",
+        "the operator sets brokerId to the pod ordinal (0 is the master)",
+    ),
+    (
+        "brokerRole",
+        "set spec.broker.brokerRole instead (slaves are assigned by the operator)",
+    ),
+    (
+        "brokerClusterName",
+        "the operator uses the RocketCluster's name",
+    ),
+    (
+        "namesrvAddr",
+        "the operator points brokers at its own name servers",
+    ),
+    (
+        "brokerIP1",
+        "the operator advertises each pod's stable DNS name",
+    ),
+    ("listenPort", "the operator fixes the broker port to 10911"),
+    ("flushDiskType", "set spec.broker.flushDiskType instead"),
+    (
+        "storePathRootDir",
+        "the operator keeps the store on the data volume",
+    ),
+];
