@@ -10,3 +10,7 @@ pub mod config;
 pub mod error;
 pub mod file_queue;
 pub mod mapped_file;
+pub mod checkpoint;
+pub mod commit_log;
+pub mod consume_queue;
+pub mod flush;

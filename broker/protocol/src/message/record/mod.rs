@@ -101,6 +101,8 @@ pub enum DecodeRecordError {
     TopicNotUtf8,
     #[error("body crc {stored:#010x} does not match computed {computed:#010x}")]
     BodyCrcMismatch { stored: u32, computed: u32 },
+    #[error("record tail is torn: {what}")]
+    TornTail { what: &'static str },
 }
 
 /// Apache's `UtilAll.crc32`: CRC-32 (IEEE) of the body, masked to a non-negative i32.
@@ -435,6 +437,21 @@ impl<'a> RecordView<'a> {
                 stored: stored as u32,
                 computed: computed as u32,
             });
+        }
+        Ok(())
+    }
+
+    /// Full integrity check for recovery: the body CRC, plus the parts the CRC does not cover. A
+    /// record torn by a crash mid-copy keeps its prefix and has zeroes after it, so a topic with a
+    /// NUL byte or a property string that does not end with its separator means a torn tail.
+    pub fn verify(&self) -> Result<(), DecodeRecordError> {
+        self.verify_body_crc()?;
+        if self.topic_len == 0 || self.topic().bytes().any(|b| b == 0) {
+            return Err(DecodeRecordError::TornTail { what: "topic" });
+        }
+        let props = self.properties();
+        if props.last().is_some_and(|b| *b != super::properties::PROPERTY_SEPARATOR) {
+            return Err(DecodeRecordError::TornTail { what: "properties" });
         }
         Ok(())
     }

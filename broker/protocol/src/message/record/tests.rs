@@ -205,3 +205,23 @@ proptest! {
         prop_assert_eq!(view.fields(), expected);
     }
 }
+
+#[test]
+fn verify_detects_a_tail_torn_inside_the_topic_or_the_properties() {
+    let raw = encode(&sample_fields()).unwrap();
+    RecordView::decode(&raw).unwrap().verify().unwrap();
+    // Properties are the last 20 bytes, the topic the 9 before their 2-byte length.
+    for zeroed in [1usize, 5, 20, 22 + 3] {
+        let mut torn = raw.clone();
+        let n = torn.len();
+        torn[n - zeroed..].fill(0);
+        let checked = RecordView::decode(&torn).and_then(|view| view.verify());
+        assert!(
+            matches!(
+                checked,
+                Err(DecodeRecordError::TornTail { .. } | DecodeRecordError::SizeMismatch { .. })
+            ),
+            "zeroed {zeroed}: {checked:?}"
+        );
+    }
+}

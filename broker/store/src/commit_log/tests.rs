@@ -1,0 +1,134 @@
+use std::net::SocketAddr;
+
+use rmq_protocol::message::record::RecordView;
+
+use super::*;
+
+fn host() -> SocketAddr {
+    "127.0.0.1:10911".parse().unwrap()
+}
+
+fn msg<'a>(topic: &'a str, queue_id: i32, body: &'a [u8]) -> PutMessage<'a> {
+    PutMessage {
+        topic,
+        queue_id,
+        flag: 0,
+        sys_flag: 0,
+        born_timestamp: 1,
+        born_host: "10.0.0.2:5000".parse().unwrap(),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body,
+        properties: b"TAGS\x01a\x02",
+    }
+}
+
+fn open(dir: &std::path::Path, file_size: usize) -> CommitLog {
+    CommitLog::new(FileQueue::open(dir, file_size).unwrap(), host())
+}
+
+#[test]
+fn appends_get_consecutive_offsets_per_queue_and_read_back_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 4096);
+    let a = log.append(&msg("T", 0, b"one")).unwrap();
+    let b = log.append(&msg("T", 0, b"two")).unwrap();
+    let c = log.append(&msg("T", 1, b"three")).unwrap();
+    assert_eq!((a.queue_offset, b.queue_offset, c.queue_offset), (0, 1, 0));
+    assert_eq!(a.record_offsets, vec![0]);
+    assert_eq!(b.record_offsets, vec![a.end_offset]);
+    let raw = log.read_record(b.record_offsets[0]).unwrap();
+    let view = RecordView::decode(&raw).unwrap();
+    assert_eq!(view.body(), b"two");
+    assert_eq!(view.queue_offset(), 1);
+    assert_eq!(view.physical_offset(), a.end_offset as i64);
+    assert_eq!(view.store_host(), host());
+    assert_eq!(view.store_timestamp(), b.store_timestamp);
+}
+
+#[test]
+fn a_record_that_does_not_fit_rolls_to_a_new_file_after_a_blank_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 512);
+    let body = [7u8; 150];
+    let mut offsets = Vec::new();
+    for _ in 0..5 {
+        offsets.push(log.append(&msg("T", 0, &body)).unwrap().record_offsets[0]);
+    }
+    assert_eq!(log.files().len(), 3, "two records per 512-byte file");
+    assert_eq!(offsets[2], 512);
+    assert_eq!(offsets[4], 1024);
+    let first = log.files().first().unwrap();
+    let blank_at = (offsets[1] - 0) as usize + (offsets[1] - offsets[0]) as usize;
+    let head = first.read(blank_at, 8).unwrap();
+    assert_eq!(
+        record::peek_head(head).unwrap(),
+        Some(RecordHead::Blank {
+            total_size: 512 - blank_at
+        })
+    );
+    let mut seen = Vec::new();
+    let (end, why) = log.scan(0, true, |s| seen.push(s.offset));
+    assert_eq!(seen, offsets);
+    assert_eq!(end, log.max_offset());
+    assert_eq!(why, ScanEnd::Clean);
+}
+
+#[test]
+fn prepared_transaction_records_take_no_queue_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 4096);
+    let mut half = msg("T", 0, b"half");
+    half.sys_flag = sysflag::TRANSACTION_PREPARED_TYPE;
+    assert_eq!(log.append(&half).unwrap().queue_offset, 0);
+    assert_eq!(log.append(&msg("T", 0, b"x")).unwrap().queue_offset, 0);
+    assert_eq!(log.append(&msg("T", 0, b"y")).unwrap().queue_offset, 1);
+}
+
+#[test]
+fn a_batch_lands_contiguously_with_consecutive_queue_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 4096);
+    log.append(&msg("T", 2, b"first")).unwrap();
+    let items = [
+        BatchItem { flag: 1, body: b"a", properties: b"" },
+        BatchItem { flag: 2, body: b"bb", properties: b"KEYS\x01k\x02" },
+    ];
+    let appended = log
+        .append_batch(&PutBatch {
+            topic: "T",
+            queue_id: 2,
+            sys_flag: 0,
+            born_timestamp: 9,
+            born_host: host(),
+            reconsume_times: 0,
+            items: &items,
+        })
+        .unwrap();
+    assert_eq!(appended.queue_offset, 1);
+    assert_eq!(appended.record_offsets.len(), 2);
+    let second = log.read_record(appended.record_offsets[1]).unwrap();
+    let view = RecordView::decode(&second).unwrap();
+    assert_eq!((view.flag(), view.body(), view.queue_offset()), (2, &b"bb"[..], 2));
+    assert_eq!(appended.end_offset, log.max_offset());
+}
+
+#[test]
+fn scan_stops_at_a_torn_record_and_truncate_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 4096);
+    let a = log.append(&msg("T", 0, b"kept")).unwrap();
+    let b = log.append(&msg("T", 0, b"torn")).unwrap();
+    // Tear the second record: zero its last bytes as a crash mid-write would leave them.
+    let file = log.files().last().unwrap();
+    file.truncate_to((b.end_offset - 3) as usize);
+    file.mark_full();
+    let (end, why) = log.scan(0, true, |_| {});
+    assert_eq!(end, a.end_offset);
+    assert!(matches!(why, ScanEnd::Invalid(_)), "{why:?}");
+    log.truncate(end).unwrap();
+    assert_eq!(log.max_offset(), a.end_offset);
+    assert!(log.read_record(b.record_offsets[0]).is_none());
+    let c = log.append(&msg("T", 0, b"next")).unwrap();
+    assert_eq!(c.record_offsets[0], a.end_offset);
+}
