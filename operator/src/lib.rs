@@ -7,6 +7,8 @@
 //! | [`crdgen`] | renders the CRD YAML written by the `crdgen` binary |
 
 pub mod build;
+pub mod controller;
 pub mod crd;
 pub mod crdgen;
+pub mod metrics;
 pub mod validate;

@@ -1,0 +1,157 @@
+//! The I/O of a reconcile: read live StatefulSets, server-side apply children in dependency
+//! order, delete the children of removed groups, write status.
+
+use std::fmt::Debug;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::{Client, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::Error;
+use crate::build::rollout::group_of;
+use crate::build::{ClusterResources, FIELD_MANAGER, labels, names};
+use crate::crd::{GROUP, RocketCluster, RocketClusterStatus, VERSION};
+use crate::validate::ValidatedCluster;
+
+/// Dereference: every StatefulSet this operator made for cluster `name` (I/O only).
+pub async fn live_stateful_sets(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Vec<StatefulSet>, Error> {
+    let api: Api<StatefulSet> = Api::namespaced(client.clone(), namespace);
+    let list = api
+        .list(&ListParams::default().labels(&labels::owned_by(name)))
+        .await
+        .map_err(|source| Error::ListStatefulSets {
+            namespace: namespace.to_owned(),
+            source,
+        })?;
+    Ok(list.items)
+}
+
+/// Applies every child in order Services, ConfigMaps, PDBs, StatefulSets; returns the
+/// StatefulSets as the API server stored them (with status).
+pub async fn apply_all(
+    client: &Client,
+    namespace: &str,
+    resources: &ClusterResources,
+) -> Result<Vec<StatefulSet>, Error> {
+    for s in &resources.services {
+        apply(client, namespace, s).await?;
+    }
+    for c in &resources.config_maps {
+        apply(client, namespace, c).await?;
+    }
+    for p in &resources.pdbs {
+        apply(client, namespace, p).await?;
+    }
+    let mut applied = Vec::with_capacity(resources.stateful_sets.len());
+    for s in &resources.stateful_sets {
+        applied.push(apply(client, namespace, s).await?);
+    }
+    Ok(applied)
+}
+
+async fn apply<K>(client: &Client, namespace: &str, object: &K) -> Result<K, Error>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Debug
+        + Serialize
+        + DeserializeOwned,
+{
+    let name = object.meta().name.clone().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    api.patch(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(object),
+    )
+    .await
+    .map_err(|source| Error::ApplyChild {
+        kind: K::kind(&()).into_owned(),
+        name,
+        source,
+    })
+}
+
+/// Deletes the children of every group at or above `spec.broker.groups`, found through their
+/// live StatefulSets; returns the removed group names.
+///
+/// The StatefulSet goes last: it is how a removed group is found, so a failure part-way leaves
+/// it for the next reconcile to finish. Objects already gone are fine.
+pub async fn delete_removed_groups(
+    client: &Client,
+    cluster: &ValidatedCluster,
+    live: &[StatefulSet],
+) -> Result<Vec<String>, Error> {
+    let mut removed: Vec<u32> = live
+        .iter()
+        .filter_map(group_of)
+        .filter(|g| *g >= cluster.groups())
+        .collect();
+    removed.sort_unstable();
+    let ns = &cluster.namespace;
+    let mut names_removed = Vec::new();
+    for group in removed {
+        let group_name = names::broker_group(cluster, group);
+        delete::<PodDisruptionBudget>(client, ns, &group_name).await?;
+        delete::<ConfigMap>(client, ns, &names::broker_config(cluster, group)).await?;
+        delete::<Service>(client, ns, &group_name).await?;
+        delete::<StatefulSet>(client, ns, &group_name).await?;
+        names_removed.push(group_name);
+    }
+    Ok(names_removed)
+}
+
+async fn delete<K>(client: &Client, namespace: &str, name: &str) -> Result<(), Error>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Debug
+        + DeserializeOwned,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(source) => Err(Error::DeleteRemovedChild {
+            kind: K::kind(&()).into_owned(),
+            name: name.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Writes `status` with server-side apply under the operator's field manager.
+pub async fn patch_status(
+    client: &Client,
+    cluster: &RocketCluster,
+    status: &RocketClusterStatus,
+) -> Result<(), Error> {
+    let namespace = cluster.metadata.namespace.as_deref().unwrap_or_default();
+    let name = cluster.metadata.name.as_deref().unwrap_or_default();
+    let api: Api<RocketCluster> = Api::namespaced(client.clone(), namespace);
+    let body = json!({
+        "apiVersion": format!("{GROUP}/{VERSION}"),
+        "kind": "RocketCluster",
+        "status": status,
+    });
+    api.patch_status(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map_err(|source| Error::PatchStatus {
+        name: name.to_owned(),
+        source,
+    })?;
+    Ok(())
+}

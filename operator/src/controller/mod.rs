@@ -1,0 +1,248 @@
+//! The reconciler: dereference → validate → build → apply → delete removed groups → status.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`apply`] | all I/O against the API server (list, server-side apply, delete, status) |
+//! | [`status`] | pure status and condition computation |
+//! | [`events`] | pure choice of the events that explain what the operator did |
+//! | [`run`] | wiring of the kube-runtime `Controller` |
+//!
+//! An invalid spec sets `Degraded` (reason `InvalidSpec`), publishes a Warning event once and
+//! waits for the next change of the object (`Action::await_change`): it never hot-loops. A paused
+//! cluster (`clusterOperation.reconciliationPaused`) only gets its status updated.
+
+pub mod apply;
+pub mod events;
+pub mod run;
+pub mod status;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::{Client, Resource, ResourceExt};
+
+use crate::build::{self, rollout};
+use crate::crd::{ConditionType, RocketCluster};
+use crate::metrics::Metrics;
+use crate::validate::{Environment, validate};
+
+/// How often a healthy cluster is reconciled even without a change (drift correction).
+pub const RESYNC: Duration = Duration::from_secs(300);
+/// First retry delay after a failure; doubles per consecutive failure up to [`RESYNC`].
+pub const FIRST_RETRY: Duration = Duration::from_secs(5);
+
+/// What failed during a reconcile.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The RocketCluster has no namespace (it is a namespaced resource: a client bug).
+    #[error("RocketCluster {name} has no namespace")]
+    MissingNamespace {
+        /// Name of the object.
+        name: String,
+    },
+    /// Reading the live StatefulSets failed.
+    #[error("failed to list the StatefulSets in namespace {namespace}")]
+    ListStatefulSets {
+        /// Namespace listed.
+        namespace: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Server-side apply of a child failed.
+    #[error("failed to apply {kind} {name}")]
+    ApplyChild {
+        /// Kind of the child.
+        kind: String,
+        /// Name of the child.
+        name: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Deleting a child of a removed group failed.
+    #[error("failed to delete {kind} {name} of a removed broker group")]
+    DeleteRemovedChild {
+        /// Kind of the child.
+        kind: String,
+        /// Name of the child.
+        name: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Writing the status failed.
+    #[error("failed to update the status of RocketCluster {name}")]
+    PatchStatus {
+        /// Name of the cluster.
+        name: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl Error {
+    /// Stable, bounded label for metrics and events: the variant name.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::MissingNamespace { .. } => "MissingNamespace",
+            Self::ListStatefulSets { .. } => "ListStatefulSets",
+            Self::ApplyChild { .. } => "ApplyChild",
+            Self::DeleteRemovedChild { .. } => "DeleteRemovedChild",
+            Self::PatchStatus { .. } => "PatchStatus",
+        }
+    }
+}
+
+/// Shared state of the reconciler.
+pub struct Context {
+    /// API client.
+    pub client: Client,
+    /// Publishes events about RocketClusters.
+    pub recorder: Recorder,
+    /// Reconcile metrics.
+    pub metrics: Arc<Metrics>,
+    /// Facts about the Kubernetes cluster.
+    pub environment: Environment,
+    /// Source of condition transition times (fixed in tests).
+    pub clock: fn() -> Timestamp,
+    /// Consecutive failures per object, for the retry backoff.
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// A context whose events are reported as `reporter`.
+    pub fn new(
+        client: Client,
+        reporter: Reporter,
+        metrics: Arc<Metrics>,
+        environment: Environment,
+        clock: fn() -> Timestamp,
+    ) -> Self {
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            metrics,
+            environment,
+            clock,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn record_outcome(&self, key: &str, failed: bool) -> u32 {
+        let mut map = match self.failures.lock() {
+            Ok(m) => m,
+            // A panic elsewhere while holding the lock leaves only a counter behind: keep going.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if failed {
+            let n = map.entry(key.to_owned()).or_insert(0);
+            *n = n.saturating_add(1);
+            *n
+        } else {
+            map.remove(key);
+            0
+        }
+    }
+}
+
+/// Reconciles one RocketCluster. Level-triggered and idempotent: it derives everything from the
+/// object and the live StatefulSets, whatever triggered it.
+pub async fn reconcile(cluster: Arc<RocketCluster>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let _timer = ctx.metrics.reconcile_started();
+    let name = cluster.name_any();
+    let Some(namespace) = cluster.namespace() else {
+        return Err(Error::MissingNamespace { name });
+    };
+    let key = format!("{namespace}/{name}");
+    let result = reconcile_inner(&cluster, &ctx, &namespace).await;
+    ctx.record_outcome(&key, result.is_err());
+    result
+}
+
+async fn reconcile_inner(
+    cluster: &RocketCluster,
+    ctx: &Context,
+    namespace: &str,
+) -> Result<Action, Error> {
+    let now = (ctx.clock)();
+    let old = cluster.status.as_ref();
+    let reference = cluster.object_ref(&());
+
+    if cluster.spec.cluster_operation.reconciliation_paused {
+        let status = status::paused(cluster, old, now);
+        if let Some(ev) = events::paused(old) {
+            events::publish(&ctx.recorder, &ev, &reference).await;
+        }
+        apply::patch_status(&ctx.client, cluster, &status).await?;
+        return Ok(Action::await_change());
+    }
+
+    // Dereference (I/O only).
+    let live = apply::live_stateful_sets(&ctx.client, namespace, &cluster.name_any()).await?;
+
+    // Validate (pure).
+    let validated = match validate(cluster, &ctx.environment) {
+        Ok(v) => v,
+        Err(invalid) => {
+            tracing::warn!(cluster = %cluster.name_any(), %invalid, "invalid spec");
+            let status = status::invalid(cluster, &invalid, old, now);
+            if let Some(ev) = events::invalid_spec(old, &status) {
+                events::publish(&ctx.recorder, &ev, &reference).await;
+            }
+            apply::patch_status(&ctx.client, cluster, &status).await?;
+            return Ok(Action::await_change());
+        }
+    };
+
+    // Build (pure), then gate rolling to one group at a time.
+    let mut resources = build::build(&validated);
+    let plan = rollout::gate(&mut resources, &live);
+
+    // Apply, delete removed groups, report.
+    let applied = apply::apply_all(&ctx.client, namespace, &resources).await?;
+    let removed = apply::delete_removed_groups(&ctx.client, &validated, &live).await?;
+    for ev in events::after_apply(&validated, &live, &plan, &removed) {
+        events::publish(&ctx.recorder, &ev, &reference).await;
+    }
+    let status = status::reconciled(&validated, &applied, &plan, old, now);
+    apply::patch_status(&ctx.client, cluster, &status).await?;
+    tracing::info!(
+        cluster = %validated.name,
+        namespace = %validated.namespace,
+        available = ?status::has_condition(Some(&status), ConditionType::Available, "AllReplicasReady").is_some(),
+        "reconciled"
+    );
+    Ok(Action::requeue(RESYNC))
+}
+
+/// Retry policy: count the failure, then back off exponentially per object (5 s, 10 s, … 5 min).
+pub fn error_policy(cluster: Arc<RocketCluster>, error: &Error, ctx: Arc<Context>) -> Action {
+    tracing::warn!(cluster = %cluster.name_any(), error = %error, reason = error.metric_label(), "reconcile failed");
+    ctx.metrics.reconcile_failed(error.metric_label());
+    let key = format!(
+        "{}/{}",
+        cluster.namespace().unwrap_or_default(),
+        cluster.name_any()
+    );
+    let failures = ctx
+        .failures
+        .lock()
+        .map(|m| m.get(&key).copied().unwrap_or(1))
+        .unwrap_or(1);
+    Action::requeue(retry_delay(failures))
+}
+
+/// Delay before retry number `failures` (1-based).
+pub fn retry_delay(failures: u32) -> Duration {
+    let factor = 1u32 << failures.saturating_sub(1).min(10);
+    FIRST_RETRY.saturating_mul(factor).min(RESYNC)
+}
+
+#[cfg(test)]
+mod tests;

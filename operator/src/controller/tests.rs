@@ -1,0 +1,640 @@
+//! Reconcile tests against a `tower-test` mock API server.
+//!
+//! Each [`Scenario`] lists the exact calls one reconcile must make — method, path, query and the
+//! parts of the body that matter — and answers them as the API server would. A reconcile that
+//! makes a call too many, too few or out of order fails the test; so does a scenario left waiting
+//! for a call that never comes (timeout).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Method, Request, Response, StatusCode};
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetStatus};
+use k8s_openapi::jiff::Timestamp;
+use kube::Client;
+use kube::client::Body;
+use kube::runtime::controller::Action;
+use kube::runtime::events::Reporter;
+use serde_json::{Value, json};
+
+use super::{Context, Error, error_policy, reconcile};
+use crate::build::{self, ClusterResources};
+use crate::crd::RocketCluster;
+use crate::metrics::Metrics;
+use crate::validate::{Environment, validate};
+
+type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
+
+const APPLY: &str = "?&force=true&fieldManager=rmq-operator";
+const NS: &str = "/namespaces/mq";
+
+fn fixed_clock() -> Timestamp {
+    Timestamp::from_second(1_800_000_000).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn context() -> (Arc<Context>, Handle, Arc<Metrics>) {
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(service, "default");
+    let metrics = Arc::new(Metrics::default());
+    let reporter = Reporter {
+        controller: "rmq-operator".into(),
+        instance: None,
+    };
+    let ctx = Context::new(
+        client,
+        reporter,
+        metrics.clone(),
+        Environment::default(),
+        fixed_clock,
+    );
+    (Arc::new(ctx), handle, metrics)
+}
+
+fn cluster(spec: Value, status: Option<Value>) -> RocketCluster {
+    let mut obj = json!({
+        "apiVersion": "rocketmq.rs/v1alpha1",
+        "kind": "RocketCluster",
+        "metadata": {"name": "demo", "namespace": "mq", "uid": "uid-demo", "generation": 2},
+        "spec": spec,
+    });
+    if let Some(s) = status {
+        obj["status"] = s;
+    }
+    serde_json::from_value(obj).expect("cluster fixture")
+}
+
+fn built(c: &RocketCluster) -> ClusterResources {
+    build::build(&validate(c, &Environment::default()).expect("valid"))
+}
+
+/// `sts` as the API server returns it when all its pods run the current template and are Ready.
+fn settled(sts: &StatefulSet) -> StatefulSet {
+    let mut s = sts.clone();
+    let replicas = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    s.metadata.generation = Some(1);
+    s.status = Some(StatefulSetStatus {
+        observed_generation: Some(1),
+        replicas,
+        ready_replicas: Some(replicas),
+        updated_replicas: Some(replicas),
+        current_revision: Some("rev-1".into()),
+        update_revision: Some("rev-1".into()),
+        ..StatefulSetStatus::default()
+    });
+    s
+}
+
+/// One expected call and how to answer it.
+struct Call {
+    method: Method,
+    uri: String,
+    reply: Reply,
+    check: Box<dyn FnOnce(&Value) + Send>,
+}
+
+enum Reply {
+    /// Return the request body (what server-side apply returns for a new object).
+    Echo,
+    /// Return the request body with this `status` merged in.
+    EchoWithStatus(Value),
+    /// Return this body with 200.
+    Json(Value),
+    /// Return this object with the request body's `status` (what a status patch returns).
+    WithStatusOf(Value),
+    /// Return a 404 Status.
+    NotFound,
+    /// Return a 500 Status.
+    ServerError,
+}
+
+fn call(method: Method, uri: impl Into<String>, reply: Reply) -> Call {
+    Call {
+        method,
+        uri: uri.into(),
+        reply,
+        check: Box::new(|_| {}),
+    }
+}
+
+impl Call {
+    fn checking(mut self, f: impl FnOnce(&Value) + Send + 'static) -> Self {
+        self.check = Box::new(f);
+        self
+    }
+}
+
+fn apply_call(path: &str, name: &str, expected: Value, reply: Reply) -> Call {
+    let label = name.to_owned();
+    call(Method::PATCH, format!("{path}/{name}{APPLY}"), reply).checking(move |body| {
+        assert_eq!(body, &expected, "apply body of {label}");
+    })
+}
+
+/// The apply calls of `r`, in order, each expected to carry exactly the built object.
+fn apply_calls(r: &ClusterResources, sts_reply: impl Fn(&StatefulSet) -> Reply) -> Vec<Call> {
+    let mut calls = Vec::new();
+    let name = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        m.name.clone().unwrap_or_default()
+    };
+    for s in &r.services {
+        calls.push(apply_call(
+            &format!("/api/v1{NS}/services"),
+            &name(&s.metadata),
+            json!(s),
+            Reply::Echo,
+        ));
+    }
+    for c in &r.config_maps {
+        calls.push(apply_call(
+            &format!("/api/v1{NS}/configmaps"),
+            &name(&c.metadata),
+            json!(c),
+            Reply::Echo,
+        ));
+    }
+    for p in &r.pdbs {
+        calls.push(apply_call(
+            &format!("/apis/policy/v1{NS}/poddisruptionbudgets"),
+            &name(&p.metadata),
+            json!(p),
+            Reply::Echo,
+        ));
+    }
+    for s in &r.stateful_sets {
+        calls.push(apply_call(
+            &format!("/apis/apps/v1{NS}/statefulsets"),
+            &name(&s.metadata),
+            json!(s),
+            sts_reply(s),
+        ));
+    }
+    calls
+}
+
+fn list_sts(items: &[StatefulSet]) -> Call {
+    call(
+        Method::GET,
+        format!(
+            "/apis/apps/v1{NS}/statefulsets?&labelSelector=app.kubernetes.io%2Finstance%3Ddemo%2Capp.kubernetes.io%2Fmanaged-by%3Drmq-operator"
+        ),
+        Reply::Json(
+            json!({"apiVersion": "apps/v1", "kind": "StatefulSetList", "metadata": {}, "items": items}),
+        ),
+    )
+}
+
+fn event(reason: &'static str, note_contains: &'static str) -> Call {
+    call(
+        Method::POST,
+        format!("/apis/events.k8s.io/v1{NS}/events?"),
+        Reply::Echo,
+    )
+    .checking(move |body| {
+        assert_eq!(body["reason"], reason, "{body}");
+        let note = body["note"].as_str().unwrap_or_default();
+        assert!(note.contains(note_contains), "event {reason}: {note}");
+        assert_eq!(body["regarding"]["name"], "demo");
+    })
+}
+
+fn status_call(cluster: &RocketCluster, check: impl FnOnce(&Value) + Send + 'static) -> Call {
+    call(
+        Method::PATCH,
+        format!("/apis/rocketmq.rs/v1alpha1{NS}/rocketclusters/demo/status{APPLY}"),
+        Reply::WithStatusOf(json!(cluster)),
+    )
+    .checking(move |body| {
+        assert_eq!(body["apiVersion"], "rocketmq.rs/v1alpha1");
+        assert_eq!(body["kind"], "RocketCluster");
+        check(&body["status"]);
+    })
+}
+
+fn delete_call(path: &str, name: &str, reply: Reply) -> Call {
+    call(Method::DELETE, format!("{path}/{name}?"), reply).checking(|body| {
+        assert_eq!(body["propagationPolicy"], "Background");
+    })
+}
+
+/// `(type, status, reason)` of every condition.
+fn conditions(status: &Value) -> Vec<(String, String, String)> {
+    status["conditions"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    let s = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+                    (s("type"), s("status"), s("reason"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn condition_message(status: &Value, type_: &str) -> String {
+    status["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == type_))
+        .and_then(|c| c["message"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn cond(t: &str, s: &str, r: &str) -> (String, String, String) {
+    (t.to_owned(), s.to_owned(), r.to_owned())
+}
+
+/// The reconcile paths under test.
+enum Scenario {
+    /// A new cluster: everything is created, status says pods are starting.
+    Create,
+    /// `groups` raised from 1 to 2: only the new group is created.
+    ScaleOut,
+    /// A config change on a settled 2-group cluster: group 0 rolls, group 1 is held.
+    ConfigChange,
+    /// A reserved key in `broker.config`: Degraded + event, nothing applied.
+    InvalidSpec,
+    /// The same invalid spec seen again: status only, no second event.
+    InvalidSpecAgain,
+    /// `reconciliationPaused`: status only.
+    Paused,
+    /// `groups` lowered from 2 to 1: group 1's children are deleted.
+    RemovedGroup,
+    /// The API server rejects an apply.
+    ApplyFails,
+}
+
+impl Scenario {
+    /// The cluster to reconcile and the calls it must make, in order.
+    fn setup(&self) -> (RocketCluster, Vec<Call>) {
+        match self {
+            Self::Create => {
+                let c = cluster(json!({}), None);
+                let mut calls = vec![list_sts(&[])];
+                calls.extend(apply_calls(&built(&c), |_| Reply::Echo));
+                calls.push(event(
+                    "NameServersCreated",
+                    "created demo-namesrv with 2 name servers",
+                ));
+                calls.push(event(
+                    "GroupsCreated",
+                    "created broker groups demo-broker-0 (1 pods each)",
+                ));
+                calls.push(status_call(&c, |s| {
+                    assert_eq!(
+                        conditions(s),
+                        [
+                            cond("Available", "False", "ReplicasNotReady"),
+                            cond("Progressing", "True", "PodsStarting"),
+                            cond("Degraded", "False", "ReconcileSucceeded"),
+                            cond("ReconciliationPaused", "False", "Reconciling"),
+                        ]
+                    );
+                    assert_eq!(condition_message(s, "Available"), "name servers 0/2 ready, demo-broker-0 0/1 ready");
+                    assert_eq!(s["observedGeneration"], 2);
+                    assert_eq!(s["brokerGroups"], 1);
+                    assert_eq!(s["selector"], "app.kubernetes.io/name=rocketmq,app.kubernetes.io/instance=demo,app.kubernetes.io/component=broker");
+                    assert_eq!(
+                        s["nameServerAddress"],
+                        "demo-namesrv-0.demo-namesrv.mq.svc.cluster.local:9876;demo-namesrv-1.demo-namesrv.mq.svc.cluster.local:9876"
+                    );
+                    assert_eq!(s["conditions"][0]["lastTransitionTime"], "2027-01-15T08:00:00Z");
+                }));
+                (c, calls)
+            }
+            Self::ScaleOut => {
+                let before = built(&cluster(json!({}), None));
+                let live: Vec<_> = before.stateful_sets.iter().map(settled).collect();
+                let c = cluster(json!({"broker": {"groups": 2}}), None);
+                let mut calls = vec![list_sts(&live)];
+                calls.extend(apply_calls(&built(&c), |s| {
+                    Reply::EchoWithStatus(json!(settled(s).status))
+                }));
+                calls.push(event(
+                    "GroupsCreated",
+                    "created broker groups demo-broker-1",
+                ));
+                calls.push(status_call(&c, |s| {
+                    assert_eq!(conditions(s)[0], cond("Available", "True", "AllReplicasReady"));
+                    assert_eq!(s["brokerGroups"], 2);
+                    assert_eq!(s["groups"][1], json!({"name": "demo-broker-1", "replicas": 1, "readyReplicas": 1, "updatedReplicas": 1}));
+                }));
+                (c, calls)
+            }
+            Self::ConfigChange => {
+                let spec = json!({"broker": {"groups": 2, "replicasPerGroup": 1}});
+                let before = built(&cluster(spec, None));
+                let live: Vec<_> = before.stateful_sets.iter().map(settled).collect();
+                let c = cluster(
+                    json!({"broker": {"groups": 2, "replicasPerGroup": 1, "config": {"deleteWhen": "03"}}}),
+                    None,
+                );
+                let mut desired = built(&c);
+                // The exact bodies: group 0 rolls (partition 0), group 1 is held (partition 2).
+                let plan = build::rollout::gate(&mut desired, &live);
+                assert_eq!((plan.rolling, plan.held.clone()), (Some(0), vec![1]));
+                let mut calls = vec![list_sts(&live)];
+                calls.extend(apply_calls(&desired, |_| Reply::Echo));
+                let sts1 = calls
+                    .iter()
+                    .position(|c| c.uri.contains("statefulsets/demo-broker-1"))
+                    .expect("sts1 call");
+                calls[sts1] = apply_call(
+                    &format!("/apis/apps/v1{NS}/statefulsets"),
+                    "demo-broker-1",
+                    json!(desired.stateful_sets[2]),
+                    Reply::Echo,
+                )
+                .checking({
+                    let expected = json!(desired.stateful_sets[2]);
+                    move |body| {
+                        assert_eq!(body, &expected);
+                        assert_eq!(
+                            body["spec"]["updateStrategy"]["rollingUpdate"]["partition"],
+                            2
+                        );
+                    }
+                });
+                let cm0 = calls
+                    .iter()
+                    .position(|c| c.uri.contains("configmaps/demo-broker-0-config"))
+                    .expect("cm call");
+                calls[cm0] = apply_call(
+                    &format!("/api/v1{NS}/configmaps"),
+                    "demo-broker-0-config",
+                    json!(desired.config_maps[2]),
+                    Reply::Echo,
+                )
+                .checking({
+                    let expected = json!(desired.config_maps[2]);
+                    move |body| {
+                        assert_eq!(body, &expected);
+                        let conf = body["data"]["demo-broker-0-1.properties"]
+                            .as_str()
+                            .unwrap_or_default();
+                        assert!(
+                            conf.ends_with("storePathRootDir=/data/store\ndeleteWhen=03\n"),
+                            "{conf}"
+                        );
+                    }
+                });
+                calls.push(event("RollingRestart", "demo-broker-0, demo-broker-1 changed: rolling one group at a time, slaves before master, starting with demo-broker-0"));
+                calls.push(status_call(&c, |s| {
+                    assert_eq!(
+                        conditions(s)[1],
+                        cond("Progressing", "True", "RollingUpdate")
+                    );
+                    assert_eq!(
+                        condition_message(s, "Progressing"),
+                        "rolling demo-broker-0 (slaves before master); waiting: demo-broker-1"
+                    );
+                }));
+                (c, calls)
+            }
+            Self::InvalidSpec => {
+                let c = cluster(json!({"broker": {"config": {"brokerId": "3"}}}), None);
+                let calls = vec![
+                    list_sts(&[]),
+                    event("InvalidSpec", "remove brokerId from spec.broker.config"),
+                    status_call(&c, |s| {
+                        assert_eq!(conditions(s)[0], cond("Degraded", "True", "InvalidSpec"));
+                        assert_eq!(
+                            condition_message(s, "Degraded"),
+                            "the spec was not applied: spec.broker.config.brokerId: remove brokerId from spec.broker.config: the operator sets brokerId to the pod ordinal (0 is the master)"
+                        );
+                        assert_eq!(s["observedGeneration"], 2);
+                    }),
+                ];
+                (c, calls)
+            }
+            Self::InvalidSpecAgain => {
+                let first = cluster(json!({"broker": {"config": {"brokerId": "3"}}}), None);
+                let err = validate(&first, &Environment::default()).expect_err("invalid");
+                let status = super::status::invalid(&first, &err, None, fixed_clock());
+                let c = cluster(
+                    json!({"broker": {"config": {"brokerId": "3"}}}),
+                    Some(json!(status)),
+                );
+                let expected = json!(status);
+                let calls = vec![
+                    list_sts(&[]),
+                    status_call(&c, move |s| assert_eq!(s, &expected, "unchanged status")),
+                ];
+                (c, calls)
+            }
+            Self::Paused => {
+                let c = cluster(
+                    json!({"clusterOperation": {"reconciliationPaused": true}}),
+                    None,
+                );
+                let calls = vec![
+                    event("ReconciliationPaused", "reconciliationPaused is true"),
+                    status_call(&c, |s| {
+                        assert_eq!(
+                            conditions(s),
+                            [cond("ReconciliationPaused", "True", "PausedBySpec")]
+                        );
+                    }),
+                ];
+                (c, calls)
+            }
+            Self::RemovedGroup => {
+                let before = built(&cluster(json!({"broker": {"groups": 2}}), None));
+                let live: Vec<_> = before.stateful_sets.iter().map(settled).collect();
+                let c = cluster(json!({"broker": {"groups": 1}}), None);
+                let mut calls = vec![list_sts(&live)];
+                calls.extend(apply_calls(&built(&c), |s| {
+                    Reply::EchoWithStatus(json!(settled(s).status))
+                }));
+                calls.push(delete_call(
+                    &format!("/apis/policy/v1{NS}/poddisruptionbudgets"),
+                    "demo-broker-1",
+                    Reply::Json(json!(before.pdbs[2])),
+                ));
+                calls.push(delete_call(
+                    &format!("/api/v1{NS}/configmaps"),
+                    "demo-broker-1-config",
+                    Reply::Json(json!(before.config_maps[3])),
+                ));
+                // Already gone (a previous reconcile got this far): not an error.
+                calls.push(delete_call(
+                    &format!("/api/v1{NS}/services"),
+                    "demo-broker-1",
+                    Reply::NotFound,
+                ));
+                calls.push(delete_call(
+                    &format!("/apis/apps/v1{NS}/statefulsets"),
+                    "demo-broker-1",
+                    Reply::Json(json!(before.stateful_sets[2])),
+                ));
+                calls.push(event(
+                    "GroupsRemoved",
+                    "deleted broker groups demo-broker-1 (spec.broker.groups is 1)",
+                ));
+                calls.push(status_call(&c, |s| {
+                    assert_eq!(s["brokerGroups"], 1);
+                    assert_eq!(s["groups"].as_array().map(Vec::len), Some(1));
+                }));
+                (c, calls)
+            }
+            Self::ApplyFails => {
+                let c = cluster(json!({}), None);
+                let r = built(&c);
+                let calls = vec![
+                    list_sts(&[]),
+                    apply_call(
+                        &format!("/api/v1{NS}/services"),
+                        "demo-namesrv",
+                        json!(r.services[0]),
+                        Reply::ServerError,
+                    ),
+                ];
+                (c, calls)
+            }
+        }
+    }
+
+    /// Runs one reconcile of this scenario and returns its result.
+    async fn run(
+        self,
+    ) -> (
+        Result<Action, Error>,
+        Arc<Context>,
+        Arc<Metrics>,
+        RocketCluster,
+    ) {
+        let (ctx, mut handle, metrics) = context();
+        let (c, calls) = self.setup();
+        let server = tokio::spawn(async move {
+            for expected in calls {
+                let (request, send) = handle
+                    .next_request()
+                    .await
+                    .expect("the reconcile made the call");
+                assert_eq!(
+                    request.method(),
+                    expected.method,
+                    "method of {}",
+                    expected.uri
+                );
+                let uri = request.uri().to_string();
+                assert_eq!(uri, expected.uri);
+                let bytes = request.into_body().collect_bytes().await.expect("body");
+                let body: Value = if bytes.is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_slice(&bytes).expect("json body")
+                };
+                (expected.check)(&body);
+                let (code, reply) = match expected.reply {
+                    Reply::Echo => (StatusCode::OK, body),
+                    Reply::EchoWithStatus(status) => {
+                        let mut b = body;
+                        b["status"] = status;
+                        (StatusCode::OK, b)
+                    }
+                    Reply::Json(v) => (StatusCode::OK, v),
+                    Reply::WithStatusOf(mut object) => {
+                        object["status"] = body["status"].clone();
+                        (StatusCode::OK, object)
+                    }
+                    Reply::NotFound => (
+                        StatusCode::NOT_FOUND,
+                        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "NotFound", "message": "not found", "code": 404}),
+                    ),
+                    Reply::ServerError => (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "InternalError", "message": "etcd unavailable", "code": 500}),
+                    ),
+                };
+                let response = Response::builder()
+                    .status(code)
+                    .body(Body::from(serde_json::to_vec(&reply).expect("reply")))
+                    .expect("response");
+                send.send_response(response);
+            }
+            // Nothing more may be asked.
+            let extra =
+                tokio::time::timeout(Duration::from_millis(100), handle.next_request()).await;
+            if let Ok(Some((request, _))) = extra {
+                panic!("unexpected call {} {}", request.method(), request.uri());
+            }
+        });
+        let result = tokio::time::timeout(
+            Duration::from_secs(5),
+            reconcile(Arc::new(c.clone()), ctx.clone()),
+        )
+        .await
+        .expect("reconcile finished in time");
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("every expected call came")
+            .expect("scenario assertions hold");
+        (result, ctx, metrics, c)
+    }
+}
+
+#[tokio::test]
+async fn create_applies_every_child_in_order_and_reports_pods_starting() {
+    let (result, ..) = Scenario::Create.run().await;
+    assert_eq!(result.expect("reconciled"), Action::requeue(super::RESYNC));
+}
+
+#[tokio::test]
+async fn scale_out_creates_the_new_group_and_reapplies_the_rest_unchanged() {
+    let (result, ..) = Scenario::ScaleOut.run().await;
+    result.expect("reconciled");
+}
+
+#[tokio::test]
+async fn config_change_rolls_group_zero_and_holds_group_one_with_its_partition() {
+    let (result, ..) = Scenario::ConfigChange.run().await;
+    result.expect("reconciled");
+}
+
+#[tokio::test]
+async fn invalid_spec_sets_degraded_publishes_a_warning_and_waits_for_a_change() {
+    let (result, ..) = Scenario::InvalidSpec.run().await;
+    assert_eq!(result.expect("handled"), Action::await_change());
+}
+
+#[tokio::test]
+async fn invalid_spec_seen_again_writes_the_same_status_and_no_second_event() {
+    let (result, ..) = Scenario::InvalidSpecAgain.run().await;
+    assert_eq!(result.expect("handled"), Action::await_change());
+}
+
+#[tokio::test]
+async fn paused_cluster_gets_only_its_status_updated() {
+    let (result, ..) = Scenario::Paused.run().await;
+    assert_eq!(result.expect("handled"), Action::await_change());
+}
+
+#[tokio::test]
+async fn removed_group_children_are_deleted_statefulset_last_tolerating_not_found() {
+    let (result, ..) = Scenario::RemovedGroup.run().await;
+    result.expect("reconciled");
+}
+
+#[tokio::test]
+async fn failed_apply_is_counted_by_reason_and_retried_with_backoff() {
+    let (result, ctx, metrics, c) = Scenario::ApplyFails.run().await;
+    let error = result.expect_err("apply failed");
+    assert!(
+        matches!(error, Error::ApplyChild { ref kind, ref name, .. } if kind == "Service" && name == "demo-namesrv")
+    );
+    let first = error_policy(Arc::new(c.clone()), &error, ctx.clone());
+    assert_eq!(first, Action::requeue(Duration::from_secs(5)));
+    assert!(
+        metrics
+            .encode()
+            .expect("metrics")
+            .contains("rmq_operator_reconcile_failures_total{reason=\"ApplyChild\"} 1")
+    );
+}
+
+#[test]
+fn retry_delay_doubles_from_five_seconds_up_to_the_resync_period() {
+    let delays: Vec<u64> = (1..=8).map(|n| super::retry_delay(n).as_secs()).collect();
+    assert_eq!(delays, [5, 10, 20, 40, 80, 160, 300, 300]);
+}
