@@ -145,3 +145,24 @@ pub enum MetadataError {
         source: serde_json::Error,
     },
 }
+
+/// Opening or writing the message index failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error(
+        "index files of {max_hash_slot_num} hash slots and {max_index_num} items are invalid: {reason}"
+    )]
+    InvalidSize {
+        max_hash_slot_num: u32,
+        max_index_num: u32,
+        reason: &'static str,
+    },
+    #[error("failed to create index directory {path}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    File(#[from] FileError),
+}

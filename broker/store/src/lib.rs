@@ -14,3 +14,4 @@ pub mod checkpoint;
 pub mod commit_log;
 pub mod consume_queue;
 pub mod flush;
+pub mod index;

@@ -8,7 +8,7 @@ use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use memmap2::MmapRaw;
@@ -48,7 +48,18 @@ impl MappedFile {
     /// Creates a new file of `size` bytes, allocating its blocks up front so that writes through
     /// the mapping can never fail for lack of space, then syncs it and its directory.
     pub fn create(dir: &Path, start: u64, size: usize) -> Result<Self, FileError> {
-        let path = dir.join(file_name(start));
+        Self::create_named(dir, &file_name(start), start, size)
+    }
+
+    /// [`MappedFile::create`] under a name of the caller's choosing (index files are named by
+    /// their creation time, not by an offset).
+    pub fn create_named(
+        dir: &Path,
+        name: &str,
+        start: u64,
+        size: usize,
+    ) -> Result<Self, FileError> {
+        let path = dir.join(name);
         let err = |source| FileError::Create {
             path: path.clone(),
             source,
@@ -88,7 +99,13 @@ impl MappedFile {
                 actual: len,
             });
         }
-        Self::map(path.to_path_buf(), file, start, expected_size, expected_size)
+        Self::map(
+            path.to_path_buf(),
+            file,
+            start,
+            expected_size,
+            expected_size,
+        )
     }
 
     fn map(
@@ -188,7 +205,8 @@ impl MappedFile {
             unsafe { std::ptr::write_bytes(self.map.as_mut_ptr().add(pos), 0, old - pos) };
         }
         self.wrote.store(pos, Ordering::Release);
-        self.flushed.store(pos.min(self.flushed()), Ordering::Release);
+        self.flushed
+            .store(pos.min(self.flushed()), Ordering::Release);
     }
 
     /// Records that the data is on disk up to `pos` (for files opened by recovery).
@@ -216,6 +234,46 @@ impl MappedFile {
         }
         // SAFETY: inside the mapping; used only while no writer runs (recovery).
         Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) })
+    }
+
+    /// Atomically loads the big-endian i32 at `pos`, which must be 4-aligned. For tables that a
+    /// writer updates in place while readers look (the index file's hash slots).
+    pub fn load_i32(&self, pos: usize, order: Ordering) -> Option<i32> {
+        let ptr = self.aligned_i32(pos)?;
+        // SAFETY: `aligned_i32` checked bounds and alignment; the mapping lives as long as `self`,
+        // and every concurrent access to this position goes through these atomic methods.
+        let raw = unsafe { AtomicI32::from_ptr(ptr) }.load(order);
+        Some(i32::from_be(raw))
+    }
+
+    /// Atomically stores `value` big-endian at `pos`, which must be 4-aligned. Returns false if
+    /// the position is out of range or unaligned.
+    pub fn store_i32(&self, pos: usize, value: i32, order: Ordering) -> bool {
+        let Some(ptr) = self.aligned_i32(pos) else {
+            return false;
+        };
+        // SAFETY: as in `load_i32`.
+        unsafe { AtomicI32::from_ptr(ptr) }.store(value.to_be(), order);
+        true
+    }
+
+    fn aligned_i32(&self, pos: usize) -> Option<*mut i32> {
+        if !pos.is_multiple_of(4) || pos.checked_add(4)? > self.size {
+            return None;
+        }
+        // The mapping starts on a page boundary, so a 4-aligned offset is a 4-aligned address.
+        Some(self.map.as_mut_ptr().wrapping_add(pos).cast::<i32>())
+    }
+
+    /// Fdatasyncs the file whatever the write position says; for files written in place (index
+    /// files), whose owner tracks what is flushed itself.
+    pub fn sync_data(&self) -> Result<(), FileError> {
+        // IMPORTANT: writes through the shared mapping are in the page cache; fdatasync writes
+        // them back before the caller records them as durable.
+        self.file.sync_data().map_err(|source| FileError::Sync {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     /// Flushes written bytes to disk with fdatasync and returns the new flushed position.
