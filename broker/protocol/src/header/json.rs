@@ -91,7 +91,7 @@ struct WireHeaderIn {
     language: LenientLanguage,
     #[serde(default)]
     version: i32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wrapping_i32")]
     opaque: i32,
     #[serde(default)]
     flag: i32,
@@ -99,6 +99,18 @@ struct WireHeaderIn {
     remark: Option<String>,
     #[serde(default, rename = "extFields")]
     ext_fields: Option<BTreeMap<String, LenientValue>>,
+}
+
+/// An `opaque` written as an unsigned 32-bit counter by some clients: keep its low 32 bits, as the
+/// peer will compare the echoed value the same way.
+fn wrapping_i32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i32, D::Error> {
+    let value = i64::deserialize(deserializer)?;
+    if value < i64::from(i32::MIN) || value > i64::from(u32::MAX) {
+        return Err(de::Error::custom(format!(
+            "opaque {value} is out of the 32-bit range"
+        )));
+    }
+    Ok(value as i32)
 }
 
 /// A language given by name or by number; unknown ones are `OTHER`, null is Java's default.
@@ -280,6 +292,19 @@ mod tests {
             decode(br#"{"code":1,"language":300}"#).unwrap().language,
             LanguageCode::Other
         );
+    }
+
+    #[test]
+    fn opaque_written_as_unsigned_keeps_its_low_32_bits() {
+        assert_eq!(
+            decode(br#"{"code":1,"opaque":4294967295}"#).unwrap().opaque,
+            -1
+        );
+        assert_eq!(decode(br#"{"code":1,"opaque":-7}"#).unwrap().opaque, -7);
+        assert!(matches!(
+            decode(br#"{"code":1,"opaque":4294967296}"#),
+            Err(DecodeHeaderError::Json { .. })
+        ));
     }
 
     #[test]

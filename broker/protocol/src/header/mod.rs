@@ -68,3 +68,62 @@ pub enum EncodeHeaderError {
         source: serde_json::Error,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::language::LanguageCode;
+
+    /// Commands whose every field survives both serializations: i16 code and version, and
+    /// non-empty strings (the binary form reads an empty string as absent).
+    fn any_header() -> impl Strategy<Value = RemotingCommand> {
+        (
+            any::<i16>(),
+            0..LanguageCode::ALL.len(),
+            any::<i16>(),
+            any::<i32>(),
+            any::<i32>(),
+            proptest::option::of("\\PC{1,30}"),
+            proptest::collection::btree_map("\\PC{1,10}", "\\PC{1,20}", 0..8),
+        )
+            .prop_map(
+                |(code, language, version, opaque, flag, remark, ext_fields)| RemotingCommand {
+                    code: i32::from(code),
+                    language: LanguageCode::ALL[language],
+                    version: i32::from(version),
+                    opaque,
+                    flag,
+                    remark,
+                    ext_fields,
+                    body: Bytes::new(),
+                    serialize_type: SerializeType::Json,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn any_header_round_trips_in_both_serializations(command in any_header()) {
+            for serialize_type in [SerializeType::Json, SerializeType::RocketMq] {
+                let command = RemotingCommand { serialize_type, ..command.clone() };
+                let mut bytes = BytesMut::new();
+                encode(&command, &mut bytes).unwrap();
+                prop_assert_eq!(decode(serialize_type, &bytes).unwrap(), command);
+            }
+        }
+
+        #[test]
+        fn json_header_keeps_empty_and_control_character_strings(
+            remark in "[\\x00-\\x1f\"\\\\]{0,8}",
+            value in "[\\x00-\\x1f\"\\\\]{0,8}",
+        ) {
+            let command = RemotingCommand::request(11).with_remark(remark).with_ext_field("k", value);
+            let mut bytes = BytesMut::new();
+            encode(&command, &mut bytes).unwrap();
+            prop_assert_eq!(decode(SerializeType::Json, &bytes).unwrap(), command);
+        }
+    }
+}
