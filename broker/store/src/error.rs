@@ -84,6 +84,10 @@ pub enum OpenStoreError {
     },
     #[error(transparent)]
     File(#[from] FileError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Dispatch(#[from] DispatchError),
     #[error("invalid configuration: {0}")]
     Config(String),
     #[error("failed to start thread {name}")]
@@ -144,6 +148,32 @@ pub enum MetadataError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("failed to create directory {path}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("failed to keep {path} as the backup {backup}")]
+    Backup {
+        path: PathBuf,
+        backup: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("failed to rename {from} to {to}")]
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("failed to fsync directory {path}")]
+    SyncDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// Opening or writing the message index failed.
@@ -165,4 +195,20 @@ pub enum IndexError {
     },
     #[error(transparent)]
     File(#[from] FileError),
+}
+
+/// Building consume queue or index entries for a record failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("failed to write consume queue {topic}/{queue_id}")]
+    ConsumeQueue {
+        topic: String,
+        queue_id: i32,
+        #[source]
+        source: FileError,
+    },
+    #[error("failed to write the index")]
+    Index(#[source] IndexError),
+    #[error("failed to flush consume queues, index or checkpoint")]
+    Flush(#[source] FileError),
 }

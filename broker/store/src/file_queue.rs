@@ -50,6 +50,19 @@ impl FileQueue {
             }
         }
         starts.sort();
+        // A crash while a new file was being created (named, not yet preallocated and synced)
+        // leaves a short last file. Nothing in it can have been acknowledged, because appends
+        // into a file wait for its creation to be durable, so it is removed.
+        if let Some((_, path)) = starts.last()
+            && fs::metadata(path).map(|m| m.len() != file_size as u64).unwrap_or(false)
+        {
+            warn!(path = %path.display(), "removing a half-created last file left by a crash");
+            fs::remove_file(path).map_err(|source| FileError::Delete {
+                path: path.clone(),
+                source,
+            })?;
+            starts.pop();
+        }
         let mut files = Vec::with_capacity(starts.len());
         let mut expected: Option<u64> = None;
         for (start, path) in starts {
@@ -249,6 +262,19 @@ mod tests {
             FileQueue::open(dir.path(), 100),
             Err(FileError::Gap { start: 300, expected: 200, .. })
         ));
+    }
+
+    #[test]
+    fn a_half_created_last_file_is_removed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let q = FileQueue::open(dir.path(), 100).unwrap();
+            q.create_next(0).unwrap().append(&[1u8; 100]).unwrap();
+        }
+        std::fs::File::create(dir.path().join(mapped_file::file_name(100))).unwrap();
+        let q = FileQueue::open(dir.path(), 100).unwrap();
+        assert_eq!(q.len(), 1);
+        assert!(!dir.path().join(mapped_file::file_name(100)).exists());
     }
 
     #[test]

@@ -70,12 +70,17 @@ impl MappedFile {
             .create_new(true)
             .open(&path)
             .map_err(err)?;
-        preallocate(&file, size).map_err(err)?;
-        // IMPORTANT: the file's length and blocks must be durable before any record in it can be
-        // acknowledged, and its name must be durable in the directory; otherwise a crash could
-        // lose a whole file of flushed records.
-        file.sync_all().map_err(err)?;
-        sync_dir(dir).map_err(err)?;
+        let prepared = preallocate(&file, size)
+            // IMPORTANT: the file's length and blocks must be durable before any record in it
+            // can be acknowledged, and its name must be durable in the directory; otherwise a
+            // crash could lose a whole file of flushed records.
+            .and_then(|()| file.sync_all())
+            .and_then(|()| sync_dir(dir));
+        if let Err(source) = prepared {
+            // Leave no half-made file behind to block the next attempt (e.g. after ENOSPC).
+            let _ = std::fs::remove_file(&path);
+            return Err(err(source));
+        }
         Self::map(path, file, start, size, 0)
     }
 
@@ -290,6 +295,17 @@ impl MappedFile {
             self.flushed.fetch_max(wrote, Ordering::AcqRel);
         }
         Ok(self.flushed())
+    }
+
+    /// fdatasyncs the file whatever the flushed position says (after recovery, when pages written
+    /// by a killed process may still be only in the page cache).
+    pub fn force_sync(&self) -> Result<(), FileError> {
+        self.file.sync_data().map_err(|source| FileError::Sync {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.flushed.store(self.wrote(), Ordering::Release);
+        Ok(())
     }
 
     /// Last-modified time of the file.

@@ -1,0 +1,239 @@
+//! Opening a store: lock, load, recover, start the threads.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+
+use rmq_protocol::message::record::{self, RecordHead, RecordView};
+use tracing::{info, warn};
+
+use super::{Doorbell, Inner, MessageStore, QueueTable, services};
+use crate::checkpoint::Checkpoint;
+use crate::commit_log::{CommitLog, ScanEnd};
+use crate::config::StoreConfig;
+use crate::consume_queue::ConsumeQueue;
+use crate::dispatch::DispatchRequest;
+use crate::error::{DispatchError, FileError, OpenStoreError};
+use crate::file_queue::FileQueue;
+use crate::flush::GroupCommit;
+use crate::index::IndexService;
+
+/// What recovery found and did; logged, and returned for tests and tools.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// The previous run did not shut down cleanly.
+    pub abnormal: bool,
+    /// Offset the validating scan started at.
+    pub scan_start: u64,
+    /// Offset where valid data ends.
+    pub end_offset: u64,
+    /// The scan stopped at an invalid (torn or corrupt) record rather than at the end of data.
+    pub torn_tail: bool,
+    /// Why the scan stopped.
+    pub stop: String,
+}
+
+impl MessageStore {
+    /// Opens (creating if needed) the store at `config.root_dir` and recovers it.
+    pub fn open(config: StoreConfig) -> Result<Self, OpenStoreError> {
+        Self::open_with_report(config).map(|(store, _)| store)
+    }
+
+    /// Like [`MessageStore::open`], also returning what recovery did.
+    pub fn open_with_report(config: StoreConfig) -> Result<(Self, RecoveryReport), OpenStoreError> {
+        if config.commit_log_file_size < 4096 {
+            return Err(OpenStoreError::Config(format!(
+                "mappedFileSizeCommitLog {} is below the 4096-byte minimum",
+                config.commit_log_file_size
+            )));
+        }
+        for dir in [config.root_dir.clone(), config.config_dir()] {
+            fs::create_dir_all(&dir).map_err(|source| OpenStoreError::CreateDir { path: dir.clone(), source })?;
+        }
+        let lock_file = take_lock(&config)?;
+        let abnormal = config.abort_path().exists();
+        let commit_log = CommitLog::new(
+            FileQueue::open(&config.commit_log_dir(), config.commit_log_file_size)?,
+            config.store_host,
+        );
+        let checkpoint = Checkpoint::open(&config.checkpoint_path())?;
+        let queues = load_queues(&config)?;
+        let index = if config.message_index_enable {
+            Some(IndexService::open(&config.index_dir(), config.max_hash_slot_num, config.max_index_num)?)
+        } else {
+            None
+        };
+        let inner = Inner {
+            group_commit: GroupCommit::new(config.sync_flush_timeout),
+            commit_log,
+            queues: RwLock::new(queues),
+            index,
+            checkpoint,
+            poisoned: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            disk_full: AtomicBool::new(false),
+            reput_offset: AtomicU64::new(0),
+            doorbell: Doorbell::default(),
+            dispatched: (Mutex::new(()), Condvar::new()),
+            arrival: RwLock::new(None),
+            _lock_file: lock_file,
+            config,
+        };
+        let report = recover(&inner, abnormal)?;
+        // IMPORTANT: data recovered from the page cache of a killed process may not be on disk
+        // yet; make it durable before anything new is acknowledged on top of it.
+        services::flush_all(&inner)?;
+        write_abort_marker(&inner.config)?;
+        let inner = Arc::new(inner);
+        let threads = services::start(&inner)?;
+        Ok((
+            MessageStore {
+                inner,
+                threads: Mutex::new(threads),
+            },
+            report,
+        ))
+    }
+}
+
+fn take_lock(config: &StoreConfig) -> Result<File, OpenStoreError> {
+    let path = config.lock_path();
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|source| OpenStoreError::Lock { path: path.clone(), source })?;
+    // SAFETY: plain syscall on a valid descriptor.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        return Err(OpenStoreError::Locked { path });
+    }
+    Ok(file)
+}
+
+fn write_abort_marker(config: &StoreConfig) -> Result<(), OpenStoreError> {
+    let path = config.abort_path();
+    let err = |source| OpenStoreError::AbortMarker { path: path.clone(), source };
+    File::create(&path).map_err(err)?;
+    // IMPORTANT: the marker must be durable before any append, or a crash could be mistaken for a
+    // clean shutdown and skip the validating recovery.
+    crate::mapped_file::sync_dir(&config.root_dir).map_err(err)
+}
+
+fn load_queues(config: &StoreConfig) -> Result<QueueTable, FileError> {
+    let mut table = HashMap::new();
+    let root = config.consume_queue_dir();
+    let Ok(topics) = fs::read_dir(&root) else {
+        return Ok(table);
+    };
+    for topic in topics.flatten() {
+        let Some(topic_name) = topic.file_name().to_str().map(str::to_owned) else { continue };
+        let Ok(queue_dirs) = fs::read_dir(topic.path()) else { continue };
+        for q in queue_dirs.flatten() {
+            let Some(queue_id) = q.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
+            let files = FileQueue::open(&q.path(), config.consume_queue_file_size)?;
+            let cq = ConsumeQueue::new(&topic_name, queue_id, files);
+            cq.recover();
+            table.insert((topic_name.clone(), queue_id), Arc::new(cq));
+        }
+    }
+    Ok(table)
+}
+
+/// Where the validating scan starts.
+fn scan_start(inner: &Inner, abnormal: bool) -> u64 {
+    let files = inner.commit_log.files().files();
+    if files.is_empty() {
+        return 0;
+    }
+    if !abnormal {
+        // Normal: the third-last file, as Apache does; earlier files were complete and flushed.
+        return files[files.len().saturating_sub(3)].start();
+    }
+    // Abnormal: the newest file whose first record was stored before everything was known to be
+    // flushed (checkpoint), so all later data gets validated and re-dispatched.
+    let safe = inner.checkpoint.min_timestamp(inner.index.is_some());
+    for file in files.iter().rev() {
+        let Some(raw) = file.read_raw(0, file.size().min(1 << 16)) else { continue };
+        let Ok(Some(RecordHead::Message { total_size })) = record::peek_head(raw) else { continue };
+        let Some(raw) = file.read_raw(0, total_size) else { continue };
+        if let Ok(view) = RecordView::decode(raw)
+            && view.store_timestamp() != 0
+            && view.store_timestamp() <= safe
+        {
+            return file.start();
+        }
+    }
+    files[0].start()
+}
+
+fn recover(inner: &Inner, abnormal: bool) -> Result<RecoveryReport, OpenStoreError> {
+    if abnormal && let Some(index) = &inner.index {
+        // Index items stored after the checkpoint may be torn: drop those files; the scan below
+        // starts early enough (checkpoint minimum including the index) to rebuild them.
+        let dropped = index.discard_newer_than(inner.checkpoint.index_msg_timestamp())?;
+        if dropped > 0 {
+            warn!(files = dropped, "index files newer than the checkpoint discarded");
+        }
+    }
+    let start = scan_start(inner, abnormal);
+    let data_end = inner
+        .commit_log
+        .files()
+        .last()
+        .map_or(0, |f| f.end());
+    let mut dispatch_err: Option<DispatchError> = None;
+    let (end, stop) = inner.commit_log.scan(start, inner.config.check_crc_on_recover, |s| {
+        let req = DispatchRequest::from_record(&s.view);
+        if let Err(e) = services::dispatch_one(inner, &req, false)
+            && dispatch_err.is_none()
+        {
+            dispatch_err = Some(e);
+        }
+    });
+    if let Some(e) = dispatch_err {
+        return Err(e.into());
+    }
+    let torn_tail = !matches!(stop, ScanEnd::Clean | ScanEnd::EndOfFiles);
+    match &stop {
+        ScanEnd::Clean | ScanEnd::EndOfFiles => {}
+        other => warn!(offset = end, reason = ?other, abnormal, "commit log tail is invalid; truncating it"),
+    }
+    inner.commit_log.truncate(end)?;
+    let queues: Vec<Arc<ConsumeQueue>> = inner
+        .queues
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .values()
+        .cloned()
+        .collect();
+    let mut offsets = HashMap::new();
+    for q in &queues {
+        q.truncate_dirty(end)?;
+        offsets.insert(format!("{}-{}", q.topic(), q.queue_id()), q.max_offset() as i64);
+    }
+    inner.commit_log.set_queue_offsets(offsets);
+    if let Some(index) = &inner.index {
+        // Records at or past `end` are gone: new records there must be indexed again.
+        let w = index.dispatch_watermark();
+        if w.is_some_and(|w| w >= end as i64) {
+            index.reset_dispatch_watermark(end.checked_sub(1).map(|e| e as i64));
+        }
+    }
+    inner.reput_offset.store(end, Ordering::Release);
+    let report = RecoveryReport {
+        abnormal,
+        scan_start: start,
+        end_offset: end,
+        torn_tail,
+        stop: format!("{stop:?}"),
+    };
+    info!(?report, data_end, "store recovered");
+    Ok(report)
+}

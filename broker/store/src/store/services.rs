@@ -1,0 +1,363 @@
+//! The store's threads: dispatch, commit log flush (group commit or periodic), flush deadlines,
+//! consume queue and checkpoint flush, and retention.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rmq_protocol::message::record::{self, RecordHead, RecordView};
+use tracing::{error, info, warn};
+
+use super::Inner;
+use crate::config::FlushDiskType;
+use crate::consume_queue::{ConsumeQueue, CqEntry};
+use crate::dispatch::{Arrival, DispatchRequest};
+use crate::error::{DispatchError, FileError, OpenStoreError};
+use crate::flush::FlushStatus;
+use crate::retention;
+
+const PAGE: u64 = 4096;
+
+pub(super) fn start(inner: &Arc<Inner>) -> Result<Vec<JoinHandle<()>>, OpenStoreError> {
+    let mut threads = Vec::new();
+    let spawn = |name: &'static str, f: fn(&Inner)| {
+        let inner = Arc::clone(inner);
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || f(&inner))
+            .map_err(|source| OpenStoreError::Thread { name, source })
+    };
+    threads.push(spawn("rmq-reput", dispatch_loop)?);
+    match inner.config.flush_disk_type {
+        FlushDiskType::SyncFlush => {
+            threads.push(spawn("rmq-group-commit", group_commit_loop)?);
+            threads.push(spawn("rmq-flush-watch", flush_watch_loop)?);
+        }
+        FlushDiskType::AsyncFlush => threads.push(spawn("rmq-flush", async_flush_loop)?),
+    }
+    threads.push(spawn("rmq-cq-flush", cq_flush_loop)?);
+    threads.push(spawn("rmq-clean", clean_loop)?);
+    Ok(threads)
+}
+
+fn stopping(inner: &Inner) -> bool {
+    inner.shutdown.load(Ordering::Acquire)
+}
+
+/// Sleeps up to `d`, returning early (true) when the store shuts down.
+fn nap(inner: &Inner, d: Duration) -> bool {
+    let deadline = Instant::now() + d;
+    while Instant::now() < deadline {
+        if stopping(inner) {
+            return true;
+        }
+        std::thread::sleep((deadline - Instant::now()).min(Duration::from_millis(20)));
+    }
+    stopping(inner)
+}
+
+/// Builds consume queue and index entries for one record. `notify` tells the arrival listener.
+pub(super) fn dispatch_one(
+    inner: &Inner,
+    req: &DispatchRequest<'_>,
+    notify: bool,
+) -> Result<(), DispatchError> {
+    let cq_err = |source| DispatchError::ConsumeQueue {
+        topic: req.topic.to_owned(),
+        queue_id: req.queue_id,
+        source,
+    };
+    if req.goes_to_consume_queue() {
+        let q: Arc<ConsumeQueue> = inner.queue_or_create(req.topic, req.queue_id).map_err(cq_err)?;
+        q.put(
+            req.queue_offset as u64,
+            CqEntry {
+                commit_log_offset: req.commit_log_offset,
+                size: req.size,
+                tags_code: req.tags_code,
+            },
+        )
+        .map_err(cq_err)?;
+        inner.checkpoint.set_logics_msg_timestamp(req.store_timestamp);
+        if notify
+            && let Some(listener) = inner.arrival.read().unwrap_or_else(PoisonError::into_inner).as_ref()
+        {
+            listener(&Arrival {
+                topic: req.topic,
+                queue_id: req.queue_id,
+                max_offset: req.queue_offset as u64 + 1,
+                tags_code: req.tags_code,
+                store_timestamp: req.store_timestamp,
+                properties: req.properties,
+            });
+        }
+    }
+    if req.goes_to_index()
+        && let Some(index) = &inner.index
+    {
+        index
+            .dispatch(req.topic, req.keys, req.uniq_key, req.commit_log_offset, req.store_timestamp)
+            .map_err(DispatchError::Index)?;
+    }
+    Ok(())
+}
+
+/// Dispatches what is written and not yet dispatched; returns whether anything was.
+fn dispatch_available(inner: &Inner) -> bool {
+    let mut progressed = false;
+    loop {
+        let from = inner.reput_offset.load(Ordering::Acquire);
+        if from >= inner.commit_log.max_offset() {
+            return progressed;
+        }
+        let Some(file) = inner.commit_log.files().find(from) else {
+            return progressed;
+        };
+        let pos = (from - file.start()) as usize;
+        let Some(head) = file.read(pos, record::BLANK_HEADER_LEN) else {
+            if file.is_full() {
+                inner.reput_offset.store(file.end(), Ordering::Release);
+                continue;
+            }
+            return progressed;
+        };
+        let next = match record::peek_head(head) {
+            Ok(Some(RecordHead::Blank { .. })) => file.end(),
+            Ok(Some(RecordHead::Message { total_size })) => {
+                let Some(raw) = file.read(pos, total_size) else { return progressed };
+                match RecordView::decode(raw) {
+                    Ok(view) => {
+                        let req = DispatchRequest::from_record(&view);
+                        if let Err(e) = dispatch_one(inner, &req, true) {
+                            inner.poison("building consume queue or index", &e);
+                            return progressed;
+                        }
+                        from + total_size as u64
+                    }
+                    Err(e) => {
+                        error!(offset = from, error = %e, "undecodable record in the commit log; dispatch skips to the next file");
+                        file.end()
+                    }
+                }
+            }
+            Ok(None) => return progressed,
+            Err(e) => {
+                error!(offset = from, error = %e, "bad record head in the commit log; dispatch skips to the next file");
+                file.end()
+            }
+        };
+        inner.reput_offset.store(next, Ordering::Release);
+        progressed = true;
+        let (lock, cv) = &inner.dispatched;
+        drop(lock.lock().unwrap_or_else(PoisonError::into_inner));
+        cv.notify_all();
+    }
+}
+
+fn dispatch_loop(inner: &Inner) {
+    loop {
+        if dispatch_available(inner) {
+            continue;
+        }
+        if stopping(inner) {
+            return;
+        }
+        let bell = &inner.doorbell;
+        let guard = bell.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        bell.parked.store(true, Ordering::Release);
+        // Re-check after announcing the park, so an append in between is not missed.
+        if inner.reput_offset.load(Ordering::Acquire) >= inner.commit_log.max_offset() && !stopping(inner) {
+            let _ = bell.cv.wait_timeout(guard, Duration::from_millis(10));
+        }
+        bell.parked.store(false, Ordering::Release);
+    }
+}
+
+fn flush_commit_log(inner: &Inner) -> Result<u64, FileError> {
+    // The timestamp is read before the flush, so every record it belongs to is covered.
+    let ts = inner.commit_log.last_store_timestamp();
+    let flushed = inner.commit_log.flush()?;
+    if ts > 0 {
+        inner.checkpoint.set_physic_msg_timestamp(ts);
+    }
+    Ok(flushed)
+}
+
+fn group_commit_loop(inner: &Inner) {
+    let gc = &inner.group_commit;
+    while gc.wait_for_work(Duration::from_millis(10)) {
+        if !gc.has_waiters() {
+            continue;
+        }
+        // One fdatasync covers every append made before it: all waiters at or below the flushed
+        // offset complete together (group commit).
+        match flush_commit_log(inner) {
+            Ok(flushed) => gc.complete_flushed(flushed),
+            Err(e) => {
+                inner.poison("commit log fdatasync", &e);
+                gc.complete_all(FlushStatus::Failed);
+            }
+        }
+    }
+}
+
+fn flush_watch_loop(inner: &Inner) {
+    while !stopping(inner) {
+        let next = inner.group_commit.expire(Instant::now());
+        let wait = next.map_or(Duration::from_millis(50), |d| {
+            d.saturating_duration_since(Instant::now()).min(Duration::from_millis(50))
+        });
+        std::thread::sleep(wait.max(Duration::from_millis(1)));
+    }
+}
+
+fn async_flush_loop(inner: &Inner) {
+    let cfg = &inner.config;
+    let mut last_thorough = Instant::now();
+    loop {
+        let stop = nap(inner, cfg.flush_interval_commit_log);
+        let least = cfg.flush_commit_log_least_pages as u64 * PAGE;
+        let thorough = last_thorough.elapsed() >= cfg.flush_commit_log_thorough_interval;
+        let dirty = inner.commit_log.files().unflushed_bytes();
+        if dirty > 0 && (stop || thorough || dirty >= least) {
+            if let Err(e) = flush_commit_log(inner) {
+                inner.poison("commit log fdatasync", &e);
+            }
+            last_thorough = Instant::now();
+        }
+        if stop {
+            return;
+        }
+    }
+}
+
+/// Flushes consume queues and index, then the checkpoint that vouches for them.
+fn flush_logics(inner: &Inner) -> Result<(), DispatchError> {
+    let queues: Vec<Arc<ConsumeQueue>> = inner
+        .queues
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .values()
+        .cloned()
+        .collect();
+    for q in queues {
+        q.flush().map_err(DispatchError::Flush)?;
+    }
+    if let Some(index) = &inner.index {
+        let ts = index.flush().map_err(DispatchError::Index)?;
+        if ts > 0 {
+            inner.checkpoint.set_index_msg_timestamp(ts);
+        }
+    }
+    // IMPORTANT: the checkpoint is written after the data it vouches for is on disk.
+    inner.checkpoint.flush().map_err(DispatchError::Flush)
+}
+
+fn cq_flush_loop(inner: &Inner) {
+    loop {
+        let stop = nap(inner, inner.config.flush_interval_consume_queue);
+        if let Err(e) = flush_logics(inner) {
+            inner.poison("consume queue flush", &e);
+        }
+        if stop {
+            return;
+        }
+    }
+}
+
+/// Flushes everything (open and shutdown).
+pub(super) fn flush_all(inner: &Inner) -> Result<(), OpenStoreError> {
+    for f in inner.commit_log.files().files().iter().rev().take(2) {
+        // Force: files opened by recovery claim to be flushed, their pages may not be.
+        f.force_sync()?;
+    }
+    flush_commit_log(inner)?;
+    flush_logics(inner)?;
+    Ok(())
+}
+
+/// Share of the filesystem holding `dir` that is used, 0.0..=1.0.
+pub(super) fn disk_used_ratio(dir: &Path) -> Option<f64> {
+    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid NUL-terminated path and a properly sized out-parameter.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 || st.f_blocks == 0 {
+        return None;
+    }
+    let total = st.f_blocks as f64;
+    let free = st.f_bavail as f64;
+    Some(((total - free) / total).clamp(0.0, 1.0))
+}
+
+fn clean_loop(inner: &Inner) {
+    loop {
+        if nap(inner, inner.config.clean_resource_interval) {
+            return;
+        }
+        clean_once(inner);
+    }
+}
+
+/// One retention pass.
+pub(super) fn clean_once(inner: &Inner) {
+    let cfg = &inner.config;
+    let ratio = disk_used_ratio(&cfg.commit_log_dir()).unwrap_or(0.0);
+    let full = ratio > cfg.disk_space_warning_level_ratio;
+    if full != inner.disk_full.swap(full, Ordering::AcqRel) {
+        if full {
+            error!(ratio, "disk nearly full: the store refuses writes until space is freed");
+        } else {
+            info!(ratio, "disk space recovered: the store accepts writes again");
+        }
+    }
+    let now_ms = crate::commit_log::now_ms();
+    let files = inner.commit_log.files().files();
+    let ages: Vec<Option<i64>> = files
+        .iter()
+        .map(|f| {
+            f.modified()
+                .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_millis() as i64)
+        })
+        .collect();
+    let plan = retention::plan(&retention::Inputs {
+        file_modified_ms: &ages,
+        now_ms,
+        reserved_ms: cfg.file_reserved_time_hours as i64 * 3_600_000,
+        delete_hours: &cfg.delete_when,
+        disk_used_ratio: ratio,
+        disk_max_used_ratio: f64::from(cfg.disk_max_used_space_ratio) / 100.0,
+        clean_forcibly_ratio: cfg.disk_space_clean_forcibly_ratio,
+        batch_max: cfg.delete_file_batch_max,
+    });
+    if plan.delete == 0 {
+        return;
+    }
+    info!(files = plan.delete, reason = ?plan.reason, "deleting expired commit log files");
+    for _ in 0..plan.delete {
+        if let Err(e) = inner.commit_log.files().delete_first() {
+            warn!(error = %e, "failed to delete a commit log file");
+            break;
+        }
+    }
+    let min = inner.commit_log.min_offset();
+    let queues: Vec<Arc<ConsumeQueue>> = inner
+        .queues
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .values()
+        .cloned()
+        .collect();
+    for q in queues {
+        if let Err(e) = q.delete_expired(min) {
+            warn!(topic = q.topic(), queue_id = q.queue_id(), error = %e, "failed to delete consume queue files");
+        }
+    }
+    if let Some(index) = &inner.index
+        && let Err(e) = index.delete_files_below(min as i64)
+    {
+        warn!(error = %e, "failed to delete index files");
+    }
+}
