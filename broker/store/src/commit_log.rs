@@ -158,7 +158,9 @@ impl CommitLog {
 
     /// Forgets a queue's next offset (topic deleted).
     pub fn remove_queue_offset(&self, topic: &str, queue_id: i32) {
-        lock(&self.state).queue_offsets.remove(&queue_key(topic, queue_id));
+        lock(&self.state)
+            .queue_offsets
+            .remove(&queue_key(topic, queue_id));
     }
 
     /// Appends one message.
@@ -246,7 +248,12 @@ impl CommitLog {
         };
         let store_timestamp = now_ms();
         let ts_pos = record::store_timestamp_pos(
-            batch.sys_flag | if batch.born_host.is_ipv6() { sysflag::BORNHOST_V6 } else { 0 },
+            batch.sys_flag
+                | if batch.born_host.is_ipv6() {
+                    sysflag::BORNHOST_V6
+                } else {
+                    0
+                },
         );
         let mut record_offsets = Vec::with_capacity(sizes.len());
         let mut at = 0usize;
@@ -325,7 +332,10 @@ impl CommitLog {
         mut on_record: impl FnMut(Scanned<'_>),
     ) -> (u64, ScanEnd) {
         let files = self.files.files();
-        let Some(mut idx) = files.iter().position(|f| start >= f.start() && start < f.end()) else {
+        let Some(mut idx) = files
+            .iter()
+            .position(|f| start >= f.start() && start < f.end())
+        else {
             return (start, ScanEnd::EndOfFiles);
         };
         let mut pos = (start - files[idx].start()) as usize;

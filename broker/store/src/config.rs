@@ -168,11 +168,17 @@ impl StoreConfig {
             }
             "flushDiskType" => self.flush_disk_type = v.parse()?,
             "flushIntervalCommitLog" => self.flush_interval_commit_log = millis(key, v)?,
-            "flushCommitLogLeastPages" => self.flush_commit_log_least_pages = parse_range(key, v, 0, 1 << 20)?,
-            "flushCommitLogThoroughInterval" => self.flush_commit_log_thorough_interval = millis(key, v)?,
+            "flushCommitLogLeastPages" => {
+                self.flush_commit_log_least_pages = parse_range(key, v, 0, 1 << 20)?
+            }
+            "flushCommitLogThoroughInterval" => {
+                self.flush_commit_log_thorough_interval = millis(key, v)?
+            }
             "syncFlushTimeout" => self.sync_flush_timeout = millis(key, v)?,
             "flushIntervalConsumeQueue" => self.flush_interval_consume_queue = millis(key, v)?,
-            "flushConsumeQueueThoroughInterval" => self.flush_consume_queue_thorough_interval = millis(key, v)?,
+            "flushConsumeQueueThoroughInterval" => {
+                self.flush_consume_queue_thorough_interval = millis(key, v)?
+            }
             "maxMessageSize" => self.max_message_size = parse_range(key, v, 1, 1 << 30)?,
             "messageIndexEnable" => self.message_index_enable = boolean(key, v)?,
             "maxHashSlotNum" => self.max_hash_slot_num = parse_range(key, v, 1, 50_000_000)?,
@@ -184,7 +190,9 @@ impl StoreConfig {
                 }
                 self.delete_when = v.to_owned();
             }
-            "fileReservedTime" => self.file_reserved_time_hours = parse_range(key, v, 0, 24 * 365 * 100)?,
+            "fileReservedTime" => {
+                self.file_reserved_time_hours = parse_range(key, v, 0, 24 * 365 * 100)?
+            }
             "diskMaxUsedSpaceRatio" => {
                 let ratio: u32 = parse_range(key, v, 0, 100)?;
                 self.disk_max_used_space_ratio = ratio.clamp(10, 95);

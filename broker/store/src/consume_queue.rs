@@ -118,7 +118,9 @@ impl ConsumeQueue {
             let mut pos = 0;
             let mut cut = None;
             while pos + CQ_ENTRY_SIZE <= file.size() {
-                let raw = file.read_raw(pos, CQ_ENTRY_SIZE).unwrap_or(&[0; CQ_ENTRY_SIZE]);
+                let raw = file
+                    .read_raw(pos, CQ_ENTRY_SIZE)
+                    .unwrap_or(&[0; CQ_ENTRY_SIZE]);
                 let e = CqEntry::decode(raw);
                 if !e.is_valid() {
                     cut = Some(pos);
@@ -221,7 +223,11 @@ impl ConsumeQueue {
         let mut n = self.max_offset();
         while n > self.min_offset() {
             match self.get(n - 1) {
-                Some(e) if !e.is_blank() && e.commit_log_offset as u64 + e.size as u64 > phys_end => n -= 1,
+                Some(e)
+                    if !e.is_blank() && e.commit_log_offset as u64 + e.size as u64 > phys_end =>
+                {
+                    n -= 1
+                }
                 _ => break,
             }
         }
@@ -236,7 +242,8 @@ impl ConsumeQueue {
         {
             end = e.commit_log_offset as u64 + e.size as u64;
         }
-        self.max_physical_end.store(end.min(phys_end), Ordering::Release);
+        self.max_physical_end
+            .store(end.min(phys_end), Ordering::Release);
         Ok(())
     }
 
@@ -256,9 +263,13 @@ impl ConsumeQueue {
     pub fn delete_expired(&self, min_phys: u64) -> Result<usize, FileError> {
         let mut deleted = 0;
         while self.files.len() > 1 {
-            let Some(first) = self.files.first() else { break };
+            let Some(first) = self.files.first() else {
+                break;
+            };
             let last_pos = first.wrote().saturating_sub(CQ_ENTRY_SIZE);
-            let Some(raw) = first.read(last_pos, CQ_ENTRY_SIZE) else { break };
+            let Some(raw) = first.read(last_pos, CQ_ENTRY_SIZE) else {
+                break;
+            };
             let last = CqEntry::decode(raw);
             if last.is_blank() || (last.commit_log_offset as u64 + last.size as u64) <= min_phys {
                 self.files.delete_first()?;
@@ -273,7 +284,11 @@ impl ConsumeQueue {
 
     /// Logical offset of the first message stored at or after `timestamp`, or the nearest one;
     /// `store_time` reads a record's store time by its commit log offset.
-    pub fn offset_by_time(&self, timestamp: i64, store_time: impl Fn(i64, i32) -> Option<i64>) -> u64 {
+    pub fn offset_by_time(
+        &self,
+        timestamp: i64,
+        store_time: impl Fn(i64, i32) -> Option<i64>,
+    ) -> u64 {
         let (mut lo, mut hi) = (self.min_offset(), self.max_offset());
         if lo >= hi {
             return lo;
@@ -290,7 +305,8 @@ impl ConsumeQueue {
                 None => lo = mid + 1,
             }
         }
-        lo.min(self.max_offset().saturating_sub(1)).max(self.min_offset())
+        lo.min(self.max_offset().saturating_sub(1))
+            .max(self.min_offset())
     }
 
     /// Flushes the queue's files.
@@ -304,7 +320,11 @@ mod tests {
     use super::*;
 
     fn queue(dir: &std::path::Path, entries_per_file: usize) -> ConsumeQueue {
-        ConsumeQueue::new("T", 0, FileQueue::open(dir, entries_per_file * CQ_ENTRY_SIZE).unwrap())
+        ConsumeQueue::new(
+            "T",
+            0,
+            FileQueue::open(dir, entries_per_file * CQ_ENTRY_SIZE).unwrap(),
+        )
     }
 
     fn entry(offset: i64) -> CqEntry {
@@ -324,7 +344,9 @@ mod tests {
         };
         assert_eq!(
             e.encode(),
-            [0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 3, 255, 255, 255, 255, 255, 255, 255, 255]
+            [
+                0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 3, 255, 255, 255, 255, 255, 255, 255, 255
+            ]
         );
         assert_eq!(CqEntry::decode(&e.encode()), e);
     }

@@ -18,11 +18,13 @@ pub struct FileQueue {
 }
 
 fn read_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn write_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl FileQueue {
@@ -46,7 +48,9 @@ impl FileQueue {
             let name = entry.file_name();
             match name.to_str().and_then(parse_file_name) {
                 Some(start) => starts.push((start, entry.path())),
-                None => warn!(path = %entry.path().display(), "ignoring a file that is not named by an offset"),
+                None => {
+                    warn!(path = %entry.path().display(), "ignoring a file that is not named by an offset")
+                }
             }
         }
         starts.sort();
@@ -54,7 +58,9 @@ impl FileQueue {
         // leaves a short last file. Nothing in it can have been acknowledged, because appends
         // into a file wait for its creation to be durable, so it is removed.
         if let Some((_, path)) = starts.last()
-            && fs::metadata(path).map(|m| m.len() != file_size as u64).unwrap_or(false)
+            && fs::metadata(path)
+                .map(|m| m.len() != file_size as u64)
+                .unwrap_or(false)
         {
             warn!(path = %path.display(), "removing a half-created last file left by a crash");
             fs::remove_file(path).map_err(|source| FileError::Delete {
@@ -260,7 +266,11 @@ mod tests {
         MappedFile::create(dir.path(), 300, 100).unwrap();
         assert!(matches!(
             FileQueue::open(dir.path(), 100),
-            Err(FileError::Gap { start: 300, expected: 200, .. })
+            Err(FileError::Gap {
+                start: 300,
+                expected: 200,
+                ..
+            })
         ));
     }
 

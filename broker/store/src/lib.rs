@@ -27,18 +27,18 @@
 //!   lock                                  flock held by the running store
 //!   config/*.json                         topics, offsets, subscription groups, delay offsets
 //! ```
-pub mod config;
-pub mod error;
-pub mod file_queue;
-pub mod mapped_file;
 pub mod checkpoint;
 pub mod commit_log;
+pub mod config;
 pub mod consume_queue;
-pub mod flush;
 pub mod dispatch;
+pub mod error;
+pub mod file_queue;
+pub mod flush;
+pub mod index;
+pub mod mapped_file;
 pub mod retention;
 pub mod store;
-pub mod index;
 
 pub use commit_log::{BatchItem, PutBatch, PutMessage};
 pub use config::{FlushDiskType, StoreConfig};

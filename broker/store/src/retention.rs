@@ -52,7 +52,10 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
         None
     };
     let Some(reason) = reason else {
-        return Plan { delete: 0, reason: None };
+        return Plan {
+            delete: 0,
+            reason: None,
+        };
     };
     let candidates = i.file_modified_ms.len().saturating_sub(1);
     let mut delete = 0;
@@ -91,8 +94,19 @@ mod tests {
     #[test]
     fn at_the_delete_hour_only_files_older_than_the_reserved_time_go() {
         let now = 100 * 24 * HOUR + 4 * HOUR;
-        let files = [Some(now - 80 * HOUR), Some(now - 73 * HOUR), Some(now - 10 * HOUR), Some(now)];
-        assert_eq!(plan(&inputs(&files, now, 0.1)), Plan { delete: 2, reason: Some(Reason::DeleteHour) });
+        let files = [
+            Some(now - 80 * HOUR),
+            Some(now - 73 * HOUR),
+            Some(now - 10 * HOUR),
+            Some(now),
+        ];
+        assert_eq!(
+            plan(&inputs(&files, now, 0.1)),
+            Plan {
+                delete: 2,
+                reason: Some(Reason::DeleteHour)
+            }
+        );
     }
 
     #[test]
@@ -106,7 +120,13 @@ mod tests {
     fn the_newest_file_is_never_deleted_even_when_forced() {
         let now = 100 * 24 * HOUR + 5 * HOUR;
         let files = [Some(now), Some(now), Some(now)];
-        assert_eq!(plan(&inputs(&files, now, 0.9)), Plan { delete: 2, reason: Some(Reason::Forced) });
+        assert_eq!(
+            plan(&inputs(&files, now, 0.9)),
+            Plan {
+                delete: 2,
+                reason: Some(Reason::Forced)
+            }
+        );
         assert_eq!(plan(&inputs(&files[..1], now, 0.99)).delete, 0);
     }
 
@@ -114,7 +134,13 @@ mod tests {
     fn high_disk_usage_deletes_expired_files_at_any_hour_but_keeps_young_ones() {
         let now = 100 * 24 * HOUR + 13 * HOUR;
         let files = [Some(now - 100 * HOUR), Some(now - HOUR), Some(now)];
-        assert_eq!(plan(&inputs(&files, now, 0.8)), Plan { delete: 1, reason: Some(Reason::DiskUsage) });
+        assert_eq!(
+            plan(&inputs(&files, now, 0.8)),
+            Plan {
+                delete: 1,
+                reason: Some(Reason::DiskUsage)
+            }
+        );
     }
 
     #[test]

@@ -46,7 +46,9 @@ pub struct PutResult {
 impl PutResult {
     /// Blocks until durable (or not required); for callers without an async runtime.
     pub fn wait_durable(&self) -> FlushStatus {
-        self.flush.as_ref().map_or(FlushStatus::Flushed, FlushHandle::wait)
+        self.flush
+            .as_ref()
+            .map_or(FlushStatus::Flushed, FlushHandle::wait)
     }
 }
 
@@ -259,7 +261,8 @@ impl MessageStore {
         inner.group_commit.stop();
         inner.doorbell.parked.store(true, Ordering::Release);
         inner.doorbell.ring();
-        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
         for t in threads {
             let _ = t.join();
         }

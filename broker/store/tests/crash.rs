@@ -14,7 +14,12 @@ use rmq_store::{GetRequest, GetStatus, MessageStore, StoreConfig};
 
 fn body(seq: u64) -> Vec<u8> {
     let unit = format!("msg-{seq}-");
-    unit.as_bytes().iter().copied().cycle().take(64 + (seq % 200) as usize).collect()
+    unit.as_bytes()
+        .iter()
+        .copied()
+        .cycle()
+        .take(64 + (seq % 200) as usize)
+        .collect()
 }
 
 fn config(root: &std::path::Path) -> StoreConfig {
@@ -65,24 +70,36 @@ fn every_acknowledged_message_survives_sigkill_and_nothing_past_the_torn_tail_is
     // A small deterministic pseudo-random sequence of kill delays.
     let mut seed = 0x9E37_79B9_u64;
     for round in 0..5 {
-        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         let delay = Duration::from_millis(300 + (seed >> 33) % 700);
         let got = run_and_kill(dir.path(), first, delay);
-        assert!(!got.is_empty(), "round {round}: the writer acknowledged nothing");
+        assert!(
+            !got.is_empty(),
+            "round {round}: the writer acknowledged nothing"
+        );
         first = got.keys().max().unwrap() + 1_000_000;
         acked.extend(got);
 
         let started = Instant::now();
         let (store, report) = MessageStore::open_with_report(config(dir.path())).unwrap();
-        assert!(report.abnormal, "round {round}: a SIGKILL must be seen as a crash");
+        assert!(
+            report.abnormal,
+            "round {round}: a SIGKILL must be seen as a crash"
+        );
         assert!(started.elapsed() < Duration::from_secs(10));
         for (seq, offset) in &acked {
-            let raw = store
-                .read_record(*offset)
-                .unwrap_or_else(|| panic!("round {round}: acked message {seq} at {offset} is gone"));
+            let raw = store.read_record(*offset).unwrap_or_else(|| {
+                panic!("round {round}: acked message {seq} at {offset} is gone")
+            });
             let view = RecordView::decode(&raw).unwrap();
             view.verify().unwrap();
-            assert_eq!(view.body(), body(*seq).as_slice(), "round {round}: message {seq} differs");
+            assert_eq!(
+                view.body(),
+                body(*seq).as_slice(),
+                "round {round}: message {seq} differs"
+            );
         }
         // Everything the consume queue serves is a valid record below the recovered end.
         assert!(store.wait_dispatched(Duration::from_secs(10)));
@@ -107,7 +124,11 @@ fn every_acknowledged_message_survives_sigkill_and_nothing_past_the_torn_tail_is
             }
             offset = r.next_begin_offset;
         }
-        assert!(served >= acked.len() as u64, "round {round}: served {served} < acked {}", acked.len());
+        assert!(
+            served >= acked.len() as u64,
+            "round {round}: served {served} < acked {}",
+            acked.len()
+        );
         assert!(store.read_record(store.commit_log_max_offset()).is_none());
         store.shutdown();
     }

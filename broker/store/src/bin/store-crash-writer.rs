@@ -12,12 +12,20 @@ use rmq_store::{FlushDiskType, FlushStatus, MessageStore, PutMessage, StoreConfi
 /// The body of message `seq`: deterministic so the test can check it byte for byte.
 fn body(seq: u64) -> Vec<u8> {
     let unit = format!("msg-{seq}-");
-    unit.as_bytes().iter().copied().cycle().take(64 + (seq % 200) as usize).collect()
+    unit.as_bytes()
+        .iter()
+        .copied()
+        .cycle()
+        .take(64 + (seq % 200) as usize)
+        .collect()
 }
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    anyhow::ensure!(args.len() == 5, "usage: store-crash-writer <root> <first-seq> <count> <threads>");
+    anyhow::ensure!(
+        args.len() == 5,
+        "usage: store-crash-writer <root> <first-seq> <count> <threads>"
+    );
     let first: u64 = args[2].parse()?;
     let count: u64 = args[3].parse()?;
     let threads: usize = args[4].parse()?;
@@ -63,7 +71,8 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     for w in workers {
-        w.join().map_err(|_| anyhow::anyhow!("writer thread panicked"))??;
+        w.join()
+            .map_err(|_| anyhow::anyhow!("writer thread panicked"))??;
     }
     Ok(())
 }

@@ -59,7 +59,7 @@ fn a_record_that_does_not_fit_rolls_to_a_new_file_after_a_blank_record() {
     assert_eq!(offsets[2], 512);
     assert_eq!(offsets[4], 1024);
     let first = log.files().first().unwrap();
-    let blank_at = (offsets[1] - 0) as usize + (offsets[1] - offsets[0]) as usize;
+    let blank_at = offsets[1] as usize + (offsets[1] - offsets[0]) as usize;
     let head = first.read(blank_at, 8).unwrap();
     assert_eq!(
         record::peek_head(head).unwrap(),
@@ -91,8 +91,16 @@ fn a_batch_lands_contiguously_with_consecutive_queue_offsets() {
     let log = open(dir.path(), 4096);
     log.append(&msg("T", 2, b"first")).unwrap();
     let items = [
-        BatchItem { flag: 1, body: b"a", properties: b"" },
-        BatchItem { flag: 2, body: b"bb", properties: b"KEYS\x01k\x02" },
+        BatchItem {
+            flag: 1,
+            body: b"a",
+            properties: b"",
+        },
+        BatchItem {
+            flag: 2,
+            body: b"bb",
+            properties: b"KEYS\x01k\x02",
+        },
     ];
     let appended = log
         .append_batch(&PutBatch {
@@ -109,7 +117,10 @@ fn a_batch_lands_contiguously_with_consecutive_queue_offsets() {
     assert_eq!(appended.record_offsets.len(), 2);
     let second = log.read_record(appended.record_offsets[1]).unwrap();
     let view = RecordView::decode(&second).unwrap();
-    assert_eq!((view.flag(), view.body(), view.queue_offset()), (2, &b"bb"[..], 2));
+    assert_eq!(
+        (view.flag(), view.body(), view.queue_offset()),
+        (2, &b"bb"[..], 2)
+    );
     assert_eq!(appended.end_offset, log.max_offset());
 }
 

@@ -50,7 +50,10 @@ impl MessageStore {
             )));
         }
         for dir in [config.root_dir.clone(), config.config_dir()] {
-            fs::create_dir_all(&dir).map_err(|source| OpenStoreError::CreateDir { path: dir.clone(), source })?;
+            fs::create_dir_all(&dir).map_err(|source| OpenStoreError::CreateDir {
+                path: dir.clone(),
+                source,
+            })?;
         }
         let lock_file = take_lock(&config)?;
         let abnormal = config.abort_path().exists();
@@ -61,7 +64,11 @@ impl MessageStore {
         let checkpoint = Checkpoint::open(&config.checkpoint_path())?;
         let queues = load_queues(&config)?;
         let index = if config.message_index_enable {
-            Some(IndexService::open(&config.index_dir(), config.max_hash_slot_num, config.max_index_num)?)
+            Some(IndexService::open(
+                &config.index_dir(),
+                config.max_hash_slot_num,
+                config.max_index_num,
+            )?)
         } else {
             None
         };
@@ -106,7 +113,10 @@ fn take_lock(config: &StoreConfig) -> Result<File, OpenStoreError> {
         .create(true)
         .truncate(false)
         .open(&path)
-        .map_err(|source| OpenStoreError::Lock { path: path.clone(), source })?;
+        .map_err(|source| OpenStoreError::Lock {
+            path: path.clone(),
+            source,
+        })?;
     // SAFETY: plain syscall on a valid descriptor.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if rc != 0 {
@@ -117,7 +127,10 @@ fn take_lock(config: &StoreConfig) -> Result<File, OpenStoreError> {
 
 fn write_abort_marker(config: &StoreConfig) -> Result<(), OpenStoreError> {
     let path = config.abort_path();
-    let err = |source| OpenStoreError::AbortMarker { path: path.clone(), source };
+    let err = |source| OpenStoreError::AbortMarker {
+        path: path.clone(),
+        source,
+    };
     File::create(&path).map_err(err)?;
     // IMPORTANT: the marker must be durable before any append, or a crash could be mistaken for a
     // clean shutdown and skip the validating recovery.
@@ -131,8 +144,12 @@ fn load_queues(config: &StoreConfig) -> Result<QueueTable, FileError> {
         return Ok(table);
     };
     for topic in topics.flatten() {
-        let Some(topic_name) = topic.file_name().to_str().map(str::to_owned) else { continue };
-        let Ok(queue_dirs) = fs::read_dir(topic.path()) else { continue };
+        let Some(topic_name) = topic.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        let Ok(queue_dirs) = fs::read_dir(topic.path()) else {
+            continue;
+        };
         for q in queue_dirs.flatten() {
             let Some(queue_id) = q.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
                 continue;
@@ -160,9 +177,15 @@ fn scan_start(inner: &Inner, abnormal: bool) -> u64 {
     // flushed (checkpoint), so all later data gets validated and re-dispatched.
     let safe = inner.checkpoint.min_timestamp(inner.index.is_some());
     for file in files.iter().rev() {
-        let Some(raw) = file.read_raw(0, file.size().min(1 << 16)) else { continue };
-        let Ok(Some(RecordHead::Message { total_size })) = record::peek_head(raw) else { continue };
-        let Some(raw) = file.read_raw(0, total_size) else { continue };
+        let Some(raw) = file.read_raw(0, file.size().min(1 << 16)) else {
+            continue;
+        };
+        let Ok(Some(RecordHead::Message { total_size })) = record::peek_head(raw) else {
+            continue;
+        };
+        let Some(raw) = file.read_raw(0, total_size) else {
+            continue;
+        };
         if let Ok(view) = RecordView::decode(raw)
             && view.store_timestamp() != 0
             && view.store_timestamp() <= safe
@@ -179,31 +202,34 @@ fn recover(inner: &Inner, abnormal: bool) -> Result<RecoveryReport, OpenStoreErr
         // starts early enough (checkpoint minimum including the index) to rebuild them.
         let dropped = index.discard_newer_than(inner.checkpoint.index_msg_timestamp())?;
         if dropped > 0 {
-            warn!(files = dropped, "index files newer than the checkpoint discarded");
+            warn!(
+                files = dropped,
+                "index files newer than the checkpoint discarded"
+            );
         }
     }
     let start = scan_start(inner, abnormal);
-    let data_end = inner
-        .commit_log
-        .files()
-        .last()
-        .map_or(0, |f| f.end());
+    let data_end = inner.commit_log.files().last().map_or(0, |f| f.end());
     let mut dispatch_err: Option<DispatchError> = None;
-    let (end, stop) = inner.commit_log.scan(start, inner.config.check_crc_on_recover, |s| {
-        let req = DispatchRequest::from_record(&s.view);
-        if let Err(e) = services::dispatch_one(inner, &req, false)
-            && dispatch_err.is_none()
-        {
-            dispatch_err = Some(e);
-        }
-    });
+    let (end, stop) = inner
+        .commit_log
+        .scan(start, inner.config.check_crc_on_recover, |s| {
+            let req = DispatchRequest::from_record(&s.view);
+            if let Err(e) = services::dispatch_one(inner, &req, false)
+                && dispatch_err.is_none()
+            {
+                dispatch_err = Some(e);
+            }
+        });
     if let Some(e) = dispatch_err {
         return Err(e.into());
     }
     let torn_tail = !matches!(stop, ScanEnd::Clean | ScanEnd::EndOfFiles);
     match &stop {
         ScanEnd::Clean | ScanEnd::EndOfFiles => {}
-        other => warn!(offset = end, reason = ?other, abnormal, "commit log tail is invalid; truncating it"),
+        other => {
+            warn!(offset = end, reason = ?other, abnormal, "commit log tail is invalid; truncating it")
+        }
     }
     inner.commit_log.truncate(end)?;
     let queues: Vec<Arc<ConsumeQueue>> = inner
@@ -216,7 +242,10 @@ fn recover(inner: &Inner, abnormal: bool) -> Result<RecoveryReport, OpenStoreErr
     let mut offsets = HashMap::new();
     for q in &queues {
         q.truncate_dirty(end)?;
-        offsets.insert(format!("{}-{}", q.topic(), q.queue_id()), q.max_offset() as i64);
+        offsets.insert(
+            format!("{}-{}", q.topic(), q.queue_id()),
+            q.max_offset() as i64,
+        );
     }
     inner.commit_log.set_queue_offsets(offsets);
     if let Some(index) = &inner.index {

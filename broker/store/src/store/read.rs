@@ -162,12 +162,16 @@ impl MessageStore {
 
     /// Next offset to be written in a queue (0 if the queue does not exist).
     pub fn max_offset_in_queue(&self, topic: &str, queue_id: i32) -> u64 {
-        self.inner.queue(topic, queue_id).map_or(0, |q| q.max_offset())
+        self.inner
+            .queue(topic, queue_id)
+            .map_or(0, |q| q.max_offset())
     }
 
     /// Smallest offset still readable in a queue (0 if the queue does not exist).
     pub fn min_offset_in_queue(&self, topic: &str, queue_id: i32) -> u64 {
-        self.inner.queue(topic, queue_id).map_or(0, |q| q.min_offset())
+        self.inner
+            .queue(topic, queue_id)
+            .map_or(0, |q| q.min_offset())
     }
 
     /// The record at a commit log offset, as stored.
@@ -181,7 +185,10 @@ impl MessageStore {
     }
 
     fn store_time_at(&self, commit_log_offset: i64) -> Option<i64> {
-        let raw = self.inner.commit_log.read_record(commit_log_offset as u64)?;
+        let raw = self
+            .inner
+            .commit_log
+            .read_record(commit_log_offset as u64)?;
         RecordView::decode(&raw).ok().map(|v| v.store_timestamp())
     }
 
@@ -218,7 +225,14 @@ impl MessageStore {
     /// Messages of `topic` whose `KEYS` contain `key` or whose `UNIQ_KEY` is `key`, stored within
     /// `[begin_ms, end_ms]`, newest first, at most `max`. Every hit is re-checked against the
     /// record, so stale index entries (e.g. past a truncated tail) never leak.
-    pub fn query_by_key(&self, topic: &str, key: &str, max: usize, begin_ms: i64, end_ms: i64) -> Vec<Bytes> {
+    pub fn query_by_key(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+        begin_ms: i64,
+        end_ms: i64,
+    ) -> Vec<Bytes> {
         let Some(index) = &self.inner.index else {
             return Vec::new();
         };
@@ -228,8 +242,12 @@ impl MessageStore {
             if phys < 0 || phys as u64 >= max_offset {
                 continue;
             }
-            let Some(raw) = self.inner.commit_log.read_record(phys as u64) else { continue };
-            let Ok(view) = RecordView::decode(&raw) else { continue };
+            let Some(raw) = self.inner.commit_log.read_record(phys as u64) else {
+                continue;
+            };
+            let Ok(view) = RecordView::decode(&raw) else {
+                continue;
+            };
             let props = view.properties();
             let matches = view.topic() == topic
                 && (properties::find(props, keys::UNIQ_KEY) == Some(key)

@@ -70,7 +70,9 @@ pub(super) fn dispatch_one(
         source,
     };
     if req.goes_to_consume_queue() {
-        let q: Arc<ConsumeQueue> = inner.queue_or_create(req.topic, req.queue_id).map_err(cq_err)?;
+        let q: Arc<ConsumeQueue> = inner
+            .queue_or_create(req.topic, req.queue_id)
+            .map_err(cq_err)?;
         q.put(
             req.queue_offset as u64,
             CqEntry {
@@ -80,9 +82,15 @@ pub(super) fn dispatch_one(
             },
         )
         .map_err(cq_err)?;
-        inner.checkpoint.set_logics_msg_timestamp(req.store_timestamp);
+        inner
+            .checkpoint
+            .set_logics_msg_timestamp(req.store_timestamp);
         if notify
-            && let Some(listener) = inner.arrival.read().unwrap_or_else(PoisonError::into_inner).as_ref()
+            && let Some(listener) = inner
+                .arrival
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
         {
             listener(&Arrival {
                 topic: req.topic,
@@ -98,7 +106,13 @@ pub(super) fn dispatch_one(
         && let Some(index) = &inner.index
     {
         index
-            .dispatch(req.topic, req.keys, req.uniq_key, req.commit_log_offset, req.store_timestamp)
+            .dispatch(
+                req.topic,
+                req.keys,
+                req.uniq_key,
+                req.commit_log_offset,
+                req.store_timestamp,
+            )
             .map_err(DispatchError::Index)?;
     }
     Ok(())
@@ -126,7 +140,9 @@ fn dispatch_available(inner: &Inner) -> bool {
         let next = match record::peek_head(head) {
             Ok(Some(RecordHead::Blank { .. })) => file.end(),
             Ok(Some(RecordHead::Message { total_size })) => {
-                let Some(raw) = file.read(pos, total_size) else { return progressed };
+                let Some(raw) = file.read(pos, total_size) else {
+                    return progressed;
+                };
                 match RecordView::decode(raw) {
                     Ok(view) => {
                         let req = DispatchRequest::from_record(&view);
@@ -168,7 +184,9 @@ fn dispatch_loop(inner: &Inner) {
         let guard = bell.lock.lock().unwrap_or_else(PoisonError::into_inner);
         bell.parked.store(true, Ordering::Release);
         // Re-check after announcing the park, so an append in between is not missed.
-        if inner.reput_offset.load(Ordering::Acquire) >= inner.commit_log.max_offset() && !stopping(inner) {
+        if inner.reput_offset.load(Ordering::Acquire) >= inner.commit_log.max_offset()
+            && !stopping(inner)
+        {
             let _ = bell.cv.wait_timeout(guard, Duration::from_millis(10));
         }
         bell.parked.store(false, Ordering::Release);
@@ -207,7 +225,8 @@ fn flush_watch_loop(inner: &Inner) {
     while !stopping(inner) {
         let next = inner.group_commit.expire(Instant::now());
         let wait = next.map_or(Duration::from_millis(50), |d| {
-            d.saturating_duration_since(Instant::now()).min(Duration::from_millis(50))
+            d.saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(50))
         });
         std::thread::sleep(wait.max(Duration::from_millis(1)));
     }
@@ -307,9 +326,15 @@ pub(super) fn clean_once(inner: &Inner) {
     let full = ratio > cfg.disk_space_warning_level_ratio;
     if full != inner.disk_full.swap(full, Ordering::AcqRel) {
         if full {
-            error!(ratio, "disk nearly full: the store refuses writes until space is freed");
+            error!(
+                ratio,
+                "disk nearly full: the store refuses writes until space is freed"
+            );
         } else {
-            info!(ratio, "disk space recovered: the store accepts writes again");
+            info!(
+                ratio,
+                "disk space recovered: the store accepts writes again"
+            );
         }
     }
     let now_ms = crate::commit_log::now_ms();

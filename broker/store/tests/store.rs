@@ -1,0 +1,284 @@
+//! Store behaviour on real temp directories: reads, restarts, flush modes, retention.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use rmq_protocol::message::hash::tags_code;
+use rmq_protocol::message::record::RecordView;
+use rmq_store::{
+    FlushDiskType, FlushStatus, GetRequest, GetStatus, MessageStore, PutMessage, StoreConfig,
+};
+
+fn config(root: &std::path::Path) -> StoreConfig {
+    let mut c = StoreConfig::new(root);
+    c.commit_log_file_size = 32 * 1024;
+    c.consume_queue_file_size = 64 * 20;
+    c.max_hash_slot_num = 100;
+    c.max_index_num = 1000;
+    c
+}
+
+fn put(store: &MessageStore, queue_id: i32, body: &[u8], props: &str) -> u64 {
+    store
+        .put_message(&PutMessage {
+            topic: "T",
+            queue_id,
+            flag: 0,
+            sys_flag: 0,
+            born_timestamp: 1,
+            born_host: "127.0.0.1:9".parse().unwrap(),
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body,
+            properties: props.as_bytes(),
+        })
+        .unwrap()
+        .appended
+        .record_offsets[0]
+}
+
+fn get(
+    store: &MessageStore,
+    offset: u64,
+    filter: Option<&dyn Fn(i64) -> bool>,
+) -> rmq_store::GetResult {
+    store.get_message(&GetRequest {
+        topic: "T",
+        queue_id: 0,
+        offset,
+        max_count: 32,
+        max_bytes: 1 << 20,
+        filter,
+    })
+}
+
+#[test]
+fn pulls_return_stored_records_and_apache_statuses_at_the_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MessageStore::open(config(dir.path())).unwrap();
+    assert_eq!(get(&store, 0, None).status, GetStatus::NoMatchedLogicQueue);
+    for i in 0..10 {
+        put(
+            &store,
+            0,
+            format!("m{i}").as_bytes(),
+            if i % 2 == 0 {
+                "TAGS\u{1}even\u{2}"
+            } else {
+                "TAGS\u{1}odd\u{2}"
+            },
+        );
+    }
+    assert!(store.wait_dispatched(Duration::from_secs(5)));
+    let r = get(&store, 3, None);
+    assert_eq!(r.status, GetStatus::Found);
+    assert_eq!(r.messages.len(), 7);
+    assert_eq!(r.next_begin_offset, 10);
+    assert_eq!(RecordView::decode(&r.messages[0]).unwrap().body(), b"m3");
+    assert_eq!(get(&store, 10, None).status, GetStatus::OffsetOverflowOne);
+    let bad = get(&store, 11, None);
+    assert_eq!(
+        (bad.status, bad.next_begin_offset),
+        (GetStatus::OffsetOverflowBadly, 0)
+    );
+    let even = tags_code(Some("even"));
+    let only_even = move |code: i64| code == even;
+    let r = get(&store, 0, Some(&only_even));
+    assert_eq!(r.messages.len(), 5);
+    assert!(
+        r.messages
+            .iter()
+            .all(|m| RecordView::decode(m).unwrap().body()[1] % 2 == 0)
+    );
+    let none = |_: i64| false;
+    assert_eq!(
+        get(&store, 0, Some(&none)).status,
+        GetStatus::NoMatchedMessage
+    );
+    let limited = store.get_message(&GetRequest {
+        topic: "T",
+        queue_id: 0,
+        offset: 0,
+        max_count: 3,
+        max_bytes: 1 << 20,
+        filter: None,
+    });
+    assert_eq!((limited.messages.len(), limited.next_begin_offset), (3, 3));
+}
+
+#[test]
+fn a_clean_restart_keeps_every_message_offset_and_index_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut offsets = Vec::new();
+    {
+        let store = MessageStore::open(config(dir.path())).unwrap();
+        for i in 0..500 {
+            offsets.push(put(
+                &store,
+                i % 4,
+                &[i as u8; 100],
+                &format!("KEYS\u{1}key{i}\u{2}"),
+            ));
+        }
+        store.shutdown();
+    }
+    let (store, report) = MessageStore::open_with_report(config(dir.path())).unwrap();
+    assert!(!report.abnormal && !report.torn_tail, "{report:?}");
+    assert!(
+        store.commit_log_max_offset() > 32 * 1024,
+        "several commit log files"
+    );
+    for q in 0..4 {
+        assert_eq!(store.max_offset_in_queue("T", q), 125);
+    }
+    let next = put(&store, 0, b"after", "");
+    assert!(next > *offsets.last().unwrap());
+    assert!(store.wait_dispatched(Duration::from_secs(5)));
+    assert_eq!(
+        store.max_offset_in_queue("T", 0),
+        126,
+        "queue offsets continue after restart"
+    );
+    let found = store.query_by_key("T", "key321", 10, 0, i64::MAX);
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        RecordView::decode(&found[0]).unwrap().physical_offset() as u64,
+        offsets[321]
+    );
+    assert!(store.query_by_key("T", "nokey", 10, 0, i64::MAX).is_empty());
+    let t = store.store_time("T", 1, 10).unwrap();
+    assert!(store.offset_by_time("T", 1, t) <= 10);
+    assert!(store.earliest_message_time("T", 0).is_some());
+}
+
+#[test]
+fn sync_flush_handles_complete_flushed_and_the_data_is_on_disk_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.flush_disk_type = FlushDiskType::SyncFlush;
+    let store = std::sync::Arc::new(MessageStore::open(c).unwrap());
+    let handles: Vec<_> = (0..16)
+        .map(|t| {
+            let store = std::sync::Arc::clone(&store);
+            std::thread::spawn(move || {
+                (0..50)
+                    .map(|i| {
+                        let r = store
+                            .put_message(&PutMessage {
+                                topic: "T",
+                                queue_id: t % 4,
+                                flag: 0,
+                                sys_flag: 0,
+                                born_timestamp: 1,
+                                born_host: "127.0.0.1:9".parse().unwrap(),
+                                reconsume_times: 0,
+                                prepared_transaction_offset: 0,
+                                body: &[i as u8; 64],
+                                properties: b"",
+                            })
+                            .unwrap();
+                        let status = r.wait_durable();
+                        assert!(store.commit_log_flushed_offset() >= r.appended.end_offset);
+                        status
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert!(h.join().unwrap().iter().all(|s| *s == FlushStatus::Flushed));
+    }
+    let no_wait = store
+        .put_message(&PutMessage {
+            topic: "T",
+            queue_id: 0,
+            flag: 0,
+            sys_flag: 0,
+            born_timestamp: 1,
+            born_host: "127.0.0.1:9".parse().unwrap(),
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: b"x",
+            properties: b"WAIT\x01false\x02",
+        })
+        .unwrap();
+    assert!(
+        no_wait.flush.is_none(),
+        "WAIT=false skips the durability wait"
+    );
+}
+
+#[test]
+fn a_second_open_of_a_locked_store_is_refused_and_oversize_bodies_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.max_message_size = 16;
+    let store = MessageStore::open(c.clone()).unwrap();
+    assert!(matches!(
+        MessageStore::open(c),
+        Err(rmq_store::error::OpenStoreError::Locked { .. })
+    ));
+    let err = store
+        .put_message(&PutMessage {
+            topic: "T",
+            queue_id: 0,
+            flag: 0,
+            sys_flag: 0,
+            born_timestamp: 1,
+            born_host: "127.0.0.1:9".parse().unwrap(),
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: &[0; 17],
+            properties: b"",
+        })
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        rmq_store::error::PutError::BodyTooLarge { size: 17, max: 16 }
+    ));
+    assert_eq!(store.commit_log_max_offset(), 0, "nothing was written");
+}
+
+#[test]
+fn retention_deletes_expired_files_and_moves_queue_min_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.delete_when = (0..24)
+        .map(|h| format!("{h:02}"))
+        .collect::<Vec<_>>()
+        .join(";");
+    c.file_reserved_time_hours = 1;
+    let store = MessageStore::open(c).unwrap();
+    for i in 0..1000 {
+        put(&store, 0, &[7u8; 200], &format!("KEYS\u{1}k{i}\u{2}"));
+    }
+    assert!(store.wait_dispatched(Duration::from_secs(5)));
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("commitlog"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(files.len() > 3);
+    let old = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    let mut names: Vec<_> = files.iter().map(|f| f.path()).collect();
+    names.sort();
+    for path in &names[..2] {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    store.run_retention_once();
+    assert_eq!(store.commit_log_min_offset(), 2 * 32 * 1024);
+    assert!(!names[0].exists() && !names[1].exists() && names[2].exists());
+    let min = store.min_offset_in_queue("T", 0);
+    assert!(min > 0, "consume queue min offset follows the commit log");
+    let r = get(&store, 0, None);
+    assert_eq!(
+        (r.status, r.next_begin_offset),
+        (GetStatus::OffsetTooSmall, min)
+    );
+    let r = get(&store, min, None);
+    assert_eq!(r.status, GetStatus::Found);
+}
