@@ -135,6 +135,110 @@ pub fn unquote_integer_keys(json: &[u8], is_integer_keyed: impl Fn(&[&str]) -> b
     out
 }
 
+/// Turns maps keyed by objects (fastjson writes `Map<MessageQueue, V>` as
+/// `{{"brokerName":..}:{..}}`) into arrays of `[key, value]` pairs that serde can read:
+/// `[[{"brokerName":..},{..}]]`. An object is recognized by an object in its first key position;
+/// empty objects and everything else are copied unchanged.
+pub fn object_keys_to_pairs(input: &[u8]) -> Vec<u8> {
+    /// Container kinds: plain object, array, object rewritten to pairs.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Kind {
+        Object,
+        Array,
+        Pairs,
+    }
+    let mut out = Vec::with_capacity(input.len() + 16);
+    let mut stack: Vec<Kind> = Vec::new();
+    let mut i = 0;
+    while i < input.len() {
+        let byte = input[i];
+        match byte {
+            b'"' => {
+                let end = string_end(input, i);
+                out.extend_from_slice(&input[i..end]);
+                i = end;
+                continue;
+            }
+            b'{' => {
+                let next = input[i + 1..].iter().find(|b| !b.is_ascii_whitespace());
+                if next == Some(&b'{') {
+                    stack.push(Kind::Pairs);
+                    out.extend_from_slice(b"[[");
+                    i += 1;
+                    continue;
+                }
+                stack.push(Kind::Object);
+            }
+            b'[' => stack.push(Kind::Array),
+            b'}' if stack.last() == Some(&Kind::Pairs) => {
+                stack.pop();
+                out.extend_from_slice(b"]]");
+                i += 1;
+                continue;
+            }
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b':' if stack.last() == Some(&Kind::Pairs) => {
+                out.push(b',');
+                i += 1;
+                continue;
+            }
+            b',' if stack.last() == Some(&Kind::Pairs) => {
+                out.extend_from_slice(b"],[");
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        out.push(byte);
+        i += 1;
+    }
+    out
+}
+
+/// Writes `entries` as a fastjson map with object keys: `{KEY:VALUE,...}`, keys as JSON objects.
+pub fn write_object_keyed<K: serde::Serialize, V: serde::Serialize>(
+    out: &mut Vec<u8>,
+    entries: &[(K, V)],
+) -> Result<(), serde_json::Error> {
+    out.push(b'{');
+    for (index, (key, value)) in entries.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, key)?;
+        out.push(b':');
+        serde_json::to_writer(&mut *out, value)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Deserializes a map with object keys after [`object_keys_to_pairs`]: an array of pairs, or an
+/// empty object.
+pub fn deserialize_pairs<'de, D, K, V>(deserializer: D) -> Result<Vec<(K, V)>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    K: serde::Deserialize<'de>,
+    V: serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw<K, V> {
+        Pairs(Vec<(K, V)>),
+        Object(std::collections::BTreeMap<String, serde::de::IgnoredAny>),
+    }
+    match Raw::deserialize(deserializer)? {
+        Raw::Pairs(pairs) => Ok(pairs),
+        Raw::Object(object) if object.is_empty() => Ok(Vec::new()),
+        Raw::Object(_) => Err(serde::de::Error::custom(
+            "a map keyed by objects was expected",
+        )),
+    }
+}
+
 /// Index just past the string starting at `start` (a `"`), or the input's end if unterminated.
 fn string_end(input: &[u8], start: usize) -> usize {
     let mut i = start + 1;
@@ -207,6 +311,18 @@ mod tests {
             String::from_utf8(out).unwrap(),
             r#"{"offsetTable":{"T@g":{0:5,1:6}}}"#
         );
+    }
+
+    #[test]
+    fn object_keyed_maps_become_pairs_and_other_json_is_unchanged() {
+        let input = br#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"T"}:{"maxOffset":5},{"brokerName":"b","queueId":1,"topic":"T"}:{"maxOffset":6}},"x":{},"y":{"k":"{:,}"}}"#;
+        let out = String::from_utf8(object_keys_to_pairs(input)).unwrap();
+        assert_eq!(
+            out,
+            r#"{"offsetTable":[[{"brokerName":"b","queueId":0,"topic":"T"},{"maxOffset":5}],[{"brokerName":"b","queueId":1,"topic":"T"},{"maxOffset":6}]],"x":{},"y":{"k":"{:,}"}}"#
+        );
+        let standard = br#"{"a":[1,{"b":2}],"c":"d"}"#;
+        assert_eq!(object_keys_to_pairs(standard), standard);
     }
 
     #[test]

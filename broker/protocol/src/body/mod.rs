@@ -80,6 +80,16 @@ pub fn decode<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(&quoted).map_err(|source| DecodeBodyError { body, source })
 }
 
+/// Reads a body whose maps may be keyed by objects (`ConsumeStats`, `TopicStatsTable`): such maps
+/// must be declared with [`fastjson::deserialize_pairs`].
+pub fn decode_object_keyed<T: serde::de::DeserializeOwned>(
+    body: &'static str,
+    bytes: &[u8],
+) -> Result<T, DecodeBodyError> {
+    let pairs = fastjson::object_keys_to_pairs(bytes);
+    decode(body, &pairs)
+}
+
 /// Writes a body as standard JSON.
 pub fn encode<T: Serialize>(body: &'static str, value: &T) -> Result<Vec<u8>, EncodeBodyError> {
     serde_json::to_vec(value).map_err(|source| EncodeBodyError { body, source })
