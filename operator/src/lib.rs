@@ -1,14 +1,31 @@
 //! RocketCluster operator: turns one `RocketCluster` into name-server and broker-group
 //! StatefulSets.
 //!
+//! ```text
+//! RocketCluster ──dereference (I/O)──▶ live StatefulSets
+//!       │
+//!       ├──validate (pure)──▶ ValidatedCluster | InvalidSpec ⇒ Degraded + event, await change
+//!       ├──build (pure)────▶ Services, ConfigMaps, PDBs, StatefulSets (+ rollout gate)
+//!       ├──apply (SSA, one field manager, in that order) ──▶ delete removed groups
+//!       └──status (pure) ──▶ conditions, ready replicas per group, name-server address
+//! ```
+//!
 //! | module | what |
 //! |---|---|
 //! | [`crd`] | the `RocketCluster` types, schema and CEL rules |
 //! | [`crdgen`] | renders the CRD YAML written by the `crdgen` binary |
+//! | [`validate`] | pure spec validation into a [`validate::ValidatedCluster`] |
+//! | [`build`] | pure builders of every child object, `broker.conf` rendering, rollout gate |
+//! | [`controller`] | reconcile, error policy, status, events, controller wiring |
+//! | [`metrics`] | Prometheus metrics of the reconciler |
+//! | [`http`] | `/metrics`, `/healthz`, `/readyz` |
+//! | [`leader`] | optional Lease leader election |
 
 pub mod build;
 pub mod controller;
 pub mod crd;
 pub mod crdgen;
+pub mod http;
+pub mod leader;
 pub mod metrics;
 pub mod validate;

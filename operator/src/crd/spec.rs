@@ -15,6 +15,8 @@ pub const DEFAULT_IMAGE: &str = "ghcr.io/rocketmq-rs/rocketmq:0.1.0";
 
 /// A RocketMQ cluster: name servers plus `groups` broker groups of one master and
 /// `replicasPerGroup` slaves each.
+// Each printcolumn repeats `type_ = ...`, which clippy takes for a duplicated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "rocketmq.rs",

@@ -84,21 +84,21 @@ fn walk(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
         errors.push(format!("{path}: must be of type {}", ty.unwrap_or("?")));
         return;
     }
-    if let Some(allowed) = s.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            errors.push(format!("{path}: {value} is not one of {allowed:?}"));
-        }
+    if let Some(allowed) = s.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        errors.push(format!("{path}: {value} is not one of {allowed:?}"));
     }
     if let Some(n) = value.as_f64() {
-        if let Some(min) = s.get("minimum").and_then(Value::as_f64) {
-            if n < min {
-                errors.push(format!("{path}: {n} is below the minimum {min}"));
-            }
+        if let Some(min) = s.get("minimum").and_then(Value::as_f64)
+            && n < min
+        {
+            errors.push(format!("{path}: {n} is below the minimum {min}"));
         }
-        if let Some(max) = s.get("maximum").and_then(Value::as_f64) {
-            if n > max {
-                errors.push(format!("{path}: {n} is above the maximum {max}"));
-            }
+        if let Some(max) = s.get("maximum").and_then(Value::as_f64)
+            && n > max
+        {
+            errors.push(format!("{path}: {n} is above the maximum {max}"));
         }
     }
     if let Some(text) = value.as_str() {
@@ -116,11 +116,9 @@ fn walk(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
             errors.push(format!("{path}: longer than maxLength"));
         }
     }
-    if let Some(items) = value.as_array() {
-        if let Some(item_schema) = s.get("items") {
-            for (i, item) in items.iter().enumerate() {
-                walk(item_schema, item, &format!("{path}[{i}]"), errors);
-            }
+    if let (Some(items), Some(item_schema)) = (value.as_array(), s.get("items")) {
+        for (i, item) in items.iter().enumerate() {
+            walk(item_schema, item, &format!("{path}[{i}]"), errors);
         }
     }
     if let Some(obj) = value.as_object() {
@@ -140,11 +138,14 @@ fn walk(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
                 walk(p, v, &child, errors);
             } else if let Some(a) = additional.filter(|a| a.is_object()) {
                 walk(a, v, &child, errors);
-            } else if !preserve
-                && !(path.is_empty() && ["apiVersion", "kind", "metadata"].contains(&k.as_str()))
-            {
+            } else if !(preserve || is_root_meta(path, k)) {
                 errors.push(format!("{child}: unknown field"));
             }
         }
     }
+}
+
+/// `apiVersion`, `kind` and `metadata` at the root are always allowed by the API server.
+fn is_root_meta(path: &str, key: &str) -> bool {
+    path.is_empty() && ["apiVersion", "kind", "metadata"].contains(&key)
 }
