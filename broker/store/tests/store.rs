@@ -88,7 +88,7 @@ fn pulls_return_stored_records_and_apache_statuses_at_the_edges() {
     assert!(
         r.messages
             .iter()
-            .all(|m| RecordView::decode(m).unwrap().body()[1] % 2 == 0)
+            .all(|m| RecordView::decode(m).unwrap().body()[1].is_multiple_of(2))
     );
     let none = |_: i64| false;
     assert_eq!(
