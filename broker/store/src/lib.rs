@@ -37,6 +37,7 @@ pub mod file_queue;
 pub mod flush;
 pub mod index;
 pub mod mapped_file;
+pub mod metadata;
 pub mod retention;
 pub mod store;
 

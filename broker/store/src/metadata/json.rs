@@ -212,7 +212,11 @@ impl Formatter for FastjsonFormatter {
         self.pretty.write_f64(writer, value)
     }
 
-    fn write_number_str<W: ?Sized + Write>(&mut self, writer: &mut W, value: &str) -> io::Result<()> {
+    fn write_number_str<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        value: &str,
+    ) -> io::Result<()> {
         self.open_key(writer)?;
         self.pretty.write_number_str(writer, value)
     }
@@ -225,7 +229,11 @@ impl Formatter for FastjsonFormatter {
         self.pretty.end_array(writer)
     }
 
-    fn begin_array_value<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.pretty.begin_array_value(writer, first)
     }
 
@@ -241,7 +249,11 @@ impl Formatter for FastjsonFormatter {
         self.pretty.end_object(writer)
     }
 
-    fn begin_object_key<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         self.key = Key::Pending;
         self.pretty.begin_object_key(writer, first)
     }
@@ -283,7 +295,10 @@ mod tests {
     #[test]
     fn digits_inside_strings_values_and_arrays_are_left_alone() {
         let text = r#"{"a{0:1}":"{2:3,4:5}","b":[1,2,{6:7}],"c":-8,"d":{"e":9}}"#;
-        assert_eq!(quoted(text), r#"{"a{0:1}":"{2:3,4:5}","b":[1,2,{"6":7}],"c":-8,"d":{"e":9}}"#);
+        assert_eq!(
+            quoted(text),
+            r#"{"a{0:1}":"{2:3,4:5}","b":[1,2,{"6":7}],"c":-8,"d":{"e":9}}"#
+        );
     }
 
     #[test]
@@ -291,7 +306,11 @@ mod tests {
         let text = r#"{"k\"{1:2}\\":"v\\\",{3:4}\""}"#;
         assert_eq!(quoted(text), text);
         let text = r#"{"x\\":{5:6}}"#;
-        assert_eq!(quoted(text), r#"{"x\\":{"5":6}}"#, "an escaped backslash ends before the quote");
+        assert_eq!(
+            quoted(text),
+            r#"{"x\\":{"5":6}}"#,
+            "an escaped backslash ends before the quote"
+        );
     }
 
     #[test]
@@ -321,6 +340,9 @@ mod tests {
     #[test]
     fn string_values_that_look_like_numbers_stay_quoted() {
         let value = serde_json::json!({"123": "456", "n": 7});
-        assert_eq!(to_fastjson_string(&value).unwrap(), "{\n\t\"123\":\"456\",\n\t\"n\":7\n}");
+        assert_eq!(
+            to_fastjson_string(&value).unwrap(),
+            "{\n\t\"123\":\"456\",\n\t\"n\":7\n}"
+        );
     }
 }
