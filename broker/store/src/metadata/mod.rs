@@ -176,6 +176,7 @@ fn keep_backup(path: &Path, backup: &Path) -> io::Result<()> {
     }
     // A hard link shares the current file's blocks, which are already on disk (it was written
     // and fsynced by an earlier persist, or by Apache, which forces it), and costs no copy.
+    // The shared inode is never written in place: the rename below moves `path` to a new inode.
     if fs::hard_link(path, &staged).is_err() {
         // Filesystems without hard links: copy, and
         // IMPORTANT: fsync the copy before it can be renamed to `.bak`.
