@@ -20,14 +20,8 @@ pub const FIXED_LEN: usize = 2 + 1 + 2 + 4 + 4 + 4 + 4;
 
 /// Appends the binary header of `command` to `dst`.
 pub fn encode(command: &RemotingCommand, dst: &mut BytesMut) -> Result<(), EncodeHeaderError> {
-    let code = i16::try_from(command.code).map_err(|_| EncodeHeaderError::OutOfRange {
-        field: "code",
-        value: command.code,
-    })?;
-    let version = i16::try_from(command.version).map_err(|_| EncodeHeaderError::OutOfRange {
-        field: "version",
-        value: command.version,
-    })?;
+    let code = to_i16("code", command.code)?;
+    let version = to_i16("version", command.version)?;
     let remark = command.remark.as_deref().unwrap_or("");
     let remark_len = len_i32("remark", remark.len())?;
     let entries: Vec<(&String, &String)> = command
@@ -105,20 +99,34 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, DecodeHeaderError> {
     })
 }
 
+/// The i16 of a ROCKETMQ header field; the error keeps the value that did not fit.
+fn to_i16(field: &'static str, value: i32) -> Result<i16, EncodeHeaderError> {
+    match i16::try_from(value) {
+        Ok(value) => Ok(value),
+        Err(_overflow) => Err(EncodeHeaderError::OutOfRange { field, value }),
+    }
+}
+
 fn len_i16(field: &'static str, len: usize) -> Result<i16, EncodeHeaderError> {
-    i16::try_from(len).map_err(|_| EncodeHeaderError::TooLong {
-        field,
-        len,
-        max: i16::MAX as usize,
-    })
+    match i16::try_from(len) {
+        Ok(len) => Ok(len),
+        Err(_overflow) => Err(EncodeHeaderError::TooLong {
+            field,
+            len,
+            max: i16::MAX as usize,
+        }),
+    }
 }
 
 fn len_i32(field: &'static str, len: usize) -> Result<i32, EncodeHeaderError> {
-    i32::try_from(len).map_err(|_| EncodeHeaderError::TooLong {
-        field,
-        len,
-        max: i32::MAX as usize,
-    })
+    match i32::try_from(len) {
+        Ok(len) => Ok(len),
+        Err(_overflow) => Err(EncodeHeaderError::TooLong {
+            field,
+            len,
+            max: i32::MAX as usize,
+        }),
+    }
 }
 
 fn ensure(buf: &[u8], field: &'static str, needed: usize) -> Result<(), DecodeHeaderError> {
