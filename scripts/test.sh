@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 profile=default
 if [[ "${CI:-}" == "true" ]]; then profile=ci; fi
 
+echo "== Kubernetes tools (helm, kubernetes-validate) for the operator's tests"
+scripts/install-k8s-tools.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
