@@ -48,10 +48,13 @@ fn append_async(c: &mut Criterion) {
 
 fn append_sync(c: &mut Criterion) {
     let mut group = c.benchmark_group("append_sync_flush_concurrent");
-    group.sample_size(10).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
     for appenders in [1usize, 16, 64] {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(MessageStore::open(config(dir.path(), FlushDiskType::SyncFlush)).unwrap());
+        let store =
+            Arc::new(MessageStore::open(config(dir.path(), FlushDiskType::SyncFlush)).unwrap());
         group.throughput(Throughput::Elements(appenders as u64));
         group.bench_function(BenchmarkId::from_parameter(appenders), |b| {
             // One iteration = every appender appends one 128 B record and waits for its flush.
@@ -102,7 +105,11 @@ fn reads(c: &mut Criterion) {
                 max_bytes: 1 << 20,
                 filter: None,
             });
-            offset = if r.next_begin_offset >= 99_968 { 0 } else { r.next_begin_offset };
+            offset = if r.next_begin_offset >= 99_968 {
+                0
+            } else {
+                r.next_begin_offset
+            };
             r
         })
     });

@@ -129,6 +129,30 @@ where
     }
 }
 
+/// Deletes the PodDisruptionBudgets left from when `podDisruptionBudget.enabled` was true; only
+/// called while it is false. Returns the deleted names.
+pub async fn delete_disabled_pdbs(
+    client: &Client,
+    cluster: &ValidatedCluster,
+) -> Result<Vec<String>, Error> {
+    let api: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), &cluster.namespace);
+    let list = api
+        .list(&ListParams::default().labels(&labels::owned_by(&cluster.name)))
+        .await
+        .map_err(|source| Error::ListPodDisruptionBudgets {
+            namespace: cluster.namespace.clone(),
+            source,
+        })?;
+    let mut deleted = Vec::new();
+    for pdb in list.items {
+        if let Some(name) = pdb.metadata.name {
+            delete::<PodDisruptionBudget>(client, &cluster.namespace, &name).await?;
+            deleted.push(name);
+        }
+    }
+    Ok(deleted)
+}
+
 /// Writes `status` with server-side apply under the operator's field manager.
 pub async fn patch_status(
     client: &Client,

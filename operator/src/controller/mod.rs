@@ -53,6 +53,15 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// Reading the live PodDisruptionBudgets failed.
+    #[error("failed to list the PodDisruptionBudgets in namespace {namespace}")]
+    ListPodDisruptionBudgets {
+        /// Namespace listed.
+        namespace: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
     /// Server-side apply of a child failed.
     #[error("failed to apply {kind} {name}")]
     ApplyChild {
@@ -92,6 +101,7 @@ impl Error {
         match self {
             Self::MissingNamespace { .. } => "MissingNamespace",
             Self::ListStatefulSets { .. } => "ListStatefulSets",
+            Self::ListPodDisruptionBudgets { .. } => "ListPodDisruptionBudgets",
             Self::ApplyChild { .. } => "ApplyChild",
             Self::DeleteRemovedChild { .. } => "DeleteRemovedChild",
             Self::PatchStatus { .. } => "PatchStatus",
@@ -207,6 +217,12 @@ async fn reconcile_inner(
     // Apply, delete removed groups, report.
     let applied = apply::apply_all(&ctx.client, namespace, &resources).await?;
     let removed = apply::delete_removed_groups(&ctx.client, &validated, &live).await?;
+    if !validated.spec.broker.pod_disruption_budget.enabled {
+        let deleted = apply::delete_disabled_pdbs(&ctx.client, &validated).await?;
+        if !deleted.is_empty() {
+            tracing::info!(cluster = %validated.name, ?deleted, "deleted disabled PodDisruptionBudgets");
+        }
+    }
     for ev in events::after_apply(&validated, &live, &plan, &removed) {
         events::publish(&ctx.recorder, &ev, &reference).await;
     }

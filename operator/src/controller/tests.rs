@@ -260,6 +260,8 @@ enum Scenario {
     Paused,
     /// `groups` lowered from 2 to 1: group 1's children are deleted.
     RemovedGroup,
+    /// `podDisruptionBudget.enabled` turned off: the budgets left over are deleted.
+    PdbDisabled,
     /// The API server rejects an apply.
     ApplyFails,
 }
@@ -477,6 +479,43 @@ impl Scenario {
                 }));
                 (c, calls)
             }
+            Self::PdbDisabled => {
+                let before = built(&cluster(json!({}), None));
+                let live: Vec<_> = before.stateful_sets.iter().map(settled).collect();
+                let c = cluster(
+                    json!({"broker": {"podDisruptionBudget": {"enabled": false}}}),
+                    None,
+                );
+                let desired = built(&c);
+                assert!(desired.pdbs.is_empty());
+                let mut calls = vec![list_sts(&live)];
+                calls.extend(apply_calls(&desired, |s| {
+                    Reply::EchoWithStatus(json!(settled(s).status))
+                }));
+                calls.push(call(
+                    Method::GET,
+                    format!("/apis/policy/v1{NS}/poddisruptionbudgets?&labelSelector=app.kubernetes.io%2Finstance%3Ddemo%2Capp.kubernetes.io%2Fmanaged-by%3Drmq-operator"),
+                    Reply::Json(json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudgetList", "metadata": {}, "items": before.pdbs})),
+                ));
+                let pdbs = format!("/apis/policy/v1{NS}/poddisruptionbudgets");
+                calls.push(delete_call(
+                    &pdbs,
+                    "demo-namesrv",
+                    Reply::Json(json!(before.pdbs[0])),
+                ));
+                calls.push(delete_call(
+                    &pdbs,
+                    "demo-broker-0",
+                    Reply::Json(json!(before.pdbs[1])),
+                ));
+                calls.push(status_call(&c, |s| {
+                    assert_eq!(
+                        conditions(s)[0],
+                        cond("Available", "True", "AllReplicasReady")
+                    );
+                }));
+                (c, calls)
+            }
             Self::ApplyFails => {
                 let c = cluster(json!({}), None);
                 let r = built(&c);
@@ -613,6 +652,12 @@ async fn paused_cluster_gets_only_its_status_updated() {
 #[tokio::test]
 async fn removed_group_children_are_deleted_statefulset_last_tolerating_not_found() {
     let (result, ..) = Scenario::RemovedGroup.run().await;
+    result.expect("reconciled");
+}
+
+#[tokio::test]
+async fn disabling_pod_disruption_budgets_deletes_the_ones_left_over() {
+    let (result, ..) = Scenario::PdbDisabled.run().await;
     result.expect("reconciled");
 }
 

@@ -61,16 +61,17 @@ where
 
 /// Iterates the valid pairs of a property string without allocating, in stored order.
 pub fn iter(raw: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    raw.split(|b| *b == PROPERTY_SEPARATOR).filter_map(|segment| {
-        if segment.len() < 3 {
-            return None;
-        }
-        let sep = segment.iter().position(|b| *b == NAME_VALUE_SEPARATOR)?;
-        if sep == 0 || sep >= segment.len() - 1 {
-            return None;
-        }
-        Some((&segment[..sep], &segment[sep + 1..]))
-    })
+    raw.split(|b| *b == PROPERTY_SEPARATOR)
+        .filter_map(|segment| {
+            if segment.len() < 3 {
+                return None;
+            }
+            let sep = segment.iter().position(|b| *b == NAME_VALUE_SEPARATOR)?;
+            if sep == 0 || sep >= segment.len() - 1 {
+                return None;
+            }
+            Some((&segment[..sep], &segment[sep + 1..]))
+        })
 }
 
 /// The value of `name`, if present and valid UTF-8. The last occurrence wins, as in a Java map.

@@ -27,7 +27,10 @@ mod tests {
 
     #[test]
     fn transaction_type_extracts_bits_two_and_three() {
-        assert_eq!(transaction_type(0x4 | 0x1 | 0x10), TRANSACTION_PREPARED_TYPE);
+        assert_eq!(
+            transaction_type(0x4 | 0x1 | 0x10),
+            TRANSACTION_PREPARED_TYPE
+        );
         assert_eq!(transaction_type(0x2), TRANSACTION_NOT_TYPE);
         assert_eq!(
             with_transaction_type(0x4 | 0x1, TRANSACTION_COMMIT_TYPE),

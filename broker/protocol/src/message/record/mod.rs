@@ -78,7 +78,9 @@ pub struct RecordFields<'a> {
 /// Why a record could not be encoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeRecordError {
-    #[error("topic {topic:?} is {len} bytes, longer than the {MAX_TOPIC_LEN_V1} a record can carry")]
+    #[error(
+        "topic {topic:?} is {len} bytes, longer than the {MAX_TOPIC_LEN_V1} a record can carry"
+    )]
     TopicTooLong { topic: String, len: usize },
     #[error("properties are {len} bytes, longer than the {MAX_PROPERTIES_LEN} a record can carry")]
     PropertiesTooLong { len: usize },
@@ -130,7 +132,14 @@ fn host_sys_flags(born: &SocketAddr, store: &SocketAddr) -> i32 {
 
 /// Length of the record `fields` encodes to (V1).
 pub fn encoded_len(fields: &RecordFields<'_>) -> usize {
-    4 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 8
+    4 + 4
+        + 4
+        + 4
+        + 4
+        + 8
+        + 8
+        + 4
+        + 8
         + host_len(&fields.born_host)
         + 8
         + host_len(&fields.store_host)
@@ -146,7 +155,12 @@ pub fn encoded_len(fields: &RecordFields<'_>) -> usize {
 
 /// Position of STORETIMESTAMP in a record with this sysFlag.
 pub fn store_timestamp_pos(sys_flag: i32) -> usize {
-    pos::BORN_HOST + if sys_flag & sysflag::BORNHOST_V6 != 0 { 20 } else { 8 }
+    pos::BORN_HOST
+        + if sys_flag & sysflag::BORNHOST_V6 != 0 {
+            20
+        } else {
+            8
+        }
 }
 
 fn put_host(out: &mut Vec<u8>, addr: &SocketAddr) {
@@ -321,9 +335,17 @@ impl<'a> RecordView<'a> {
         let mut c = Cursor { buf: raw, at: 0 };
         c.skip(pos::BORN_HOST)?;
         let sys_flag = read_i32(raw, pos::SYS_FLAG);
-        c.skip(if sys_flag & sysflag::BORNHOST_V6 != 0 { 20 } else { 8 })?;
+        c.skip(if sys_flag & sysflag::BORNHOST_V6 != 0 {
+            20
+        } else {
+            8
+        })?;
         let store_ts_at = c.skip(8)?;
-        let store_host_at = c.skip(if sys_flag & sysflag::STOREHOST_V6 != 0 { 20 } else { 8 })?;
+        let store_host_at = c.skip(if sys_flag & sysflag::STOREHOST_V6 != 0 {
+            20
+        } else {
+            8
+        })?;
         let reconsume_at = c.skip(4)?;
         c.skip(8)?;
         let body_len_at = c.skip(4)?;
@@ -399,7 +421,11 @@ impl<'a> RecordView<'a> {
         read_i64(self.raw, pos::BORN_TIMESTAMP)
     }
     pub fn born_host(&self) -> SocketAddr {
-        read_host(self.raw, pos::BORN_HOST, self.sys_flag() & sysflag::BORNHOST_V6 != 0)
+        read_host(
+            self.raw,
+            pos::BORN_HOST,
+            self.sys_flag() & sysflag::BORNHOST_V6 != 0,
+        )
     }
     pub fn store_timestamp(&self) -> i64 {
         read_i64(self.raw, self.store_ts_at)
@@ -450,7 +476,10 @@ impl<'a> RecordView<'a> {
             return Err(DecodeRecordError::TornTail { what: "topic" });
         }
         let props = self.properties();
-        if props.last().is_some_and(|b| *b != super::properties::PROPERTY_SEPARATOR) {
+        if props
+            .last()
+            .is_some_and(|b| *b != super::properties::PROPERTY_SEPARATOR)
+        {
             return Err(DecodeRecordError::TornTail { what: "properties" });
         }
         Ok(())
