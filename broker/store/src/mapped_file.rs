@@ -300,10 +300,7 @@ impl MappedFile {
     /// fdatasyncs the file whatever the flushed position says (after recovery, when pages written
     /// by a killed process may still be only in the page cache).
     pub fn force_sync(&self) -> Result<(), FileError> {
-        self.file.sync_data().map_err(|source| FileError::Sync {
-            path: self.path.clone(),
-            source,
-        })?;
+        self.sync_data()?;
         self.flushed.store(self.wrote(), Ordering::Release);
         Ok(())
     }

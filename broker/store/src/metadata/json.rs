@@ -11,82 +11,9 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::ser::{CharEscape, Formatter, PrettyFormatter};
 
-/// Copies `input`, wrapping in quotes every object key that is a bare integer (`-?[0-9]+`),
-/// e.g. `{0:12}` becomes `{"0":12}`. Text inside strings, including escaped quotes, and numbers
-/// in arrays or values are left alone. Works on bytes: every byte it looks at is ASCII, so UTF-8
-/// passes through untouched and `serde_json` still reports invalid UTF-8.
-pub fn quote_bare_keys(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len() + 16);
-    // Whether each open container is an object (true) or an array (false).
-    let mut containers: Vec<bool> = Vec::new();
-    let mut expect_key = false;
-    let mut i = 0;
-    while i < input.len() {
-        let b = input[i];
-        match b {
-            b'"' => {
-                let end = string_end(input, i);
-                out.extend_from_slice(&input[i..end]);
-                i = end;
-                expect_key = false;
-                continue;
-            }
-            b'{' => {
-                containers.push(true);
-                expect_key = true;
-            }
-            b'[' => {
-                containers.push(false);
-                expect_key = false;
-            }
-            b'}' | b']' => {
-                containers.pop();
-                expect_key = false;
-            }
-            b',' => expect_key = containers.last() == Some(&true),
-            b'-' | b'0'..=b'9' if expect_key => {
-                let len = input[i + 1..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_digit())
-                    .count()
-                    + 1;
-                let token = &input[i..i + len];
-                let colon_follows = input[i + len..]
-                    .iter()
-                    .find(|c| !c.is_ascii_whitespace())
-                    .is_some_and(|c| *c == b':');
-                if colon_follows && token != b"-" {
-                    out.push(b'"');
-                    out.extend_from_slice(token);
-                    out.push(b'"');
-                } else {
-                    out.extend_from_slice(token);
-                }
-                i += len;
-                expect_key = false;
-                continue;
-            }
-            c if c.is_ascii_whitespace() => {}
-            _ => expect_key = false,
-        }
-        out.push(b);
-        i += 1;
-    }
-    out
-}
-
-/// Index one past the closing quote of the string starting at `start` (or the end of input).
-fn string_end(input: &[u8], start: usize) -> usize {
-    let mut i = start + 1;
-    while i < input.len() {
-        match input[i] {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            _ => i += 1,
-        }
-    }
-    input.len()
-}
+/// Quotes bare integer object keys (`{0:12}` becomes `{"0":12}`) before `serde_json` reads the
+/// text; the same pre-pass the wire bodies use.
+pub use rmq_protocol::body::fastjson::quote_integer_keys as quote_bare_keys;
 
 /// Serialises `value` the way Apache's `RemotingSerializable.toJson(obj, true)` lays it out:
 /// tab-indented, `"key":value`, integer map keys bare.
