@@ -6,6 +6,7 @@
 //! | [`route`] | `TopicRouteData`, `BrokerData`, `QueueData`, `ClusterInfo` |
 //! | [`topic_config`] | `TopicConfig`, `DataVersion`, `TopicConfigSerializeWrapper`, `RegisterBrokerBody` |
 //! | [`kv_table`] | `KVTable` |
+//! | [`properties`] | Java `Properties` text (config files, broker-config bodies) |
 //! | [`topic_list`] | `TopicList` |
 //!
 //! Struct fields are declared in alphabetical order so that serde writes them in fastjson's
@@ -14,6 +15,7 @@
 
 pub mod fastjson;
 pub mod kv_table;
+pub mod properties;
 pub mod route;
 pub mod topic_config;
 pub mod topic_list;

@@ -12,34 +12,15 @@ command_header! {
     }
 }
 
-/// Writes `key=value` lines, as Java's `MixAll.properties2String` does (no escaping).
+/// Writes `key=value` lines, as Java's `MixAll.properties2String` does.
 pub fn properties_to_string(properties: &BTreeMap<String, String>) -> String {
-    let mut text = String::new();
-    for (key, value) in properties {
-        text.push_str(key);
-        text.push('=');
-        text.push_str(value);
-        text.push('\n');
-    }
-    text
+    crate::body::properties::write(properties.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
-/// Reads `key=value` (or `key:value`) lines; blank lines and `#`/`!` comments are skipped,
-/// keys and values trimmed, and a line without separator is a key with an empty value.
+/// Reads properties text the way `MixAll.string2Properties` (`Properties.load`) does; the last
+/// of repeated keys wins.
 pub fn string_to_properties(text: &str) -> BTreeMap<String, String> {
-    let mut properties = BTreeMap::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-            continue;
-        }
-        let (key, value) = match line.find(['=', ':']) {
-            Some(at) => (&line[..at], &line[at + 1..]),
-            None => (line, ""),
-        };
-        properties.insert(key.trim().to_owned(), value.trim().to_owned());
-    }
-    properties
+    crate::body::properties::parse(text).into_iter().collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,305 @@
+//! [`Client`]: requests to remoting servers by address, one connection per address, responses
+//! matched to requests by `opaque`.
+//!
+//! Connections are opened on first use and dropped when they fail; the next request reconnects.
+//! Requests the server sends us (a broker's NOTIFY_CONSUMER_IDS_CHANGED) are answered with
+//! REQUEST_CODE_NOT_SUPPORTED unless oneway: tools built on this client do not consume.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rmq_protocol::RemotingCommand;
+use rmq_protocol::frame::MAX_FRAME_LEN;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tracing::debug;
+
+use crate::connection::{FrameReader, Outbound, write_loop};
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// How long to wait for a TCP connection.
+    pub connect_timeout: Duration,
+    /// Largest response frame accepted.
+    pub max_frame_len: usize,
+    /// Requests queued per connection before callers wait.
+    pub write_queue: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> ClientConfig {
+        ClientConfig {
+            connect_timeout: Duration::from_secs(3),
+            max_frame_len: MAX_FRAME_LEN,
+            write_queue: 1024,
+        }
+    }
+}
+
+/// A remoting client; cheap to clone, all clones share connections.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+#[derive(Debug)]
+struct ClientInner {
+    config: ClientConfig,
+    connections: Mutex<HashMap<String, Arc<Connection>>>,
+    next_opaque: AtomicI32,
+}
+
+type Pending = Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>;
+
+#[derive(Debug)]
+struct Connection {
+    outbound: mpsc::Sender<Outbound>,
+    pending: Arc<Pending>,
+}
+
+impl Default for Client {
+    fn default() -> Client {
+        Client::new(ClientConfig::default())
+    }
+}
+
+impl Client {
+    /// A client with no connections yet.
+    pub fn new(config: ClientConfig) -> Client {
+        Client {
+            inner: Arc::new(ClientInner {
+                config,
+                connections: Mutex::new(HashMap::new()),
+                next_opaque: AtomicI32::new(1),
+            }),
+        }
+    }
+
+    /// Sends `request` to `addr` (`host:port`) and waits up to `timeout` for its response.
+    ///
+    /// The request's `opaque` is assigned here. The timeout covers connecting, queueing and the
+    /// round trip.
+    pub async fn invoke(
+        &self,
+        addr: &str,
+        mut request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, InvokeError> {
+        let code = request.code;
+        let exchange = async {
+            let connection = self.connection(addr).await?;
+            let opaque = self.next_opaque();
+            request.opaque = opaque;
+            let (tx, rx) = oneshot::channel();
+            lock(&connection.pending).insert(opaque, tx);
+            let forget = Forget {
+                pending: &connection.pending,
+                opaque,
+            };
+            if connection
+                .outbound
+                .send(Outbound::Command(request))
+                .await
+                .is_err()
+            {
+                self.forget_connection(addr, &connection);
+                return Err(InvokeError::Closed {
+                    addr: addr.to_owned(),
+                });
+            }
+            let response = rx.await.map_err(|_dropped| InvokeError::Closed {
+                addr: addr.to_owned(),
+            });
+            drop(forget);
+            response
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(InvokeError::Timeout {
+                addr: addr.to_owned(),
+                code,
+                timeout,
+            }),
+        }
+    }
+
+    /// Sends a request that expects no response.
+    pub async fn invoke_oneway(
+        &self,
+        addr: &str,
+        mut request: RemotingCommand,
+    ) -> Result<(), InvokeError> {
+        let connection = self.connection(addr).await?;
+        request.opaque = self.next_opaque();
+        connection
+            .outbound
+            .send(Outbound::Command(request.into_oneway()))
+            .await
+            .map_err(|_closed| {
+                self.forget_connection(addr, &connection);
+                InvokeError::Closed {
+                    addr: addr.to_owned(),
+                }
+            })
+    }
+
+    /// Closes the connection to `addr`, if any; requests waiting on it fail with `Closed`.
+    pub fn close(&self, addr: &str) {
+        let removed = lock(&self.inner.connections).remove(addr);
+        if let Some(connection) = removed {
+            let _ = connection.outbound.try_send(Outbound::Close);
+        }
+    }
+
+    fn next_opaque(&self) -> i32 {
+        // Wraps after 2^31 requests, as Java's AtomicInteger does; only uniqueness among
+        // in-flight requests matters.
+        self.inner.next_opaque.fetch_add(1, Ordering::Relaxed)
+    }
+
+    async fn connection(&self, addr: &str) -> Result<Arc<Connection>, InvokeError> {
+        if let Some(connection) = lock(&self.inner.connections).get(addr)
+            && !connection.outbound.is_closed()
+        {
+            return Ok(connection.clone());
+        }
+        let timeout = self.inner.config.connect_timeout;
+        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(source)) => {
+                return Err(InvokeError::Connect {
+                    addr: addr.to_owned(),
+                    source,
+                });
+            }
+            Err(_elapsed) => {
+                return Err(InvokeError::ConnectTimeout {
+                    addr: addr.to_owned(),
+                    timeout,
+                });
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = self.start(addr, stream);
+        let mut connections = lock(&self.inner.connections);
+        // Two callers may have connected at once; keep the first live one.
+        if let Some(existing) = connections.get(addr)
+            && !existing.outbound.is_closed()
+        {
+            let _ = connection.outbound.try_send(Outbound::Close);
+            return Ok(existing.clone());
+        }
+        connections.insert(addr.to_owned(), connection.clone());
+        Ok(connection)
+    }
+
+    fn start(&self, addr: &str, stream: TcpStream) -> Arc<Connection> {
+        let (read_half, write_half) = stream.into_split();
+        let (outbound, queue) = mpsc::channel(self.inner.config.write_queue);
+        let pending: Arc<Pending> = Arc::default();
+        let peer = addr.to_owned();
+        tokio::spawn(async move {
+            if let Err(error) = write_loop(write_half, queue).await {
+                debug!(addr = %peer, %error, "client write failed");
+            }
+        });
+        let mut reader = FrameReader::new(read_half, self.inner.config.max_frame_len);
+        let replies = outbound.clone();
+        let waiting = pending.clone();
+        let peer = addr.to_owned();
+        let inner = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                let command = match reader.read_command().await {
+                    Ok(Some(command)) => command,
+                    Ok(None) => break,
+                    Err(error) => {
+                        debug!(addr = %peer, %error, "client connection broken");
+                        break;
+                    }
+                };
+                if command.is_response() {
+                    let waiter = lock(&waiting).remove(&command.opaque);
+                    match waiter {
+                        Some(waiter) => {
+                            let _ = waiter.send(command);
+                        }
+                        None => {
+                            debug!(addr = %peer, opaque = command.opaque, "late response dropped")
+                        }
+                    }
+                } else if !command.is_oneway() {
+                    let answer = RemotingCommand::request_code_not_supported(&command);
+                    if replies.send(Outbound::Command(answer)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            // Dropping the waiters fails their requests with `Closed` at once.
+            lock(&waiting).clear();
+            let _ = replies.try_send(Outbound::Close);
+            if let Some(inner) = inner.upgrade() {
+                let mut connections = lock(&inner.connections);
+                if connections
+                    .get(&peer)
+                    .is_some_and(|current| Arc::ptr_eq(&current.pending, &waiting))
+                {
+                    connections.remove(&peer);
+                }
+            }
+        });
+        Arc::new(Connection { outbound, pending })
+    }
+
+    fn forget_connection(&self, addr: &str, connection: &Arc<Connection>) {
+        let mut connections = lock(&self.inner.connections);
+        if connections
+            .get(addr)
+            .is_some_and(|current| Arc::ptr_eq(current, connection))
+        {
+            connections.remove(addr);
+        }
+    }
+}
+
+/// Removes a pending entry when the request is abandoned (timeout, caller dropped).
+struct Forget<'a> {
+    pending: &'a Pending,
+    opaque: i32,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        lock(self.pending).remove(&self.opaque);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The maps stay consistent even if a holder panicked: every update is a single insert/remove.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A request could not be completed.
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    #[error("connecting to {addr} failed")]
+    Connect {
+        addr: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("connecting to {addr} took longer than {timeout:?}")]
+    ConnectTimeout { addr: String, timeout: Duration },
+    #[error("connection to {addr} closed before the response arrived")]
+    Closed { addr: String },
+    #[error("request {code} to {addr} got no response within {timeout:?}")]
+    Timeout {
+        addr: String,
+        code: i32,
+        timeout: Duration,
+    },
+}

@@ -1,0 +1,248 @@
+//! The accept loop: [`serve`] runs a [`Handler`] for every request of every connection until the
+//! shutdown future completes, then drains.
+//!
+//! Shutdown order: stop accepting; tell every connection to stop reading; let requests already
+//! read finish and their responses be written (up to [`ServerConfig::shutdown_grace`]); close.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rmq_protocol::RemotingCommand;
+use rmq_protocol::frame::MAX_FRAME_LEN;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use crate::connection::{FrameReader, Outbound, write_loop};
+
+/// Limits of one server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Connections served at once; further peers wait in the listen backlog.
+    pub max_connections: usize,
+    /// Largest frame accepted, length field included.
+    pub max_frame_len: usize,
+    /// Requests of one connection handled at once; reading pauses beyond it.
+    pub max_in_flight_per_connection: usize,
+    /// Responses queued for one connection's writer before handlers wait.
+    pub write_queue: usize,
+    /// How long shutdown waits for requests already read.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            max_connections: 10_000,
+            max_frame_len: MAX_FRAME_LEN,
+            max_in_flight_per_connection: 4096,
+            write_queue: 1024,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Serves requests. One call per request, concurrently; the returned command is the response
+/// (ignored for oneway requests). Unknown codes should be answered with
+/// [`RemotingCommand::request_code_not_supported`], never dropped.
+pub trait Handler: Send + Sync + 'static {
+    /// Handles one request read from `conn`.
+    fn handle(
+        &self,
+        conn: &ConnHandle,
+        request: RemotingCommand,
+    ) -> impl Future<Output = Option<RemotingCommand>> + Send;
+
+    /// Called once when a connection stops reading (peer gone, bad frame or shutdown).
+    fn connection_closed(&self, conn: &ConnHandle) {
+        let _ = conn;
+    }
+}
+
+/// A served connection, as handlers see it: who it is, and a way to send it oneway requests
+/// (NOTIFY_CONSUMER_IDS_CHANGED, CHECK_TRANSACTION_STATE). Cheap to clone and keep.
+#[derive(Debug, Clone)]
+pub struct ConnHandle {
+    inner: Arc<ConnInner>,
+}
+
+#[derive(Debug)]
+struct ConnInner {
+    id: u64,
+    peer: SocketAddr,
+    outbound: mpsc::Sender<Outbound>,
+}
+
+impl ConnHandle {
+    /// Process-unique connection number.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The peer's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.inner.peer
+    }
+
+    /// Queues a request that expects no response.
+    pub async fn send_oneway(&self, request: RemotingCommand) -> Result<(), SendError> {
+        self.inner
+            .outbound
+            .send(Outbound::Command(request.into_oneway()))
+            .await
+            .map_err(|_closed| SendError::Closed {
+                peer: self.inner.peer,
+            })
+    }
+
+    /// Whether the connection's writer is gone.
+    pub fn is_closed(&self) -> bool {
+        self.inner.outbound.is_closed()
+    }
+}
+
+/// Sending to a connection failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("connection to {peer} is closed")]
+    Closed { peer: SocketAddr },
+}
+
+static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Serves `listener` until `shutdown` completes, then drains connections and returns.
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) {
+    let limit = Arc::new(Semaphore::new(config.max_connections));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        // Reap finished connection tasks so the set does not grow with churn.
+        while connections.try_join_next().is_some() {}
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = limit.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_closed) => break,
+            },
+        };
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // EMFILE and friends: back off instead of spinning.
+                warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let handler = handler.clone();
+        let config = config.clone();
+        let stop = stop_rx.clone();
+        connections.spawn(async move {
+            run_connection(stream, peer, handler, config, stop).await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(config.shutdown_grace + Duration::from_secs(1), async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        warn!(
+            remaining = connections.len(),
+            "connections did not drain in time; aborting them"
+        );
+        connections.shutdown().await;
+    }
+    info!("server stopped");
+}
+
+async fn run_connection<H: Handler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    handler: Arc<H>,
+    config: ServerConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    // Small request/response frames: latency matters more than packet count.
+    if let Err(error) = stream.set_nodelay(true) {
+        debug!(%peer, %error, "TCP_NODELAY not set");
+    }
+    let (read_half, write_half) = stream.into_split();
+    let (outbound, queue) = mpsc::channel(config.write_queue);
+    let writer = tokio::spawn(async move {
+        if let Err(error) = write_loop(write_half, queue).await {
+            debug!(%peer, %error, "write failed; connection closing");
+        }
+    });
+    let conn = ConnHandle {
+        inner: Arc::new(ConnInner {
+            id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
+            peer,
+            outbound: outbound.clone(),
+        }),
+    };
+    debug!(%peer, id = conn.id(), "connection accepted");
+    let in_flight = Arc::new(Semaphore::new(config.max_in_flight_per_connection));
+    let mut reader = FrameReader::new(read_half, config.max_frame_len);
+    loop {
+        let read = tokio::select! {
+            _ = stop.wait_for(|stopping| *stopping) => break,
+            read = reader.read_command() => read,
+        };
+        let request = match read {
+            Ok(Some(request)) => request,
+            Ok(None) => break,
+            Err(error) => {
+                warn!(%peer, error = %error, cause = ?std::error::Error::source(&error), "closing connection after a bad frame");
+                break;
+            }
+        };
+        if request.is_response() {
+            debug!(%peer, opaque = request.opaque, "unexpected response ignored");
+            continue;
+        }
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            break;
+        };
+        let handler = handler.clone();
+        let conn = conn.clone();
+        let outbound = outbound.clone();
+        tokio::spawn(async move {
+            let oneway = request.is_oneway();
+            let response = handler.handle(&conn, request).await;
+            if let (false, Some(response)) = (oneway, response) {
+                // A closed queue means the writer died with the socket: nobody to answer.
+                let _ = outbound.send(Outbound::Command(response)).await;
+            }
+            drop(permit);
+        });
+    }
+    handler.connection_closed(&conn);
+    // Let requests already read finish so their responses are written before the close.
+    let all = u32::try_from(config.max_in_flight_per_connection).unwrap_or(u32::MAX);
+    if tokio::time::timeout(config.shutdown_grace, in_flight.acquire_many(all))
+        .await
+        .is_err()
+    {
+        warn!(%peer, "requests still running at close; their responses are dropped");
+    }
+    let _ = outbound.send(Outbound::Close).await;
+    let _ = writer.await;
+    debug!(%peer, id = conn.id(), "connection closed");
+}
