@@ -1,0 +1,355 @@
+//! The running broker: shared state ([`Broker`]), startup ([`start`]), the request dispatch, and
+//! the periodic services (name-server registration, offset persistence, client expiry).
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use rmq_protocol::RemotingCommand;
+use rmq_protocol::code::{RequestCode, ResponseCode};
+use rmq_protocol::command::notify_consumer_ids_changed::NotifyConsumerIdsChangedRequestHeader;
+use rmq_remoting::{Client, ConnHandle, Handler, ServerConfig, serve};
+use rmq_store::MessageStore;
+use rmq_store::error::{MetadataError, OpenStoreError};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::{error, info, warn};
+
+use crate::clients::Clients;
+use crate::config::BrokerConfig;
+use crate::groups::Groups;
+use crate::long_poll::PullWaiters;
+use crate::offsets::ConsumerOffsets;
+use crate::processor;
+use crate::register;
+use crate::topics::Topics;
+
+/// Everything request processors share.
+#[derive(Debug)]
+pub struct Broker {
+    pub config: BrokerConfig,
+    pub store: Arc<MessageStore>,
+    pub topics: Topics,
+    pub groups: Groups,
+    pub offsets: ConsumerOffsets,
+    pub clients: Mutex<Clients<ConnHandle>>,
+    pub waiters: Arc<PullWaiters>,
+    /// The address written into offset message ids (the store host).
+    pub store_host: SocketAddr,
+    /// `brokerPermission`, changeable by UPDATE_BROKER_CONFIG.
+    pub permission: AtomicI32,
+    pub started_at_ms: i64,
+    pub stats: Stats,
+    /// Client used to talk to name servers.
+    pub namesrv_client: Client,
+    /// Set when the broker is stopping: suspended pulls answer at once.
+    pub stopping: watch::Receiver<bool>,
+}
+
+/// Counters for GET_BROKER_RUNTIME_INFO.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub put_messages: AtomicU64,
+    pub put_bytes: AtomicU64,
+    pub got_messages: AtomicU64,
+}
+
+impl Broker {
+    /// The client table.
+    pub fn clients(&self) -> MutexGuard<'_, Clients<ConnHandle>> {
+        self.clients.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `brokerPermission` now.
+    pub fn permission(&self) -> i32 {
+        self.permission.load(Ordering::Relaxed)
+    }
+
+    /// Tells every member of the listed groups that membership changed, so they rebalance.
+    pub fn notify_consumer_ids_changed(&self, groups: &[String]) {
+        for group in groups {
+            if self
+                .groups
+                .get(group)
+                .is_some_and(|g| !g.notify_consumer_ids_changed_enable)
+            {
+                continue;
+            }
+            let channels = self.clients().consumer_channels(group);
+            let header = NotifyConsumerIdsChangedRequestHeader {
+                consumer_group: group.clone(),
+            };
+            for channel in channels {
+                let request = RemotingCommand::request_with_header(
+                    RequestCode::NotifyConsumerIdsChanged,
+                    &header,
+                );
+                tokio::spawn(async move {
+                    let _ = channel.send_oneway(request).await;
+                });
+            }
+        }
+    }
+}
+
+/// The remoting handler: one dispatch by request code.
+#[derive(Debug, Clone)]
+pub struct BrokerHandler {
+    pub broker: Arc<Broker>,
+}
+
+impl Handler for BrokerHandler {
+    async fn handle(&self, conn: &ConnHandle, request: RemotingCommand) -> Option<RemotingCommand> {
+        Some(processor::dispatch(&self.broker, conn, request).await)
+    }
+
+    fn connection_closed(&self, conn: &ConnHandle) {
+        let changed = self.broker.clients().connection_closed(conn.id());
+        if !changed.is_empty() {
+            info!(peer = %conn.peer(), groups = ?changed, "consumer connection closed");
+            self.broker.notify_consumer_ids_changed(&changed);
+        }
+    }
+}
+
+/// A broker that is serving.
+#[derive(Debug)]
+pub struct RunningBroker {
+    broker: Arc<Broker>,
+    local_addr: SocketAddr,
+    fast_addr: Option<SocketAddr>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl RunningBroker {
+    /// The main listener's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The `listenPort - 2` listener's address, when it runs.
+    pub fn fast_addr(&self) -> Option<SocketAddr> {
+        self.fast_addr
+    }
+
+    /// Shared state, for tests and tools.
+    pub fn broker(&self) -> &Arc<Broker> {
+        &self.broker
+    }
+
+    /// Stops accepting, answers suspended pulls, drains connections, unregisters from name
+    /// servers, persists offsets and shuts the store down cleanly.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        self.broker.waiters.wake_all();
+        while self.tasks.join_next().await.is_some() {}
+        register::unregister_all(&self.broker).await;
+        if let Err(error) = self.broker.offsets.persist() {
+            error!(error = %error, "consumer offsets could not be persisted at shutdown");
+        }
+        let store = self.broker.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.shutdown()).await;
+        info!("broker stopped");
+    }
+}
+
+/// Starting the broker failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("store could not be opened")]
+    Store(#[from] OpenStoreError),
+    #[error("metadata could not be loaded")]
+    Metadata(#[from] MetadataError),
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Opens the store, loads metadata, binds the listeners and starts the periodic services.
+pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError> {
+    for key in &config.unknown_keys {
+        warn!(%key, "unknown broker.conf key ignored");
+    }
+    let bind = SocketAddr::new(config.bind_address, config.listen_port);
+    let listener = TcpListener::bind(bind)
+        .await
+        .map_err(|source| StartError::Bind { addr: bind, source })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr: bind, source })?;
+    // Port 0 (tests): advertise the port the kernel chose.
+    if config.listen_port == 0 {
+        config.listen_port = local_addr.port();
+        config.ha_listen_port = local_addr.port().saturating_add(1);
+    }
+    let fast_listener = if config.fast_listen_enable && config.listen_port > 2 {
+        let fast = SocketAddr::new(config.bind_address, config.listen_port - 2);
+        match TcpListener::bind(fast).await {
+            Ok(listener) => Some(listener),
+            Err(error) => {
+                warn!(addr = %fast, %error, "fast listener (listenPort - 2) not started");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let store_host = resolve_store_host(&config.broker_ip1, config.listen_port, local_addr);
+    config.store.store_host = store_host;
+    let store_config = config.store.clone();
+    let store = tokio::task::spawn_blocking(move || MessageStore::open_with_report(store_config))
+        .await
+        .map_err(|join| {
+            StartError::Store(OpenStoreError::Config(format!(
+                "store open panicked: {join}"
+            )))
+        })??;
+    let (store, report) = store;
+    info!(?report, "store opened");
+    let store = Arc::new(store);
+    let config_dir = config.store.config_dir();
+    let topics = Topics::load(
+        config_dir.clone(),
+        &config.cluster_name,
+        &config.broker_name,
+        config.auto_create_topic_enable,
+        config.default_topic_queue_nums,
+    )?;
+    let groups = Groups::load(config_dir.clone(), config.auto_create_subscription_group)?;
+    let offsets = ConsumerOffsets::load(config_dir)?;
+    let waiters = Arc::new(PullWaiters::default());
+    {
+        let waiters = waiters.clone();
+        store.set_arrival_listener(Box::new(move |arrival| {
+            waiters.arrived(arrival.topic, arrival.queue_id, arrival.max_offset);
+        }));
+    }
+    let (stop, stopping) = watch::channel(false);
+    let broker = Arc::new(Broker {
+        permission: AtomicI32::new(config.broker_permission),
+        config,
+        store,
+        topics,
+        groups,
+        offsets,
+        clients: Mutex::new(Clients::default()),
+        waiters,
+        store_host,
+        started_at_ms: rmq_store::commit_log::now_ms(),
+        stats: Stats::default(),
+        namesrv_client: Client::default(),
+        stopping: stopping.clone(),
+    });
+    let handler = Arc::new(BrokerHandler {
+        broker: broker.clone(),
+    });
+    let mut tasks = JoinSet::new();
+    let server_config = ServerConfig::default();
+    let fast_addr = fast_listener.as_ref().and_then(|l| l.local_addr().ok());
+    tasks.spawn(serve(
+        listener,
+        handler.clone(),
+        server_config.clone(),
+        stopped(stopping.clone()),
+    ));
+    if let Some(fast) = fast_listener {
+        tasks.spawn(serve(
+            fast,
+            handler.clone(),
+            server_config,
+            stopped(stopping.clone()),
+        ));
+    }
+    tasks.spawn(register::run(broker.clone(), stopping.clone()));
+    tasks.spawn(persist_offsets(broker.clone(), stopping.clone()));
+    tasks.spawn(expire_clients(broker.clone(), stopping.clone()));
+    info!(
+        addr = %local_addr,
+        broker = %broker.config.broker_name,
+        cluster = %broker.config.cluster_name,
+        role = broker.config.role.name(),
+        "rmq-broker listening on {local_addr}"
+    );
+    Ok(RunningBroker {
+        broker,
+        local_addr,
+        fast_addr,
+        stop,
+        tasks,
+    })
+}
+
+/// Completes when `stopping` turns true.
+pub async fn stopped(mut stopping: watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|s| *s).await;
+}
+
+/// The address written into message ids: `brokerIP1` if it is (or resolves to) an IP, else the
+/// address the listener is bound to.
+fn resolve_store_host(broker_ip1: &str, port: u16, bound: SocketAddr) -> SocketAddr {
+    if let Ok(ip) = broker_ip1.parse::<IpAddr>() {
+        return SocketAddr::new(ip, port);
+    }
+    match (broker_ip1, port).to_socket_addrs() {
+        Ok(mut addrs) => addrs.next().unwrap_or(bound),
+        Err(error) => {
+            warn!(%broker_ip1, %error, "brokerIP1 does not resolve; message ids use the bound address");
+            SocketAddr::new(bound.ip(), port)
+        }
+    }
+}
+
+async fn persist_offsets(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
+    let period = broker
+        .config
+        .flush_consumer_offset_interval
+        .max(Duration::from_millis(100));
+    let stop = stopped(stopping);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            () = tokio::time::sleep(period) => {}
+        }
+        let offsets = broker.clone();
+        let result = tokio::task::spawn_blocking(move || offsets.offsets.persist()).await;
+        if let Ok(Err(error)) = result {
+            error!(error = %error, "consumer offsets could not be persisted");
+        }
+    }
+}
+
+async fn expire_clients(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
+    let timeout = broker.config.channel_expired_timeout;
+    let period = Duration::from_secs(10)
+        .min(timeout / 2)
+        .max(Duration::from_millis(100));
+    let stop = stopped(stopping);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            () = tokio::time::sleep(period) => {}
+        }
+        let changed = broker.clients().expire(Instant::now(), timeout);
+        if !changed.is_empty() {
+            info!(groups = ?changed, "clients without heartbeat expired");
+            broker.notify_consumer_ids_changed(&changed);
+        }
+    }
+}
+
+/// The answer to a request that is refused: `code` and Apache's remark.
+pub fn refuse(
+    request: &RemotingCommand,
+    code: ResponseCode,
+    remark: impl Into<String>,
+) -> RemotingCommand {
+    RemotingCommand::response_to(request, code).with_remark(remark)
+}

@@ -1,0 +1,359 @@
+//! `broker.conf`: Apache's keys, read from a Java properties file into a validated [`BrokerConfig`].
+//!
+//! Keys the broker does not own are offered to the store ([`StoreConfig::apply`]); keys neither
+//! knows are logged and ignored, as Apache ignores them. A value that does not parse is a startup
+//! error naming the key.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rmq_protocol::body::perm;
+use rmq_store::StoreConfig;
+use rmq_store::config::ConfigError as StoreConfigError;
+
+/// The replication role (`brokerRole`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerRole {
+    AsyncMaster,
+    SyncMaster,
+    Slave,
+}
+
+impl BrokerRole {
+    /// The name Apache writes.
+    pub fn name(self) -> &'static str {
+        match self {
+            BrokerRole::AsyncMaster => "ASYNC_MASTER",
+            BrokerRole::SyncMaster => "SYNC_MASTER",
+            BrokerRole::Slave => "SLAVE",
+        }
+    }
+}
+
+/// A validated broker configuration.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub cluster_name: String,
+    pub broker_name: String,
+    pub broker_id: i64,
+    /// Name servers, from `namesrvAddr` (`;`-separated) or the `NAMESRV_ADDR` environment.
+    pub namesrv_addrs: Vec<String>,
+    /// The host advertised to name servers and clients (an IP or a DNS name).
+    pub broker_ip1: String,
+    pub listen_port: u16,
+    /// Address the listeners bind (`bindAddress`; Apache binds every interface).
+    pub bind_address: IpAddr,
+    /// Also serve `listenPort - 2`, the "VIP channel" older Java clients send to.
+    pub fast_listen_enable: bool,
+    pub ha_listen_port: u16,
+    pub role: BrokerRole,
+    pub auto_create_topic_enable: bool,
+    pub auto_create_subscription_group: bool,
+    pub default_topic_queue_nums: i32,
+    pub broker_permission: i32,
+    pub long_polling_enable: bool,
+    pub short_polling_time: Duration,
+    pub flush_consumer_offset_interval: Duration,
+    pub register_name_server_period: Duration,
+    pub register_broker_timeout: Duration,
+    pub channel_expired_timeout: Duration,
+    pub region_id: String,
+    pub trace_on: bool,
+    pub max_pull_batch: usize,
+    /// Everything the store owns (paths, flush mode, sizes, retention).
+    pub store: StoreConfig,
+    /// Keys that neither the broker nor the store knows (logged at startup).
+    pub unknown_keys: Vec<String>,
+}
+
+impl BrokerConfig {
+    /// Apache's defaults, with the store under `$HOME/store`.
+    pub fn new() -> BrokerConfig {
+        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+        BrokerConfig {
+            cluster_name: "DefaultCluster".into(),
+            broker_name: "broker-a".into(),
+            broker_id: 0,
+            namesrv_addrs: Vec::new(),
+            broker_ip1: "127.0.0.1".into(),
+            listen_port: 10911,
+            bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            fast_listen_enable: true,
+            ha_listen_port: 10912,
+            role: BrokerRole::AsyncMaster,
+            auto_create_topic_enable: true,
+            auto_create_subscription_group: true,
+            default_topic_queue_nums: 8,
+            broker_permission: perm::READ | perm::WRITE,
+            long_polling_enable: true,
+            short_polling_time: Duration::from_millis(1000),
+            flush_consumer_offset_interval: Duration::from_millis(5000),
+            register_name_server_period: Duration::from_millis(30_000),
+            register_broker_timeout: Duration::from_millis(6000),
+            channel_expired_timeout: Duration::from_millis(120_000),
+            region_id: "DefaultRegion".into(),
+            trace_on: true,
+            max_pull_batch: 32,
+            store: StoreConfig::new(home.join("store")),
+            unknown_keys: Vec::new(),
+        }
+    }
+
+    /// Reads properties text: defaults, then every entry in order.
+    pub fn from_properties(text: &str) -> Result<BrokerConfig, ConfigError> {
+        let mut config = BrokerConfig::new();
+        let mut ha_port_set = false;
+        for (key, value) in rmq_protocol::body::properties::parse(text) {
+            ha_port_set |= key == "haListenPort";
+            config.apply(&key, &value)?;
+        }
+        if !ha_port_set {
+            config.ha_listen_port = config.listen_port.saturating_add(1);
+        }
+        if config.namesrv_addrs.is_empty()
+            && let Ok(env) = std::env::var("NAMESRV_ADDR")
+        {
+            config.namesrv_addrs = split_addrs(&env);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Applies one key. Unknown keys are remembered, not rejected.
+    pub fn apply(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let v = value.trim();
+        match key {
+            "brokerClusterName" => self.cluster_name = non_empty(key, v)?,
+            "brokerName" => self.broker_name = non_empty(key, v)?,
+            "brokerId" => self.broker_id = number(key, v, 0, i64::MAX)?,
+            "namesrvAddr" => self.namesrv_addrs = split_addrs(v),
+            "brokerIP1" => self.broker_ip1 = non_empty(key, v)?,
+            "listenPort" => self.listen_port = number(key, v, 3, 65535)?,
+            "haListenPort" => self.ha_listen_port = number(key, v, 1, 65535)?,
+            "bindAddress" => {
+                self.bind_address = v.parse().map_err(|_| ConfigError::Invalid {
+                    key: key.into(),
+                    value: v.into(),
+                    expected: "an IP address",
+                })?;
+            }
+            "fastListenEnable" => self.fast_listen_enable = boolean(key, v)?,
+            "brokerRole" => {
+                self.role = match v {
+                    "ASYNC_MASTER" => BrokerRole::AsyncMaster,
+                    "SYNC_MASTER" => BrokerRole::SyncMaster,
+                    "SLAVE" => BrokerRole::Slave,
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            key: key.into(),
+                            value: v.into(),
+                            expected: "ASYNC_MASTER, SYNC_MASTER or SLAVE",
+                        });
+                    }
+                }
+            }
+            "autoCreateTopicEnable" => self.auto_create_topic_enable = boolean(key, v)?,
+            "autoCreateSubscriptionGroup" => self.auto_create_subscription_group = boolean(key, v)?,
+            "defaultTopicQueueNums" => self.default_topic_queue_nums = number(key, v, 1, 1024)?,
+            "brokerPermission" => self.broker_permission = number(key, v, 0, 15)?,
+            "longPollingEnable" => self.long_polling_enable = boolean(key, v)?,
+            "shortPollingTimeMills" => self.short_polling_time = millis(key, v)?,
+            "flushConsumerOffsetInterval" => self.flush_consumer_offset_interval = millis(key, v)?,
+            "registerNameServerPeriod" => {
+                // Apache clamps the period to [10 s, 60 s]; tests may go lower.
+                self.register_name_server_period = millis(key, v)?;
+            }
+            "registerBrokerTimeoutMills" => self.register_broker_timeout = millis(key, v)?,
+            "channelExpiredTimeout" => self.channel_expired_timeout = millis(key, v)?,
+            "regionId" => self.region_id = non_empty(key, v)?,
+            "traceOn" => self.trace_on = boolean(key, v)?,
+            "maxPullBatch" => self.max_pull_batch = number(key, v, 1, 100_000)?,
+            _ => {
+                let owned = self.store.apply(key, v).map_err(ConfigError::Store)?;
+                if !owned && !IGNORED_KEYS.contains(&key) {
+                    self.unknown_keys.push(key.to_owned());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.role == BrokerRole::Slave && self.broker_id == 0 {
+            return Err(ConfigError::Inconsistent(
+                "brokerRole=SLAVE needs a brokerId greater than 0".into(),
+            ));
+        }
+        if self.role != BrokerRole::Slave && self.broker_id != 0 {
+            return Err(ConfigError::Inconsistent(format!(
+                "brokerRole={} needs brokerId=0, not {}",
+                self.role.name(),
+                self.broker_id
+            )));
+        }
+        if let Some(name) = self.broker_name.chars().find(|c| !valid_name_char(*c)) {
+            return Err(ConfigError::Inconsistent(format!(
+                "brokerName {:?} contains {name:?}; allowed are letters, digits, '-', '_' and '.'",
+                self.broker_name
+            )));
+        }
+        Ok(())
+    }
+
+    /// `brokerIP1:listenPort`, the address registered with name servers.
+    pub fn broker_addr(&self) -> String {
+        format!("{}:{}", self.broker_ip1, self.listen_port)
+    }
+
+    /// `brokerIP1:haListenPort`.
+    pub fn ha_server_addr(&self) -> String {
+        format!("{}:{}", self.broker_ip1, self.ha_listen_port)
+    }
+
+    /// Whether this broker accepts sends (master with the write permission bit).
+    pub fn is_writeable(&self) -> bool {
+        perm::is_writeable(self.broker_permission) && self.role != BrokerRole::Slave
+    }
+}
+
+impl Default for BrokerConfig {
+    fn default() -> BrokerConfig {
+        BrokerConfig::new()
+    }
+}
+
+/// Keys Apache accepts that have no effect here (features not built, JVM tuning).
+const IGNORED_KEYS: &[&str] = &[
+    "rocketmqHome",
+    "brokerIP2",
+    "sendMessageThreadPoolNums",
+    "pullMessageThreadPoolNums",
+    "useReentrantLockWhenPutMessage",
+    "transientStorePoolEnable",
+    "waitTimeMillsInSendQueue",
+    "osPageCacheBusyTimeOutMills",
+    "slaveReadEnable",
+    "enablePropertyFilter",
+    "isEnableBatchPush",
+];
+
+/// The configuration is not usable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{key}={value:?} is not valid: expected {expected}")]
+    Invalid {
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error(transparent)]
+    Store(StoreConfigError),
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+fn split_addrs(v: &str) -> Vec<String> {
+    v.split(';')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn valid_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+}
+
+fn non_empty(key: &str, v: &str) -> Result<String, ConfigError> {
+    if v.is_empty() {
+        return Err(ConfigError::Invalid {
+            key: key.into(),
+            value: v.into(),
+            expected: "a non-empty value",
+        });
+    }
+    Ok(v.to_owned())
+}
+
+fn number<T: std::str::FromStr + PartialOrd>(
+    key: &str,
+    v: &str,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError> {
+    match v.parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            key: key.into(),
+            value: v.into(),
+            expected: "a whole number in the allowed range",
+        }),
+    }
+}
+
+fn millis(key: &str, v: &str) -> Result<Duration, ConfigError> {
+    number::<u64>(key, v, 0, u64::MAX / 2).map(Duration::from_millis)
+}
+
+fn boolean(key: &str, v: &str) -> Result<bool, ConfigError> {
+    match v {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            key: key.into(),
+            value: v.into(),
+            expected: "true or false",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rmq_store::FlushDiskType;
+
+    #[test]
+    fn apache_broker_conf_sets_broker_and_store_keys_and_derives_the_ha_port() {
+        let config = BrokerConfig::from_properties(
+            "brokerClusterName=c1\nbrokerName=broker-b\nbrokerId=0\nnamesrvAddr=n1:9876;n2:9876\n\
+             brokerIP1=rmq-b-0.rmq-b.ns.svc\nlistenPort=20911\nbrokerRole=SYNC_MASTER\n\
+             flushDiskType=SYNC_FLUSH\nstorePathRootDir=/data/store\ndeleteWhen=04\n",
+        )
+        .unwrap();
+        assert_eq!(config.cluster_name, "c1");
+        assert_eq!(config.namesrv_addrs, ["n1:9876", "n2:9876"]);
+        assert_eq!(config.broker_addr(), "rmq-b-0.rmq-b.ns.svc:20911");
+        assert_eq!(config.ha_server_addr(), "rmq-b-0.rmq-b.ns.svc:20912");
+        assert_eq!(config.role, BrokerRole::SyncMaster);
+        assert_eq!(config.store.flush_disk_type, FlushDiskType::SyncFlush);
+        assert_eq!(config.store.root_dir, PathBuf::from("/data/store"));
+    }
+
+    #[test]
+    fn unknown_keys_are_collected_not_fatal() {
+        let config = BrokerConfig::from_properties("someFutureKey=1\nrocketmqHome=/opt\n").unwrap();
+        assert_eq!(config.unknown_keys, ["someFutureKey"]);
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        for (text, key) in [
+            ("listenPort=abc", "listenPort"),
+            ("brokerRole=LEADER", "brokerRole"),
+            ("flushDiskType=SOMETIMES", "flushDiskType"),
+            ("autoCreateTopicEnable=yes", "autoCreateTopicEnable"),
+            ("bindAddress=localhost", "bindAddress"),
+        ] {
+            let err = BrokerConfig::from_properties(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn slave_with_broker_id_zero_is_rejected() {
+        let err = BrokerConfig::from_properties("brokerRole=SLAVE\nbrokerId=0\n").unwrap_err();
+        assert!(err.to_string().contains("brokerId"));
+        assert!(BrokerConfig::from_properties("brokerRole=SLAVE\nbrokerId=1\n").is_ok());
+    }
+}

@@ -1,0 +1,149 @@
+//! Subscription groups (`config/subscriptionGroup.json`): created by admin request or, when
+//! `autoCreateSubscriptionGroup` is on, on a consumer's first heartbeat or pull.
+
+use std::path::PathBuf;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use rmq_store::error::MetadataError;
+use rmq_store::metadata::{MetadataFile, SubscriptionGroupConfig, SubscriptionGroupTable};
+use tracing::info;
+
+use crate::topics::bump;
+
+/// Groups Apache creates at start for its own tools.
+const SYSTEM_GROUPS: &[&str] = &[
+    "TOOLS_CONSUMER",
+    "FILTERSRV_CONSUMER",
+    "__MONITOR_CONSUMER",
+    "CLIENT_INNER_PRODUCER",
+    "SELF_TEST_P_GROUP",
+    "SELF_TEST_C_GROUP",
+    "CID_ONS-HTTP-PROXY",
+    "CID_ONSAPI_PERMISSION",
+    "CID_ONSAPI_OWNER",
+    "CID_ONSAPI_PULL",
+    "CID_RMQ_SYS_TRANS",
+];
+
+/// The subscription groups of one broker.
+#[derive(Debug)]
+pub struct Groups {
+    table: RwLock<SubscriptionGroupTable>,
+    config_dir: PathBuf,
+    auto_create: bool,
+}
+
+impl Groups {
+    /// Loads `subscriptionGroup.json` and adds the system groups.
+    pub fn load(config_dir: PathBuf, auto_create: bool) -> Result<Groups, MetadataError> {
+        let mut table = SubscriptionGroupTable::load_from(&config_dir)?
+            .map(|loaded| loaded.value)
+            .unwrap_or_default();
+        for name in SYSTEM_GROUPS {
+            table
+                .subscription_group_table
+                .entry((*name).to_owned())
+                .or_insert_with(|| SubscriptionGroupConfig {
+                    group_name: (*name).to_owned(),
+                    ..SubscriptionGroupConfig::default()
+                });
+        }
+        let groups = Groups {
+            table: RwLock::new(table),
+            config_dir,
+            auto_create,
+        };
+        groups.persist()?;
+        Ok(groups)
+    }
+
+    /// The group's config; created with defaults when auto-creation is on.
+    pub fn find_or_create(
+        &self,
+        group: &str,
+    ) -> Result<Option<SubscriptionGroupConfig>, MetadataError> {
+        if let Some(config) = self.read().subscription_group_table.get(group) {
+            return Ok(Some(config.clone()));
+        }
+        if !self.auto_create {
+            return Ok(None);
+        }
+        let config = SubscriptionGroupConfig {
+            group_name: group.to_owned(),
+            ..SubscriptionGroupConfig::default()
+        };
+        info!(%group, "subscription group auto-created");
+        self.upsert(config.clone())?;
+        Ok(Some(config))
+    }
+
+    /// The group's config, if it exists.
+    pub fn get(&self, group: &str) -> Option<SubscriptionGroupConfig> {
+        self.read().subscription_group_table.get(group).cloned()
+    }
+
+    /// Creates or replaces a group.
+    pub fn upsert(&self, config: SubscriptionGroupConfig) -> Result<(), MetadataError> {
+        {
+            let mut table = self.write();
+            table
+                .subscription_group_table
+                .insert(config.group_name.clone(), config);
+            bump(&mut table.data_version);
+        }
+        self.persist()
+    }
+
+    /// Deletes a group; returns whether it existed.
+    pub fn delete(&self, group: &str) -> Result<bool, MetadataError> {
+        let existed = {
+            let mut table = self.write();
+            let existed = table.subscription_group_table.remove(group).is_some();
+            if existed {
+                bump(&mut table.data_version);
+            }
+            existed
+        };
+        if existed {
+            self.persist()?;
+        }
+        Ok(existed)
+    }
+
+    /// A snapshot of the whole table.
+    pub fn snapshot(&self) -> SubscriptionGroupTable {
+        self.read().clone()
+    }
+
+    fn persist(&self) -> Result<(), MetadataError> {
+        let snapshot = self.read().clone();
+        snapshot.persist_to(&self.config_dir)
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, SubscriptionGroupTable> {
+        self.table.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, SubscriptionGroupTable> {
+        self.table.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_are_auto_created_only_when_enabled_and_survive_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let strict = Groups::load(dir.path().to_path_buf(), false).unwrap();
+        assert!(strict.find_or_create("cg").unwrap().is_none());
+        let lenient = Groups::load(dir.path().to_path_buf(), true).unwrap();
+        let created = lenient.find_or_create("cg").unwrap().unwrap();
+        assert!(created.consume_enable);
+        assert_eq!(created.retry_max_times, 16);
+        let reloaded = Groups::load(dir.path().to_path_buf(), false).unwrap();
+        assert!(reloaded.get("cg").is_some());
+        assert!(reloaded.get("TOOLS_CONSUMER").is_some());
+    }
+}

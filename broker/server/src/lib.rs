@@ -1,0 +1,28 @@
+//! The RocketMQ-compatible broker: Apache's remoting requests served over [`rmq_store`].
+//!
+//! | module | what |
+//! |---|---|
+//! | [`config`] | `broker.conf` keys into a validated [`BrokerConfig`] |
+//! | [`broker`] | shared state, [`start`] / [`RunningBroker::shutdown`], periodic services |
+//! | [`processor`] | one module per request family and the dispatch by code |
+//! | [`topics`] | topic table: system topics, auto-creation, names Apache accepts |
+//! | [`groups`] | subscription groups |
+//! | [`offsets`] | committed consumer offsets |
+//! | [`clients`] | producer and consumer groups from heartbeats (pure) |
+//! | [`long_poll`] | suspended pulls woken by message arrival |
+//! | [`filter`] | tag subscription expressions |
+//! | [`register`] | registration with name servers |
+
+pub mod broker;
+pub mod clients;
+pub mod config;
+pub mod filter;
+pub mod groups;
+pub mod long_poll;
+pub mod offsets;
+pub mod processor;
+pub mod register;
+pub mod topics;
+
+pub use broker::{Broker, RunningBroker, StartError, start};
+pub use config::{BrokerConfig, BrokerRole, ConfigError};

@@ -1,0 +1,88 @@
+//! Request processors, one module per request family, and the single dispatch by request code.
+//!
+//! | module | codes |
+//! |---|---|
+//! | [`send`] | SEND_MESSAGE, SEND_MESSAGE_V2, SEND_BATCH_MESSAGE |
+//! | [`pull`] | PULL_MESSAGE (with long polling) |
+//! | [`consumer`] | HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, QUERY/UPDATE_CONSUMER_OFFSET |
+//! | [`query`] | GET_MAX/MIN_OFFSET, GET_EARLIEST_MSG_STORETIME, SEARCH_OFFSET_BY_TIMESTAMP, QUERY_MESSAGE, VIEW_MESSAGE_BY_ID |
+//! | [`admin`] | topics, subscription groups, offsets, stats and broker config for tools |
+//!
+//! Every processor returns a response; a request whose header cannot be read gets Apache's
+//! answer for that (SYSTEM_ERROR with the reason), never a dropped connection.
+
+pub mod admin;
+pub mod consumer;
+pub mod pull;
+pub mod query;
+pub mod send;
+
+use rmq_protocol::code::{RequestCode, ResponseCode};
+use rmq_protocol::{ReadHeaderError, RemotingCommand};
+use rmq_remoting::ConnHandle;
+
+use crate::broker::Broker;
+
+/// Answers one request.
+pub async fn dispatch(
+    broker: &Broker,
+    conn: &ConnHandle,
+    request: RemotingCommand,
+) -> RemotingCommand {
+    let Some(code) = request.request_code() else {
+        return RemotingCommand::request_code_not_supported(&request);
+    };
+    match code {
+        RequestCode::SendMessage | RequestCode::SendMessageV2 | RequestCode::SendBatchMessage => {
+            send::send(broker, conn, &request).await
+        }
+        RequestCode::PullMessage => pull::pull(broker, &request).await,
+        RequestCode::HeartBeat => consumer::heart_beat(broker, conn, &request),
+        RequestCode::UnregisterClient => consumer::unregister_client(broker, conn, &request),
+        RequestCode::GetConsumerListByGroup => consumer::consumer_list(broker, &request),
+        RequestCode::QueryConsumerOffset => consumer::query_offset(broker, &request),
+        RequestCode::UpdateConsumerOffset => consumer::update_offset(broker, &request),
+        RequestCode::GetMaxOffset => query::max_offset(broker, &request),
+        RequestCode::GetMinOffset => query::min_offset(broker, &request),
+        RequestCode::GetEarliestMsgStoretime => query::earliest_msg_store_time(broker, &request),
+        RequestCode::SearchOffsetByTimestamp => query::search_offset(broker, &request),
+        RequestCode::QueryMessage => query::query_message(broker, &request),
+        RequestCode::ViewMessageById => query::view_message(broker, &request),
+        RequestCode::UpdateAndCreateTopic => admin::update_and_create_topic(broker, &request),
+        RequestCode::DeleteTopicInBroker => admin::delete_topic(broker, &request),
+        RequestCode::GetAllTopicConfig => admin::all_topic_config(broker, &request),
+        RequestCode::UpdateAndCreateSubscriptiongroup => admin::update_group(broker, &request),
+        RequestCode::DeleteSubscriptiongroup => admin::delete_group(broker, &request),
+        RequestCode::GetAllSubscriptiongroupConfig => admin::all_groups(broker, &request),
+        RequestCode::GetAllConsumerOffset => admin::all_consumer_offsets(broker, &request),
+        RequestCode::GetBrokerRuntimeInfo => admin::runtime_info(broker, &request),
+        RequestCode::GetTopicStatsInfo => admin::topic_stats(broker, &request),
+        RequestCode::GetConsumeStats => admin::consume_stats(broker, &request),
+        RequestCode::GetBrokerConfig => admin::broker_config(broker, &request),
+        RequestCode::UpdateBrokerConfig => admin::update_broker_config(broker, &request),
+        _ => RemotingCommand::request_code_not_supported(&request),
+    }
+}
+
+/// The answer to a request whose header is missing a field or has one that does not parse.
+pub fn bad_header(request: &RemotingCommand, error: &ReadHeaderError) -> RemotingCommand {
+    RemotingCommand::response_to(request, ResponseCode::SystemError)
+        .with_remark(format!("request header is not valid: {error}"))
+}
+
+/// A SUCCESS response with `header`.
+pub fn success_with(
+    request: &RemotingCommand,
+    header: &impl rmq_protocol::CommandHeader,
+) -> RemotingCommand {
+    RemotingCommand::response_to(request, ResponseCode::Success).with_header(header)
+}
+
+/// A response with `code` and `remark`.
+pub fn answer(
+    request: &RemotingCommand,
+    code: ResponseCode,
+    remark: impl Into<String>,
+) -> RemotingCommand {
+    RemotingCommand::response_to(request, code).with_remark(remark)
+}

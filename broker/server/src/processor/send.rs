@@ -1,0 +1,345 @@
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320).
+//!
+//! Checks in Apache's order (broker writeable, topic name, system topic, topic exists or may be
+//! auto-created, topic writeable, queue id, sizes), then one append to the store. Under
+//! SYNC_FLUSH the response waits on the store's flush handle — a future, so no thread is held —
+//! and says FLUSH_DISK_TIMEOUT when the flush did not come within `syncFlushTimeout`.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use rmq_protocol::RemotingCommand;
+use rmq_protocol::batch;
+use rmq_protocol::body::perm;
+use rmq_protocol::code::{RequestCode, ResponseCode};
+use rmq_protocol::command::send_message::{
+    MSG_REGION, SendMessageRequestHeader, SendMessageResponseHeader, TRACE_ON,
+};
+use rmq_protocol::message::msg_id::offset_msg_id;
+use rmq_protocol::message::properties::{self, keys};
+use rmq_remoting::ConnHandle;
+use rmq_store::error::PutError;
+use rmq_store::{BatchItem, FlushStatus, PutBatch, PutMessage, PutResult};
+use tracing::{error, warn};
+
+use super::{answer, bad_header};
+use crate::broker::Broker;
+use crate::topics::{RETRY_GROUP_TOPIC_PREFIX, is_not_allowed_send_topic, validate_topic_name};
+
+/// Largest properties string Apache accepts (`Short.MAX_VALUE`).
+pub const MAX_PROPERTIES_LEN: usize = i16::MAX as usize;
+
+/// Answers a send request.
+pub async fn send(
+    broker: &Broker,
+    conn: &ConnHandle,
+    request: &RemotingCommand,
+) -> RemotingCommand {
+    let header = match SendMessageRequestHeader::from_request(request.code, &request.ext_fields) {
+        Ok(header) => header,
+        Err(error) => return bad_header(request, &error),
+    };
+    let is_batch =
+        request.code == RequestCode::SendBatchMessage as i32 || header.batch == Some(true);
+    let queue_id = match check(broker, request, &header) {
+        Ok(queue_id) => queue_id,
+        Err(refused) => return refused,
+    };
+    let born_host = conn.peer();
+    let put = if is_batch {
+        put_batch(broker, request, &header, queue_id, born_host)
+    } else {
+        put_one(broker, request, &header, queue_id, born_host)
+    };
+    let put = match put {
+        Ok(put) => put,
+        Err(refused) => return *refused,
+    };
+    let code = match put.flush {
+        None => ResponseCode::Success,
+        Some(handle) => match handle.await {
+            FlushStatus::Flushed => ResponseCode::Success,
+            FlushStatus::Timeout => {
+                warn!(topic = %header.topic, "sync flush timed out; answering FLUSH_DISK_TIMEOUT");
+                ResponseCode::FlushDiskTimeout
+            }
+            FlushStatus::Failed => {
+                return answer(
+                    request,
+                    ResponseCode::ServiceNotAvailable,
+                    "flush to disk failed; the broker refuses writes until restarted",
+                );
+            }
+        },
+    };
+    let appended = &put.appended;
+    let msg_id = appended
+        .record_offsets
+        .iter()
+        .map(|offset| offset_msg_id(broker.store_host, *offset as i64))
+        .collect::<Vec<_>>()
+        .join(",");
+    let count = appended.record_offsets.len() as u64;
+    broker
+        .stats
+        .put_messages
+        .fetch_add(count, Ordering::Relaxed);
+    broker
+        .stats
+        .put_bytes
+        .fetch_add(appended.wrote_bytes as u64, Ordering::Relaxed);
+    let response_header = SendMessageResponseHeader {
+        msg_id,
+        queue_id,
+        queue_offset: appended.queue_offset,
+        transaction_id: None,
+        batch_uniq_id: None,
+        recall_handle: None,
+    };
+    RemotingCommand::response_to(request, code)
+        .with_header(&response_header)
+        .with_ext_field(MSG_REGION, broker.config.region_id.clone())
+        .with_ext_field(TRACE_ON, broker.config.trace_on.to_string())
+}
+
+/// Apache's `msgCheck`: returns the queue id to write to, or the refusal.
+fn check(
+    broker: &Broker,
+    request: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+) -> Result<i32, RemotingCommand> {
+    if !broker.config.is_writeable() || !perm::is_writeable(broker.permission()) {
+        return Err(answer(
+            request,
+            ResponseCode::NoPermission,
+            format!(
+                "the broker[{}] sending message is forbidden",
+                broker.config.broker_ip1
+            ),
+        ));
+    }
+    if let Err(invalid) = validate_topic_name(&header.topic) {
+        return Err(answer(
+            request,
+            ResponseCode::SystemError,
+            invalid.to_string(),
+        ));
+    }
+    if is_not_allowed_send_topic(&header.topic) {
+        return Err(answer(
+            request,
+            ResponseCode::NoPermission,
+            format!("Sending message to topic[{}] is forbidden.", header.topic),
+        ));
+    }
+    let created = if let Some(group) = header.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) {
+        let queues = broker
+            .groups
+            .find_or_create(group)
+            .ok()
+            .flatten()
+            .map_or(1, |g| g.retry_queue_nums);
+        broker.topics.get_or_create_retry(group, queues).map(Some)
+    } else {
+        broker.topics.get_or_create_on_send(
+            &header.topic,
+            &header.default_topic,
+            header.default_topic_queue_nums,
+        )
+    };
+    let topic = match created {
+        Ok(Some(topic)) => topic,
+        Ok(None) => {
+            return Err(answer(
+                request,
+                ResponseCode::TopicNotExist,
+                format!(
+                    "topic[{}] not exist, apply first please! http://rocketmq.apache.org/docs/faq/",
+                    header.topic
+                ),
+            ));
+        }
+        Err(error) => {
+            error!(topic = %header.topic, error = %error, "topic table could not be persisted");
+            return Err(answer(
+                request,
+                ResponseCode::SystemError,
+                format!("topic[{}] could not be created: {error}", header.topic),
+            ));
+        }
+    };
+    if !perm::is_writeable(topic.perm) {
+        return Err(answer(
+            request,
+            ResponseCode::NoPermission,
+            format!("the topic[{}] sending message is forbidden", header.topic),
+        ));
+    }
+    let queues = topic.write_queue_nums.max(topic.read_queue_nums);
+    let queue_id = if header.queue_id < 0 {
+        pick_queue(topic.write_queue_nums)
+    } else {
+        header.queue_id
+    };
+    if queue_id >= queues || topic.write_queue_nums <= 0 {
+        return Err(answer(
+            request,
+            ResponseCode::SystemError,
+            format!(
+                "request queueId[{queue_id}] is illegal, topic:[{}] topicConfig.writeQueueNums:[{}] producer:[{}]",
+                header.topic, topic.write_queue_nums, header.producer_group
+            ),
+        ));
+    }
+    Ok(queue_id)
+}
+
+fn put_one(
+    broker: &Broker,
+    request: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+    queue_id: i32,
+    born_host: std::net::SocketAddr,
+) -> Result<PutResult, Box<RemotingCommand>> {
+    let props = with_cluster(broker, header.properties.as_deref().unwrap_or(""));
+    check_sizes(broker, request, request.body.len(), props.len())?;
+    let message = PutMessage {
+        topic: &header.topic,
+        queue_id,
+        flag: header.flag,
+        sys_flag: header.sys_flag,
+        born_timestamp: header.born_timestamp,
+        born_host,
+        reconsume_times: header.reconsume_times.unwrap_or(0),
+        prepared_transaction_offset: 0,
+        body: &request.body,
+        properties: &props,
+    };
+    broker
+        .store
+        .put_message(&message)
+        .map_err(|error| Box::new(put_refused(request, &header.topic, error)))
+}
+
+fn put_batch(
+    broker: &Broker,
+    request: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+    queue_id: i32,
+    born_host: std::net::SocketAddr,
+) -> Result<PutResult, Box<RemotingCommand>> {
+    if header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+        return Err(Box::new(answer(
+            request,
+            ResponseCode::MessageIllegal,
+            "batch request does not support retry group",
+        )));
+    }
+    let messages = match batch::decode(&request.body) {
+        Ok(messages) if !messages.is_empty() => messages,
+        Ok(_) => {
+            return Err(Box::new(answer(
+                request,
+                ResponseCode::MessageIllegal,
+                "batch body holds no message",
+            )));
+        }
+        Err(error) => {
+            return Err(Box::new(answer(
+                request,
+                ResponseCode::MessageIllegal,
+                format!("batch body is not valid: {error}"),
+            )));
+        }
+    };
+    let props: Vec<Vec<u8>> = messages
+        .iter()
+        .map(|m| with_cluster(broker, &String::from_utf8_lossy(&m.properties)))
+        .collect();
+    for (message, props) in messages.iter().zip(&props) {
+        check_sizes(broker, request, message.body.len(), props.len())?;
+    }
+    let items: Vec<BatchItem<'_>> = messages
+        .iter()
+        .zip(&props)
+        .map(|(m, props)| BatchItem {
+            flag: m.flag,
+            body: &m.body,
+            properties: props,
+        })
+        .collect();
+    let batch = PutBatch {
+        topic: &header.topic,
+        queue_id,
+        sys_flag: header.sys_flag,
+        born_timestamp: header.born_timestamp,
+        born_host,
+        reconsume_times: header.reconsume_times.unwrap_or(0),
+        items: &items,
+    };
+    broker
+        .store
+        .put_batch(&batch)
+        .map_err(|error| Box::new(put_refused(request, &header.topic, error)))
+}
+
+/// The client's properties plus `CLUSTER`, as Apache 4.x adds it.
+fn with_cluster(broker: &Broker, client_properties: &str) -> Vec<u8> {
+    let mut props = client_properties.as_bytes().to_vec();
+    if properties::find(&props, keys::CLUSTER).is_none() {
+        if !props.is_empty() && props.last() != Some(&properties::PROPERTY_SEPARATOR) {
+            props.push(properties::PROPERTY_SEPARATOR);
+        }
+        properties::push_property(&mut props, keys::CLUSTER, &broker.config.cluster_name);
+    }
+    props
+}
+
+fn check_sizes(
+    broker: &Broker,
+    request: &RemotingCommand,
+    body_len: usize,
+    properties_len: usize,
+) -> Result<(), Box<RemotingCommand>> {
+    let max = broker.config.store.max_message_size;
+    if body_len > max {
+        return Err(Box::new(answer(
+            request,
+            ResponseCode::MessageIllegal,
+            format!("the message body size over max value, MAX: {max}"),
+        )));
+    }
+    if properties_len > MAX_PROPERTIES_LEN {
+        return Err(Box::new(answer(
+            request,
+            ResponseCode::MessageIllegal,
+            format!("the message properties length {properties_len} is over the 32767 limit"),
+        )));
+    }
+    Ok(())
+}
+
+fn put_refused(request: &RemotingCommand, topic: &str, error: PutError) -> RemotingCommand {
+    let code = match &error {
+        PutError::BodyTooLarge { .. }
+        | PutError::RecordTooLarge { .. }
+        | PutError::Encode(_)
+        | PutError::EmptyBatch => ResponseCode::MessageIllegal,
+        PutError::Poisoned
+        | PutError::ShutDown
+        | PutError::ReadOnly
+        | PutError::DiskFull { .. } => ResponseCode::ServiceNotAvailable,
+        PutError::Roll(_) => ResponseCode::SystemError,
+    };
+    if code != ResponseCode::MessageIllegal {
+        error!(%topic, error = %error, "append refused");
+    }
+    answer(request, code, error.to_string())
+}
+
+fn pick_queue(write_queues: i32) -> i32 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    if write_queues <= 0 {
+        return 0;
+    }
+    (NEXT.fetch_add(1, Ordering::Relaxed) % write_queues as u32) as i32
+}
