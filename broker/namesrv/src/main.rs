@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use rmq_namesrv::NamesrvConfig;
 use tokio::signal::unix::{SignalKind, signal};
-use tracing::{error, info};
+use tracing::info;
 use tracing_subscriber::EnvFilter;
 
 /// A RocketMQ-compatible name server.
@@ -34,11 +34,12 @@ fn main() -> ExitCode {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_unset| EnvFilter::new("info")),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            error!("{error:#}");
+            // Plain stderr rather than a log event: the reason must show whatever RUST_LOG says.
             eprintln!("rmq-namesrv: {error:#}");
             ExitCode::FAILURE
         }
@@ -47,7 +48,9 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> anyhow::Result<()> {
     let config = match &args.config {
-        Some(path) => NamesrvConfig::load(path)?,
+        Some(path) => {
+            NamesrvConfig::load(path).with_context(|| format!("loading {}", path.display()))?
+        }
         None => NamesrvConfig::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

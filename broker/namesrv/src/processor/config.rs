@@ -68,7 +68,7 @@ mod tests {
     use rmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
     use crate::config::NamesrvConfig;
-    use crate::processor::testing::namesrv;
+    use crate::processor::testing::{namesrv, register_master};
 
     fn update(body: &'static str) -> RemotingCommand {
         RemotingCommand::request(RequestCode::UpdateNamesrvConfig).with_body(body)
@@ -100,6 +100,12 @@ mod tests {
         assert_eq!(
             namesrv.config().broker_channel_expired_time,
             Duration::from_secs(30)
+        );
+        register_master(&namesrv, "broker-a", "a:1", &[]).await;
+        assert_eq!(
+            namesrv.routes().live_broker("a:1").unwrap().timeout,
+            Duration::from_secs(30),
+            "later registrations get the new expiry"
         );
 
         let response = namesrv

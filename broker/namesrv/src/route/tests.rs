@@ -280,6 +280,18 @@ fn connection_close_removes_only_brokers_registered_over_it() {
 }
 
 #[test]
+fn a_broker_that_re_registered_over_a_new_connection_survives_the_old_ones_close() {
+    let t0 = Instant::now();
+    let mut table = RouteTable::new(EXPIRY);
+    let broker = header("c", "broker-a", "a:1", 0);
+    table.register_broker(&broker, topics(1, &[topic("T", 4, 6)]), 1, t0);
+    table.register_broker(&broker, topics(1, &[topic("T", 4, 6)]), 2, t0);
+    assert!(table.connection_closed(1).is_empty());
+    assert!(table.route("T").is_some());
+    assert_eq!(table.connection_closed(2), vec!["a:1".to_owned()]);
+}
+
+#[test]
 fn unregistering_the_last_address_removes_the_group_cluster_and_topics() {
     let t0 = Instant::now();
     let mut table = master_and_slave(t0);
