@@ -15,7 +15,9 @@
 //! in the remark, as Apache answers a processor exception.
 //!
 //! The route table sits behind a std `RwLock`: every operation is short and none awaits while
-//! holding it. KV writes fsync, so they run on the blocking pool.
+//! holding it. KV writes fsync, so they run on the blocking pool; a KV read (GET_KV_CONFIG, or
+//! the order-topic namespace a REGISTER_BROKER answer carries) waits for a write in progress,
+//! which costs one fsync at most and only happens on admin changes.
 
 pub mod broker;
 pub mod config;
