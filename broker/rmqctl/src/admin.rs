@@ -1,0 +1,331 @@
+//! The network shell: one thin async function per request, each returning a decoded answer.
+//!
+//! Requests to "the name server" go to the `-n` addresses in order; the next one is tried only
+//! when a server does not answer at all (as Java clients fail over), never after a refusal.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use rmq_protocol::RemotingCommand;
+use rmq_protocol::body::kv_table::KvTable;
+use rmq_protocol::body::route::{ClusterInfo, TopicRouteData};
+use rmq_protocol::body::topic_list::TopicList;
+use rmq_protocol::code::{RequestCode, ResponseCode};
+use rmq_protocol::command::create_topic::CreateTopicRequestHeader;
+use rmq_protocol::command::delete_topic::{
+    DeleteTopicFromNamesrvRequestHeader, DeleteTopicRequestHeader,
+};
+use rmq_protocol::command::get_consume_stats::{ConsumeStats, GetConsumeStatsRequestHeader};
+use rmq_protocol::command::get_route_info::GetRouteInfoRequestHeader;
+use rmq_protocol::command::get_topic_stats::{GetTopicStatsInfoRequestHeader, TopicStatsTable};
+use rmq_protocol::command::kv_config::{
+    GetKvConfigRequestHeader, GetKvConfigResponseHeader, PutKvConfigRequestHeader,
+};
+use rmq_protocol::command::query_message::QueryMessageRequestHeader;
+use rmq_protocol::command::view_message::ViewMessageRequestHeader;
+use rmq_remoting::{Client, ClientConfig};
+
+use crate::error::{CmdError, DecodeError, RpcError};
+
+/// A client bound to the name servers of `-n` and a per-request timeout.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    client: Client,
+    namesrv: Vec<String>,
+    timeout: Duration,
+}
+
+impl Admin {
+    /// `timeout` bounds every request, connecting included.
+    pub fn new(namesrv: Vec<String>, timeout: Duration) -> Admin {
+        let config = ClientConfig {
+            connect_timeout: timeout,
+            ..ClientConfig::default()
+        };
+        Admin {
+            client: Client::new(config),
+            namesrv,
+            timeout,
+        }
+    }
+
+    /// The name server addresses; an error if there are none.
+    pub fn namesrv_addrs(&self) -> Result<&[String], CmdError> {
+        if self.namesrv.is_empty() {
+            return Err(CmdError::NoNamesrv);
+        }
+        Ok(&self.namesrv)
+    }
+
+    /// GET_BROKER_CLUSTER_INFO.
+    pub async fn cluster_info(&self) -> Result<ClusterInfo, CmdError> {
+        let request = RemotingCommand::request(RequestCode::GetBrokerClusterInfo);
+        let (addr, response) = self.call_namesrv(request).await?;
+        decode_body(&addr, RequestCode::GetBrokerClusterInfo, || {
+            ClusterInfo::decode(&response.body)
+        })
+        .map_err(CmdError::from)
+    }
+
+    /// GET_ROUTEINFO_BY_TOPIC.
+    pub async fn topic_route(&self, topic: &str) -> Result<TopicRouteData, CmdError> {
+        let header = GetRouteInfoRequestHeader {
+            topic: topic.to_owned(),
+            accept_standard_json_only: Some(true),
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::GetRouteinfoByTopic, &header);
+        let (addr, response) = self.call_namesrv(request).await?;
+        decode_body(&addr, RequestCode::GetRouteinfoByTopic, || {
+            TopicRouteData::decode(&response.body)
+        })
+        .map_err(CmdError::from)
+    }
+
+    /// GET_ALL_TOPIC_LIST_FROM_NAMESERVER.
+    pub async fn topic_list(&self) -> Result<TopicList, CmdError> {
+        let code = RequestCode::GetAllTopicListFromNameserver;
+        let (addr, response) = self.call_namesrv(RemotingCommand::request(code)).await?;
+        decode_body(&addr, code, || {
+            rmq_protocol::body::decode("TopicList", &response.body)
+        })
+        .map_err(CmdError::from)
+    }
+
+    /// GET_BROKER_RUNTIME_INFO from a broker.
+    pub async fn runtime_info(&self, addr: &str) -> Result<KvTable, RpcError> {
+        let code = RequestCode::GetBrokerRuntimeInfo;
+        let response = self.call(addr, RemotingCommand::request(code)).await?;
+        decode_body(addr, code, || {
+            rmq_protocol::body::decode("KVTable", &response.body)
+        })
+    }
+
+    /// UPDATE_AND_CREATE_TOPIC on a broker.
+    pub async fn create_topic(
+        &self,
+        addr: &str,
+        header: &CreateTopicRequestHeader,
+    ) -> Result<(), RpcError> {
+        let request =
+            RemotingCommand::request_with_header(RequestCode::UpdateAndCreateTopic, header);
+        self.call(addr, request).await.map(drop)
+    }
+
+    /// DELETE_TOPIC_IN_BROKER.
+    pub async fn delete_topic_in_broker(&self, addr: &str, topic: &str) -> Result<(), RpcError> {
+        let header = DeleteTopicRequestHeader {
+            topic: topic.to_owned(),
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::DeleteTopicInBroker, &header);
+        self.call(addr, request).await.map(drop)
+    }
+
+    /// DELETE_TOPIC_IN_NAMESRV on one name server, limited to `cluster`'s brokers.
+    pub async fn delete_topic_in_namesrv(
+        &self,
+        addr: &str,
+        topic: &str,
+        cluster: &str,
+    ) -> Result<(), RpcError> {
+        let header = DeleteTopicFromNamesrvRequestHeader {
+            topic: topic.to_owned(),
+            cluster_name: Some(cluster.to_owned()),
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::DeleteTopicInNamesrv, &header);
+        self.call(addr, request).await.map(drop)
+    }
+
+    /// GET_KV_CONFIG on one name server; `None` when the key is not set (QUERY_NOT_FOUND).
+    pub async fn get_kv_config(
+        &self,
+        addr: &str,
+        namespace: &str,
+        key: &str,
+    ) -> Result<Option<String>, RpcError> {
+        let code = RequestCode::GetKvConfig;
+        let header = GetKvConfigRequestHeader {
+            namespace: namespace.to_owned(),
+            key: key.to_owned(),
+        };
+        let request = RemotingCommand::request_with_header(code, &header);
+        let response = self
+            .call_accepting(addr, request, &[ResponseCode::QueryNotFound])
+            .await?;
+        if response.code == ResponseCode::QueryNotFound.code() {
+            return Ok(None);
+        }
+        let header: GetKvConfigResponseHeader =
+            response
+                .decode_header()
+                .map_err(|source| RpcError::Decode {
+                    request: code.code(),
+                    addr: addr.to_owned(),
+                    what: "header",
+                    source: source.into(),
+                })?;
+        Ok(header.value)
+    }
+
+    /// PUT_KV_CONFIG on one name server.
+    pub async fn put_kv_config(
+        &self,
+        addr: &str,
+        namespace: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), RpcError> {
+        let header = PutKvConfigRequestHeader {
+            namespace: namespace.to_owned(),
+            key: key.to_owned(),
+            value: value.to_owned(),
+        };
+        let request = RemotingCommand::request_with_header(RequestCode::PutKvConfig, &header);
+        self.call(addr, request).await.map(drop)
+    }
+
+    /// GET_TOPIC_STATS_INFO from a broker.
+    pub async fn topic_stats(&self, addr: &str, topic: &str) -> Result<TopicStatsTable, RpcError> {
+        let code = RequestCode::GetTopicStatsInfo;
+        let header = GetTopicStatsInfoRequestHeader {
+            topic: topic.to_owned(),
+        };
+        let response = self
+            .call(addr, RemotingCommand::request_with_header(code, &header))
+            .await?;
+        decode_body(addr, code, || TopicStatsTable::decode(&response.body))
+    }
+
+    /// GET_CONSUME_STATS from a broker: the group's progress on `topic`, or on all its topics.
+    pub async fn consume_stats(
+        &self,
+        addr: &str,
+        group: &str,
+        topic: Option<&str>,
+    ) -> Result<ConsumeStats, RpcError> {
+        let code = RequestCode::GetConsumeStats;
+        let header = GetConsumeStatsRequestHeader {
+            consumer_group: group.to_owned(),
+            topic: topic.map(str::to_owned),
+            topic_list: None,
+        };
+        let response = self
+            .call(addr, RemotingCommand::request_with_header(code, &header))
+            .await?;
+        decode_body(addr, code, || ConsumeStats::decode(&response.body))
+    }
+
+    /// VIEW_MESSAGE_BY_ID: the raw stored record at a commit log offset.
+    pub async fn view_message(&self, addr: &str, offset: i64) -> Result<Bytes, RpcError> {
+        let header = ViewMessageRequestHeader {
+            topic: None,
+            offset,
+        };
+        let request = RemotingCommand::request_with_header(RequestCode::ViewMessageById, &header);
+        Ok(self.call(addr, request).await?.body)
+    }
+
+    /// QUERY_MESSAGE: concatenated raw records, or `None` when the index has none
+    /// (QUERY_NOT_FOUND).
+    pub async fn query_message(
+        &self,
+        addr: &str,
+        header: &QueryMessageRequestHeader,
+    ) -> Result<Option<Bytes>, RpcError> {
+        let request = RemotingCommand::request_with_header(RequestCode::QueryMessage, header);
+        let response = self
+            .call_accepting(addr, request, &[ResponseCode::QueryNotFound])
+            .await?;
+        if response.code == ResponseCode::QueryNotFound.code() {
+            return Ok(None);
+        }
+        Ok(Some(response.body))
+    }
+
+    /// Sends to the name servers in turn until one answers; the answer must be SUCCESS.
+    async fn call_namesrv(
+        &self,
+        request: RemotingCommand,
+    ) -> Result<(String, RemotingCommand), CmdError> {
+        let addrs = self.namesrv_addrs()?;
+        let mut last = None;
+        for addr in addrs {
+            match self.call(addr, request.clone()).await {
+                Ok(response) => return Ok((addr.clone(), response)),
+                Err(error @ RpcError::Transport { .. }) => last = Some(error),
+                Err(error) => return Err(error.into()),
+            }
+        }
+        match last {
+            Some(last) if addrs.len() > 1 => Err(CmdError::NamesrvsUnreachable {
+                tried: addrs.join(";"),
+                last: Box::new(last),
+            }),
+            Some(last) => Err(last.into()),
+            None => Err(CmdError::NoNamesrv),
+        }
+    }
+
+    /// Sends a request; anything but SUCCESS is an error.
+    async fn call(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+    ) -> Result<RemotingCommand, RpcError> {
+        self.call_accepting(addr, request, &[]).await
+    }
+
+    /// Sends a request; SUCCESS and the `also` codes are answers, anything else an error.
+    async fn call_accepting(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+        also: &[ResponseCode],
+    ) -> Result<RemotingCommand, RpcError> {
+        let code = request.code;
+        let response = self
+            .client
+            .invoke(addr, request, self.timeout)
+            .await
+            .map_err(|source| RpcError::Transport {
+                request: code,
+                addr: addr.to_owned(),
+                source,
+            })?;
+        let accepted = response.code == ResponseCode::Success.code()
+            || also.iter().any(|ok| ok.code() == response.code);
+        if !accepted {
+            return Err(RpcError::Refused {
+                request: code,
+                addr: addr.to_owned(),
+                code: response.code,
+                remark: response.remark,
+            });
+        }
+        Ok(response)
+    }
+}
+
+fn decode_body<T, E: Into<DecodeError>>(
+    addr: &str,
+    request: RequestCode,
+    decode: impl FnOnce() -> Result<T, E>,
+) -> Result<T, RpcError> {
+    decode().map_err(|source| RpcError::Decode {
+        request: request.code(),
+        addr: addr.to_owned(),
+        what: "body",
+        source: source.into(),
+    })
+}
+
+/// Milliseconds since the epoch, for "until now" queries.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
