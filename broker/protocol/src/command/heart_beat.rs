@@ -159,6 +159,8 @@ pub struct SubscriptionData {
     pub filter_class_source: Option<String>,
     /// The expression as given: `*`, `TagA || TagB`, or SQL.
     pub sub_string: String,
+    /// The C++ client writes it as a JSON string.
+    #[serde(deserialize_with = "number_or_string")]
     pub sub_version: i64,
     pub tags_set: Vec<String>,
     pub topic: String,
@@ -212,6 +214,30 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
+/// An `i64` written as a JSON number or as a string holding one.
+fn number_or_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    struct NumberVisitor;
+    impl Visitor<'_> for NumberVisitor {
+        type Value = i64;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an integer or a string holding one")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(E::custom)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
+            v.trim().parse().map_err(E::custom)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<i64, E> {
+            Ok(0)
+        }
+    }
+    deserializer.deserialize_any(NumberVisitor)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +283,17 @@ mod tests {
             HeartbeatData::decode(&data.to_json().unwrap()).unwrap(),
             data
         );
+    }
+
+    #[test]
+    fn cpp_heartbeat_with_ordinal_enums_and_string_sub_version_decodes() {
+        let body = br#"{"clientID":"1238-127.0.0.1@cpp-1238","consumerDataSet":[{"consumeFromWhere":4,"consumeType":1,"groupName":"cg1","messageModel":1,"subscriptionDataSet":[{"subString":"*","subVersion":"1795243238751","topic":"T1"}]}]}
+"#;
+        let data = HeartbeatData::decode(body).unwrap();
+        let consumer = &data.consumer_data_set[0];
+        assert_eq!(consumer.message_model, MessageModel::Clustering);
+        assert_eq!(consumer.consume_type, ConsumeType::ConsumePassively);
+        assert_eq!(consumer.subscription_data_set[0].sub_version, 1_795_243_238_751);
+        assert_eq!(consumer.subscription_data_set[0].topic, "T1");
     }
 }

@@ -101,19 +101,29 @@ macro_rules! integer_header_value {
 integer_header_value!(i32 => "a 32-bit integer", i64 => "a 64-bit integer");
 
 impl HeaderValue for bool {
-    const EXPECTED: &'static str = "true or false";
+    const EXPECTED: &'static str = "a boolean";
     fn to_field(&self) -> String {
         self.to_string()
     }
+    /// Java's `Boolean.parseBoolean`: `true` in any case is true, anything else false. The C++
+    /// client sends `unitMode: "0"`, which Apache reads as false.
     fn from_field(text: &str) -> Option<Self> {
-        let text = text.trim();
-        if text.eq_ignore_ascii_case("true") {
-            Some(true)
-        } else if text.eq_ignore_ascii_case("false") {
-            Some(false)
-        } else {
-            None
-        }
+        Some(text.trim().eq_ignore_ascii_case("true"))
+    }
+}
+
+#[cfg(test)]
+mod bool_field_tests {
+    use super::HeaderValue;
+
+    #[test]
+    fn booleans_parse_like_java_parse_boolean_so_cpp_zero_is_false() {
+        assert_eq!(bool::from_field("true"), Some(true));
+        assert_eq!(bool::from_field("TRUE"), Some(true));
+        assert_eq!(bool::from_field("false"), Some(false));
+        assert_eq!(bool::from_field("0"), Some(false));
+        assert_eq!(bool::from_field("1"), Some(false));
+        assert_eq!(bool::from_field(""), Some(false));
     }
 }
 
@@ -339,13 +349,11 @@ mod tests {
                 expected: "a 32-bit integer"
             }
         );
-        let error =
+        // Booleans never fail: Java reads anything but "true" as false.
+        let lenient =
             Sample::from_ext_fields(&fields(&[("name", "n"), ("count", "1"), ("flag", "yes")]))
-                .unwrap_err();
-        assert!(matches!(
-            error,
-            ReadHeaderError::InvalidField { field: "flag", .. }
-        ));
+                .unwrap();
+        assert_eq!(lenient.flag, Some(false));
         let error = Sample::from_ext_fields(&fields(&[("name", "n"), ("count", "3000000000")]))
             .unwrap_err();
         assert!(matches!(

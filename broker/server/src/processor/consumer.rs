@@ -30,6 +30,7 @@ pub fn heart_beat(
     let data = match HeartbeatData::decode(&request.body) {
         Ok(data) => data,
         Err(error) => {
+            warn!(peer = %conn.peer(), error = %error, body = %String::from_utf8_lossy(&request.body), "heartbeat body is not valid");
             return answer(
                 request,
                 ResponseCode::SystemError,
