@@ -1,0 +1,279 @@
+//! Real processes for interoperability tests: `rmq-namesrv` and `rmq-broker` on 127.0.0.1 with
+//! temp dirs, and the independent clients installed by `scripts/install-clients.sh`.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The workspace root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn sibling_binary(name: &str) -> PathBuf {
+    let broker = PathBuf::from(env!("CARGO_BIN_EXE_rmq-broker"));
+    let path = broker.with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace (`cargo build --workspace`) before these tests",
+        path.display()
+    );
+    path
+}
+
+fn python() -> PathBuf {
+    let python = repo().join(".tools/py/bin/python");
+    assert!(
+        python.exists(),
+        "independent clients are not installed: run scripts/install-clients.sh"
+    );
+    python
+}
+
+fn free_port() -> u16 {
+    // Ports are taken from the kernel and released; another process could grab one in between,
+    // which would fail the start loudly, not silently.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A name server and one broker, as child processes.
+pub struct Cluster {
+    pub dir: TempDir,
+    pub namesrv: String,
+    pub broker_addr: String,
+    namesrv_proc: Child,
+    broker_proc: Option<Child>,
+    broker_conf: PathBuf,
+    broker_starts: u32,
+}
+
+impl Cluster {
+    /// Starts both servers; `extra` is appended to broker.conf.
+    pub fn start(extra: &str) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let ns_port = free_port();
+        let ns_conf = dir.path().join("namesrv.properties");
+        std::fs::write(
+            &ns_conf,
+            format!(
+                "listenPort={ns_port}\nbindAddress=127.0.0.1\nkvConfigPath={}\n",
+                dir.path().join("kv.json").display()
+            ),
+        )
+        .unwrap();
+        let namesrv_proc = spawn_logged(
+            &sibling_binary("rmq-namesrv"),
+            &ns_conf,
+            &dir.path().join("namesrv.log"),
+        );
+        wait_for_line(&dir.path().join("namesrv.log"), "listening on");
+        let broker_port = free_port();
+        let broker_conf = dir.path().join("broker.conf");
+        std::fs::write(
+            &broker_conf,
+            format!(
+                "brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerId=0\n\
+                 namesrvAddr=127.0.0.1:{ns_port}\nbrokerIP1=127.0.0.1\nlistenPort={broker_port}\n\
+                 bindAddress=127.0.0.1\nfastListenEnable=false\nstorePathRootDir={}\n\
+                 mappedFileSizeCommitLog=67108864\nflushConsumerOffsetInterval=1000\n{extra}\n",
+                dir.path().join("store").display()
+            ),
+        )
+        .unwrap();
+        let mut cluster = Cluster {
+            dir,
+            namesrv: format!("127.0.0.1:{ns_port}"),
+            broker_addr: format!("127.0.0.1:{broker_port}"),
+            namesrv_proc,
+            broker_proc: None,
+            broker_conf,
+            broker_starts: 0,
+        };
+        cluster.start_broker();
+        cluster
+    }
+
+    fn start_broker(&mut self) {
+        self.broker_starts += 1;
+        let log = self
+            .dir
+            .path()
+            .join(format!("broker-{}.log", self.broker_starts));
+        let child = spawn_logged(
+            Path::new(env!("CARGO_BIN_EXE_rmq-broker")),
+            &self.broker_conf,
+            &log,
+        );
+        self.broker_proc = Some(child);
+        wait_for_line(&log, "listening on");
+        // The first registration goes out right after the listener is up.
+        wait_for_line(
+            &self.dir.path().join("namesrv.log"),
+            "new broker registered",
+        );
+    }
+
+    /// SIGTERM, wait for a clean exit (code 0), start again on the same store.
+    pub fn restart_broker(&mut self) {
+        let mut child = self.broker_proc.take().unwrap();
+        terminate(&mut child, "rmq-broker");
+        self.start_broker();
+    }
+
+    /// Runs a client program; returns its JSON line.
+    pub fn client(&self, program: &str, args: &[&str]) -> Value {
+        let output = self.client_command(program, args).output().unwrap();
+        parse_client_output(program, &output)
+    }
+
+    /// Starts a client program in the background.
+    pub fn spawn_client(&self, program: &str, args: &[&str]) -> Child {
+        self.client_command(program, args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn client_command(&self, program: &str, args: &[&str]) -> Command {
+        let script = repo().join("tests/clients").join(program);
+        let mut command = if program.ends_with(".py") {
+            let mut c = Command::new(python());
+            c.arg(script)
+                .arg("--log-home")
+                .arg(self.dir.path().join("cpp-home"));
+            c
+        } else {
+            let mut c = Command::new("node");
+            c.arg(script);
+            c
+        };
+        command.arg("--namesrv").arg(&self.namesrv).args(args);
+        command
+    }
+
+    /// Runs `rmqctl` with `-n <namesrv>` appended.
+    pub fn rmqctl(&self, args: &[&str]) -> Output {
+        Command::new(sibling_binary("rmqctl"))
+            .args(args)
+            .arg("-n")
+            .arg(&self.namesrv)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Some(mut broker) = self.broker_proc.take() {
+            terminate(&mut broker, "rmq-broker");
+        }
+        terminate(&mut self.namesrv_proc, "rmq-namesrv");
+    }
+}
+
+/// Waits for a background client and returns its JSON line.
+pub fn finish(program: &str, child: Child) -> Value {
+    let output = child.wait_with_output().unwrap();
+    parse_client_output(program, &output)
+}
+
+fn parse_client_output(program: &str, output: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| {
+            panic!(
+                "{program} printed no JSON (status {:?})\nstderr:\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+    let value: Value = serde_json::from_str(line).unwrap();
+    assert!(
+        output.status.success(),
+        "{program} failed ({:?}): {}\nstderr tail:\n{}",
+        output.status,
+        value.get("error").unwrap_or(&Value::Null),
+        tail(&String::from_utf8_lossy(&output.stderr), 30)
+    );
+    value
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn spawn_logged(binary: &Path, config: &Path, log: &Path) -> Child {
+    let file = std::fs::File::create(log).unwrap();
+    Command::new(binary)
+        .arg("-c")
+        .arg(config)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for_line(log: &Path, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut text = String::new();
+        if let Ok(mut file) = std::fs::File::open(log) {
+            let _ = file.read_to_string(&mut text);
+        }
+        if text.contains(needle) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never said {needle:?}:\n{text}",
+            log.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn terminate(child: &mut Child, name: &str) {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(
+                status.success(),
+                "{name} exited with {status} after SIGTERM"
+            );
+            return;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{name} did not stop within 20 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Bodies of received messages, by their `keys`.
+pub fn received_by_key(consumed: &Value) -> std::collections::BTreeMap<String, Value> {
+    consumed["received"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["keys"].as_str().unwrap_or("").to_owned(), m.clone()))
+        .collect()
+}
