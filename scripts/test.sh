@@ -10,6 +10,9 @@ if [[ "${CI:-}" == "true" ]]; then profile=ci; fi
 echo "== Kubernetes tools (helm, kubernetes-validate) for the operator's tests"
 scripts/install-k8s-tools.sh
 
+echo "== independent RocketMQ clients (C++ via PyPI rocketmq, ali-ons via npm) for interop tests"
+scripts/install-clients.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

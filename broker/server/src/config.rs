@@ -129,7 +129,8 @@ impl BrokerConfig {
             "brokerId" => self.broker_id = number(key, v, 0, i64::MAX)?,
             "namesrvAddr" => self.namesrv_addrs = split_addrs(v),
             "brokerIP1" => self.broker_ip1 = non_empty(key, v)?,
-            "listenPort" => self.listen_port = number(key, v, 3, 65535)?,
+            // 0 lets the kernel choose (tests); the chosen port is then advertised.
+            "listenPort" => self.listen_port = number(key, v, 0, 65535)?,
             "haListenPort" => self.ha_listen_port = number(key, v, 1, 65535)?,
             "bindAddress" => {
                 self.bind_address = v.parse().map_err(|_| ConfigError::Invalid {

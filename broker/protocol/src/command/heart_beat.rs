@@ -293,7 +293,10 @@ mod tests {
         let consumer = &data.consumer_data_set[0];
         assert_eq!(consumer.message_model, MessageModel::Clustering);
         assert_eq!(consumer.consume_type, ConsumeType::ConsumePassively);
-        assert_eq!(consumer.subscription_data_set[0].sub_version, 1_795_243_238_751);
+        assert_eq!(
+            consumer.subscription_data_set[0].sub_version,
+            1_795_243_238_751
+        );
         assert_eq!(consumer.subscription_data_set[0].topic, "T1");
     }
 }

@@ -46,7 +46,6 @@ fn free_port() -> u16 {
 pub struct Cluster {
     pub dir: TempDir,
     pub namesrv: String,
-    pub broker_addr: String,
     namesrv_proc: Child,
     broker_proc: Option<Child>,
     broker_conf: PathBuf,
@@ -89,7 +88,6 @@ impl Cluster {
         let mut cluster = Cluster {
             dir,
             namesrv: format!("127.0.0.1:{ns_port}"),
-            broker_addr: format!("127.0.0.1:{broker_port}"),
             namesrv_proc,
             broker_proc: None,
             broker_conf,

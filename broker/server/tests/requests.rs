@@ -1,0 +1,267 @@
+#![allow(clippy::unwrap_used)]
+//! The broker in-process over real sockets: long polling, offsets, and bad input answered
+//! clearly while the broker keeps serving.
+
+use std::time::{Duration, Instant};
+
+use rmq_broker::{BrokerConfig, RunningBroker};
+use rmq_protocol::RemotingCommand;
+use rmq_protocol::code::{RequestCode, ResponseCode};
+use rmq_protocol::command::pull_message::{PullMessageRequestHeader, sys_flag};
+use rmq_protocol::command::send_message::{SendMessageRequestHeader, SendMessageResponseHeader};
+use rmq_protocol::message::record::RecordView;
+use rmq_remoting::Client;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn broker(dir: &std::path::Path, extra: &str) -> RunningBroker {
+    let text = format!(
+        "listenPort=0\nbindAddress=127.0.0.1\nfastListenEnable=false\nstorePathRootDir={}\n\
+         mappedFileSizeCommitLog=4194304\nmaxMessageSize=65536\n{extra}",
+        dir.display()
+    );
+    let config = BrokerConfig::from_properties(&text).unwrap();
+    rmq_broker::start(config).await.unwrap()
+}
+
+fn send(topic: &str, body: &str, tags: &str) -> RemotingCommand {
+    let header = SendMessageRequestHeader {
+        producer_group: "pg".into(),
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id: 0,
+        sys_flag: 0,
+        born_timestamp: 1,
+        flag: 0,
+        properties: Some(format!("TAGS\u{1}{tags}\u{2}KEYS\u{1}k-{body}\u{2}")),
+        reconsume_times: Some(0),
+        unit_mode: Some(false),
+        batch: Some(false),
+        max_reconsume_times: None,
+        broker_name: None,
+    };
+    RemotingCommand::request_with_header(RequestCode::SendMessage, &header)
+        .with_body(body.to_owned())
+}
+
+fn pull(topic: &str, offset: i64, suspend_ms: i64, expression: &str) -> RemotingCommand {
+    let header = PullMessageRequestHeader {
+        consumer_group: "cg".into(),
+        topic: topic.into(),
+        queue_id: 0,
+        queue_offset: offset,
+        max_msg_nums: 32,
+        sys_flag: sys_flag::SUSPEND | sys_flag::SUBSCRIPTION,
+        commit_offset: 0,
+        suspend_timeout_millis: suspend_ms,
+        subscription: Some(expression.into()),
+        sub_version: 0,
+        expression_type: Some("TAG".into()),
+        max_msg_bytes: None,
+        request_source: None,
+        proxy_froward_client_id: None,
+    };
+    RemotingCommand::request_with_header(RequestCode::PullMessage, &header)
+}
+
+const T: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_pull_returns_as_soon_as_a_message_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = broker(dir.path(), "").await;
+    let addr = running.local_addr().to_string();
+    let client = Client::default();
+    let first = client
+        .invoke(&addr, send("Poll", "m0", "a"), T)
+        .await
+        .unwrap();
+    assert_eq!(first.code, ResponseCode::Success as i32, "{first:?}");
+    // The consume queue is written by the dispatch thread right after the append.
+    assert!(running.broker().store.wait_dispatched(T));
+
+    let started = Instant::now();
+    let waiting = {
+        let (client, addr) = (client.clone(), addr.clone());
+        tokio::spawn(async move { client.invoke(&addr, pull("Poll", 1, 5000, "*"), T).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    client
+        .invoke(&addr, send("Poll", "m1", "a"), T)
+        .await
+        .unwrap();
+    let answered = waiting.await.unwrap().unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(answered.code, ResponseCode::Success as i32, "{answered:?}");
+    assert!(
+        elapsed >= Duration::from_millis(300),
+        "did not wait: {elapsed:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(4),
+        "not woken by the arrival: {elapsed:?}"
+    );
+    let view = RecordView::decode(&answered.body).unwrap();
+    assert_eq!(view.body(), b"m1");
+
+    // Nothing new: the pull is held for its suspend time, then answered PULL_NOT_FOUND.
+    let started = Instant::now();
+    let empty = client
+        .invoke(&addr, pull("Poll", 2, 400, "*"), T)
+        .await
+        .unwrap();
+    assert_eq!(empty.code, ResponseCode::PullNotFound as i32);
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulls_are_answered_with_apaches_codes_for_filtered_moved_and_unknown_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = broker(dir.path(), "").await;
+    let addr = running.local_addr().to_string();
+    let client = Client::default();
+    for (i, tag) in ["a", "b", "a"].iter().enumerate() {
+        client
+            .invoke(&addr, send("Codes", &format!("m{i}"), tag), T)
+            .await
+            .unwrap();
+    }
+    assert!(running.broker().store.wait_dispatched(T));
+    let only_b = client
+        .invoke(&addr, pull("Codes", 0, 0, "b"), T)
+        .await
+        .unwrap();
+    assert_eq!(only_b.code, ResponseCode::Success as i32);
+    let bodies: Vec<Vec<u8>> = rmq_protocol::message::record::decode_all(&only_b.body)
+        .map(|r| r.unwrap().body().to_vec())
+        .collect();
+    assert_eq!(bodies, [b"m1".to_vec()]);
+
+    let overflow = client
+        .invoke(&addr, pull("Codes", 99, 0, "*"), T)
+        .await
+        .unwrap();
+    assert_eq!(overflow.code, ResponseCode::PullOffsetMoved as i32);
+
+    let unknown = client
+        .invoke(&addr, pull("NoSuchTopic", 0, 0, "*"), T)
+        .await
+        .unwrap();
+    assert_eq!(unknown.code, ResponseCode::TopicNotExist as i32);
+    assert!(unknown.remark.unwrap().contains("NoSuchTopic"));
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_clear_answers_and_the_broker_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = broker(dir.path(), "").await;
+    let addr = running.local_addr().to_string();
+    let client = Client::default();
+
+    let unknown = client
+        .invoke(&addr, RemotingCommand::request(7777), T)
+        .await
+        .unwrap();
+    assert_eq!(unknown.code, ResponseCode::RequestCodeNotSupported as i32);
+
+    let bad_topic = client
+        .invoke(&addr, send("bad topic!", "x", "a"), T)
+        .await
+        .unwrap();
+    assert_eq!(bad_topic.code, ResponseCode::SystemError as i32);
+    assert!(bad_topic.remark.unwrap().contains("illegal characters"));
+
+    let long_topic = client
+        .invoke(&addr, send(&"t".repeat(128), "x", "a"), T)
+        .await
+        .unwrap();
+    assert_eq!(long_topic.code, ResponseCode::SystemError as i32);
+
+    let oversize = client
+        .invoke(&addr, send("Big", &"x".repeat(65_537), "a"), T)
+        .await
+        .unwrap();
+    assert_eq!(oversize.code, ResponseCode::MessageIllegal as i32);
+    assert!(oversize.remark.unwrap().contains("65536"));
+
+    let missing_header = client
+        .invoke(&addr, RemotingCommand::request(RequestCode::PullMessage), T)
+        .await
+        .unwrap();
+    assert_eq!(missing_header.code, ResponseCode::SystemError as i32);
+
+    // Broken frames close only their own connection.
+    let broken: [&[u8]; 3] = [
+        &[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0],
+        &[0, 0, 0, 10, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0],
+        &[
+            0, 0, 0, 12, 0, 0, 0, 8, b'{', b'"', b'c', b'o', b'd', b'e', b'"', b':',
+        ],
+    ];
+    for bytes in broken {
+        let mut raw = TcpStream::connect(&addr).await.unwrap();
+        raw.write_all(bytes).await.unwrap();
+        let mut buf = [0u8; 64];
+        let read = tokio::time::timeout(T, raw.read(&mut buf)).await.unwrap();
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    }
+
+    // Nothing above cost an acknowledged message or the service.
+    let ok = client
+        .invoke(&addr, send("Good", "still", "a"), T)
+        .await
+        .unwrap();
+    assert_eq!(ok.code, ResponseCode::Success as i32, "{ok:?}");
+    let header: SendMessageResponseHeader = ok.decode_header().unwrap();
+    assert_eq!(header.queue_offset, 0);
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_offsets_survive_a_restart_and_unknown_groups_start_at_zero() {
+    use rmq_protocol::command::query_consumer_offset::{
+        QueryConsumerOffsetRequestHeader, QueryConsumerOffsetResponseHeader,
+    };
+    use rmq_protocol::command::update_consumer_offset::UpdateConsumerOffsetRequestHeader;
+    let dir = tempfile::tempdir().unwrap();
+    let query = || {
+        RemotingCommand::request_with_header(
+            RequestCode::QueryConsumerOffset,
+            &QueryConsumerOffsetRequestHeader {
+                consumer_group: "cg".into(),
+                topic: "Off".into(),
+                queue_id: 1,
+                set_zero_if_not_found: None,
+            },
+        )
+    };
+    {
+        let running = broker(dir.path(), "").await;
+        let addr = running.local_addr().to_string();
+        let client = Client::default();
+        let fresh = client.invoke(&addr, query(), T).await.unwrap();
+        let offset: QueryConsumerOffsetResponseHeader = fresh.decode_header().unwrap();
+        assert_eq!(offset.offset, 0);
+        let update = RemotingCommand::request_with_header(
+            RequestCode::UpdateConsumerOffset,
+            &UpdateConsumerOffsetRequestHeader {
+                consumer_group: "cg".into(),
+                topic: "Off".into(),
+                queue_id: 1,
+                commit_offset: 17,
+            },
+        );
+        let updated = client.invoke(&addr, update, T).await.unwrap();
+        assert_eq!(updated.code, ResponseCode::Success as i32);
+        running.shutdown().await;
+    }
+    let running = broker(dir.path(), "").await;
+    let addr = running.local_addr().to_string();
+    let again = Client::default().invoke(&addr, query(), T).await.unwrap();
+    let offset: QueryConsumerOffsetResponseHeader = again.decode_header().unwrap();
+    assert_eq!(offset.offset, 17);
+    running.shutdown().await;
+}
