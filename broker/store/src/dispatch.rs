@@ -89,7 +89,7 @@ mod tests {
             prepared_transaction_offset: 0,
             body: b"b",
             topic: "T",
-            properties: b"TAGS\x01TagA\x02KEYS\x01k1 k2\x02UNIQ_CLIENT_MESSAGE_ID_KEYIDX\x01U1\x02",
+            properties: b"TAGS\x01TagA\x02KEYS\x01k1 k2\x02UNIQ_KEY\x01U1\x02",
         })
         .unwrap();
         let view = RecordView::decode(&raw).unwrap();

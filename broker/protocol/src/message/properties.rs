@@ -23,7 +23,7 @@ pub mod keys {
     pub const PGROUP: &str = "PGROUP";
     pub const MIN_OFFSET: &str = "MIN_OFFSET";
     pub const MAX_OFFSET: &str = "MAX_OFFSET";
-    pub const UNIQ_KEY: &str = "UNIQ_CLIENT_MESSAGE_ID_KEYIDX";
+    pub const UNIQ_KEY: &str = "UNIQ_KEY";
     pub const RECONSUME_TIME: &str = "RECONSUME_TIME";
     pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
     pub const ORIGIN_MESSAGE_ID: &str = "ORIGIN_MESSAGE_ID";
@@ -122,7 +122,7 @@ mod tests {
 
     #[test]
     fn find_returns_the_value_of_a_key_and_none_for_a_missing_one() {
-        let raw = encode([("TAGS", "TagA"), ("UNIQ_CLIENT_MESSAGE_ID_KEYIDX", "ABC")]);
+        let raw = encode([("TAGS", "TagA"), ("UNIQ_KEY", "ABC")]);
         assert_eq!(find(&raw, keys::TAGS), Some("TagA"));
         assert_eq!(find(&raw, keys::UNIQ_KEY), Some("ABC"));
         assert_eq!(find(&raw, keys::KEYS), None);

@@ -175,10 +175,7 @@ pub(crate) mod tests {
             &[
                 ("TAGS", "TagA"),
                 ("KEYS", "order-1 order-2"),
-                (
-                    "UNIQ_CLIENT_MESSAGE_ID_KEYIDX",
-                    "7F00000100002A9F0000000000000001",
-                ),
+                ("UNIQ_KEY", "7F00000100002A9F0000000000000001"),
             ],
         );
         assert_eq!(
@@ -198,7 +195,7 @@ Store Timestamp:     2023-11-14T22:13:20.123Z
 Born Host:           192.168.0.10:54321
 Store Host:          10.0.0.1:10911
 System Flag:         0
-Properties:          KEYS=order-1 order-2, TAGS=TagA, UNIQ_CLIENT_MESSAGE_ID_KEYIDX=7F00000100002A9F0000000000000001
+Properties:          KEYS=order-1 order-2, TAGS=TagA, UNIQ_KEY=7F00000100002A9F0000000000000001
 Body Length:         14
 Body:                Hello RocketMQ
 "

@@ -282,16 +282,46 @@ fn put_batch(
         .map_err(|error| Box::new(put_refused(request, &header.topic, error)))
 }
 
-/// The client's properties plus `CLUSTER`, as Apache 4.x adds it.
+/// The client's properties plus `CLUSTER` and, when the client set none (ali-ons does not), a
+/// `UNIQ_KEY`, so every stored message can be found by its unique id.
 fn with_cluster(broker: &Broker, client_properties: &str) -> Vec<u8> {
     let mut props = client_properties.as_bytes().to_vec();
-    if properties::find(&props, keys::CLUSTER).is_none() {
-        if !props.is_empty() && props.last() != Some(&properties::PROPERTY_SEPARATOR) {
-            props.push(properties::PROPERTY_SEPARATOR);
-        }
+    let missing_cluster = properties::find(&props, keys::CLUSTER).is_none();
+    let missing_uniq = properties::find(&props, keys::UNIQ_KEY).is_none();
+    if (missing_cluster || missing_uniq)
+        && !props.is_empty()
+        && props.last() != Some(&properties::PROPERTY_SEPARATOR)
+    {
+        props.push(properties::PROPERTY_SEPARATOR);
+    }
+    if missing_uniq {
+        properties::push_property(&mut props, keys::UNIQ_KEY, &unique_id(broker));
+    }
+    if missing_cluster {
         properties::push_property(&mut props, keys::CLUSTER, &broker.config.cluster_name);
     }
     props
+}
+
+/// A message id in `MessageClientIDSetter`'s layout: IPv4 | pid (16 bits) | broker start time
+/// (32 bits) | milliseconds since start (32 bits) | counter (16 bits), as 32 hex digits.
+fn unique_id(broker: &Broker) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let ip = match broker.store_host.ip() {
+        std::net::IpAddr::V4(ip) => ip.octets(),
+        std::net::IpAddr::V6(ip) => {
+            let o = ip.octets();
+            [o[12], o[13], o[14], o[15]]
+        }
+    };
+    let mut bytes = Vec::with_capacity(16);
+    bytes.extend_from_slice(&ip);
+    bytes.extend_from_slice(&(std::process::id() as u16).to_be_bytes());
+    bytes.extend_from_slice(&(broker.started_at_ms as u32).to_be_bytes());
+    let since = rmq_store::commit_log::now_ms() - broker.started_at_ms;
+    bytes.extend_from_slice(&(since as u32).to_be_bytes());
+    bytes.extend_from_slice(&(COUNTER.fetch_add(1, Ordering::Relaxed) as u16).to_be_bytes());
+    rmq_protocol::message::msg_id::to_hex(&bytes)
 }
 
 fn check_sizes(
