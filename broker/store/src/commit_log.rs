@@ -13,7 +13,7 @@ use rmq_protocol::message::record::{
     self, BLANK_HEADER_LEN, DecodeRecordError, RecordFields, RecordHead, RecordView,
 };
 use rmq_protocol::message::sysflag;
-use tracing::warn;
+use tracing::debug;
 
 use crate::error::{FileError, PutError};
 use crate::file_queue::FileQueue;
@@ -416,7 +416,9 @@ impl CommitLog {
     pub fn truncate(&self, offset: u64) -> Result<(), FileError> {
         let max = self.files.files().last().map_or(0, |f| f.end());
         if offset < max {
-            warn!(offset, "commit log truncated at the end of valid data");
+            // The unwritten, preallocated tail is zeroed on every open; a torn record is reported by
+            // recovery itself, so this is not a warning.
+            debug!(offset, file_end = max, "commit log cut at the end of valid data");
         }
         self.files.truncate(offset)
     }
