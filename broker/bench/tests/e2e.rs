@@ -1,0 +1,337 @@
+#![allow(clippy::unwrap_used)]
+//! `rmq-bench` against real `rmq-namesrv` and `rmq-broker` processes on 127.0.0.1: every send mode
+//! delivers what it reports, and the consumer gets every message exactly once.
+//!
+//! The servers are the workspace's binaries next to `rmq-bench` in the target directory: build
+//! them first (`cargo build -p rmq-namesrv -p rmq-broker`, or the whole workspace).
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Longest any rmq-bench invocation of these tests may take before it is killed.
+const BENCH_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn bench_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_rmq-bench"))
+}
+
+fn server_binary(name: &str) -> PathBuf {
+    let path = bench_binary().with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the servers first (`cargo build -p rmq-namesrv -p rmq-broker`, \
+         or `cargo build --workspace`)",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    // Taken from the kernel and released; a process grabbing it in between fails the start
+    // loudly, never silently.
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A name server and a broker as child processes, stopped on drop.
+struct Cluster {
+    dir: TempDir,
+    namesrv: String,
+    children: Vec<(&'static str, Child)>,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let ns_port = free_port();
+        let ns_conf = dir.path().join("namesrv.properties");
+        std::fs::write(
+            &ns_conf,
+            format!(
+                "listenPort={ns_port}\nbindAddress=127.0.0.1\nkvConfigPath={}\n",
+                dir.path().join("kv.json").display()
+            ),
+        )
+        .unwrap();
+        let mut cluster = Cluster {
+            namesrv: format!("127.0.0.1:{ns_port}"),
+            children: Vec::new(),
+            dir,
+        };
+        cluster.spawn("rmq-namesrv", &ns_conf);
+        cluster.wait_for_log("rmq-namesrv", "listening on");
+        let broker_conf = cluster.dir.path().join("broker.conf");
+        std::fs::write(
+            &broker_conf,
+            format!(
+                "brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerId=0\n\
+                 namesrvAddr={}\nbrokerIP1=127.0.0.1\nlistenPort={}\nbindAddress=127.0.0.1\n\
+                 storePathRootDir={}\nmappedFileSizeCommitLog=67108864\n",
+                cluster.namesrv,
+                free_port(),
+                cluster.dir.path().join("store").display()
+            ),
+        )
+        .unwrap();
+        cluster.spawn("rmq-broker", &broker_conf);
+        cluster.wait_for_log("rmq-broker", "listening on");
+        cluster.wait_for_log("rmq-namesrv", "new broker registered");
+        cluster
+    }
+
+    fn spawn(&mut self, name: &'static str, config: &Path) {
+        let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
+        let child = Command::new(server_binary(name))
+            .arg("-c")
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.children.push((name, child));
+    }
+
+    fn wait_for_log(&self, name: &str, needle: &str) {
+        let path = self.dir.path().join(format!("{name}.log"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut text = String::new();
+            if let Ok(mut file) = std::fs::File::open(&path) {
+                let _ = file.read_to_string(&mut text);
+            }
+            if text.contains(needle) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} never logged {needle:?}:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs `rmq-bench <args> -n <namesrv> --json`; returns its JSON document.
+    fn bench(&self, args: &[&str]) -> Value {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["-n", &self.namesrv, "--json"]);
+        let (status, stdout, stderr) = run_bench(&all);
+        assert!(
+            status == Some(0),
+            "rmq-bench {all:?} exited with {status:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|error| panic!("stdout is not one JSON document ({error}):\n{stdout}"))
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for (_, child) in self.children.iter_mut().rev() {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+            }
+        }
+        for (name, child) in self.children.iter_mut().rev() {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while child.try_wait().unwrap().is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    eprintln!("{name} ignored SIGTERM for 20 s; killed");
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+/// Runs rmq-bench with a time limit; returns its exit code, stdout and stderr.
+fn run_bench(args: &[&str]) -> (Option<i32>, String, String) {
+    let mut child = Command::new(bench_binary())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read both pipes on threads so a chatty child cannot block on a full pipe.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).unwrap();
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).unwrap();
+        text
+    });
+    let deadline = Instant::now() + BENCH_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "rmq-bench {args:?} ran over {BENCH_TIMEOUT:?}; stderr:\n{}",
+                err.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status.code(), out.join().unwrap(), err.join().unwrap())
+}
+
+fn summary_count(document: &Value, field: &str) -> u64 {
+    document["summary"][field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("summary.{field} missing: {document}"))
+}
+
+fn assert_report_fields(document: &Value) {
+    let summary = &document["summary"];
+    for field in ["elapsed_s", "msgs_per_sec", "mib_per_sec"] {
+        assert!(summary[field].is_f64(), "summary.{field}: {document}");
+    }
+    for field in ["messages", "bytes", "requests", "error_count"] {
+        assert!(summary[field].is_u64(), "summary.{field}: {document}");
+    }
+    assert!(summary["errors"].is_object(), "{document}");
+    for field in ["p50", "p90", "p99", "p999", "max", "samples"] {
+        assert!(
+            summary["latency_us"][field].is_u64(),
+            "summary.latency_us.{field}: {document}"
+        );
+    }
+}
+
+#[test]
+fn every_send_mode_delivers_what_it_reports_and_the_consumer_gets_each_message_once() {
+    let cluster = Cluster::start();
+    // No --create-topic: the first send auto-creates the topic from TBW102, as Java clients do.
+    let sync = cluster.bench(&[
+        "produce", "-t", "E2E", "--count", "2000", "--size", "128", "--queues", "4",
+    ]);
+    assert_eq!(sync["command"], "produce");
+    assert_eq!(sync["config"]["mode"], "sync");
+    assert_eq!(summary_count(&sync, "messages"), 2000);
+    assert_eq!(summary_count(&sync, "requests"), 2000);
+    assert_eq!(summary_count(&sync, "bytes"), 2000 * 128);
+    assert_eq!(summary_count(&sync, "error_count"), 0, "{sync}");
+    assert_eq!(sync["summary"]["latency_us"]["samples"], 2000);
+    assert_report_fields(&sync);
+
+    let batch = cluster.bench(&[
+        "produce",
+        "-t",
+        "E2E",
+        "--mode",
+        "batch",
+        "--batch",
+        "32",
+        "--threads",
+        "4",
+        "--count",
+        "650",
+    ]);
+    assert_eq!(summary_count(&batch, "messages"), 650);
+    assert_eq!(
+        summary_count(&batch, "requests"),
+        21,
+        "20 full batches and one of 10"
+    );
+    assert_eq!(summary_count(&batch, "error_count"), 0, "{batch}");
+
+    let window = cluster.bench(&[
+        "produce",
+        "-t",
+        "E2E",
+        "--mode",
+        "async",
+        "--inflight",
+        "16",
+        "--count",
+        "500",
+    ]);
+    assert_eq!(summary_count(&window, "messages"), 500);
+    assert_eq!(summary_count(&window, "error_count"), 0, "{window}");
+
+    let oneway = cluster.bench(&[
+        "produce",
+        "-t",
+        "E2E",
+        "--mode",
+        "oneway",
+        "--threads",
+        "2",
+        "--count",
+        "100",
+    ]);
+    assert_eq!(summary_count(&oneway, "messages"), 100);
+    assert!(oneway["summary"]["latency_us"].is_null(), "{oneway}");
+
+    let sent = 2000 + 650 + 500 + 100;
+    let consumed = cluster.bench(&[
+        "consume",
+        "-t",
+        "E2E",
+        "-g",
+        "e2e",
+        "--from",
+        "first",
+        "--duration",
+        "30s",
+        "--count",
+        &sent.to_string(),
+    ]);
+    assert_eq!(consumed["command"], "consume");
+    assert_eq!(consumed["config"]["queues"], 4);
+    assert_eq!(summary_count(&consumed, "messages"), sent, "{consumed}");
+    assert_eq!(summary_count(&consumed, "bytes"), sent * 128);
+    assert_eq!(consumed["gaps"], 0, "{consumed}");
+    assert_eq!(consumed["duplicates"], 0, "{consumed}");
+    assert_eq!(summary_count(&consumed, "error_count"), 0, "{consumed}");
+    assert_eq!(consumed["summary"]["latency_us"]["samples"], sent);
+    assert_report_fields(&consumed);
+    assert!(
+        consumed["summary"]["elapsed_s"].as_f64().unwrap() < 25.0,
+        "the consumer stops once --count messages arrived: {consumed}"
+    );
+
+    // The offsets were committed: the same group finds nothing left.
+    let again = cluster.bench(&["consume", "-t", "E2E", "-g", "e2e", "--duration", "2s"]);
+    assert_eq!(summary_count(&again, "messages"), 0, "{again}");
+    assert_eq!(summary_count(&again, "error_count"), 0, "{again}");
+}
+
+#[test]
+fn an_unreachable_name_server_fails_with_exit_1_naming_its_address() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let (status, stdout, stderr) = run_bench(&["produce", "-n", &addr, "--duration", "5s"]);
+    assert_eq!(status, Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot reach the name server at {addr}")),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let (status, stdout, _) = run_bench(&["consume", "-n", &addr, "--json"]);
+    assert_eq!(status, Some(1));
+    let error: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(error["error"].as_str().unwrap().contains(&addr), "{error}");
+}
