@@ -19,6 +19,9 @@ use crate::error::{FileError, PutError};
 use crate::file_queue::FileQueue;
 use crate::mapped_file::{self, MappedFile};
 
+mod replica;
+pub use replica::ReplicaCursor;
+
 /// One message to append.
 #[derive(Debug, Clone)]
 pub struct PutMessage<'a> {

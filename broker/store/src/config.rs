@@ -91,6 +91,9 @@ pub struct StoreConfig {
     pub disk_space_clean_forcibly_ratio: f64,
     /// Address written as STOREHOST and used in offset message ids (`brokerIP1:listenPort`).
     pub store_host: SocketAddr,
+    /// A slave's store (`brokerRole=SLAVE`): producer appends are refused with
+    /// [`crate::error::PutError::ReadOnly`]; data arrives through [`crate::store::ReplicaWriter`].
+    pub replica: bool,
 }
 
 pub const DEFAULT_COMMIT_LOG_FILE_SIZE: usize = 1024 * 1024 * 1024;
@@ -125,6 +128,7 @@ impl StoreConfig {
             disk_space_warning_level_ratio: 0.90,
             disk_space_clean_forcibly_ratio: 0.85,
             store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
+            replica: false,
         }
     }
 

@@ -212,3 +212,58 @@ pub enum DispatchError {
     #[error("failed to flush consume queues, index or checkpoint")]
     Flush(#[source] FileError),
 }
+
+/// Appending bytes replicated from a master failed. Nothing was appended; the connection to the
+/// master should be dropped and re-established from the slave's offset.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaAppendError {
+    #[error("store is not a replica (brokerRole is not SLAVE): replicated bytes are refused")]
+    NotAReplica,
+    #[error("replicated bytes start at {got}, the commit log ends at {expected}")]
+    OffsetMismatch { expected: u64, got: u64 },
+    #[error(
+        "replicated bytes into an empty commit log start at {offset}, not at a file boundary of \
+         mappedFileSizeCommitLog={file_size}: master and slave must use the same file size"
+    )]
+    NotAtFileStart { offset: u64, file_size: usize },
+    #[error(
+        "replicated bytes [{offset}, {end}) cross the end of the local file at {file_end}: the \
+         master's mappedFileSizeCommitLog differs from ours ({file_size})"
+    )]
+    CrossesFileEnd {
+        offset: u64,
+        end: u64,
+        file_end: u64,
+        file_size: usize,
+    },
+    #[error(
+        "the record at {record} ({size} bytes) would cross the end of the local file at \
+         {file_end}: the master's mappedFileSizeCommitLog differs from ours ({file_size})"
+    )]
+    RecordCrossesFileEnd {
+        record: u64,
+        size: usize,
+        file_end: u64,
+        file_size: usize,
+    },
+    #[error(
+        "the blank record at {record} ends at {blank_end}, the local file at {file_end}: the \
+         master's mappedFileSizeCommitLog differs from ours ({file_size})"
+    )]
+    BlankMisaligned {
+        record: u64,
+        blank_end: u64,
+        file_end: u64,
+        file_size: usize,
+    },
+    #[error("replicated bytes hold an invalid record head at {record}")]
+    BadRecord {
+        record: u64,
+        #[source]
+        source: rmq_protocol::message::record::DecodeRecordError,
+    },
+    #[error(transparent)]
+    Refused(PutError),
+    #[error("failed to create the next commit log file")]
+    Roll(#[source] FileError),
+}

@@ -13,6 +13,7 @@
 //! | [`flush`] | group commit and the completion handle an append returns |
 //! | [`checkpoint`] | store timestamps known to be on disk, for abnormal recovery |
 //! | [`retention`] | which old commit log files to delete, as a pure decision |
+//! | [`ha`] | master/slave replication without I/O: frames and the two state machines |
 //! | [`metadata`] | Apache's JSON metadata files, written atomically |
 //! | [`store`] | [`MessageStore`]: open and recover, put, get, query, shut down |
 //!
@@ -35,6 +36,7 @@ pub mod dispatch;
 pub mod error;
 pub mod file_queue;
 pub mod flush;
+pub mod ha;
 pub mod index;
 pub mod mapped_file;
 pub mod metadata;
@@ -44,4 +46,4 @@ pub mod store;
 pub use commit_log::{BatchItem, PutBatch, PutMessage};
 pub use config::{FlushDiskType, StoreConfig};
 pub use flush::{FlushHandle, FlushStatus};
-pub use store::{GetRequest, GetResult, GetStatus, MessageStore, PutResult};
+pub use store::{GetRequest, GetResult, GetStatus, MessageStore, PutResult, ReplicaWriter};

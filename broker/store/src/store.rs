@@ -8,6 +8,7 @@
 
 mod open;
 mod read;
+mod replica;
 mod services;
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ use crate::index::IndexService;
 
 pub use open::RecoveryReport;
 pub use read::{GetRequest, GetResult, GetStatus};
+pub use replica::ReplicaWriter;
 
 /// Called by the dispatch thread for every message that becomes visible in a consume queue.
 pub type ArrivalListener = Box<dyn Fn(&Arrival<'_>) + Send + Sync>;
@@ -168,6 +170,9 @@ impl MessageStore {
     pub fn put_message(&self, msg: &PutMessage<'_>) -> Result<PutResult, PutError> {
         let inner = &self.inner;
         inner.check_writable()?;
+        if inner.config.replica {
+            return Err(PutError::ReadOnly);
+        }
         if msg.body.len() > inner.config.max_message_size {
             return Err(PutError::BodyTooLarge {
                 size: msg.body.len(),
@@ -183,6 +188,9 @@ impl MessageStore {
     pub fn put_batch(&self, batch: &PutBatch<'_>) -> Result<PutResult, PutError> {
         let inner = &self.inner;
         inner.check_writable()?;
+        if inner.config.replica {
+            return Err(PutError::ReadOnly);
+        }
         let size: usize = batch.items.iter().map(|i| i.body.len()).sum();
         if size > inner.config.max_message_size {
             return Err(PutError::BodyTooLarge {
