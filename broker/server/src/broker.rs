@@ -46,6 +46,8 @@ pub struct Broker {
     pub namesrv_client: Client,
     /// Set when the broker is stopping: suspended pulls answer at once.
     pub stopping: watch::Receiver<bool>,
+    /// Retry/DLQ, delay levels, transactions and queue locks.
+    pub messaging: crate::messaging::Messaging,
 }
 
 /// Counters for GET_BROKER_RUNTIME_INFO.
@@ -147,6 +149,7 @@ impl RunningBroker {
         self.broker.waiters.wake_all();
         while self.tasks.join_next().await.is_some() {}
         register::unregister_all(&self.broker).await;
+        crate::schedule::persist(&self.broker);
         if let Err(error) = self.broker.offsets.persist() {
             error!(error = %error, "consumer offsets could not be persisted at shutdown");
         }
@@ -230,6 +233,9 @@ pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError
             waiters.arrived(arrival.topic, arrival.queue_id, arrival.max_offset);
         }));
     }
+    let messaging = crate::messaging::Messaging::default();
+    messaging.delay_offsets.load(&config.store.config_dir())?;
+    crate::messaging::create_system_topics(&topics, &config.messaging);
     let (stop, stopping) = watch::channel(false);
     let broker = Arc::new(Broker {
         permission: AtomicI32::new(config.broker_permission),
@@ -245,6 +251,7 @@ pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError
         stats: Stats::default(),
         namesrv_client: Client::default(),
         stopping: stopping.clone(),
+        messaging,
     });
     let handler = Arc::new(BrokerHandler {
         broker: broker.clone(),
@@ -269,6 +276,11 @@ pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError
     tasks.spawn(register::run(broker.clone(), stopping.clone()));
     tasks.spawn(persist_offsets(broker.clone(), stopping.clone()));
     tasks.spawn(expire_clients(broker.clone(), stopping.clone()));
+    tasks.spawn(crate::schedule::run(broker.clone(), stopping.clone()));
+    tasks.spawn(crate::transaction::check::run(
+        broker.clone(),
+        stopping.clone(),
+    ));
     info!(
         addr = %local_addr,
         broker = %broker.config.broker_name,

@@ -173,6 +173,16 @@ impl<C: Clone> Clients<C> {
             .unwrap_or_default()
     }
 
+    /// One connection of a producer group (the newest), for broker-initiated requests such
+    /// as CHECK_TRANSACTION_STATE.
+    pub fn producer_channel(&self, group: &str) -> Option<C> {
+        self.producers
+            .get(group)?
+            .values()
+            .max_by_key(|m| m.last_heartbeat)
+            .map(|m| m.channel.clone())
+    }
+
     /// A consumer group's state.
     pub fn consumer_group(&self, group: &str) -> Option<&ConsumerGroup<C>> {
         self.consumers.get(group)

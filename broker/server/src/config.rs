@@ -61,6 +61,8 @@ pub struct BrokerConfig {
     pub region_id: String,
     pub trace_on: bool,
     pub max_pull_batch: usize,
+    /// Retry/DLQ, transactions, ordered consumption, SQL92 and trace keys.
+    pub messaging: crate::messaging::MessagingConfig,
     /// Everything the store owns (paths, flush mode, sizes, retention).
     pub store: StoreConfig,
     /// Keys that neither the broker nor the store knows (logged at startup).
@@ -95,6 +97,7 @@ impl BrokerConfig {
             region_id: "DefaultRegion".into(),
             trace_on: true,
             max_pull_batch: 32,
+            messaging: crate::messaging::MessagingConfig::default(),
             store: StoreConfig::new(home.join("store")),
             unknown_keys: Vec::new(),
         }
@@ -170,6 +173,7 @@ impl BrokerConfig {
             "regionId" => self.region_id = non_empty(key, v)?,
             "traceOn" => self.trace_on = boolean(key, v)?,
             "maxPullBatch" => self.max_pull_batch = number(key, v, 1, 100_000)?,
+            _ if self.messaging.apply(key, v)? => {}
             _ => {
                 let owned = self.store.apply(key, v).map_err(ConfigError::Store)?;
                 if !owned && !IGNORED_KEYS.contains(&key) {
@@ -235,7 +239,6 @@ const IGNORED_KEYS: &[&str] = &[
     "waitTimeMillsInSendQueue",
     "osPageCacheBusyTimeOutMills",
     "slaveReadEnable",
-    "enablePropertyFilter",
     "isEnableBatchPush",
 ];
 

@@ -12,6 +12,12 @@
 //! | [`long_poll`] | suspended pulls woken by message arrival |
 //! | [`filter`] | tag subscription expressions |
 //! | [`register`] | registration with name servers |
+//! | [`messaging`] | settings and shared state of retry/DLQ, delays, transactions, locks, SQL92, trace |
+//! | [`schedule`] | delay levels: SCHEDULE_TOPIC_XXXX and the delivery service |
+//! | [`transaction`] | half messages, op records and the check-back service |
+//! | [`rebalance_lock`] | queue locks of orderly consumers |
+//! | [`sql_filter`] | SQL92 property filters |
+//! | [`props`] | editing stored property strings |
 
 pub mod broker;
 pub mod clients;
@@ -19,10 +25,16 @@ pub mod config;
 pub mod filter;
 pub mod groups;
 pub mod long_poll;
+pub mod messaging;
 pub mod offsets;
 pub mod processor;
+pub mod props;
+pub mod rebalance_lock;
 pub mod register;
+pub mod schedule;
+pub mod sql_filter;
 pub mod topics;
+pub mod transaction;
 
 pub use broker::{Broker, RunningBroker, StartError, start};
 pub use config::{BrokerConfig, BrokerRole, ConfigError};

@@ -91,6 +91,8 @@ pub struct StoreConfig {
     pub disk_space_clean_forcibly_ratio: f64,
     /// Address written as STOREHOST and used in offset message ids (`brokerIP1:listenPort`).
     pub store_host: SocketAddr,
+    /// `messageDelayLevel`: dispatch writes delivery times of delayed messages with it.
+    pub delay_levels: crate::delay_level::DelayLevels,
     /// A slave's store (`brokerRole=SLAVE`): producer appends are refused with
     /// [`crate::error::PutError::ReadOnly`]; data arrives through [`crate::store::ReplicaWriter`].
     pub replica: bool,
@@ -128,6 +130,7 @@ impl StoreConfig {
             disk_space_warning_level_ratio: 0.90,
             disk_space_clean_forcibly_ratio: 0.85,
             store_host: SocketAddr::from(([127, 0, 0, 1], 10911)),
+            delay_levels: crate::delay_level::DelayLevels::default(),
             replica: false,
         }
     }
@@ -203,6 +206,15 @@ impl StoreConfig {
             }
             "cleanResourceInterval" => self.clean_resource_interval = millis(key, v)?,
             "deleteFileBatchMax" => self.delete_file_batch_max = parse_range(key, v, 1, 10_000)?,
+            "messageDelayLevel" => {
+                self.delay_levels = crate::delay_level::DelayLevels::parse(v).map_err(|_| {
+                    ConfigError::Invalid {
+                        key: key.into(),
+                        value: v.into(),
+                        expected: "space-separated delays such as 1s 5m 2h 1d",
+                    }
+                })?;
+            }
             _ => return Ok(false),
         }
         Ok(true)

@@ -42,6 +42,18 @@ impl<'a> DispatchRequest<'a> {
         }
     }
 
+    /// For a delayed message waiting in `SCHEDULE_TOPIC_XXXX`: the tag code becomes its delivery
+    /// time, as Apache's scheduler expects.
+    pub fn with_delay_levels(mut self, levels: &crate::delay_level::DelayLevels) -> Self {
+        self.tags_code = levels.schedule_tags_code(
+            self.topic,
+            self.properties,
+            self.store_timestamp,
+            self.tags_code,
+        );
+        self
+    }
+
     /// Only plain and committed transactional messages are visible in consume queues.
     pub fn goes_to_consume_queue(&self) -> bool {
         matches!(

@@ -9,6 +9,7 @@
 //! | [`commit_log`] | Apache's commit log: append under one short lock, scan, truncate |
 //! | [`consume_queue`] | 20-byte entries per (topic, queue) pointing into the commit log |
 //! | [`index`] | Apache's IndexFile: hash slots and items for lookups by key |
+//! | [`delay_level`] | `messageDelayLevel` and the delivery time delayed messages keep as tag code |
 //! | [`dispatch`] | what a record contributes to consume queues and index ("reput") |
 //! | [`flush`] | group commit and the completion handle an append returns |
 //! | [`checkpoint`] | store timestamps known to be on disk, for abnormal recovery |
@@ -32,6 +33,7 @@ pub mod checkpoint;
 pub mod commit_log;
 pub mod config;
 pub mod consume_queue;
+pub mod delay_level;
 pub mod dispatch;
 pub mod error;
 pub mod file_queue;

@@ -7,15 +7,25 @@
 //! | [`consumer`] | HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, QUERY/UPDATE_CONSUMER_OFFSET |
 //! | [`query`] | GET_MAX/MIN_OFFSET, GET_EARLIEST_MSG_STORETIME, SEARCH_OFFSET_BY_TIMESTAMP, QUERY_MESSAGE, VIEW_MESSAGE_BY_ID |
 //! | [`admin`] | topics, subscription groups, offsets, stats and broker config for tools |
+//! | [`send_back`] | CONSUMER_SEND_MSG_BACK: retry topic or dead-letter queue |
+//! | [`send_route`] | where a send is stored: DLQ past the retry limit, half topic for transactions |
+//! | [`end_transaction`] | END_TRANSACTION: commit or roll back a half message |
+//! | [`lock`] | LOCK_BATCH_MQ, UNLOCK_BATCH_MQ for orderly consumers |
+//! | [`check_client`] | CHECK_CLIENT_CONFIG: a consumer's SQL92 expression checked at start |
 //!
 //! Every processor returns a response; a request whose header cannot be read gets Apache's
 //! answer for that (SYSTEM_ERROR with the reason), never a dropped connection.
 
 pub mod admin;
+pub mod check_client;
 pub mod consumer;
+pub mod end_transaction;
+pub mod lock;
 pub mod pull;
 pub mod query;
 pub mod send;
+pub mod send_back;
+pub mod send_route;
 
 use rmq_protocol::code::{RequestCode, ResponseCode};
 use rmq_protocol::{ReadHeaderError, RemotingCommand};
@@ -37,6 +47,13 @@ pub async fn dispatch(
             send::send(broker, conn, &request).await
         }
         RequestCode::PullMessage => pull::pull(broker, &request).await,
+        RequestCode::ConsumerSendMsgBack => send_back::send_back(broker, &request),
+        RequestCode::EndTransaction => {
+            end_transaction::end_transaction(broker, conn, &request).await
+        }
+        RequestCode::LockBatchMq => lock::lock_batch(broker, &request),
+        RequestCode::UnlockBatchMq => lock::unlock_batch(broker, &request),
+        RequestCode::CheckClientConfig => check_client::check_client_config(broker, &request),
         RequestCode::HeartBeat => consumer::heart_beat(broker, conn, &request),
         RequestCode::UnregisterClient => consumer::unregister_client(broker, conn, &request),
         RequestCode::GetConsumerListByGroup => consumer::consumer_list(broker, &request),

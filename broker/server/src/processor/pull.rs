@@ -15,15 +15,13 @@ use rmq_protocol::code::ResponseCode;
 use rmq_protocol::command::pull_message::{
     PullMessageRequestHeader, PullMessageResponseHeader, sys_flag,
 };
-use rmq_protocol::message::properties::{self, keys};
-use rmq_protocol::message::record::RecordView;
 use rmq_store::{GetRequest, GetStatus};
 use tokio::time::Instant;
 
 use super::{answer, bad_header};
 use crate::broker::Broker;
 use crate::config::BrokerRole;
-use crate::filter::TagFilter;
+use crate::sql_filter::select::{FilterRefused, MessageFilter};
 
 /// Most bytes returned by one pull (Apache's `maxTransferBytesOnMessageInMemory`); at least one
 /// message is always returned, however large.
@@ -84,7 +82,7 @@ fn check(
     broker: &Broker,
     request: &RemotingCommand,
     header: &PullMessageRequestHeader,
-) -> Result<TagFilter, Box<RemotingCommand>> {
+) -> Result<MessageFilter, Box<RemotingCommand>> {
     let refuse = |code, remark: String| Err(Box::new(answer(request, code, remark)));
     if !perm::is_readable(broker.permission()) {
         return refuse(
@@ -146,15 +144,22 @@ fn check(
             ),
         );
     }
+    let property_filter = broker.config.messaging.enable_property_filter;
     if header.has_flag(sys_flag::SUBSCRIPTION) {
-        let expression_type = header.expression_type.as_deref().unwrap_or("TAG");
-        if expression_type != "TAG" {
-            return refuse(
-                ResponseCode::SystemError,
-                "The broker does not support consumer to filter message by SQL92".into(),
-            );
-        }
-        return Ok(TagFilter::parse(header.subscription.as_deref()));
+        return match MessageFilter::build(
+            property_filter,
+            header.expression_type.as_deref(),
+            header.subscription.as_deref(),
+        ) {
+            Ok(filter) => Ok(filter),
+            Err(refused @ FilterRefused::NotSupported(_)) => {
+                refuse(ResponseCode::SystemError, refused.to_string())
+            }
+            Err(FilterRefused::Parse(error)) => refuse(
+                ResponseCode::SubscriptionParseFailed,
+                format!("parse the consumer's subscription failed: {error}"),
+            ),
+        };
     }
     let clients = broker.clients();
     let Some(info) = clients.consumer_group(&header.consumer_group) else {
@@ -175,7 +180,23 @@ fn check(
             ),
         );
     };
-    Ok(TagFilter::parse(Some(&subscription.sub_string)))
+    match MessageFilter::build(
+        property_filter,
+        Some(subscription.expression_type.as_str()),
+        Some(&subscription.sub_string),
+    ) {
+        Ok(filter) => Ok(filter),
+        Err(refused @ FilterRefused::NotSupported(_)) => {
+            refuse(ResponseCode::SystemError, refused.to_string())
+        }
+        // Apache registers SQL92 filters from heartbeats; one that did not parse is missing.
+        Err(FilterRefused::Parse(error)) => refuse(
+            ResponseCode::FilterDataNotExist,
+            format!(
+                "The broker's consumer filter data is not exist!Your expression may be wrong! {error}"
+            ),
+        ),
+    }
 }
 
 /// One read of the queue, mapped to Apache's pull response.
@@ -183,7 +204,7 @@ fn get(
     broker: &Broker,
     request: &RemotingCommand,
     header: &PullMessageRequestHeader,
-    filter: &TagFilter,
+    filter: &MessageFilter,
 ) -> RemotingCommand {
     let by_code = |code: i64| filter.matches_code(code);
     let max_count = usize::try_from(header.max_msg_nums)
@@ -208,7 +229,7 @@ fn get(
             let kept: Vec<&Bytes> = result
                 .messages
                 .iter()
-                .filter(|raw| filter == &TagFilter::All || tag_matches(filter, raw))
+                .filter(|raw| filter.accepts_all() || filter.matches_record(raw))
                 .collect();
             if kept.is_empty() {
                 ResponseCode::PullRetryImmediately
@@ -259,13 +280,4 @@ fn get(
         response = response.with_remark(format!("{:?}", result.status));
     }
     response
-}
-
-fn tag_matches(filter: &TagFilter, raw: &Bytes) -> bool {
-    match RecordView::decode(raw) {
-        Ok(view) => filter.matches_tag(properties::find(view.properties(), keys::TAGS)),
-        // A record we cannot read is returned as is: the client reports it; dropping it here
-        // would hide it.
-        Err(_) => true,
-    }
 }

@@ -202,21 +202,22 @@ fn put_one(
 ) -> Result<PutResult, Box<RemotingCommand>> {
     let props = with_cluster(broker, header.properties.as_deref().unwrap_or(""));
     check_sizes(broker, request, request.body.len(), props.len())?;
+    // Dead-letter past the retry limit, half topic for transactions (see `send_route`).
+    let routed = super::send_route::route(broker, request, header, queue_id, props)?;
     let message = PutMessage {
-        topic: &header.topic,
-        queue_id,
+        topic: &routed.topic,
+        queue_id: routed.queue_id,
         flag: header.flag,
-        sys_flag: header.sys_flag,
+        sys_flag: routed.sys_flag,
         born_timestamp: header.born_timestamp,
         born_host,
         reconsume_times: header.reconsume_times.unwrap_or(0),
         prepared_transaction_offset: 0,
         body: &request.body,
-        properties: &props,
+        properties: &routed.properties,
     };
-    broker
-        .store
-        .put_message(&message)
+    // A DELAY parks the message in SCHEDULE_TOPIC_XXXX first.
+    crate::schedule::put_message(&broker.store, &broker.config.store.delay_levels, &message)
         .map_err(|error| Box::new(put_refused(request, &header.topic, error)))
 }
 

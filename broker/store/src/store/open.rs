@@ -214,7 +214,8 @@ fn recover(inner: &Inner, abnormal: bool) -> Result<RecoveryReport, OpenStoreErr
     let (end, stop) = inner
         .commit_log
         .scan(start, inner.config.check_crc_on_recover, |s| {
-            let req = DispatchRequest::from_record(&s.view);
+            let req =
+                DispatchRequest::from_record(&s.view).with_delay_levels(&inner.config.delay_levels);
             if let Err(e) = services::dispatch_one(inner, &req, false)
                 && dispatch_err.is_none()
             {

@@ -145,7 +145,8 @@ fn dispatch_available(inner: &Inner) -> bool {
                 };
                 match RecordView::decode(raw) {
                     Ok(view) => {
-                        let req = DispatchRequest::from_record(&view);
+                        let req = DispatchRequest::from_record(&view)
+                            .with_delay_levels(&inner.config.delay_levels);
                         if let Err(e) = dispatch_one(inner, &req, true) {
                             inner.poison("building consume queue or index", &e);
                             return progressed;
