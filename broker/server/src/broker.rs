@@ -20,6 +20,7 @@ use tracing::{error, info, warn};
 use crate::clients::Clients;
 use crate::config::BrokerConfig;
 use crate::groups::Groups;
+use crate::ha::Replication;
 use crate::long_poll::PullWaiters;
 use crate::offsets::ConsumerOffsets;
 use crate::processor;
@@ -48,6 +49,8 @@ pub struct Broker {
     pub stopping: watch::Receiver<bool>,
     /// Retry/DLQ, delay levels, transactions and queue locks.
     pub messaging: crate::messaging::Messaging,
+    /// Master/slave replication (`brokerRole`).
+    pub replication: Replication,
 }
 
 /// Counters for GET_BROKER_RUNTIME_INFO.
@@ -172,6 +175,8 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("replication could not start")]
+    Replication(#[from] rmq_store::error::ReplicaAppendError),
 }
 
 /// Opens the store, loads metadata, binds the listeners and starts the periodic services.
@@ -179,6 +184,8 @@ pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError
     for key in &config.unknown_keys {
         warn!(%key, "unknown broker.conf key ignored");
     }
+    // listenPort=0 (tests): every port, the HA port included, is chosen by the kernel.
+    let ephemeral = config.listen_port == 0;
     let bind = SocketAddr::new(config.bind_address, config.listen_port);
     let listener = TcpListener::bind(bind)
         .await
@@ -203,6 +210,20 @@ pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError
     } else {
         None
     };
+    if ephemeral {
+        config.ha_listen_port = 0;
+    }
+    let ha_listener = crate::ha::bind(&config)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: SocketAddr::new(config.bind_address, config.ha_listen_port),
+            source,
+        })?;
+    if let Some(port) = ha_listener.as_ref().and_then(|l| l.local_addr().ok()) {
+        config.ha_listen_port = port.port();
+    }
+    // A slave's store takes only its master's bytes.
+    config.store.replica = config.role == crate::config::BrokerRole::Slave;
     let store_host = resolve_store_host(&config.broker_ip1, config.listen_port, local_addr);
     config.store.store_host = store_host;
     let store_config = config.store.clone();
@@ -237,6 +258,7 @@ pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError
     messaging.delay_offsets.load(&config.store.config_dir())?;
     crate::messaging::create_system_topics(&topics, &config.messaging);
     let (stop, stopping) = watch::channel(false);
+    let replication = Replication::new(&config);
     let broker = Arc::new(Broker {
         permission: AtomicI32::new(config.broker_permission),
         config,
@@ -252,6 +274,7 @@ pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError
         namesrv_client: Client::default(),
         stopping: stopping.clone(),
         messaging,
+        replication,
     });
     let handler = Arc::new(BrokerHandler {
         broker: broker.clone(),
@@ -281,6 +304,7 @@ pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError
         broker.clone(),
         stopping.clone(),
     ));
+    crate::ha::start(&broker, ha_listener, &stopping, &mut tasks)?;
     info!(
         addr = %local_addr,
         broker = %broker.config.broker_name,

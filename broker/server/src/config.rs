@@ -12,6 +12,8 @@ use rmq_protocol::body::perm;
 use rmq_store::StoreConfig;
 use rmq_store::config::ConfigError as StoreConfigError;
 
+use crate::ha::HaConfig;
+
 /// The replication role (`brokerRole`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BrokerRole {
@@ -63,6 +65,8 @@ pub struct BrokerConfig {
     pub max_pull_batch: usize,
     /// Retry/DLQ, transactions, ordered consumption, SQL92 and trace keys.
     pub messaging: crate::messaging::MessagingConfig,
+    /// Replication keys (`haMasterAddress`, `slaveTimeout`, ...).
+    pub ha: HaConfig,
     /// Everything the store owns (paths, flush mode, sizes, retention).
     pub store: StoreConfig,
     /// Keys that neither the broker nor the store knows (logged at startup).
@@ -98,6 +102,7 @@ impl BrokerConfig {
             trace_on: true,
             max_pull_batch: 32,
             messaging: crate::messaging::MessagingConfig::default(),
+            ha: HaConfig::default(),
             store: StoreConfig::new(home.join("store")),
             unknown_keys: Vec::new(),
         }
@@ -174,6 +179,7 @@ impl BrokerConfig {
             "traceOn" => self.trace_on = boolean(key, v)?,
             "maxPullBatch" => self.max_pull_batch = number(key, v, 1, 100_000)?,
             _ if self.messaging.apply(key, v)? => {}
+            _ if self.ha.apply(key, v)? => {}
             _ => {
                 let owned = self.store.apply(key, v).map_err(ConfigError::Store)?;
                 if !owned && !IGNORED_KEYS.contains(&key) {
@@ -238,7 +244,6 @@ const IGNORED_KEYS: &[&str] = &[
     "transientStorePoolEnable",
     "waitTimeMillsInSendQueue",
     "osPageCacheBusyTimeOutMills",
-    "slaveReadEnable",
     "isEnableBatchPush",
 ];
 

@@ -110,6 +110,23 @@ impl Groups {
         Ok(existed)
     }
 
+    /// A slave takes its master's whole table when the data versions differ (Apache's
+    /// `SlaveSynchronize.syncSubscriptionGroupConfig`); returns whether it did.
+    pub fn replace_from_master(
+        &self,
+        table: SubscriptionGroupTable,
+    ) -> Result<bool, MetadataError> {
+        {
+            let mut current = self.write();
+            if current.data_version == table.data_version {
+                return Ok(false);
+            }
+            *current = table;
+        }
+        self.persist()?;
+        Ok(true)
+    }
+
     /// A snapshot of the whole table.
     pub fn snapshot(&self) -> SubscriptionGroupTable {
         self.read().clone()

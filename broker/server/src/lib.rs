@@ -18,12 +18,14 @@
 //! | [`rebalance_lock`] | queue locks of orderly consumers |
 //! | [`sql_filter`] | SQL92 property filters |
 //! | [`props`] | editing stored property strings |
+//! | [`ha`] | master/slave replication: HA listener and client, SYNC_MASTER waits, metadata sync |
 
 pub mod broker;
 pub mod clients;
 pub mod config;
 pub mod filter;
 pub mod groups;
+pub mod ha;
 pub mod long_poll;
 pub mod messaging;
 pub mod offsets;

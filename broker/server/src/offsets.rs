@@ -90,6 +90,12 @@ impl ConsumerOffsets {
         self.dirty.store(true, Ordering::Release);
     }
 
+    /// A slave adds its master's offsets over its own (Apache's `putAll`: per `topic@group`).
+    pub fn merge_from_master(&self, master: ConsumerOffsetTable) {
+        self.lock().offset_table.extend(master.offset_table);
+        self.dirty.store(true, Ordering::Release);
+    }
+
     /// A copy of the whole table.
     pub fn snapshot(&self) -> ConsumerOffsetTable {
         self.lock().clone()

@@ -75,6 +75,12 @@ pub async fn register_all(broker: &Broker) {
             match result {
                 Ok(response) if response.code == ResponseCode::Success as i32 => {
                     let answer = response.decode_header::<RegisterBrokerResponseHeader>().ok();
+                    if let Some(answer) = &answer {
+                        broker.replication.on_registered(
+                            answer.master_addr.as_deref(),
+                            answer.ha_server_addr.as_deref(),
+                        );
+                    }
                     debug!(namesrv = %addr, master = ?answer.and_then(|a| a.master_addr), "registered");
                 }
                 Ok(response) => warn!(namesrv = %addr, code = response.code, remark = ?response.remark, "registration refused"),

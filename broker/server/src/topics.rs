@@ -260,6 +260,21 @@ impl Topics {
         }
     }
 
+    /// A slave takes its master's whole table when the data versions differ (Apache's
+    /// `SlaveSynchronize.syncTopicConfig`); returns whether it did.
+    pub fn replace_from_master(&self, table: TopicConfigTable) -> Result<bool, MetadataError> {
+        {
+            let mut current = self.write();
+            if current.data_version == table.data_version {
+                return Ok(false);
+            }
+            *current = table;
+        }
+        self.persist()?;
+        self.changed.notify_one();
+        Ok(true)
+    }
+
     fn commit(&self) -> Result<(), MetadataError> {
         {
             let mut table = self.write();

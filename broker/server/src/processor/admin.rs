@@ -206,6 +206,9 @@ pub fn runtime_info(broker: &Broker, request: &RemotingCommand) -> RemotingComma
         "storePathRootDir",
         broker.config.store.root_dir.display().to_string(),
     );
+    for (key, value) in broker.replication.runtime_info(store) {
+        put(key, value);
+    }
     json_answer(request, serde_json::to_vec(&KvTable { table }))
 }
 

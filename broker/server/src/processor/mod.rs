@@ -72,6 +72,7 @@ pub async fn dispatch(
         RequestCode::DeleteSubscriptiongroup => admin::delete_group(broker, &request),
         RequestCode::GetAllSubscriptiongroupConfig => admin::all_groups(broker, &request),
         RequestCode::GetAllConsumerOffset => admin::all_consumer_offsets(broker, &request),
+        RequestCode::GetAllDelayOffset => crate::ha::sync::all_delay_offset(broker, &request),
         RequestCode::GetBrokerRuntimeInfo => admin::runtime_info(broker, &request),
         RequestCode::GetTopicStatsInfo => admin::topic_stats(broker, &request),
         RequestCode::GetConsumeStats => admin::consume_stats(broker, &request),

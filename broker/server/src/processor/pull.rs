@@ -264,7 +264,11 @@ fn get(
         _ => result.next_begin_offset,
     };
     let response_header = PullMessageResponseHeader {
-        suggest_which_broker_id: 0,
+        suggest_which_broker_id: crate::ha::suggest_which_broker_id(
+            broker,
+            &header.consumer_group,
+            &result,
+        ),
         next_begin_offset: next_begin_offset as i64,
         min_offset: result.min_offset as i64,
         max_offset: result.max_offset as i64,

@@ -54,6 +54,11 @@ pub async fn send(
         Ok(put) => put,
         Err(refused) => return *refused,
     };
+    // SYNC_MASTER: the slave wait starts with the flush wait, as Apache combines the two.
+    let replica = broker.replication.replicate(
+        put.appended.end_offset,
+        crate::ha::waits_for_store(header.properties.as_deref()),
+    );
     let code = match put.flush {
         None => ResponseCode::Success,
         Some(handle) => match handle.await {
@@ -71,6 +76,7 @@ pub async fn send(
             }
         },
     };
+    let code = crate::ha::response_code(code, replica.outcome().await);
     let appended = &put.appended;
     let msg_id = appended
         .record_offsets
@@ -107,6 +113,13 @@ fn check(
     request: &RemotingCommand,
     header: &SendMessageRequestHeader,
 ) -> Result<i32, RemotingCommand> {
+    if broker.config.role == crate::config::BrokerRole::Slave {
+        return Err(answer(
+            request,
+            ResponseCode::ServiceNotAvailable,
+            crate::ha::SLAVE_REFUSES_SENDS,
+        ));
+    }
     if !broker.config.is_writeable() || !perm::is_writeable(broker.permission()) {
         return Err(answer(
             request,

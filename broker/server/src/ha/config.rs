@@ -1,0 +1,120 @@
+//! Replication keys of `broker.conf`, with Apache 4.9's names and defaults.
+
+use std::time::Duration;
+
+use crate::config::ConfigError;
+
+/// Replication settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HaConfig {
+    /// `haMasterAddress`: the master's `host:haListenPort` for a slave; when unset the slave
+    /// uses the `haServerAddr` the name server returns at registration.
+    pub master_address: Option<String>,
+    /// `haSendHeartbeatInterval`, default 5 s.
+    pub heartbeat_interval: Duration,
+    /// `haHousekeepingInterval`, default 20 s: a peer silent this long is dropped.
+    pub housekeeping_interval: Duration,
+    /// `haTransferBatchSize`, default 32 KiB.
+    pub transfer_batch_size: usize,
+    /// `haSlaveFallbehindMax`, default 256 MiB.
+    pub slave_fall_behind_max: u64,
+    /// `slaveTimeout`, default 3 s (4.9; up to 4.8 Apache waited `syncFlushTimeout`).
+    pub slave_timeout: Duration,
+    /// `slaveReadEnable`, default false: whether pulls may be redirected to a slave.
+    pub slave_read_enable: bool,
+    /// `accessMessageInMemoryMaxRatio` in percent, default 40: a consumer further behind than
+    /// this share of RAM is sent to a slave (with `slaveReadEnable`).
+    pub access_message_in_memory_max_ratio: u32,
+}
+
+impl Default for HaConfig {
+    fn default() -> Self {
+        HaConfig {
+            master_address: None,
+            heartbeat_interval: Duration::from_millis(5000),
+            housekeeping_interval: Duration::from_millis(20_000),
+            transfer_batch_size: 32 * 1024,
+            slave_fall_behind_max: 256 * 1024 * 1024,
+            slave_timeout: Duration::from_millis(3000),
+            slave_read_enable: false,
+            access_message_in_memory_max_ratio: 40,
+        }
+    }
+}
+
+impl HaConfig {
+    /// Applies one key; `Ok(false)` for keys that are not about replication.
+    pub fn apply(&mut self, key: &str, v: &str) -> Result<bool, ConfigError> {
+        match key {
+            // Apache ignores addresses shorter than 6 characters.
+            "haMasterAddress" => self.master_address = Some(v.to_owned()).filter(|a| a.len() >= 6),
+            "haSendHeartbeatInterval" => self.heartbeat_interval = millis(key, v, 1)?,
+            "haHousekeepingInterval" => self.housekeeping_interval = millis(key, v, 1)?,
+            "haTransferBatchSize" => {
+                self.transfer_batch_size = number(key, v, 1, rmq_store::ha::frame::MAX_BODY_LEN)?
+            }
+            "haSlaveFallbehindMax" => self.slave_fall_behind_max = number(key, v, 1, u64::MAX)?,
+            "slaveTimeout" => self.slave_timeout = millis(key, v, 1)?,
+            "slaveReadEnable" => self.slave_read_enable = boolean(key, v)?,
+            "accessMessageInMemoryMaxRatio" => {
+                self.access_message_in_memory_max_ratio = number(key, v, 0, 100)?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+fn number<T: std::str::FromStr + PartialOrd>(
+    key: &str,
+    v: &str,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError> {
+    match v.parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            key: key.into(),
+            value: v.into(),
+            expected: "a whole number in the allowed range",
+        }),
+    }
+}
+
+fn millis(key: &str, v: &str, min: u64) -> Result<Duration, ConfigError> {
+    number::<u64>(key, v, min, u64::MAX / 2).map(Duration::from_millis)
+}
+
+fn boolean(key: &str, v: &str) -> Result<bool, ConfigError> {
+    match v {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            key: key.into(),
+            value: v.into(),
+            expected: "true or false",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replication_keys_take_apache_names_and_reject_bad_values_by_name() {
+        let mut c = HaConfig::default();
+        assert!(c.apply("haMasterAddress", "10.0.0.1:10912").unwrap());
+        assert_eq!(c.master_address.as_deref(), Some("10.0.0.1:10912"));
+        assert!(c.apply("haMasterAddress", "").unwrap());
+        assert_eq!(c.master_address, None, "too short counts as unset");
+        assert!(c.apply("slaveTimeout", "1500").unwrap());
+        assert_eq!(c.slave_timeout, Duration::from_millis(1500));
+        assert!(c.apply("haSlaveFallbehindMax", "1024").unwrap());
+        assert!(c.apply("slaveReadEnable", "true").unwrap());
+        assert!(!c.apply("brokerName", "b").unwrap());
+        let err = c.apply("haTransferBatchSize", "0").unwrap_err();
+        assert!(err.to_string().contains("haTransferBatchSize"), "{err}");
+        assert!(c.apply("slaveReadEnable", "yes").is_err());
+    }
+}

@@ -1,0 +1,281 @@
+//! The slave's tokio shell around [`rmq_store::ha::Slave`]: connect to the master's HA address,
+//! report, append what arrives, report again; reconnect with backoff when anything goes wrong.
+//!
+//! A reader task turns the byte stream into frames (so a timer firing never cuts a frame in
+//! half); the session loop applies them through the store's [`ReplicaWriter`] and writes the
+//! reports.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rmq_store::ReplicaWriter;
+use rmq_store::error::ReplicaAppendError;
+use rmq_store::ha::frame::{HEADER_LEN, TransferHeader, encode_report};
+use rmq_store::ha::{FrameError, Slave, SlaveAction, SlaveConfig, SlaveError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use crate::broker::stopped;
+
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Frames buffered between the socket reader and the appender.
+const FRAME_QUEUE: usize = 64;
+
+/// What the slave knows about its replication, for GET_BROKER_RUNTIME_INFO.
+#[derive(Debug, Clone, Default)]
+pub struct SlaveStatus {
+    /// The master's HA address in use.
+    pub master_ha_addr: Option<String>,
+    pub connected: bool,
+    /// End of the last frame received: how far the master had got when it sent it.
+    pub master_offset: Option<u64>,
+    /// When the last frame arrived.
+    pub last_frame: Option<std::time::Instant>,
+}
+
+/// The slave's replication state shared with the broker.
+#[derive(Debug)]
+pub struct SlaveHa {
+    /// The master's `host:haListenPort`: from `haMasterAddress`, else from registration.
+    ha_addr: watch::Sender<Option<String>>,
+    fixed_addr: bool,
+    /// The master's remoting address (from registration), for metadata sync.
+    master_addr: Mutex<Option<String>>,
+    status: Mutex<SlaveStatus>,
+}
+
+/// A replication session ended.
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    #[error("cannot connect to the master at {addr}")]
+    Connect {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("connecting to the master at {addr} timed out")]
+    ConnectTimeout { addr: String },
+    #[error("master closed the connection")]
+    Closed,
+    #[error("socket error")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error(transparent)]
+    Slave(#[from] SlaveError),
+    #[error("appending the master's bytes failed")]
+    Append(#[from] ReplicaAppendError),
+    #[error("the appender task failed")]
+    Join(#[from] tokio::task::JoinError),
+    #[error("the master's address changed")]
+    AddressChanged,
+}
+
+impl SlaveHa {
+    pub fn new(fixed: Option<String>) -> Self {
+        SlaveHa {
+            fixed_addr: fixed.is_some(),
+            ha_addr: watch::Sender::new(fixed),
+            master_addr: Mutex::new(None),
+            status: Mutex::new(SlaveStatus::default()),
+        }
+    }
+
+    /// A name server answered our registration (Apache: `updateMasterHAServerAddrPeriodically`
+    /// and `slaveSynchronize.setMasterAddr`).
+    pub fn on_registered(&self, master_addr: Option<&str>, ha_server_addr: Option<&str>) {
+        *lock(&self.master_addr) = master_addr.map(str::to_owned);
+        if self.fixed_addr {
+            return;
+        }
+        // A missing address (the master is gone) keeps the old one: it may come back there.
+        if let Some(addr) = ha_server_addr.filter(|a| !a.is_empty()) {
+            self.ha_addr.send_if_modified(|current| {
+                if current.as_deref() == Some(addr) {
+                    return false;
+                }
+                info!(old = ?current, new = %addr, "master HA address updated");
+                *current = Some(addr.to_owned());
+                true
+            });
+        }
+    }
+
+    /// The master's remoting address, once a name server told us.
+    pub fn master_addr(&self) -> Option<String> {
+        lock(&self.master_addr).clone()
+    }
+
+    pub fn status(&self) -> SlaveStatus {
+        lock(&self.status).clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut SlaveStatus)) {
+        f(&mut lock(&self.status));
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Connects, replicates and reconnects until stopping.
+pub async fn run(
+    ha: Arc<SlaveHa>,
+    writer: ReplicaWriter,
+    config: SlaveConfig,
+    file_size: u64,
+    stopping: watch::Receiver<bool>,
+) {
+    let writer = Arc::new(Mutex::new(writer));
+    let mut state = Slave::new(config);
+    let mut addrs = ha.ha_addr.subscribe();
+    let stop = stopped(stopping);
+    tokio::pin!(stop);
+    loop {
+        let addr = addrs.borrow_and_update().clone();
+        let Some(addr) = addr else {
+            tokio::select! {
+                () = &mut stop => return,
+                _ = addrs.changed() => continue,
+            }
+        };
+        ha.update(|s| s.master_ha_addr = Some(addr.clone()));
+        let outcome = tokio::select! {
+            () = &mut stop => return,
+            _ = addrs.changed() => Err(SessionError::AddressChanged),
+            outcome = session(&ha, &writer, &mut state, &addr, file_size) => outcome,
+        };
+        ha.update(|s| s.connected = false);
+        let delay = state.disconnected();
+        match outcome {
+            Ok(()) => {}
+            Err(SessionError::AddressChanged) => continue,
+            Err(error) => {
+                warn!(master = %addr, %error, cause = ?std::error::Error::source(&error), retry_in = ?delay, "replication from the master stopped")
+            }
+        }
+        tokio::select! {
+            () = &mut stop => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+async fn session(
+    ha: &SlaveHa,
+    writer: &Arc<Mutex<ReplicaWriter>>,
+    state: &mut Slave,
+    addr: &str,
+    file_size: u64,
+) -> Result<(), SessionError> {
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+        Err(_elapsed) => {
+            return Err(SessionError::ConnectTimeout {
+                addr: addr.to_owned(),
+            });
+        }
+        Ok(Err(source)) => {
+            return Err(SessionError::Connect {
+                addr: addr.to_owned(),
+                source,
+            });
+        }
+        Ok(Ok(stream)) => stream,
+    };
+    let _ = stream.set_nodelay(true);
+    let (rd, mut wr) = stream.into_split();
+    let local = lock(writer).max_offset();
+    let first = state.connected(local, std::time::Instant::now());
+    wr.write_all(&encode_report(first)).await?;
+    ha.update(|s| s.connected = true);
+    info!(master = %addr, offset = first, "connected to the master; replicating from our offset");
+    let (tx, mut frames) = mpsc::channel(FRAME_QUEUE);
+    let reader = tokio::spawn(read_frames(rd, tx));
+    let _abort = AbortOnDrop(reader);
+    loop {
+        let tick_at = state
+            .next_tick()
+            .map_or(Instant::now() + Duration::from_secs(1), Instant::from_std);
+        let frame = tokio::select! {
+            frame = frames.recv() => frame,
+            () = tokio::time::sleep_until(tick_at) => {
+                let local = lock(writer).max_offset();
+                match state.tick(local, std::time::Instant::now()) {
+                    Some(SlaveAction::Report(offset)) => {
+                        wr.write_all(&encode_report(offset)).await?;
+                        state.on_reported(offset, std::time::Instant::now());
+                    }
+                    Some(SlaveAction::Reconnect(error)) => return Err(error.into()),
+                    None => {}
+                }
+                continue;
+            }
+        };
+        let (header, body) = match frame {
+            Some(Ok(frame)) => frame,
+            Some(Err(error)) => return Err(error),
+            None => return Err(SessionError::Closed),
+        };
+        let local = lock(writer).max_offset();
+        state.on_header(&header, local, std::time::Instant::now())?;
+        if body.is_empty() {
+            continue;
+        }
+        let end = if header.offset.is_multiple_of(file_size.max(1)) {
+            // The append creates (preallocates and syncs) a new file: not on a runtime thread.
+            let writer = writer.clone();
+            tokio::task::spawn_blocking(move || lock(&writer).append(header.offset, &body))
+                .await??
+        } else {
+            lock(writer).append(header.offset, &body)?
+        };
+        ha.update(|s| {
+            s.master_offset = Some(end);
+            s.last_frame = Some(std::time::Instant::now());
+        });
+        if let Some(offset) = state.after_append(end, std::time::Instant::now()) {
+            wr.write_all(&encode_report(offset)).await?;
+        }
+    }
+}
+
+type Frame = (TransferHeader, Vec<u8>);
+
+async fn read_frames(mut rd: OwnedReadHalf, tx: mpsc::Sender<Result<Frame, SessionError>>) {
+    loop {
+        let result = read_frame(&mut rd).await;
+        let failed = result.is_err();
+        if tx.send(result).await.is_err() || failed {
+            return;
+        }
+    }
+}
+
+async fn read_frame(rd: &mut OwnedReadHalf) -> Result<Frame, SessionError> {
+    let mut header = [0u8; HEADER_LEN];
+    match rd.read_exact(&mut header).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return Err(SessionError::Closed);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let header = TransferHeader::decode(&header)?;
+    let mut body = vec![0u8; header.body_len];
+    rd.read_exact(&mut body).await?;
+    Ok((header, body))
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
