@@ -96,6 +96,12 @@ struct AppendState {
     /// Next consume-queue offset per `topic-queueId` (Apache's `topicQueueTable`).
     queue_offsets: HashMap<String, i64>,
     buf: Vec<u8>,
+    /// Reused key buffer, so looking up a queue's offset allocates nothing.
+    key: String,
+    /// Reused record sizes of the batch being appended.
+    sizes: Vec<usize>,
+    /// `(file start, position)`: the prefaulter was asked to populate that file up to there.
+    prefaulted: (u64, usize),
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -110,6 +116,80 @@ pub struct CommitLog {
     store_host: SocketAddr,
     /// Store timestamp of the last appended record.
     last_store_timestamp: AtomicI64,
+    prefaulter: Prefaulter,
+}
+
+/// How far ahead of the write position pages are faulted in, and how close the writer may come
+/// to the populated end before the next range is requested.
+const PREFAULT_AHEAD: usize = 8 << 20;
+const PREFAULT_LOW_WATER: usize = 4 << 20;
+
+/// A thread (`rmq-prefault`) that faults commit-log pages in ahead of the writer; see
+/// [`MappedFile::prefault`]. Asked about once per 4 MiB written; stopped on drop.
+#[derive(Debug)]
+struct Prefaulter {
+    shared: Arc<PrefaultShared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Debug, Default)]
+struct PrefaultShared {
+    request: Mutex<PrefaultRequest>,
+    wake: std::sync::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct PrefaultRequest {
+    next: Option<(Arc<MappedFile>, usize, usize)>,
+    stop: bool,
+}
+
+impl Prefaulter {
+    fn start() -> Prefaulter {
+        let shared = Arc::new(PrefaultShared::default());
+        let worker = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("rmq-prefault".into())
+            .spawn(move || {
+                loop {
+                    let job = {
+                        let mut request = lock(&worker.request);
+                        loop {
+                            if request.stop {
+                                return;
+                            }
+                            if let Some(job) = request.next.take() {
+                                break job;
+                            }
+                            request = worker
+                                .wake
+                                .wait(request)
+                                .unwrap_or_else(PoisonError::into_inner);
+                        }
+                    };
+                    let (file, from, to) = job;
+                    file.prefault(from, to - from);
+                }
+            })
+            .ok();
+        Prefaulter { shared, thread }
+    }
+
+    /// Replaces any pending request: only the newest range matters.
+    fn request(&self, file: &Arc<MappedFile>, from: usize, to: usize) {
+        lock(&self.shared.request).next = Some((Arc::clone(file), from, to));
+        self.shared.wake.notify_one();
+    }
+}
+
+impl Drop for Prefaulter {
+    fn drop(&mut self) {
+        lock(&self.shared.request).stop = true;
+        self.shared.wake.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch.
@@ -120,7 +200,16 @@ pub fn now_ms() -> i64 {
 }
 
 fn queue_key(topic: &str, queue_id: i32) -> String {
-    format!("{topic}-{queue_id}")
+    let mut key = String::new();
+    push_queue_key(&mut key, topic, queue_id);
+    key
+}
+
+fn push_queue_key(key: &mut String, topic: &str, queue_id: i32) {
+    use std::fmt::Write;
+    key.push_str(topic);
+    key.push('-');
+    let _ = write!(key, "{queue_id}");
 }
 
 impl CommitLog {
@@ -130,6 +219,7 @@ impl CommitLog {
             state: Mutex::new(AppendState::default()),
             store_host,
             last_store_timestamp: AtomicI64::new(0),
+            prefaulter: Prefaulter::start(),
         }
     }
 
@@ -198,10 +288,10 @@ impl CommitLog {
         // Half and rolled-back transaction records take no consume-queue slot.
         let takes_queue_slot =
             tx != sysflag::TRANSACTION_PREPARED_TYPE && tx != sysflag::TRANSACTION_ROLLBACK_TYPE;
-        let mut sizes = Vec::with_capacity(batch.items.len());
         let mut state = lock(&self.state);
         let state = &mut *state;
         state.buf.clear();
+        state.sizes.clear();
         for item in batch.items {
             let before = state.buf.len();
             record::encode_into(
@@ -223,7 +313,7 @@ impl CommitLog {
                 },
                 &mut state.buf,
             )?;
-            sizes.push(state.buf.len() - before);
+            state.sizes.push(state.buf.len() - before);
         }
         let total = state.buf.len();
         let file_size = self.files.file_size();
@@ -243,9 +333,10 @@ impl CommitLog {
             file = self.files.create_next(0).map_err(PutError::Roll)?;
         }
         let start = file.start() + file.wrote() as u64;
-        let key = queue_key(batch.topic, batch.queue_id);
+        state.key.clear();
+        push_queue_key(&mut state.key, batch.topic, batch.queue_id);
         let first_queue_offset = if takes_queue_slot {
-            state.queue_offsets.get(&key).copied().unwrap_or(0)
+            state.queue_offsets.get(&state.key).copied().unwrap_or(0)
         } else {
             0
         };
@@ -258,9 +349,9 @@ impl CommitLog {
                     0
                 },
         );
-        let mut record_offsets = Vec::with_capacity(sizes.len());
+        let mut record_offsets = Vec::with_capacity(state.sizes.len());
         let mut at = 0usize;
-        for (i, size) in sizes.iter().enumerate() {
+        for (i, size) in state.sizes.iter().enumerate() {
             let rec = &mut state.buf[at..at + size];
             let phys = start + at as u64;
             let queue_offset = if takes_queue_slot {
@@ -283,10 +374,29 @@ impl CommitLog {
                 file_size,
             });
         }
+        let count = state.sizes.len() as i64;
         if takes_queue_slot {
-            state
-                .queue_offsets
-                .insert(key, first_queue_offset + sizes.len() as i64);
+            match state.queue_offsets.get_mut(&state.key) {
+                Some(next) => *next = first_queue_offset + count,
+                None => {
+                    state
+                        .queue_offsets
+                        .insert(state.key.clone(), first_queue_offset + count);
+                }
+            }
+        }
+        let written = file.wrote();
+        if state.prefaulted.0 != file.start() || written + PREFAULT_LOW_WATER > state.prefaulted.1 {
+            let from = if state.prefaulted.0 == file.start() {
+                state.prefaulted.1.max(written)
+            } else {
+                written
+            };
+            let to = (written + PREFAULT_AHEAD).min(file.size());
+            if from < to {
+                self.prefaulter.request(&file, from, to);
+            }
+            state.prefaulted = (file.start(), to);
         }
         self.last_store_timestamp
             .store(store_timestamp, Ordering::Release);
@@ -421,7 +531,11 @@ impl CommitLog {
         if offset < max {
             // The unwritten, preallocated tail is zeroed on every open; a torn record is reported by
             // recovery itself, so this is not a warning.
-            debug!(offset, file_end = max, "commit log cut at the end of valid data");
+            debug!(
+                offset,
+                file_end = max,
+                "commit log cut at the end of valid data"
+            );
         }
         self.files.truncate(offset)
     }

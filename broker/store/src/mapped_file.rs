@@ -194,6 +194,39 @@ impl MappedFile {
         true
     }
 
+    /// Brings `[pos, pos + len)` into the page cache and the page tables without writing it, so
+    /// the writer does not pay for the first-touch page faults (for a preallocated file, the kernel
+    /// zero-fills every page on first touch: a large share of an append's cost). Best effort:
+    /// errors are ignored, the writer then faults the pages in itself.
+    pub fn prefault(&self, pos: usize, len: usize) {
+        const PAGE: usize = 4096;
+        let start = pos / PAGE * PAGE;
+        let end = pos.saturating_add(len).min(self.size);
+        if start >= end {
+            return;
+        }
+        // SAFETY: `[start, end)` lies inside the mapping, whose base is page aligned, so the
+        // range starts on a page boundary. MADV_POPULATE_READ only reads: it cannot race with
+        // the writer's bytes, and it leaves the pages clean (no extra write-back).
+        let rc = unsafe {
+            libc::madvise(
+                self.map.as_mut_ptr().add(start).cast(),
+                end - start,
+                libc::MADV_POPULATE_READ,
+            )
+        };
+        if rc != 0 {
+            // Kernels before 5.14: read one byte per page instead.
+            for page in (start..end).step_by(PAGE) {
+                // SAFETY: inside the mapping; a volatile read of a byte that may be written
+                // concurrently only observes an old or new value of a u8.
+                unsafe {
+                    std::ptr::read_volatile(self.map.as_ptr().add(page));
+                }
+            }
+        }
+    }
+
     /// Marks the rest of the file as used, without writing (after a blank record or when full).
     pub fn mark_full(&self) {
         self.wrote.store(self.size, Ordering::Release);
