@@ -121,6 +121,10 @@ pub struct ProduceArgs {
     /// Create the topics on every master broker first (UPDATE_AND_CREATE_TOPIC).
     #[arg(long)]
     pub create_topic: bool,
+    /// Cap the send rate at this many messages per second over all senders (each send waits
+    /// for its slot on a fixed schedule; a producer that falls behind catches up).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate: Option<u64>,
     /// Timeout of one send.
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -309,6 +313,7 @@ mod tests {
         assert_eq!(args.common.interval, Duration::from_secs(1));
         assert_eq!(args.timeout, Duration::from_secs(3));
         assert!(!args.keys && !args.tags && !args.create_topic && !args.common.json);
+        assert_eq!(args.rate, None);
         assert_eq!(
             args.common.limits(),
             Limits {
@@ -354,6 +359,8 @@ mod tests {
             "--json",
             "--timeout",
             "10s",
+            "--rate",
+            "20000",
         ]);
         assert_eq!(args.mode, Mode::Batch);
         assert_eq!((args.threads, args.inflight, args.batch), (8, 128, 16));
@@ -370,6 +377,7 @@ mod tests {
         );
         assert_eq!(args.common.interval, Duration::from_millis(500));
         assert_eq!(args.timeout, Duration::from_secs(10));
+        assert_eq!(args.rate, Some(20_000));
         assert_eq!(args.messages_per_request(), 16);
     }
 
@@ -399,6 +407,7 @@ mod tests {
             &["produce", "-n", "a:1", "--size", "0"],
             &["produce", "-n", "a:1", "--duration", "10 parsecs"],
             &["produce", "-n", "a:1", "--queues", "0"],
+            &["produce", "-n", "a:1", "--rate", "0"],
             &["consume", "-n", "a:1", "--from", "middle"],
         ] {
             let error = parse(bad).unwrap_err().to_string();

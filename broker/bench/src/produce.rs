@@ -27,7 +27,7 @@ use crate::cli::{Mode, ProduceArgs};
 use crate::error::BenchError;
 use crate::message::{MessageFactory, Target};
 use crate::route::{Cluster, producer_targets};
-use crate::run::{Printer, Stop, halt_on_ctrl_c, report_until};
+use crate::run::{Pacer, Printer, Stop, halt_on_ctrl_c, report_until};
 use crate::stats::{Recorder, Report, response_label, transport_label};
 
 /// Pause after a failure that returns at once (connection refused or closed), so a dead broker
@@ -63,6 +63,7 @@ pub struct ProduceConfig {
     pub tags: bool,
     pub duration_s: Option<f64>,
     pub count: Option<u64>,
+    pub rate: Option<u64>,
 }
 
 struct Run {
@@ -71,7 +72,21 @@ struct Run {
     clients: Vec<Client>,
     recorder: Recorder,
     stop: Arc<Stop>,
+    pacer: Option<Pacer>,
     timeout: Duration,
+}
+
+impl Run {
+    /// Claims up to `want` messages and waits for their slot under `--rate`; 0 means stop.
+    async fn claim(&self, want: u64) -> u64 {
+        let messages = self.stop.claim(want);
+        if messages > 0
+            && let Some(pacer) = &self.pacer
+        {
+            tokio::time::sleep_until(pacer.slot(messages)).await;
+        }
+        messages
+    }
 }
 
 /// Runs the producer and prints its figures; the summary is returned for the caller's checks.
@@ -92,6 +107,7 @@ pub async fn run(args: &ProduceArgs, printer: Printer) -> Result<Report, BenchEr
         clients,
         recorder: Recorder::new(SHARDS),
         stop: Arc::new(Stop::new(limits, start)),
+        pacer: args.rate.map(|rate| Pacer::new(start, rate)),
         timeout: args.timeout,
     });
     let ctrl_c = halt_on_ctrl_c(run.stop.clone());
@@ -140,6 +156,7 @@ pub async fn run(args: &ProduceArgs, printer: Printer) -> Result<Report, BenchEr
             tags: args.tags,
             duration_s: limits.duration.map(|d| d.as_secs_f64()),
             count: limits.count,
+            rate: args.rate,
         },
         summary,
     };
@@ -167,7 +184,7 @@ async fn sender(run: Arc<Run>, task: usize, mode: Mode, per_request: u64) {
     let size = run.factory.size() as u64;
     let mut next = task;
     loop {
-        let messages = run.stop.claim(per_request);
+        let messages = run.claim(per_request).await;
         if messages == 0 {
             return;
         }
@@ -228,6 +245,9 @@ async fn drain_oneway(run: &Run) {
 }
 
 /// Keeps `window` single sends outstanding on connection `driver`.
+///
+/// Responses are only timed when this task polls them, so it never sleeps while requests are
+/// outstanding: waiting for a `--rate` slot goes on collecting responses.
 async fn async_driver(run: Arc<Run>, driver: usize, window: usize) {
     let client = run.clients[driver % run.clients.len()].clone();
     let size = run.factory.size() as u64;
@@ -239,6 +259,19 @@ async fn async_driver(run: Arc<Run>, driver: usize, window: usize) {
             if run.stop.claim(1) == 0 {
                 open = false;
                 break;
+            }
+            if let Some(pacer) = &run.pacer {
+                let due = pacer.slot(1);
+                let sleep = tokio::time::sleep_until(due);
+                tokio::pin!(sleep);
+                loop {
+                    tokio::select! {
+                        () = &mut sleep => break,
+                        Some((result, latency)) = pending.next() => {
+                            record(&run, driver, result, 1, size, latency);
+                        }
+                    }
+                }
             }
             let target = &run.targets[next % run.targets.len()];
             next = next.wrapping_add(1);
@@ -255,7 +288,8 @@ async fn async_driver(run: Arc<Run>, driver: usize, window: usize) {
         let Some((result, latency)) = pending.next().await else {
             return;
         };
-        if record(&run, driver, result, 1, size, latency) {
+        if record(&run, driver, result, 1, size, latency) && pending.is_empty() {
+            // Only when nothing is outstanding: a pause would delay timing the others.
             tokio::time::sleep(FAILURE_PAUSE).await;
         }
     }

@@ -81,6 +81,36 @@ impl Stop {
     }
 }
 
+/// A fixed send schedule for `--rate`: message `k` of the run may leave at `start + k / rate`.
+#[derive(Debug)]
+pub struct Pacer {
+    start: Instant,
+    rate: u64,
+    next: AtomicU64,
+}
+
+impl Pacer {
+    pub fn new(start: Instant, rate: u64) -> Pacer {
+        Pacer {
+            start,
+            rate: rate.max(1),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes the next `messages` slots; returns when the first of them is due.
+    pub fn slot(&self, messages: u64) -> Instant {
+        let k = self.next.fetch_add(messages, Ordering::Relaxed);
+        self.start + slot_offset(k, self.rate)
+    }
+}
+
+/// When message `k` is due at `rate` messages per second.
+pub fn slot_offset(k: u64, rate: u64) -> Duration {
+    let nanos = u128::from(k) * 1_000_000_000 / u128::from(rate.max(1));
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
 /// Where the output goes: text on stdout, or, with `--json`, progress on stderr and one JSON
 /// document on stdout at the end.
 #[derive(Debug, Clone, Copy)]
@@ -198,6 +228,23 @@ mod tests {
         assert_eq!(stop.claim(1), 0);
         let stop = Stop::new(limits(Some(Duration::from_secs(60)), None), Instant::now());
         assert_eq!(stop.claim(1), 1);
+    }
+
+    #[test]
+    fn the_pacer_spaces_slots_evenly_at_the_rate() {
+        assert_eq!(slot_offset(0, 20_000), Duration::ZERO);
+        assert_eq!(slot_offset(1, 20_000), Duration::from_micros(50));
+        assert_eq!(slot_offset(20_000, 20_000), Duration::from_secs(1));
+        assert_eq!(slot_offset(3, 3), Duration::from_secs(1));
+        let start = Instant::now();
+        let pacer = Pacer::new(start, 1000);
+        assert_eq!(pacer.slot(32), start);
+        assert_eq!(
+            pacer.slot(1),
+            start + Duration::from_millis(32),
+            "a batch takes 32 slots"
+        );
+        assert_eq!(pacer.slot(1), start + Duration::from_millis(33));
     }
 
     #[test]

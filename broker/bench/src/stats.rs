@@ -221,7 +221,7 @@ impl Recorder {
 /// One progress line: time since start, then the interval's figures.
 pub fn progress_line(since_start: Duration, report: &Report) -> String {
     format!(
-        "[{:>6.1}s] {:>10} msg/s {:>8.2} MiB/s | errors {} | {}",
+        "[{:>6.1}s] {:>10} msg/s {:>8.2} MiB/s | errors {} | latency {}",
         since_start.as_secs_f64(),
         group_digits(report.msgs_per_sec.round() as u64),
         report.mib_per_sec,
@@ -266,9 +266,9 @@ fn errors_text(report: &Report) -> String {
 
 fn latency_text(latency: Option<&Percentiles>) -> String {
     match latency {
-        None => "latency µs: no samples".to_owned(),
+        None => "µs: no samples".to_owned(),
         Some(p) => format!(
-            "latency µs p50 {} p90 {} p99 {} p99.9 {} max {}",
+            "µs p50 {} p90 {} p99 {} p99.9 {} max {}",
             group_digits(p.p50),
             group_digits(p.p90),
             group_digits(p.p99),
