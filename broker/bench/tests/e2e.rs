@@ -121,9 +121,10 @@ impl Cluster {
         }
     }
 
-    /// Runs `rmq-bench <args> -n <namesrv> --json`; returns its JSON document.
-    fn bench(&self, args: &[&str]) -> Value {
-        let mut all: Vec<&str> = args.to_vec();
+    /// Runs `rmq-bench <args> -n <namesrv> --json` (`args` split at spaces); returns its JSON
+    /// document.
+    fn bench(&self, args: &str) -> Value {
+        let mut all: Vec<&str> = args.split_whitespace().collect();
         all.extend(["-n", &self.namesrv, "--json"]);
         let (status, stdout, stderr) = run_bench(&all);
         assert!(
@@ -223,9 +224,7 @@ fn assert_report_fields(document: &Value) {
 fn every_send_mode_delivers_what_it_reports_and_the_consumer_gets_each_message_once() {
     let cluster = Cluster::start();
     // No --create-topic: the first send auto-creates the topic from TBW102, as Java clients do.
-    let sync = cluster.bench(&[
-        "produce", "-t", "E2E", "--count", "2000", "--size", "128", "--queues", "4",
-    ]);
+    let sync = cluster.bench("produce -t E2E --count 2000 --size 128 --queues 4");
     assert_eq!(sync["command"], "produce");
     assert_eq!(sync["config"]["mode"], "sync");
     assert_eq!(summary_count(&sync, "messages"), 2000);
@@ -235,19 +234,7 @@ fn every_send_mode_delivers_what_it_reports_and_the_consumer_gets_each_message_o
     assert_eq!(sync["summary"]["latency_us"]["samples"], 2000);
     assert_report_fields(&sync);
 
-    let batch = cluster.bench(&[
-        "produce",
-        "-t",
-        "E2E",
-        "--mode",
-        "batch",
-        "--batch",
-        "32",
-        "--threads",
-        "4",
-        "--count",
-        "650",
-    ]);
+    let batch = cluster.bench("produce -t E2E --mode batch --batch 32 --threads 4 --count 650");
     assert_eq!(summary_count(&batch, "messages"), 650);
     assert_eq!(
         summary_count(&batch, "requests"),
@@ -256,48 +243,23 @@ fn every_send_mode_delivers_what_it_reports_and_the_consumer_gets_each_message_o
     );
     assert_eq!(summary_count(&batch, "error_count"), 0, "{batch}");
 
-    let window = cluster.bench(&[
-        "produce",
-        "-t",
-        "E2E",
-        "--mode",
-        "async",
-        "--inflight",
-        "16",
-        "--count",
-        "500",
-    ]);
+    let window = cluster.bench("produce -t E2E --mode async --inflight 16 --count 500 --rate 1000");
     assert_eq!(summary_count(&window, "messages"), 500);
     assert_eq!(summary_count(&window, "error_count"), 0, "{window}");
+    let paced = window["summary"]["elapsed_s"].as_f64().unwrap();
+    assert!(
+        paced >= 0.49,
+        "500 messages at 1000/s take 0.5 s, not {paced}"
+    );
 
-    let oneway = cluster.bench(&[
-        "produce",
-        "-t",
-        "E2E",
-        "--mode",
-        "oneway",
-        "--threads",
-        "2",
-        "--count",
-        "100",
-    ]);
+    let oneway = cluster.bench("produce -t E2E --mode oneway --threads 2 --count 100");
     assert_eq!(summary_count(&oneway, "messages"), 100);
     assert!(oneway["summary"]["latency_us"].is_null(), "{oneway}");
 
     let sent = 2000 + 650 + 500 + 100;
-    let consumed = cluster.bench(&[
-        "consume",
-        "-t",
-        "E2E",
-        "-g",
-        "e2e",
-        "--from",
-        "first",
-        "--duration",
-        "30s",
-        "--count",
-        &sent.to_string(),
-    ]);
+    let consumed = cluster.bench(&format!(
+        "consume -t E2E -g e2e --from first --duration 30s --count {sent}"
+    ));
     assert_eq!(consumed["command"], "consume");
     assert_eq!(consumed["config"]["queues"], 4);
     assert_eq!(summary_count(&consumed, "messages"), sent, "{consumed}");
@@ -313,7 +275,7 @@ fn every_send_mode_delivers_what_it_reports_and_the_consumer_gets_each_message_o
     );
 
     // The offsets were committed: the same group finds nothing left.
-    let again = cluster.bench(&["consume", "-t", "E2E", "-g", "e2e", "--duration", "2s"]);
+    let again = cluster.bench("consume -t E2E -g e2e --duration 2s");
     assert_eq!(summary_count(&again, "messages"), 0, "{again}");
     assert_eq!(summary_count(&again, "error_count"), 0, "{again}");
 }
