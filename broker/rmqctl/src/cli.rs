@@ -3,6 +3,7 @@
 //! `-n`, `--json` and `--timeout-ms` are global, so they go before or after the subcommand
 //! (`rmqctl topicList -n ns:9876` as with mqadmin, or `rmqctl -n ns:9876 topicList`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand};
@@ -82,6 +83,10 @@ pub enum Command {
     QueryMsgById(QueryMsgByIdArgs),
     /// Find messages of a topic by key
     QueryMsgByKey(QueryMsgByKeyArgs),
+    /// Run a local cluster from a RocketCluster manifest (no Kubernetes needed)
+    Up(UpArgs),
+    /// Stop a local cluster started by `rmqctl up`
+    Down(DownArgs),
 }
 
 /// `clusterList`.
@@ -191,6 +196,39 @@ pub struct QueryMsgByKeyArgs {
     #[arg(short = 'm', long = "maxNum", default_value_t = 64, value_name = "N",
           value_parser = clap::value_parser!(i32).range(1..))]
     pub max_num: i32,
+}
+
+/// `up`.
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// RocketCluster manifest, e.g. deploy/examples/minimal.yaml
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: PathBuf,
+    /// State directory: configs, stores, logs, pids.json [default: .rmq/{cluster name}]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Name servers listen on PORT, PORT+1, ...; brokers from PORT+1035 (10911 by default), 10 apart
+    #[arg(long = "base-port", default_value_t = 9876, value_name = "PORT",
+          value_parser = clap::value_parser!(u16).range(1024..))]
+    pub base_port: u16,
+    /// Return once the cluster is up and leave it running (stop it with `rmqctl down`)
+    #[arg(long)]
+    pub detach: bool,
+}
+
+/// `down`.
+#[derive(Debug, Clone, Args)]
+pub struct DownArgs {
+    /// State directory given to `up` [default: .rmq/{cluster name of -f}, or the only
+    /// cluster under .rmq]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The manifest given to `up`, to find the default state directory
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Also delete the state directory: stores, logs, configs
+    #[arg(long)]
+    pub purge: bool,
 }
 
 /// Longest topic name a broker accepts (`TopicValidator`).
@@ -396,6 +434,62 @@ mod tests {
             parse(&["consumerProgress"]).unwrap_err().kind(),
             ErrorKind::MissingRequiredArgument
         );
+    }
+
+    #[test]
+    fn up_takes_a_manifest_and_defaults_to_apaches_name_server_port_in_the_foreground() {
+        let cli = parse(&["up", "-f", "deploy/examples/minimal.yaml"]).unwrap();
+        let Command::Up(args) = cli.command else {
+            panic!("not up");
+        };
+        assert_eq!(args.file, PathBuf::from("deploy/examples/minimal.yaml"));
+        assert_eq!((args.dir, args.base_port, args.detach), (None, 9876, false));
+        let cli = parse(&[
+            "up",
+            "-f",
+            "m.yaml",
+            "--dir",
+            "/s",
+            "--base-port",
+            "30000",
+            "--detach",
+        ])
+        .unwrap();
+        let Command::Up(args) = cli.command else {
+            panic!("not up");
+        };
+        assert_eq!(
+            (args.dir, args.base_port, args.detach),
+            (Some(PathBuf::from("/s")), 30000, true)
+        );
+        assert_eq!(
+            parse(&["up"]).unwrap_err().kind(),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            parse(&["up", "-f", "m", "--base-port", "80"])
+                .unwrap_err()
+                .kind(),
+            ErrorKind::ValueValidation
+        );
+    }
+
+    #[test]
+    fn down_needs_nothing_and_purges_only_when_asked() {
+        let cli = parse(&["down"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Down(DownArgs {
+                dir: None,
+                file: None,
+                purge: false
+            })
+        ));
+        let cli = parse(&["down", "-f", "m.yaml", "--purge"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Down(DownArgs { purge: true, .. })
+        ));
     }
 
     #[test]

@@ -99,6 +99,10 @@ pub enum CmdError {
     NoTopicStats { topic: String },
     #[error("the JSON output could not be written")]
     Json(#[source] serde_json::Error),
+    #[error(transparent)]
+    Up(#[from] crate::local::UpError),
+    #[error(transparent)]
+    Down(#[from] crate::local::DownError),
 }
 
 /// Boxed: a [`RpcError`] is several times the size of the other variants.

@@ -9,6 +9,7 @@
 //! | [`table`] | aligned text tables |
 //! | [`time`] | epoch milliseconds as UTC text |
 //! | [`error`] | [`error::RpcError`] (one request) and [`error::CmdError`] (one subcommand) |
+//! | [`local`] | `up` / `down`: a local cluster from a `RocketCluster` manifest |
 //!
 //! Every subcommand follows one shape: `run` asks the servers and builds a serializable model;
 //! the model is printed either by its `render_*` function (a table) or as one JSON document
@@ -24,12 +25,18 @@
 //! rmqctl consumerProgress -g G [-t T]                       route of %RETRY%G, GET_CONSUME_STATS
 //! rmqctl queryMsgById     -i ID[,ID]                        VIEW_MESSAGE_BY_ID
 //! rmqctl queryMsgByKey    -t T -k K [-b -e -m]              route, QUERY_MESSAGE
+//! rmqctl up               -f manifest.yaml [--dir D] [--base-port P] [--detach]
+//! rmqctl down             [--dir D | -f manifest.yaml] [--purge]
 //! ```
+//!
+//! `up` and `down` print as they go rather than through [`Output`]: `up` reports a cluster
+//! that keeps running in the foreground.
 
 pub mod admin;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod local;
 pub mod table;
 pub mod time;
 
@@ -98,6 +105,14 @@ pub async fn run(cli: &Cli) -> Result<Output, CmdError> {
             let mut output = print(json, &query, query_msg_by_key::render_key_query)?;
             output.warnings = query.warnings;
             Ok(output)
+        }
+        Command::Up(args) => {
+            local::up::run(args).await?;
+            Ok(Output::default())
+        }
+        Command::Down(args) => {
+            local::down::run(args)?;
+            Ok(Output::default())
         }
     }
 }

@@ -1,0 +1,37 @@
+//! `rmqctl up` / `rmqctl down`: a local cluster from a `RocketCluster` manifest, for a machine
+//! without Kubernetes.
+//!
+//! The manifest goes through the operator's own types and validation, and every `broker.conf`
+//! is the operator's rendering at a local placement (127.0.0.1, ports from `--base-port`, a
+//! store under the state directory), so a local run is the configuration the operator would
+//! deploy, minus what only a cluster has (images, volumes, affinity, resources, budgets).
+//!
+//! ```text
+//! manifest ──parse (pure)──▶ RocketCluster ──validate (operator)──▶ ValidatedCluster
+//!      ──plan (pure)──▶ Plan: names, ports, dirs, config texts
+//!      ──up (shell)──▶ write files, spawn name servers ─▶ "listening on" ─▶ spawn brokers
+//!                      ─▶ "listening on" ─▶ GET_BROKER_CLUSTER_INFO lists them ─▶ summary
+//!                      ─▶ --detach: return | else: SIGINT/SIGTERM ─▶ stop brokers, name servers
+//! pids.json ──down (shell)──▶ SIGTERM brokers, wait ≤ 20 s, SIGKILL; then name servers
+//! ```
+//!
+//! | module | what |
+//! |---|---|
+//! | [`manifest`] | the one `RocketCluster` of a YAML file, unknown fields, local namespace and uid |
+//! | [`plan`] | pure layout: process names, ports, directories, `namesrv.properties`, `broker.conf` |
+//! | [`summary`] | pure text printed once the cluster is up, and the replication warning |
+//! | [`pids`] | `<dir>/pids.json`: what runs, for `down` |
+//! | [`process`] | binaries, port probes, spawn with logs, readiness, signals, bounded stops |
+//! | [`up`] / [`down`] | the two subcommands |
+//! | [`error`] | [`UpError`], [`DownError`] |
+
+pub mod down;
+pub mod error;
+pub mod manifest;
+pub mod pids;
+pub mod plan;
+pub mod process;
+pub mod summary;
+pub mod up;
+
+pub use error::{DownError, UpError};
