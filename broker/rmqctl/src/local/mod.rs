@@ -19,7 +19,7 @@
 //! |---|---|
 //! | [`manifest`] | the one `RocketCluster` of a YAML file, unknown fields, local namespace and uid |
 //! | [`plan`] | pure layout: process names, ports, directories, `namesrv.properties`, `broker.conf` |
-//! | [`summary`] | pure text printed once the cluster is up, and the replication warning |
+//! | [`summary`] | pure text printed once the cluster is up |
 //! | [`pids`] | `<dir>/pids.json`: what runs, for `down` |
 //! | [`process`] | binaries, port probes, spawn with logs, readiness, signals, bounded stops |
 //! | [`up`] / [`down`] | the two subcommands |

@@ -1,4 +1,4 @@
-//! What `rmqctl up` prints once the cluster is up, and the replication warning, as pure
+//! What `rmqctl up` prints once the cluster is up, as pure
 //! functions of the plan.
 
 use crate::local::plan::Plan;
@@ -53,35 +53,6 @@ pub fn render(plan: &Plan, program: &str, detached: bool) -> String {
         program = quote(program),
         quoted = quote(&namesrv),
     )
-}
-
-/// The warning owed whenever the plan has slaves: the broker does not replicate yet.
-pub fn replication_warning(plan: &Plan) -> Option<String> {
-    let slaves = plan.slaves();
-    if slaves == 0 {
-        return None;
-    }
-    let sync = plan
-        .brokers
-        .iter()
-        .any(|n| n.broker.as_ref().is_some_and(|b| b.role == "SYNC_MASTER"));
-    let names: Vec<&str> = plan
-        .brokers
-        .iter()
-        .filter(|n| n.broker.as_ref().is_some_and(|b| b.id > 0))
-        .map(|n| n.name.as_str())
-        .collect();
-    Some(format!(
-        "master/slave replication is not implemented yet: SLAVE brokers run with their rendered \
-         role but hold no copy of their master's messages ({slaves} slave{}: {}){}",
-        plural(slaves),
-        names.join(", "),
-        if sync {
-            "; SYNC_MASTER acknowledges writes that no slave has"
-        } else {
-            ""
-        }
-    ))
 }
 
 fn plural(n: usize) -> &'static str {
@@ -139,27 +110,6 @@ stop          target/release/rmqctl down --dir /state/demo
     fn the_foreground_summary_says_how_to_stop() {
         let summary = render(&plan_of("{}"), "rmqctl", false);
         assert!(summary.contains("\nstop          Ctrl-C (or SIGTERM to pid "));
-    }
-
-    #[test]
-    fn slaves_always_come_with_the_replication_warning() {
-        assert_eq!(replication_warning(&plan_of("{}")), None);
-        assert_eq!(
-            replication_warning(&plan_of("{broker: {replicasPerGroup: 1}}")).unwrap(),
-            "master/slave replication is not implemented yet: SLAVE brokers run with their \
-             rendered role but hold no copy of their master's messages (1 slave: demo-broker-0-1)"
-        );
-        let sync = replication_warning(&plan_of(
-            "{broker: {groups: 2, replicasPerGroup: 1, brokerRole: SYNC_MASTER}}",
-        ))
-        .unwrap();
-        assert!(
-            sync.ends_with(
-                "(2 slaves: demo-broker-0-1, demo-broker-1-1); SYNC_MASTER acknowledges writes \
-                 that no slave has"
-            ),
-            "{sync}"
-        );
     }
 
     #[test]

@@ -112,9 +112,6 @@ pub async fn run(args: &UpArgs) -> Result<(), UpError> {
         .next()
         .unwrap_or_else(|| "rmqctl".to_owned());
     print!("{}", summary::render(&plan, &program, args.detach));
-    if let Some(warning) = summary::replication_warning(&plan) {
-        eprintln!("rmqctl: warning: {warning}");
-    }
     if args.detach {
         // The children outlive this process: dropping a `Child` neither kills nor waits.
         return Ok(());
