@@ -6,6 +6,8 @@ Message i has key <key-prefix><i>, tag tags[i % len(tags)] (none when --tags is 
   {"sent": N, "results": [{"i", "msg_id", "offset", "status"}, ...]}
 plus "error" (and a non-zero exit) on failure. msg_id is the client-made UNIQ_KEY id; offset is
 the queue offset; status is a Java SendStatus name. The C++ API does not expose the queue id.
+--delay-level L sets the delay level; --props '[{"a":"7"},{"a":"3"}]' sets user properties of
+message i from item i % n; --orderly-keys K sends orderly, message i to queue (i % K) % queues.
 """
 
 import os
@@ -26,6 +28,9 @@ def parse_args():
     p.add_argument("--body-size", type=int, default=0, help="pad bodies to this many bytes")
     p.add_argument("--send-timeout-ms", type=int, default=3000, help="per-send timeout of the client")
     p.add_argument("--timeout-s", type=float, default=60.0, help="hard deadline for the whole run")
+    p.add_argument("--delay-level", type=int, default=0, help="delay level of every message")
+    p.add_argument("--props", default=None, help="JSON list of user-property objects, used round-robin")
+    p.add_argument("--orderly-keys", type=int, default=0, help="send orderly: message i to queue i %% K")
     a = p.parse_args()
     if a.count < 0:
         p.error("--count must be >= 0")
@@ -47,6 +52,8 @@ def main():
     from rocketmq.ffi import dll
 
     tags = [t for t in args.tags.split(",") if t] if args.tags else []
+    import json
+    user_props = json.loads(args.props) if args.props else []
     instance = args.instance or "cpp-%d" % os.getpid()
     results = []
     lock = threading.Lock()
@@ -76,9 +83,16 @@ def main():
         if tags:
             msg.set_tags(tags[i % len(tags)])
         msg.set_body(body_of(i, args.body_size))
+        if args.delay_level:
+            msg.set_delay_time_level(args.delay_level)
+        for k, v in (user_props[i % len(user_props)] if user_props else {}).items():
+            msg.set_property(k, str(v))
         t0 = time.monotonic()
         try:
-            r = producer.send_sync(msg)
+            if args.orderly_keys > 0:
+                r = producer.send_orderly(msg, i % args.orderly_keys)
+            else:
+                r = producer.send_sync(msg)
         except Exception as e:
             error = "send %d failed after %.2fs: %s: %s" % (i, time.monotonic() - t0, type(e).__name__, e)
             break

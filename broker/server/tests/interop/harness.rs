@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared by several test binaries, each using a subset
 //! Real processes for interoperability tests: `rmq-namesrv` and `rmq-broker` on 127.0.0.1 with
 //! temp dirs, and the independent clients installed by `scripts/install-clients.sh`.
 
@@ -46,6 +47,8 @@ fn free_port() -> u16 {
 pub struct Cluster {
     pub dir: TempDir,
     pub namesrv: String,
+    /// The broker's `127.0.0.1:port`, for requests a test makes itself.
+    pub broker_addr: String,
     namesrv_proc: Child,
     broker_proc: Option<Child>,
     broker_conf: PathBuf,
@@ -73,13 +76,15 @@ impl Cluster {
         );
         wait_for_line(&dir.path().join("namesrv.log"), "listening on");
         let broker_port = free_port();
+        // Explicit, so the default (listenPort + 1) cannot collide with another test's ports.
+        let ha_port = free_port();
         let broker_conf = dir.path().join("broker.conf");
         std::fs::write(
             &broker_conf,
             format!(
                 "brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerId=0\n\
                  namesrvAddr=127.0.0.1:{ns_port}\nbrokerIP1=127.0.0.1\nlistenPort={broker_port}\n\
-                 bindAddress=127.0.0.1\nfastListenEnable=false\nstorePathRootDir={}\n\
+                 haListenPort={ha_port}\nbindAddress=127.0.0.1\nfastListenEnable=false\nstorePathRootDir={}\n\
                  mappedFileSizeCommitLog=67108864\nflushConsumerOffsetInterval=1000\n{extra}\n",
                 dir.path().join("store").display()
             ),
@@ -88,6 +93,7 @@ impl Cluster {
         let mut cluster = Cluster {
             dir,
             namesrv: format!("127.0.0.1:{ns_port}"),
+            broker_addr: format!("127.0.0.1:{broker_port}"),
             namesrv_proc,
             broker_proc: None,
             broker_conf,
@@ -97,7 +103,8 @@ impl Cluster {
         cluster
     }
 
-    fn start_broker(&mut self) {
+    /// Starts the broker (again) on the same store and port.
+    pub fn start_broker(&mut self) {
         self.broker_starts += 1;
         let log = self
             .dir
@@ -115,6 +122,22 @@ impl Cluster {
             &self.dir.path().join("namesrv.log"),
             "new broker registered",
         );
+    }
+
+    /// SIGTERM and wait for a clean exit (code 0).
+    pub fn stop_broker(&mut self) {
+        if let Some(mut child) = self.broker_proc.take() {
+            terminate(&mut child, "rmq-broker");
+        }
+    }
+
+    /// The broker's log of its latest start.
+    pub fn broker_log(&self) -> String {
+        let log = self
+            .dir
+            .path()
+            .join(format!("broker-{}.log", self.broker_starts));
+        std::fs::read_to_string(log).unwrap_or_default()
     }
 
     /// SIGTERM, wait for a clean exit (code 0), start again on the same store.
@@ -169,6 +192,21 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "--- broker log (last start) ---\n{}",
+                tail(&self.broker_log(), 60)
+            );
+            // No second panic while unwinding: just stop the processes.
+            for child in [self.broker_proc.as_mut(), Some(&mut self.namesrv_proc)]
+                .into_iter()
+                .flatten()
+            {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            return;
+        }
         if let Some(mut broker) = self.broker_proc.take() {
             terminate(&mut broker, "rmq-broker");
         }
