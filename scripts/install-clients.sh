@@ -3,6 +3,8 @@
 # quick when already installed):
 #   .tools/py     Python venv with PyPI rocketmq==0.4.4 (messense's wrapper of the Apache C++
 #                 client; its manylinux wheel bundles librocketmq.so)
+#   .tools/py5    Python venv with PyPI rocketmq-client-python==0.5.0rc2 (Apache's own wrapper of
+#                 its C++ client 2.x; the only one here with a transactional producer)
 #   .tools/node   npm prefix with ali-ons@3.12.0 (Alibaba's pure-JavaScript client) and urllib@2
 # Missing system pieces (python3-venv, nodejs/npm, shared libraries of librocketmq.so) are
 # installed with apt-get. Exits non-zero with a message saying what failed.
@@ -11,11 +13,13 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 ROCKETMQ_PY_VERSION="0.4.4"
+ROCKETMQ_PY5_VERSION="0.5.0rc2"
 ALI_ONS_VERSION="3.12.0"
 URLLIB_SPEC="urllib@2"
 
 tools="$root/.tools"
 py="$tools/py"
+py5="$tools/py5"
 node_prefix="$tools/node"
 
 fail() {
@@ -83,6 +87,35 @@ else
     echo "install-clients: $out"
 fi
 
+# ------------------------------------- Python: rocketmq-client-python (Apache C++ client 2.x)
+py5_check() {
+    "$py5/bin/python" - "$ROCKETMQ_PY5_VERSION" <<'PY' 2>&1
+import sys
+from importlib.metadata import version
+have = version("rocketmq-client-python")
+if have != sys.argv[1]:
+    sys.exit("rocketmq-client-python %s installed, want %s" % (have, sys.argv[1]))
+from rocketmq.client import TransactionMQProducer, PushConsumer  # loads librocketmq.so
+print("rocketmq-client-python %s imports" % have)
+PY
+}
+
+if [[ -x "$py5/bin/python" ]] && py5_check >/dev/null 2>&1; then
+    echo "install-clients: rocketmq-client-python==$ROCKETMQ_PY5_VERSION already installed in $py5"
+else
+    if [[ ! -x "$py5/bin/python" ]]; then
+        rm -rf "$py5"
+        python3 -m venv "$py5" || fail "python3 -m venv $py5 failed"
+    fi
+    echo "install-clients: pip install rocketmq-client-python==$ROCKETMQ_PY5_VERSION into $py5"
+    # Only this pre-release ships a wheel with librocketmq.so inside (2.0.0 is an sdist).
+    "$py5/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+        --only-binary=:all: "rocketmq-client-python==$ROCKETMQ_PY5_VERSION" ||
+        fail "pip install rocketmq-client-python==$ROCKETMQ_PY5_VERSION failed"
+    out=$(py5_check) || fail "rocketmq-client-python does not import: $out"
+    echo "install-clients: $out"
+fi
+
 # ---------------------------------------------------------------- Node: ali-ons
 ons_check() {
     (cd "$node_prefix" && node -e '
@@ -114,4 +147,5 @@ fi
 
 echo "install-clients: done"
 echo "  python (C++ client):  $py/bin/python   (tests/clients/cpp_*.py)"
+echo "  python (C++ client 2.x): $py5/bin/python   (tests/clients/cpp5_*.py)"
 echo "  node modules (ali-ons): $node_prefix/node_modules   (tests/clients/ons_*.js)"

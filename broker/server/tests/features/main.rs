@@ -76,3 +76,4 @@ fn deliveries(consumed: &Value) -> Vec<Value> {
 
 mod delay;
 mod retry;
+mod transaction;
