@@ -17,12 +17,13 @@
 const C = require('./ons_common');
 
 const USAGE = `usage: ons_consume.js --namesrv HOST:PORT --topic T --group G --expect N
-       [--expression 'a || b'] [--timeout-s 60] [--idle-s 3] [--min-run-s 0]
+       [--expression 'a || b' | --sql 'a > 5 AND b = ''x'''] [--timeout-s 60] [--idle-s 3] [--min-run-s 0]
        [--consumers 1] [--from first|last] [--instance NAME] [--verbose 0|1]`;
 
 const args = C.parseArgs(Object.assign({}, C.COMMON_SPEC, {
   expect: { type: 'int', required: true },
   expression: { type: 'string', def: '*' },
+  sql: { type: 'string', def: '' },
   'timeout-s': { type: 'float', def: 60 },
   'idle-s': { type: 'float', def: 3 },
   'min-run-s': { type: 'float', def: 0 },
@@ -79,7 +80,9 @@ async function main() {
       errors.push(String(err && err.message || err).slice(0, 300));
       C.log('client error (%s): %s', instance, err && err.message || err);
     });
-    c.subscribe(args.topic, args.expression, async msg => {
+    // --sql subscribes with a SQL92 expression (the broker needs enablePropertyFilter=true).
+    const expression = args.sql ? { expressionType: 'SQL92', subString: args.sql } : args.expression;
+    c.subscribe(args.topic, expression, async msg => {
       const props = msg.properties || {};
       received.push({
         consumer: k,
@@ -97,6 +100,7 @@ async function main() {
         born_timestamp: msg.bornTimestamp,
         store_host: msg.storeHost,
         born_host: msg.bornHost,
+        properties: props,
       });
       seen.add(msg.msgId);
       last = Date.now();

@@ -60,6 +60,7 @@ impl RebalanceLocks {
                     info!(%group, topic = %mq.topic, queue = mq.queue_id, owner = %entry.client_id, asking = %client_id, "queue is locked by another client");
                 }
                 None => {
+                    info!(%group, topic = %mq.topic, queue = mq.queue_id, client = %client_id, "queue locked");
                     table.insert(
                         mq.clone(),
                         LockEntry {

@@ -7,6 +7,7 @@
 #[path = "../interop/harness.rs"]
 mod harness;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use harness::{Cluster, finish};
@@ -75,5 +76,8 @@ fn deliveries(consumed: &Value) -> Vec<Value> {
 }
 
 mod delay;
+mod order;
 mod retry;
+mod sql;
+mod trace;
 mod transaction;
