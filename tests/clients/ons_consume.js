@@ -17,7 +17,7 @@
 const C = require('./ons_common');
 
 const USAGE = `usage: ons_consume.js --namesrv HOST:PORT --topic T --group G --expect N
-       [--expression 'a || b' | --sql 'a > 5 AND b = ''x'''] [--timeout-s 60] [--idle-s 3] [--min-run-s 0]
+       [--expression 'a || b' | --sql 'a > 5'] [--timeout-s 60] [--idle-s 3] [--min-run-s 0]
        [--consumers 1] [--from first|last] [--instance NAME] [--verbose 0|1]`;
 
 const args = C.parseArgs(Object.assign({}, C.COMMON_SPEC, {
