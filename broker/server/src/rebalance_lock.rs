@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use rmq_protocol::body::MessageQueue;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 #[derive(Debug, Clone)]
 struct LockEntry {
@@ -56,8 +56,9 @@ impl RebalanceLocks {
                     entry.last_update = now;
                     locked.insert(mq.clone());
                 }
+                // Debug only: a client waiting for a lock may ask many times a second.
                 Some(entry) => {
-                    info!(%group, topic = %mq.topic, queue = mq.queue_id, owner = %entry.client_id, asking = %client_id, "queue is locked by another client");
+                    debug!(%group, topic = %mq.topic, queue = mq.queue_id, owner = %entry.client_id, asking = %client_id, "queue is locked by another client");
                 }
                 None => {
                     info!(%group, topic = %mq.topic, queue = mq.queue_id, client = %client_id, "queue locked");
@@ -83,6 +84,7 @@ impl RebalanceLocks {
         for mq in queues {
             match table.get(mq) {
                 Some(entry) if entry.client_id == client_id => {
+                    info!(%group, topic = %mq.topic, queue = mq.queue_id, client = %client_id, "queue unlocked");
                     table.remove(mq);
                 }
                 Some(entry) => {
