@@ -83,6 +83,8 @@ pub enum Command {
     QueryMsgById(QueryMsgByIdArgs),
     /// Find messages of a topic by key
     QueryMsgByKey(QueryMsgByKeyArgs),
+    /// Show a message's trace (what clients with message trace on recorded about it)
+    QueryMsgTraceById(QueryMsgTraceByIdArgs),
     /// Run a local cluster from a RocketCluster manifest (no Kubernetes needed)
     Up(UpArgs),
     /// Stop a local cluster started by `rmqctl up`
@@ -196,6 +198,21 @@ pub struct QueryMsgByKeyArgs {
     #[arg(short = 'm', long = "maxNum", default_value_t = 64, value_name = "N",
           value_parser = clap::value_parser!(i32).range(1..))]
     pub max_num: i32,
+}
+
+/// `queryMsgTraceById`.
+#[derive(Debug, Clone, Args)]
+pub struct QueryMsgTraceByIdArgs {
+    /// The traced message's id (its UNIQ_KEY msgId)
+    #[arg(short = 'i', long = "msgId")]
+    pub msg_id: String,
+    /// Trace topic
+    #[arg(
+        short = 't',
+        long = "traceTopic",
+        default_value = "RMQ_SYS_TRACE_TOPIC"
+    )]
+    pub trace_topic: String,
 }
 
 /// `up`.

@@ -45,8 +45,8 @@ use serde::Serialize;
 use crate::admin::Admin;
 use crate::cli::{Cli, Command};
 use crate::commands::{
-    cluster_list, consumer_progress, delete_topic, query_msg_by_id, query_msg_by_key, topic_list,
-    topic_route, topic_status, update_topic,
+    cluster_list, consumer_progress, delete_topic, query_msg_by_id, query_msg_by_key,
+    query_msg_trace, topic_list, topic_route, topic_status, update_topic,
 };
 use crate::error::CmdError;
 
@@ -104,6 +104,12 @@ pub async fn run(cli: &Cli) -> Result<Output, CmdError> {
             let query = query_msg_by_key::run(&admin, args).await?;
             let mut output = print(json, &query, query_msg_by_key::render_key_query)?;
             output.warnings = query.warnings;
+            Ok(output)
+        }
+        Command::QueryMsgTraceById(args) => {
+            let trace = query_msg_trace::run(&admin, args).await?;
+            let mut output = print(json, &trace, query_msg_trace::render_trace)?;
+            output.warnings = trace.warnings;
             Ok(output)
         }
         Command::Up(args) => {

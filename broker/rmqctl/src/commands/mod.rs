@@ -8,6 +8,7 @@ pub mod delete_topic;
 pub mod message;
 pub mod query_msg_by_id;
 pub mod query_msg_by_key;
+pub mod query_msg_trace;
 pub mod topic_list;
 pub mod topic_route;
 pub mod topic_status;

@@ -89,6 +89,28 @@ pub fn render_key_query(query: &KeyQuery) -> String {
 
 /// Route, then every broker at once.
 pub async fn run(admin: &Admin, args: &QueryMsgByKeyArgs) -> Result<KeyQuery, CmdError> {
+    let (messages, warnings) = find_messages(admin, args).await?;
+    let hits = key_hits(&args.topic, &args.key, messages);
+    if hits.is_empty() {
+        return Err(CmdError::NoMessage {
+            topic: args.topic.clone(),
+            key: args.key.clone(),
+        });
+    }
+    Ok(KeyQuery {
+        topic: args.topic.clone(),
+        key: args.key.clone(),
+        hits,
+        warnings,
+    })
+}
+
+/// Every message the brokers of the topic return for the key (index hits, not yet checked
+/// against the key), and a warning per broker that failed while another answered.
+pub async fn find_messages(
+    admin: &Admin,
+    args: &QueryMsgByKeyArgs,
+) -> Result<(Vec<MessageView>, Vec<String>), CmdError> {
     let route = admin.topic_route(&args.topic).await?;
     let addrs: Vec<&str> = route
         .broker_datas
@@ -137,19 +159,7 @@ pub async fn run(admin: &Admin, args: &QueryMsgByKeyArgs) -> Result<KeyQuery, Cm
         });
     }
     let warnings = failures.iter().map(error_chain).collect();
-    let hits = key_hits(&args.topic, &args.key, messages);
-    if hits.is_empty() {
-        return Err(CmdError::NoMessage {
-            topic: args.topic.clone(),
-            key: args.key.clone(),
-        });
-    }
-    Ok(KeyQuery {
-        topic: args.topic.clone(),
-        key: args.key.clone(),
-        hits,
-        warnings,
-    })
+    Ok((messages, warnings))
 }
 
 /// An error with its causes, `: `-separated.

@@ -3,10 +3,22 @@
 use super::*;
 
 /// The message of `key` as stored in `topic`, through `rmqctl queryMsgByKey` + `queryMsgById`.
+/// Waits up to 3 s for the index to list it; empty if it never does.
 pub(crate) fn stored_by_key(cluster: &Cluster, topic: &str, key: &str) -> Vec<Value> {
-    let out = cluster.rmqctl(&["--json", "queryMsgByKey", "-t", topic, "-k", key]);
-    if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no message") {
-        return Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let out = cluster.rmqctl(&["--json", "queryMsgByKey", "-t", topic, "-k", key]);
+        if out.status.success() {
+            break;
+        }
+        let missing = String::from_utf8_lossy(&out.stderr).contains("no message");
+        if !missing || std::time::Instant::now() >= deadline {
+            if missing {
+                return Vec::new();
+            }
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
     let found = rmqctl_json(cluster, &["queryMsgByKey", "-t", topic, "-k", key]);
     found["hits"]
