@@ -54,6 +54,25 @@ pub enum StartFrom {
     Last,
 }
 
+/// How request headers are serialized (`hdrInfo`'s serialize type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeaderFormat {
+    /// JSON text: what Java 4.x clients send by default.
+    Json,
+    /// RocketMQ's compact binary header (`rocketmq.serialize.type=ROCKETMQ` in Java).
+    Rocketmq,
+}
+
+impl HeaderFormat {
+    pub fn wire(self) -> rmq_protocol::SerializeType {
+        match self {
+            HeaderFormat::Json => rmq_protocol::SerializeType::Json,
+            HeaderFormat::Rocketmq => rmq_protocol::SerializeType::RocketMq,
+        }
+    }
+}
+
 /// Flags both subcommands share.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
@@ -79,6 +98,9 @@ pub struct Common {
     /// Print one JSON document at the end on stdout (progress lines go to stderr).
     #[arg(long)]
     pub json: bool,
+    /// Header serialization of the requests to brokers (sends and pulls).
+    #[arg(long, value_enum, default_value_t = HeaderFormat::Json)]
+    pub serialize: HeaderFormat,
     /// Runtime worker threads; the number of cores by default.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub io_threads: Option<u16>,
@@ -314,6 +336,7 @@ mod tests {
         assert_eq!(args.timeout, Duration::from_secs(3));
         assert!(!args.keys && !args.tags && !args.create_topic && !args.common.json);
         assert_eq!(args.rate, None);
+        assert_eq!(args.common.serialize, HeaderFormat::Json);
         assert_eq!(
             args.common.limits(),
             Limits {
@@ -361,6 +384,8 @@ mod tests {
             "10s",
             "--rate",
             "20000",
+            "--serialize",
+            "rocketmq",
         ]);
         assert_eq!(args.mode, Mode::Batch);
         assert_eq!((args.threads, args.inflight, args.batch), (8, 128, 16));
@@ -378,6 +403,7 @@ mod tests {
         assert_eq!(args.common.interval, Duration::from_millis(500));
         assert_eq!(args.timeout, Duration::from_secs(10));
         assert_eq!(args.rate, Some(20_000));
+        assert_eq!(args.common.serialize, HeaderFormat::Rocketmq);
         assert_eq!(args.messages_per_request(), 16);
     }
 

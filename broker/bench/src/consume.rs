@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::{RequestCode, ResponseCode};
 use rmq_protocol::command::get_max_offset::{
     GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader,
@@ -28,13 +27,14 @@ use rmq_protocol::command::query_consumer_offset::{
 };
 use rmq_protocol::command::update_consumer_offset::UpdateConsumerOffsetRequestHeader;
 use rmq_protocol::message::record::decode_all;
+use rmq_protocol::{RemotingCommand, SerializeType};
 use rmq_remoting::{Client, ClientConfig};
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::cli::{ConsumeArgs, StartFrom};
+use crate::cli::{ConsumeArgs, HeaderFormat, StartFrom};
 use crate::error::BenchError;
 use crate::message::{Target, now_us, read_stamp};
 use crate::route::{Cluster, consumer_targets};
@@ -72,6 +72,7 @@ pub struct ConsumeConfig {
     pub topic: String,
     pub topics: u32,
     pub group: String,
+    pub serialize: HeaderFormat,
     /// Queues pulled, over all topics and brokers.
     pub queues: usize,
     pub from: StartFrom,
@@ -82,6 +83,7 @@ pub struct ConsumeConfig {
 
 struct Run {
     client: Client,
+    serialize: SerializeType,
     group: String,
     from: StartFrom,
     pull_batch: i32,
@@ -112,6 +114,7 @@ pub async fn run(args: &ConsumeArgs, printer: Printer) -> Result<ConsumeDocument
     let (stopped, _) = watch::channel(false);
     let run = Arc::new(Run {
         client: Client::new(ClientConfig::default()),
+        serialize: args.common.serialize.wire(),
         group: args.group.clone(),
         from: args.from,
         pull_batch: i32::try_from(args.pull_batch).unwrap_or(i32::MAX),
@@ -161,6 +164,7 @@ pub async fn run(args: &ConsumeArgs, printer: Printer) -> Result<ConsumeDocument
             topic: args.common.topic.clone(),
             topics: args.common.topics,
             group: args.group.clone(),
+            serialize: args.common.serialize,
             queues: targets.len(),
             from: args.from,
             pull_batch: args.pull_batch,
@@ -205,7 +209,8 @@ async fn pull_queue(run: Arc<Run>, task: usize, target: Target) {
             request_source: None,
             proxy_froward_client_id: None,
         };
-        let request = RemotingCommand::request_with_header(RequestCode::PullMessage, &header);
+        let mut request = RemotingCommand::request_with_header(RequestCode::PullMessage, &header);
+        request.serialize_type = run.serialize;
         let pulled = tokio::select! {
             result = run.client.invoke(&target.addr, request, PULL_TIMEOUT) => result,
             _ = stopped.wait_for(|s| *s) => break,

@@ -18,11 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use rmq_protocol::RemotingCommand;
 use rmq_protocol::batch::{self, BatchMessage};
 use rmq_protocol::code::RequestCode;
 use rmq_protocol::command::send_message::SendMessageRequestHeaderV2;
 use rmq_protocol::message::properties::{self, keys};
+use rmq_protocol::{RemotingCommand, SerializeType};
 
 /// First bytes of a stamped body.
 pub const STAMP_MAGIC: [u8; 4] = *b"RMQB";
@@ -82,6 +82,7 @@ pub struct MessageFactory {
     keys: bool,
     tags: bool,
     group: String,
+    serialize: SerializeType,
     /// Hex prefix of `UNIQ_KEY`s: pid and start time, so runs do not collide.
     uniq_prefix: String,
     next_seq: AtomicU64,
@@ -106,9 +107,16 @@ impl MessageFactory {
             keys,
             tags,
             group,
+            serialize: SerializeType::Json,
             uniq_prefix: format!("{:08X}{:08X}", std::process::id(), start as u32),
             next_seq: AtomicU64::new(0),
         }
+    }
+
+    /// Serializes request headers as `serialize` (JSON by default).
+    pub fn with_serialize(mut self, serialize: SerializeType) -> MessageFactory {
+        self.serialize = serialize;
+        self
     }
 
     /// Body bytes of one message.
@@ -122,8 +130,10 @@ impl MessageFactory {
         let now = now_us();
         let props = self.properties(seq);
         let header = self.header(target, now, Some(props), false);
-        RemotingCommand::request_with_header(RequestCode::SendMessageV2, &header)
-            .with_body(body(self.size, now, seq))
+        let mut request = RemotingCommand::request_with_header(RequestCode::SendMessageV2, &header)
+            .with_body(body(self.size, now, seq));
+        request.serialize_type = self.serialize;
+        request
     }
 
     /// One SEND_BATCH_MESSAGE request of `count` messages, stamped now.
@@ -153,8 +163,11 @@ impl MessageFactory {
             Some(String::from_utf8_lossy(&props).into_owned()),
             true,
         );
-        RemotingCommand::request_with_header(RequestCode::SendBatchMessage, &header)
-            .with_body(bytes.freeze())
+        let mut request =
+            RemotingCommand::request_with_header(RequestCode::SendBatchMessage, &header)
+                .with_body(bytes.freeze());
+        request.serialize_type = self.serialize;
+        request
     }
 
     fn header(
@@ -254,6 +267,7 @@ mod tests {
         let factory = MessageFactory::new(64, true, true, "pg".into());
         let request = factory.single(&target());
         assert_eq!(request.code, RequestCode::SendMessageV2.code());
+        assert_eq!(request.serialize_type, SerializeType::Json);
         let header =
             SendMessageRequestHeader::from_request(request.code, &request.ext_fields).unwrap();
         assert_eq!(header.topic, "T");
@@ -280,6 +294,20 @@ mod tests {
         let next = factory.single(&target());
         assert_eq!(read_stamp(&next.body).unwrap().seq, 1);
         assert_ne!(next.ext_fields.get("i"), request.ext_fields.get("i"));
+    }
+
+    #[test]
+    fn the_binary_header_is_used_when_asked_for() {
+        let factory = MessageFactory::new(64, false, false, "pg".into())
+            .with_serialize(SerializeType::RocketMq);
+        assert_eq!(
+            factory.single(&target()).serialize_type,
+            SerializeType::RocketMq
+        );
+        assert_eq!(
+            factory.batch(&target(), 2).serialize_type,
+            SerializeType::RocketMq
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::cli::{Mode, ProduceArgs};
+use crate::cli::{HeaderFormat, Mode, ProduceArgs};
 use crate::error::BenchError;
 use crate::message::{MessageFactory, Target};
 use crate::route::{Cluster, producer_targets};
@@ -51,6 +51,7 @@ pub struct ProduceConfig {
     pub topic: String,
     pub topics: u32,
     pub mode: Mode,
+    pub serialize: HeaderFormat,
     pub threads: u32,
     pub inflight: u32,
     pub batch: u32,
@@ -145,6 +146,7 @@ pub async fn run(args: &ProduceArgs, printer: Printer) -> Result<Report, BenchEr
             topic: args.common.topic.clone(),
             topics: args.common.topics,
             mode: args.mode,
+            serialize: args.common.serialize,
             threads: args.threads,
             inflight: args.inflight,
             batch: args.batch,

@@ -234,7 +234,9 @@ fn every_send_mode_delivers_what_it_reports_and_the_consumer_gets_each_message_o
     assert_eq!(sync["summary"]["latency_us"]["samples"], 2000);
     assert_report_fields(&sync);
 
-    let batch = cluster.bench("produce -t E2E --mode batch --batch 32 --threads 4 --count 650");
+    let batch = cluster.bench(
+        "produce -t E2E --mode batch --batch 32 --threads 4 --count 650 --serialize rocketmq",
+    );
     assert_eq!(summary_count(&batch, "messages"), 650);
     assert_eq!(
         summary_count(&batch, "requests"),
@@ -243,7 +245,8 @@ fn every_send_mode_delivers_what_it_reports_and_the_consumer_gets_each_message_o
     );
     assert_eq!(summary_count(&batch, "error_count"), 0, "{batch}");
 
-    let window = cluster.bench("produce -t E2E --mode async --inflight 16 --count 500 --rate 1000");
+    let window = cluster
+        .bench("produce -t E2E --mode async --inflight 16 --connections 2 --count 500 --rate 1000");
     assert_eq!(summary_count(&window, "messages"), 500);
     assert_eq!(summary_count(&window, "error_count"), 0, "{window}");
     let paced = window["summary"]["elapsed_s"].as_f64().unwrap();
@@ -278,6 +281,25 @@ fn every_send_mode_delivers_what_it_reports_and_the_consumer_gets_each_message_o
     let again = cluster.bench("consume -t E2E -g e2e --duration 2s");
     assert_eq!(summary_count(&again, "messages"), 0, "{again}");
     assert_eq!(summary_count(&again, "error_count"), 0, "{again}");
+}
+
+#[test]
+fn topics_created_up_front_spread_the_load_and_are_all_consumed() {
+    let cluster = Cluster::start();
+    let produced =
+        cluster.bench("produce -t Multi --topics 3 --queues 2 --create-topic --count 300");
+    assert_eq!(produced["config"]["targets"], 6, "3 topics × 2 queues");
+    assert_eq!(summary_count(&produced, "messages"), 300);
+    assert_eq!(summary_count(&produced, "error_count"), 0, "{produced}");
+    let consumed = cluster.bench(
+        "consume -t Multi --topics 3 -g multi --from first --count 300 --duration 30s \
+         --serialize rocketmq",
+    );
+    assert_eq!(consumed["config"]["queues"], 6);
+    assert_eq!(consumed["config"]["serialize"], "rocketmq");
+    assert_eq!(summary_count(&consumed, "messages"), 300, "{consumed}");
+    assert_eq!(consumed["gaps"], 0);
+    assert_eq!(consumed["duplicates"], 0);
 }
 
 #[test]
