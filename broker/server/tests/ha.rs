@@ -21,7 +21,8 @@ const FILE_SIZE: usize = 1024 * 1024;
 async fn start(dir: &Path, extra: &str) -> RunningBroker {
     let text = format!(
         "listenPort=0\nbindAddress=127.0.0.1\nfastListenEnable=false\nstorePathRootDir={}\n\
-         mappedFileSizeCommitLog={FILE_SIZE}\nmaxMessageSize=65536\n{extra}",
+         mappedFileSizeCommitLog={FILE_SIZE}\nmaxMessageSize=65536\n\
+         cleanResourceInterval=3600000\n{extra}",
         dir.display()
     );
     rmq_broker::start(BrokerConfig::from_properties(&text).unwrap())

@@ -264,6 +264,9 @@ async fn write_stream(
             () = appended => {}
             () = tokio::time::sleep_until(heartbeat_at.min(Instant::now() + POLL)) => {}
         }
+        // Let the sends that are ready append too, so one frame carries them all: fewer,
+        // larger frames and fewer confirmations for the same data.
+        tokio::task::yield_now().await;
     }
 }
 

@@ -1,21 +1,21 @@
 //! The slave's tokio shell around [`rmq_store::ha::Slave`]: connect to the master's HA address,
 //! report, append what arrives, report again; reconnect with backoff when anything goes wrong.
 //!
-//! A reader task turns the byte stream into frames (so a timer firing never cuts a frame in
-//! half); the session loop applies them through the store's [`ReplicaWriter`] and writes the
-//! reports.
+//! One task per session reads into a buffer (cancel-safe, so the heartbeat timer never cuts a
+//! frame in half), applies every complete frame through the store's [`ReplicaWriter`], and then
+//! sends one report for all of them: under load, one confirmation covers many frames.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use bytes::{Bytes, BytesMut};
 use rmq_store::ReplicaWriter;
 use rmq_store::error::ReplicaAppendError;
 use rmq_store::ha::frame::{HEADER_LEN, TransferHeader, encode_report};
 use rmq_store::ha::{FrameError, Slave, SlaveAction, SlaveConfig, SlaveError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedReadHalf;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
@@ -23,8 +23,8 @@ use crate::broker::stopped;
 
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Frames buffered between the socket reader and the appender.
-const FRAME_QUEUE: usize = 64;
+/// Read buffer: several frames per read under load, so one report confirms them all.
+const READ_BUFFER: usize = 256 * 1024;
 
 /// What the slave knows about its replication, for GET_BROKER_RUNTIME_INFO.
 #[derive(Debug, Clone, Default)]
@@ -189,21 +189,27 @@ async fn session(
         Ok(Ok(stream)) => stream,
     };
     let _ = stream.set_nodelay(true);
-    let (rd, mut wr) = stream.into_split();
+    let (mut rd, mut wr) = stream.into_split();
     let local = lock(writer).max_offset();
     let first = state.connected(local, std::time::Instant::now());
     wr.write_all(&encode_report(first)).await?;
     ha.update(|s| s.connected = true);
     info!(master = %addr, offset = first, "connected to the master; replicating from our offset");
-    let (tx, mut frames) = mpsc::channel(FRAME_QUEUE);
-    let reader = tokio::spawn(read_frames(rd, tx));
-    let _abort = AbortOnDrop(reader);
+    let mut buf = BytesMut::with_capacity(READ_BUFFER);
     loop {
+        if buf.capacity() - buf.len() < READ_BUFFER / 4 {
+            buf.reserve(READ_BUFFER);
+        }
         let tick_at = state
             .next_tick()
             .map_or(Instant::now() + Duration::from_secs(1), Instant::from_std);
-        let frame = tokio::select! {
-            frame = frames.recv() => frame,
+        // `read_buf` is cancel-safe: bytes read before the timer fires stay in `buf`.
+        tokio::select! {
+            read = rd.read_buf(&mut buf) => {
+                if read? == 0 {
+                    return Err(SessionError::Closed);
+                }
+            }
             () = tokio::time::sleep_until(tick_at) => {
                 let local = lock(writer).max_offset();
                 match state.tick(local, std::time::Instant::now()) {
@@ -216,24 +222,27 @@ async fn session(
                 }
                 continue;
             }
-        };
-        let (header, body) = match frame {
-            Some(Ok(frame)) => frame,
-            Some(Err(error)) => return Err(error),
-            None => return Err(SessionError::Closed),
-        };
-        let local = lock(writer).max_offset();
-        state.on_header(&header, local, std::time::Instant::now())?;
-        if body.is_empty() {
-            continue;
         }
-        let end = if header.offset.is_multiple_of(file_size.max(1)) {
-            // The append creates (preallocates and syncs) a new file: not on a runtime thread.
-            let writer = writer.clone();
-            tokio::task::spawn_blocking(move || lock(&writer).append(header.offset, &body))
-                .await??
-        } else {
-            lock(writer).append(header.offset, &body)?
+        // Every complete frame read so far is applied; one report then covers them all.
+        let mut end = None;
+        while let Some((header, body)) = next_frame(&mut buf)? {
+            let local = lock(writer).max_offset();
+            state.on_header(&header, local, std::time::Instant::now())?;
+            if body.is_empty() {
+                continue;
+            }
+            end = Some(if header.offset.is_multiple_of(file_size.max(1)) {
+                // The append creates (preallocates and syncs) a new file: not on a runtime
+                // thread.
+                let writer = writer.clone();
+                tokio::task::spawn_blocking(move || lock(&writer).append(header.offset, &body))
+                    .await??
+            } else {
+                lock(writer).append(header.offset, &body)?
+            });
+        }
+        let Some(end) = end else {
+            continue;
         };
         ha.update(|s| {
             s.master_offset = Some(end);
@@ -245,37 +254,20 @@ async fn session(
     }
 }
 
-type Frame = (TransferHeader, Vec<u8>);
-
-async fn read_frames(mut rd: OwnedReadHalf, tx: mpsc::Sender<Result<Frame, SessionError>>) {
-    loop {
-        let result = read_frame(&mut rd).await;
-        let failed = result.is_err();
-        if tx.send(result).await.is_err() || failed {
-            return;
-        }
+/// Takes the first complete frame off `buf`, if there is one.
+fn next_frame(buf: &mut BytesMut) -> Result<Option<(TransferHeader, Bytes)>, FrameError> {
+    let Some(head) = buf.get(..HEADER_LEN) else {
+        return Ok(None);
+    };
+    let mut header_bytes = [0u8; HEADER_LEN];
+    header_bytes.copy_from_slice(head);
+    let header = TransferHeader::decode(&header_bytes)?;
+    let frame_len = HEADER_LEN + header.body_len;
+    if buf.len() < frame_len {
+        buf.reserve(frame_len - buf.len());
+        return Ok(None);
     }
-}
-
-async fn read_frame(rd: &mut OwnedReadHalf) -> Result<Frame, SessionError> {
-    let mut header = [0u8; HEADER_LEN];
-    match rd.read_exact(&mut header).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            return Err(SessionError::Closed);
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let header = TransferHeader::decode(&header)?;
-    let mut body = vec![0u8; header.body_len];
-    rd.read_exact(&mut body).await?;
-    Ok((header, body))
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+    let mut frame = buf.split_to(frame_len).freeze();
+    let body = frame.split_off(HEADER_LEN);
+    Ok(Some((header, body)))
 }

@@ -21,6 +21,10 @@ use tempfile::TempDir;
 
 /// Commit log file size of every node: small, so a run rolls files several times.
 pub const FILE_SIZE: u64 = 1024 * 1024;
+/// `cleanResourceInterval` of every node: no retention pass during a test. Retention deletes
+/// every file but the newest when the disk is more than 85% used (`diskSpaceCleanForciblyRatio`),
+/// which a shared test machine can be; these tests are about replication, not retention.
+const NO_RETENTION_MS: u64 = 3_600_000;
 
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -111,7 +115,8 @@ impl Pair {
                      brokerIP1=127.0.0.1\nlistenPort={port}\nhaListenPort={ha_port}\n\
                      bindAddress=127.0.0.1\nfastListenEnable=false\nstorePathRootDir={}\n\
                      mappedFileSizeCommitLog={FILE_SIZE}\nflushConsumerOffsetInterval=1000\n\
-                     registerNameServerPeriod=5000\n{extra}\n",
+                     registerNameServerPeriod=5000\ncleanResourceInterval={NO_RETENTION_MS}\n\
+                     {extra}\n",
                     store.display()
                 ),
             )
