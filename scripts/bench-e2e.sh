@@ -16,6 +16,8 @@
 #   async-async  128 B, 64 in flight on one connection, ASYNC_FLUSH
 #   e2e-async    128 B, 64 sync senders capped at --half-rate msg/s (half load), ASYNC_FLUSH, with
 #                a long-polling consumer running: produce→consume latency
+#   topics-async as sync-async over 1,000 topics × 4 queues (not run by default)
+#   binhdr-async as sync-async with binary (ROCKETMQ) headers instead of JSON (not run by default)
 # --duration and --warmup are in seconds (`20s`).
 # Writes DIR/<case>-<run>.json (the bench document plus broker CPU and RSS) and prints a
 # markdown table of medians and ranges (and the SYNC/ASYNC ratio per round).
@@ -134,6 +136,8 @@ case_args() {
     batch-*) echo "--mode batch --batch 32 --threads 64" ;;
     async-*) echo "--mode async --inflight 64" ;;
     e2e-*) echo "--mode sync --threads 64 --rate $half_rate" ;;
+    topics-*) echo "--mode sync --threads 64 --topics 1000 --queues 4" ;;
+    binhdr-*) echo "--mode sync --threads 64 --serialize rocketmq" ;;
     *) echo "unknown case $1" >&2; exit 2 ;;
   esac
 }
@@ -230,6 +234,13 @@ if e2e:
         p99 = [d["summary"]["latency_us"]["p99"] for d in runs]
         print(f"| {case} | {med_range(rate)} | {med_range(ratio, '{:.3f}')} | {med_range(p99)} | {med_range(lat('p50'))} | "
               f"{med_range(lat('p90'))} | {med_range(lat('p99'))} | {med_range(lat('p999'))} | {med_range(lat('max'))} |")
+for other in ("topics-async", "binhdr-async"):
+    if "sync-async" in docs and other in docs:
+        ratios = [docs[other][r]["summary"]["msgs_per_sec"] / docs["sync-async"][r]["summary"]["msgs_per_sec"]
+                  for r in sorted(docs["sync-async"]) if r in docs[other]]
+        print()
+        print(f"{other} / sync-async per round: " + ", ".join(f"{x:.2f}" for x in ratios)
+              + f" (median {statistics.median(ratios):.2f})")
 if "sync-async" in docs and "sync-sync" in docs:
     ratios = [docs["sync-sync"][r]["summary"]["msgs_per_sec"] / docs["sync-async"][r]["summary"]["msgs_per_sec"]
               for r in sorted(docs["sync-async"]) if r in docs["sync-sync"]]

@@ -103,7 +103,7 @@ pub async fn run(args: &ProduceArgs, printer: Printer) -> Result<Report, BenchEr
     let limits = args.common.limits();
     let start = Instant::now();
     let run = Arc::new(Run {
-        factory: MessageFactory::new(args.size as usize, args.keys, args.tags, args.group.clone()),
+        factory: factory(args),
         targets,
         clients,
         recorder: Recorder::new(SHARDS),
@@ -169,6 +169,12 @@ pub async fn run(args: &ProduceArgs, printer: Printer) -> Result<Report, BenchEr
         });
     }
     Ok(document.summary)
+}
+
+/// The messages of `args`: size, keys, tags, group and header format.
+fn factory(args: &ProduceArgs) -> MessageFactory {
+    MessageFactory::new(args.size as usize, args.keys, args.tags, args.group.clone())
+        .with_serialize(args.common.serialize.wire())
 }
 
 /// `total` split into `parts` shares as even as possible, none empty.
@@ -325,7 +331,43 @@ fn record(
 
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use clap::Parser;
+    use rmq_protocol::SerializeType;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn produce_args(line: &str) -> ProduceArgs {
+        let cli = Cli::try_parse_from(line.split_whitespace()).unwrap_or_else(|e| panic!("{e}"));
+        match cli.command {
+            Command::Produce(args) => args,
+            Command::Consume(_) => panic!("not a produce line"),
+        }
+    }
+
+    fn target() -> Target {
+        Target {
+            topic: "T".into(),
+            broker_name: "b".into(),
+            addr: "127.0.0.1:1".into(),
+            queue_id: 0,
+            default_queue_nums: 8,
+        }
+    }
+
+    #[test]
+    fn the_factory_follows_the_flags() {
+        let args = produce_args("rmq-bench produce -n a:1 --size 300 --serialize rocketmq --tags");
+        let request = factory(&args).single(&target());
+        assert_eq!(request.serialize_type, SerializeType::RocketMq);
+        assert_eq!(request.body.len(), 300);
+        assert!(request.ext_fields["i"].contains("TAGS"));
+        let args = produce_args("rmq-bench produce -n a:1");
+        assert_eq!(
+            factory(&args).single(&target()).serialize_type,
+            SerializeType::Json
+        );
+    }
 
     #[test]
     fn the_async_window_is_split_evenly_over_connections() {
