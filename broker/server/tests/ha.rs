@@ -295,7 +295,7 @@ async fn async_master_answers_without_waiting_and_the_lag_drains_to_zero() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn get_all_delay_offset_answers_the_delay_offset_file_or_an_empty_table() {
+async fn get_all_delay_offset_answers_the_schedulers_live_table() {
     let dir = tempfile::tempdir().unwrap();
     let master = master(dir.path(), "ASYNC_MASTER").await;
     let addr = master.local_addr().to_string();
@@ -305,9 +305,14 @@ async fn get_all_delay_offset_answers_the_delay_offset_file_or_an_empty_table() 
     assert_eq!(empty.code, ResponseCode::Success as i32);
     let text = String::from_utf8_lossy(&empty.body).replace(char::is_whitespace, "");
     assert_eq!(text, "{\"offsetTable\":{}}");
-    let path = dir.path().join("master/config/delayOffset.json");
-    std::fs::write(&path, "{\"offsetTable\":{1:12,3:7}}").unwrap();
+    let offsets = &master.broker().messaging.delay_offsets;
+    offsets.set(1, 12);
+    offsets.set(3, 7);
     let full = client.invoke(&addr, request(), T).await.unwrap();
-    assert_eq!(&full.body[..], b"{\"offsetTable\":{1:12,3:7}}");
+    let text = String::from_utf8_lossy(&full.body).replace(char::is_whitespace, "");
+    assert_eq!(
+        text, "{\"offsetTable\":{1:12,3:7}}",
+        "fastjson's bare integer keys"
+    );
     master.shutdown().await;
 }

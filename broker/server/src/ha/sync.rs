@@ -4,7 +4,8 @@
 //!
 //! As in Apache: topic configs and subscription groups are replaced when the master's data
 //! version differs from ours; consumer offsets are merged (`putAll`); delay offsets are written to
-//! `delayOffset.json` as the master sent them.
+//! `delayOffset.json` (the slave runs no delay scheduler; the file is what a promoted slave
+//! would resume from).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -220,27 +221,20 @@ async fn sync_groups(broker: &Broker, master: &str) -> Result<(), SyncError> {
     Ok(())
 }
 
-/// GET_ALL_DELAY_OFFSET (45): the content of `delayOffset.json` (Apache answers its schedule
-/// service's table, which it persists to that file); an empty table when there is none yet.
+/// GET_ALL_DELAY_OFFSET (45): the delay scheduler's progress per level, as `delayOffset.json`
+/// holds it (Apache answers `ScheduleMessageService.encode()`: the live table, not the file,
+/// which is written only every `flushDelayOffsetInterval`).
 pub fn all_delay_offset(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
-    let path = DelayOffsetTable::path(&broker.config.store.config_dir());
-    let text = match std::fs::read(&path) {
-        Ok(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => bytes,
-        Ok(_) => empty_delay_offsets(),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => empty_delay_offsets(),
-        Err(error) => {
-            return answer(
-                request,
-                ResponseCode::SystemError,
-                format!("{} cannot be read: {error}", path.display()),
-            );
-        }
+    let table = DelayOffsetTable {
+        data_version: None,
+        offset_table: broker.messaging.delay_offsets.snapshot(),
     };
-    RemotingCommand::response_to(request, ResponseCode::Success).with_body(text)
-}
-
-fn empty_delay_offsets() -> Vec<u8> {
-    to_fastjson_string(&DelayOffsetTable::default())
-        .map(String::into_bytes)
-        .unwrap_or_else(|_| b"{\"offsetTable\":{}}".to_vec())
+    match to_fastjson_string(&table) {
+        Ok(text) => RemotingCommand::response_to(request, ResponseCode::Success).with_body(text),
+        Err(error) => answer(
+            request,
+            ResponseCode::SystemError,
+            format!("delay offsets cannot be encoded: {error}"),
+        ),
+    }
 }

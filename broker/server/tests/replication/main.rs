@@ -12,6 +12,8 @@
 //! 3. ASYNC_MASTER: a burst is answered without waiting, the lag drains to zero, and the slave
 //!    serves the data (to a direct pull while the master runs, to the C++ consumer after it
 //!    stopped).
+//! 4. The slave copies topic configs, consumer offsets, subscription groups and delay offsets
+//!    from its master (every 10 s).
 
 mod cluster;
 
@@ -23,11 +25,14 @@ use std::time::{Duration, Instant};
 use cluster::{Pair, finish, sibling_binary};
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::body::topic_config::TopicConfigSerializeWrapper;
+use rmq_protocol::body::topic_config::TopicFilterType;
 use rmq_protocol::code::{RequestCode, ResponseCode};
+use rmq_protocol::command::create_topic::CreateTopicRequestHeader;
 use rmq_protocol::command::pull_message::{
     PullMessageRequestHeader, PullMessageResponseHeader, sys_flag,
 };
 use rmq_protocol::command::send_message::SendMessageRequestHeader;
+use rmq_protocol::command::update_consumer_offset::UpdateConsumerOffsetRequestHeader;
 use rmq_protocol::message::properties::{self, keys};
 use rmq_protocol::message::record::RecordView;
 use serde_json::Value;
@@ -395,6 +400,81 @@ fn async_master_answers_a_burst_at_once_and_the_slave_catches_up_and_serves_it()
         max_lag.load(Ordering::Relaxed),
         started.elapsed()
     );
+}
+
+#[test]
+fn a_slave_copies_topics_consumer_offsets_groups_and_delay_offsets_from_its_master() {
+    let started = Instant::now();
+    let pair = Pair::start("ASYNC_MASTER", "ASYNC_FLUSH", "");
+    let master = pair.master.addr.clone();
+    let ok = |r: RemotingCommand| assert_eq!(r.code, ResponseCode::Success as i32, "{r:?}");
+    let topic = CreateTopicRequestHeader {
+        topic: "Meta".into(),
+        default_topic: "TBW102".into(),
+        read_queue_nums: 2,
+        write_queue_nums: 2,
+        perm: 6,
+        topic_filter_type: TopicFilterType::SingleTag,
+        topic_sys_flag: None,
+        order: false,
+        attributes: None,
+        force: None,
+    };
+    ok(pair.request(
+        &master,
+        RemotingCommand::request_with_header(RequestCode::UpdateAndCreateTopic, &topic),
+    ));
+    ok(pair.request(
+        &master,
+        RemotingCommand::request(RequestCode::UpdateAndCreateSubscriptiongroup)
+            .with_body("{\"groupName\":\"meta-group\",\"retryMaxTimes\":5}"),
+    ));
+    let commit = UpdateConsumerOffsetRequestHeader {
+        consumer_group: "meta-group".into(),
+        topic: "Meta".into(),
+        queue_id: 1,
+        commit_offset: 42,
+    };
+    ok(pair.request(
+        &master,
+        RemotingCommand::request_with_header(RequestCode::UpdateConsumerOffset, &commit),
+    ));
+    // A delayed message (level 1, 1 s): once delivered, level 1's offset is 1.
+    let mut delayed = send("Meta", "later");
+    let props = delayed.ext_fields.get_mut("properties").unwrap();
+    props.push_str("DELAY\u{1}1\u{2}");
+    ok(pair.request(&master, delayed));
+
+    let slave = pair.slave.addr.clone();
+    let text = |code| {
+        let response = pair.request(&slave, RemotingCommand::request(code));
+        String::from_utf8_lossy(&response.body).into_owned()
+    };
+    let delay_file = pair.slave.store.join("config/delayOffset.json");
+    pair.wait_until(
+        "the slave's metadata sync copies everything",
+        Duration::from_secs(40),
+        || {
+            let topics = TopicConfigSerializeWrapper::decode(
+                text(RequestCode::GetAllTopicConfig).as_bytes(),
+            )
+            .unwrap();
+            let groups = text(RequestCode::GetAllSubscriptiongroupConfig);
+            let offsets = text(RequestCode::GetAllConsumerOffset).replace(char::is_whitespace, "");
+            let delays = std::fs::read_to_string(&delay_file)
+                .unwrap_or_default()
+                .replace(char::is_whitespace, "");
+            topics
+                .topic_config_table
+                .get("Meta")
+                .is_some_and(|t| t.read_queue_nums == 2)
+                && groups.contains("\"meta-group\"")
+                && groups.contains("\"retryMaxTimes\":5")
+                && offsets.contains("\"Meta@meta-group\":{1:42}")
+                && delays.contains("1:1")
+        },
+    );
+    eprintln!("slave metadata in sync after {:?}", started.elapsed());
 }
 
 fn send(topic: &str, body: &str) -> RemotingCommand {
