@@ -248,6 +248,10 @@ fn retention_deletes_expired_files_and_moves_queue_min_offsets() {
         .collect::<Vec<_>>()
         .join(";");
     c.file_reserved_time_hours = 1;
+    // Only age may delete here, however full this machine's disk is.
+    c.disk_max_used_space_ratio = 100;
+    c.disk_space_clean_forcibly_ratio = 1.0;
+    c.disk_space_warning_level_ratio = 1.0;
     let store = MessageStore::open(c).unwrap();
     for i in 0..1000 {
         put(&store, 0, &[7u8; 200], &format!("KEYS\u{1}k{i}\u{2}"));

@@ -306,9 +306,15 @@ pub(super) fn disk_used_ratio(dir: &Path) -> Option<f64> {
     if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 || st.f_blocks == 0 {
         return None;
     }
-    let total = st.f_blocks as f64;
-    let free = st.f_bavail as f64;
-    Some(((total - free) / total).clamp(0.0, 1.0))
+    // As `df` computes Use%: used / (used + available to us). Blocks reserved for root count
+    // neither as used nor as available, so a filesystem with a large reserve is not reported
+    // as nearly full while most of what we may write is still free.
+    let used = st.f_blocks.saturating_sub(st.f_bfree) as f64;
+    let available = st.f_bavail as f64;
+    if used + available <= 0.0 {
+        return None;
+    }
+    Some((used / (used + available)).clamp(0.0, 1.0))
 }
 
 fn clean_loop(inner: &Inner) {
