@@ -5,26 +5,30 @@ use super::*;
 /// The message of `key` as stored in `topic`, through `rmqctl queryMsgByKey` + `queryMsgById`.
 /// Waits up to 3 s for the index to list it; empty if it never does.
 pub(crate) fn stored_by_key(cluster: &Cluster, topic: &str, key: &str) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    loop {
+    // The index is written by the dispatch right after the append: poll until the key shows up
+    // (or the deadline says it never will).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let hits = loop {
         let out = cluster.rmqctl(&["--json", "queryMsgByKey", "-t", topic, "-k", key]);
-        if out.status.success() {
-            break;
-        }
-        let missing = String::from_utf8_lossy(&out.stderr).contains("no message");
-        if !missing || std::time::Instant::now() >= deadline {
-            if missing {
-                return Vec::new();
-            }
-            break;
+        let hits: Vec<Value> = if out.status.success() {
+            serde_json::from_slice::<Value>(&out.stdout)
+                .ok()
+                .and_then(|v| v["hits"].as_array().cloned())
+                .unwrap_or_default()
+        } else {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("no message"),
+                "queryMsgByKey failed: {stderr}"
+            );
+            Vec::new()
+        };
+        if !hits.is_empty() || std::time::Instant::now() >= deadline {
+            break hits;
         }
         std::thread::sleep(Duration::from_millis(100));
-    }
-    let found = rmqctl_json(cluster, &["queryMsgByKey", "-t", topic, "-k", key]);
-    found["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
+    };
+    hits.iter()
         .map(|hit| {
             let id = hit["offsetMsgId"].as_str().unwrap();
             let view = rmqctl_json(cluster, &["queryMsgById", "-i", id]);
