@@ -41,7 +41,7 @@ use crate::props;
 const TICK: Duration = Duration::from_millis(100);
 /// Pause of one level after a failed delivery (Apache: `DELAY_FOR_A_PERIOD`, 10 s).
 const BACK_OFF_MS: i64 = 10_000;
-/// Messages read from one level per read.
+/// Messages read from one level per read once one was due.
 const READ_BATCH: usize = 32;
 
 /// Appends a message as Apache's `CommitLog.putMessage` does for delays: a plain or committed
@@ -186,12 +186,14 @@ pub fn deliver_due(
             );
             offset = min;
         }
+        // Look at the head alone until something is due: most ticks find nothing to do.
+        let mut batch = 1;
         'level: while offset < store.max_offset_in_queue(SCHEDULE_TOPIC, queue_id) {
             let result = store.get_message(&GetRequest {
                 topic: SCHEDULE_TOPIC,
                 queue_id,
                 offset,
-                max_count: READ_BATCH,
+                max_count: batch,
                 max_bytes: usize::MAX,
                 filter: None,
             });
@@ -237,6 +239,7 @@ pub fn deliver_due(
                 match store.put_message(&message.as_put(&view)) {
                     Ok(_) => {
                         delivered_count += 1;
+                        batch = READ_BATCH;
                         offset = record_offset + 1;
                     }
                     Err(e) => {

@@ -65,10 +65,10 @@ pub async fn end_transaction(
     }
     let half_props = half.properties();
     let uniq = properties::find(half_props, keys::UNIQ_KEY).unwrap_or(&header.msg_id);
-    let first = broker
+    let first = !broker
         .messaging
         .resolved
-        .insert(&header.producer_group, uniq);
+        .contains(&header.producer_group, uniq);
     if commit && first {
         let Some(real_topic) = properties::find(half_props, keys::REAL_TOPIC) else {
             return answer(
@@ -109,6 +109,11 @@ pub async fn end_transaction(
     } else if !first {
         info!(group = %header.producer_group, %uniq, "transaction already resolved; not stored again");
     }
+    // Recorded only now: a commit whose store failed may be retried.
+    broker
+        .messaging
+        .resolved
+        .insert(&header.producer_group, uniq);
     if let Err(e) = put_op(
         &broker.store,
         &broker.topics,
