@@ -167,3 +167,106 @@ fn cpp_half_message_survives_a_broker_restart_and_is_committed_by_a_later_produc
         ["later-0", "tx-0"]
     );
 }
+
+/// A half message sent by the test itself; returns (queue offset, commit log offset, msgId).
+fn send_half(cluster: &Cluster, key: &str) -> (i64, i64, String) {
+    use rmq_protocol::command::send_message::{
+        SendMessageRequestHeader, SendMessageResponseHeader,
+    };
+    use rmq_protocol::message::msg_id::parse_offset_msg_id;
+    let header = SendMessageRequestHeader {
+        producer_group: "pg-wire".into(),
+        topic: "Wire".into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id: 0,
+        sys_flag: 0x4,
+        born_timestamp: 1,
+        flag: 0,
+        properties: Some(format!(
+            "KEYS\u{1}{key}\u{2}TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg-wire\u{2}UNIQ_KEY\u{1}U-{key}\u{2}"
+        )),
+        reconsume_times: Some(0),
+        unit_mode: Some(false),
+        batch: Some(false),
+        max_reconsume_times: None,
+        broker_name: None,
+    };
+    let response = request(
+        cluster,
+        RemotingCommand::request_with_header(RequestCode::SendMessage, &header).with_body("b"),
+    );
+    assert_eq!(response.code, ResponseCode::Success as i32, "{response:?}");
+    let sent: SendMessageResponseHeader = response.decode_header().unwrap();
+    let (_, offset) = parse_offset_msg_id(&sent.msg_id).unwrap();
+    (sent.queue_offset, offset, sent.msg_id)
+}
+
+fn end(cluster: &Cluster, group: &str, half: &(i64, i64, String), state: i32) -> RemotingCommand {
+    use rmq_protocol::command::end_transaction::EndTransactionRequestHeader;
+    let header = EndTransactionRequestHeader {
+        topic: Some("Wire".into()),
+        producer_group: group.into(),
+        tran_state_table_offset: half.0,
+        commit_log_offset: half.1,
+        commit_or_rollback: state,
+        from_transaction_check: false,
+        msg_id: half.2.clone(),
+        transaction_id: None,
+    };
+    request(
+        cluster,
+        RemotingCommand::request_with_header(RequestCode::EndTransaction, &header),
+    )
+}
+
+#[test]
+fn end_transaction_checks_the_half_message_and_stores_a_commit_once() {
+    use rmq_protocol::command::end_transaction::commit_or_rollback::{COMMIT, ROLLBACK};
+    let cluster = Cluster::start("");
+    let half = send_half(&cluster, "w-0");
+    let wrong = end(&cluster, "other-group", &half, COMMIT);
+    assert_eq!(wrong.code, ResponseCode::SystemError as i32);
+    assert_eq!(wrong.remark.as_deref(), Some("The producer group wrong"));
+    let moved = end(
+        &cluster,
+        "pg-wire",
+        &(half.0 + 1, half.1, half.2.clone()),
+        COMMIT,
+    );
+    assert_eq!(
+        moved.remark.as_deref(),
+        Some("The transaction state table offset wrong")
+    );
+    let nowhere = end(
+        &cluster,
+        "pg-wire",
+        &(half.0, half.1 + 1, half.2.clone()),
+        COMMIT,
+    );
+    assert_eq!(
+        nowhere.remark.as_deref(),
+        Some("Find prepared transaction message failed")
+    );
+    for _ in 0..2 {
+        let ok = end(&cluster, "pg-wire", &half, COMMIT);
+        assert_eq!(ok.code, ResponseCode::Success as i32, "{ok:?}");
+    }
+    let rolled = send_half(&cluster, "w-1");
+    assert_eq!(
+        end(&cluster, "pg-wire", &rolled, ROLLBACK).code,
+        ResponseCode::Success as i32
+    );
+    let stored = super::retry::stored_by_key(&cluster, "Wire", "w-0");
+    assert_eq!(stored.len(), 1, "committed once: {stored:#?}");
+    assert_eq!(
+        stored[0]["properties"]["TRAN_MSG"], "true",
+        "as Apache stores it"
+    );
+    assert_eq!(
+        stored[0]["sysFlag"].as_i64().unwrap() & 0xC,
+        0x8,
+        "COMMIT type"
+    );
+    assert!(super::retry::stored_by_key(&cluster, "Wire", "w-1").is_empty());
+}
