@@ -102,24 +102,51 @@ rss_anon_kib() { awk '/^RssAnon/ {print $2}' "/proc/$1/status"; }
 # Machine-wide busy and total clock ticks, from /proc/stat.
 machine_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
 
+# Waits until LOG says NEEDLE (0), or PID died first (1).
+wait_up() { # pid log needle
+  for _ in $(seq 1 300); do
+    grep -q "$3" "$2" 2>/dev/null && return 0
+    kill -0 "$1" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  echo "$2 never said '$3':" >&2
+  cat "$2" >&2
+  exit 1
+}
+
 start_servers() { # dir flushDiskType
-  local dir=$1 flush=$2
+  local dir=$1 flush=$2 attempt
   mkdir -p "$dir"
-  ns_port=$(free_port)
-  broker_port=$(free_port)
-  printf 'listenPort=%s\nbindAddress=127.0.0.1\nkvConfigPath=%s/kv.json\n' \
-    "$ns_port" "$dir" > "$dir/namesrv.properties"
-  printf '%s\n' \
-    "brokerClusterName=DefaultCluster" "brokerName=broker-a" "brokerId=0" \
-    "namesrvAddr=127.0.0.1:$ns_port" "brokerIP1=127.0.0.1" "listenPort=$broker_port" \
-    "bindAddress=127.0.0.1" "storePathRootDir=$dir/store" "flushDiskType=$flush" \
-    "brokerRole=ASYNC_MASTER" > "$dir/broker.conf"
-  RUST_LOG=info NO_COLOR=1 "$bin_dir/rmq-namesrv" -c "$dir/namesrv.properties" 2> "$dir/namesrv.log" &
-  ns_pid=$!
-  wait_for "$dir/namesrv.log" "listening on"
-  RUST_LOG=info NO_COLOR=1 "$bin_dir/rmq-broker" -c "$dir/broker.conf" 2> "$dir/broker.log" &
-  broker_pid=$!
-  wait_for "$dir/broker.log" "listening on"
+  # A port picked free can be taken by another process before the server binds it (the
+  # machine is shared): a server that dies at start is retried on fresh ports.
+  for attempt in 1 2 3 4 5; do
+    ns_port=$(free_port)
+    printf 'listenPort=%s\nbindAddress=127.0.0.1\nkvConfigPath=%s/kv.json\n' \
+      "$ns_port" "$dir" > "$dir/namesrv.properties"
+    RUST_LOG=info NO_COLOR=1 "$bin_dir/rmq-namesrv" -c "$dir/namesrv.properties" 2> "$dir/namesrv.log" &
+    ns_pid=$!
+    wait_up "$ns_pid" "$dir/namesrv.log" "listening on" && break
+    wait "$ns_pid" 2>/dev/null || true
+    ns_pid=""
+    echo "name server did not start (attempt $attempt): $(tail -1 "$dir/namesrv.log")" >&2
+  done
+  [ -n "$ns_pid" ] || exit 1
+  for attempt in 1 2 3 4 5; do
+    broker_port=$(free_port)
+    printf '%s\n' \
+      "brokerClusterName=DefaultCluster" "brokerName=broker-a" "brokerId=0" \
+      "namesrvAddr=127.0.0.1:$ns_port" "brokerIP1=127.0.0.1" "listenPort=$broker_port" \
+      "haListenPort=$(free_port)" "bindAddress=127.0.0.1" "storePathRootDir=$dir/store" \
+      "flushDiskType=$flush" "brokerRole=ASYNC_MASTER" > "$dir/broker.conf"
+    RUST_LOG=info NO_COLOR=1 "$bin_dir/rmq-broker" -c "$dir/broker.conf" 2> "$dir/broker.log" &
+    broker_pid=$!
+    wait_up "$broker_pid" "$dir/broker.log" "listening on" && break
+    wait "$broker_pid" 2>/dev/null || true
+    broker_pid=""
+    echo "broker did not start (attempt $attempt): $(tail -1 "$dir/broker.log")" >&2
+    rm -rf "$dir/store"
+  done
+  [ -n "$broker_pid" ] || exit 1
   wait_for "$dir/namesrv.log" "new broker registered"
 }
 

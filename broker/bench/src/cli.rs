@@ -114,7 +114,8 @@ pub struct ProduceArgs {
     /// How messages are sent.
     #[arg(long, value_enum, default_value_t = Mode::Sync)]
     pub mode: Mode,
-    /// Concurrent senders (sync, oneway and batch modes), each one request at a time.
+    /// Concurrent senders (sync, oneway and batch modes), each one request at a time: tasks on
+    /// the runtime's `--io-threads` threads, like Apache's benchmark threads over one client.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub threads: u32,
     /// Outstanding requests (async mode), split over `--connections`.
