@@ -265,3 +265,68 @@ async fn committed_offsets_survive_a_restart_and_unknown_groups_start_at_zero() 
     assert_eq!(offset.offset, 17);
     running.shutdown().await;
 }
+
+/// The descriptor numbers this process holds open on `path`.
+fn fds_of(path: &std::path::Path) -> Vec<i32> {
+    let want = std::fs::canonicalize(path).unwrap();
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .flatten()
+        .filter(|e| std::fs::read_link(e.path()).is_ok_and(|target| target == want))
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_disk_flush_is_answered_clearly_and_earlier_messages_stay_readable() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let running = broker(dir.path(), "flushDiskType=SYNC_FLUSH\n").await;
+    let addr = running.local_addr().to_string();
+    let client = Client::default();
+    let acked = client
+        .invoke(&addr, send("Disk", "kept", "a"), T)
+        .await
+        .unwrap();
+    assert_eq!(acked.code, ResponseCode::Success as i32, "{acked:?}");
+
+    // A real failure of the next fdatasync: the commit log's descriptor now names a pipe, on
+    // which the kernel refuses fdatasync (EINVAL).
+    let file = dir.path().join("commitlog").join("00000000000000000000");
+    let (reader, writer) = std::io::pipe().unwrap();
+    for fd in fds_of(&file) {
+        // SAFETY: dup2 onto a descriptor this process owns.
+        assert!(unsafe { libc::dup2(reader.as_raw_fd(), fd) } >= 0);
+    }
+    drop(writer);
+
+    let failed = client
+        .invoke(&addr, send("Disk", "lost", "a"), T)
+        .await
+        .unwrap();
+    assert_eq!(
+        failed.code,
+        ResponseCode::ServiceNotAvailable as i32,
+        "{failed:?}"
+    );
+    assert!(failed.remark.unwrap().contains("flush to disk failed"));
+    let refused = client
+        .invoke(&addr, send("Disk", "refused", "a"), T)
+        .await
+        .unwrap();
+    assert_eq!(refused.code, ResponseCode::ServiceNotAvailable as i32);
+
+    // The broker still serves, and the acknowledged message is still there.
+    assert!(running.broker().store.wait_dispatched(T));
+    let pulled = client
+        .invoke(&addr, pull("Disk", 0, 0, "*"), T)
+        .await
+        .unwrap();
+    assert_eq!(pulled.code, ResponseCode::Success as i32, "{pulled:?}");
+    let first = rmq_protocol::message::record::decode_all(&pulled.body)
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.body(), b"kept");
+    running.shutdown().await;
+}
