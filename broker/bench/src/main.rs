@@ -6,6 +6,9 @@ use clap::Parser;
 use rmq_bench::cli::{Cli, Command};
 use rmq_bench::run::Printer;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (common, json) = match &cli.command {
