@@ -7,13 +7,14 @@ use std::sync::{Arc, RwLock};
 use tracing::{info, warn};
 
 use crate::error::FileError;
-use crate::mapped_file::{self, MappedFile, parse_file_name};
+use crate::mapped_file::{self, Allocation, MappedFile, parse_file_name};
 
 /// The files of one queue (the commit log, or one consume queue).
 #[derive(Debug)]
 pub struct FileQueue {
     dir: PathBuf,
     file_size: usize,
+    allocation: Allocation,
     files: RwLock<Vec<Arc<MappedFile>>>,
 }
 
@@ -89,8 +90,16 @@ impl FileQueue {
         Ok(FileQueue {
             dir: dir.to_path_buf(),
             file_size,
+            allocation: Allocation::Preallocated,
             files: RwLock::new(files),
         })
+    }
+
+    /// [`FileQueue::open`] for a queue whose new files are sparse ([`Allocation::Sparse`]).
+    pub fn open_sparse(dir: &Path, file_size: usize) -> Result<Self, FileError> {
+        let mut queue = Self::open(dir, file_size)?;
+        queue.allocation = Allocation::Sparse;
+        Ok(queue)
     }
 
     pub fn dir(&self) -> &Path {
@@ -157,7 +166,10 @@ impl FileQueue {
     pub fn create_next(&self, start_if_empty: u64) -> Result<Arc<MappedFile>, FileError> {
         let mut files = write_lock(&self.files);
         let start = files.last().map_or(start_if_empty, |f| f.end());
-        let file = Arc::new(MappedFile::create(&self.dir, start, self.file_size)?);
+        let file = Arc::new(match self.allocation {
+            Allocation::Preallocated => MappedFile::create(&self.dir, start, self.file_size)?,
+            Allocation::Sparse => MappedFile::create_sparse(&self.dir, start, self.file_size)?,
+        });
         files.push(Arc::clone(&file));
         Ok(file)
     }

@@ -158,7 +158,8 @@ impl Inner {
             .consume_queue_dir()
             .join(topic)
             .join(queue_id.to_string());
-        let files = crate::file_queue::FileQueue::open(&dir, self.config.consume_queue_file_size)?;
+        let files =
+            crate::file_queue::FileQueue::open_sparse(&dir, self.config.consume_queue_file_size)?;
         let q = Arc::new(ConsumeQueue::new(topic, queue_id, files));
         table.insert((topic.to_owned(), queue_id), Arc::clone(&q));
         Ok(q)

@@ -286,3 +286,31 @@ fn retention_deletes_expired_files_and_moves_queue_min_offsets() {
     let r = get(&store, min, None);
     assert_eq!(r.status, GetStatus::Found);
 }
+
+#[test]
+fn consume_queue_files_are_sparse_and_commit_log_files_preallocated() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.commit_log_file_size = 1 << 20;
+    c.consume_queue_file_size = 300_000 * 20;
+    let store = MessageStore::open(c).unwrap();
+    put(&store, 0, b"x", "");
+    assert!(store.wait_dispatched(Duration::from_secs(5)));
+    let allocated = |path: std::path::PathBuf| {
+        let meta = std::fs::metadata(&path).unwrap();
+        (meta.len(), meta.blocks() * 512)
+    };
+    let (len, bytes) = allocated(dir.path().join("commitlog/00000000000000000000"));
+    assert_eq!(len, 1 << 20);
+    assert!(
+        bytes >= len,
+        "commit log holds its blocks up front: {bytes} of {len}"
+    );
+    let (len, bytes) = allocated(dir.path().join("consumequeue/T/0/00000000000000000000"));
+    assert_eq!(len, 300_000 * 20, "Apache's file length is kept");
+    assert!(
+        bytes < len / 10,
+        "a consume queue with one entry must not hold 5.7 MiB of disk: {bytes}"
+    );
+}

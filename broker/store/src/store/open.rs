@@ -154,7 +154,7 @@ fn load_queues(config: &StoreConfig) -> Result<QueueTable, FileError> {
             let Some(queue_id) = q.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
                 continue;
             };
-            let files = FileQueue::open(&q.path(), config.consume_queue_file_size)?;
+            let files = FileQueue::open_sparse(&q.path(), config.consume_queue_file_size)?;
             let cq = ConsumeQueue::new(&topic_name, queue_id, files);
             cq.recover();
             table.insert((topic_name.clone(), queue_id), Arc::new(cq));
