@@ -99,6 +99,9 @@ impl FileQueue {
     pub fn open_sparse(dir: &Path, file_size: usize) -> Result<Self, FileError> {
         let mut queue = Self::open(dir, file_size)?;
         queue.allocation = Allocation::Sparse;
+        for file in read_lock(&queue.files).iter() {
+            file.advise_random();
+        }
         Ok(queue)
     }
 
