@@ -31,13 +31,23 @@ pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
         .max(Duration::from_millis(200));
     loop {
         register_all(&broker).await;
+        // A slave learns its master's HA address from the registration answer; one that started
+        // before its master registered asks again every second instead of replicating nothing
+        // (and leaving a SYNC_MASTER answering SLAVE_NOT_AVAILABLE) for a whole period.
+        let next = match broker.replication.slave() {
+            Some(slave) if slave.master_addr().is_none() => period.min(MASTER_UNKNOWN_RETRY),
+            _ => period,
+        };
         tokio::select! {
             () = &mut stop => return,
-            () = tokio::time::sleep(period) => {}
+            () = tokio::time::sleep(next) => {}
             () = changed.notified() => {}
         }
     }
 }
+
+/// How soon a slave without a known master registers again.
+const MASTER_UNKNOWN_RETRY: Duration = Duration::from_secs(1);
 
 /// One registration round to every name server.
 pub async fn register_all(broker: &Broker) {

@@ -104,6 +104,16 @@ pub enum UpError {
         tails: String,
     },
     #[error(
+        "masters still without their slaves' replication connection after {waited:?}: {}; see \
+         the slaves' logs",
+        .waiting.join(", ")
+    )]
+    NotReplicating {
+        waited: Duration,
+        /// `master (addr): connected/expected`.
+        waiting: Vec<String>,
+    },
+    #[error(
         "{name} exited ({status}) while the cluster was running, so the cluster was stopped; \
          last lines of {}:\n{tail}",
         .log.display()

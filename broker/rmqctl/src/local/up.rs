@@ -280,7 +280,63 @@ async fn start(plan: &Plan, bins: &Binaries, started: &mut Started) -> Result<()
             wait_listening(started, node).await?;
         }
     }
-    wait_registered(plan, started).await
+    wait_registered(plan, started).await?;
+    wait_replicating(plan).await
+}
+
+/// Waits until every master with slaves reports them connected on its HA port
+/// (`haConnectionCount` in GET_BROKER_RUNTIME_INFO). Until then a SYNC_MASTER answers
+/// SLAVE_NOT_AVAILABLE, and clients retry such sends on another group, storing them twice.
+async fn wait_replicating(plan: &Plan) -> Result<(), UpError> {
+    let deadline = Instant::now() + REGISTER_TIMEOUT;
+    let masters: Vec<(&Node, usize)> = plan
+        .brokers
+        .iter()
+        .filter_map(|node| {
+            let broker = node.broker.as_ref()?;
+            if broker.id != 0 {
+                return None;
+            }
+            let slaves = plan
+                .brokers
+                .iter()
+                .filter(|n| {
+                    n.broker
+                        .as_ref()
+                        .is_some_and(|b| b.group == broker.group && b.id > 0)
+                })
+                .count();
+            (slaves > 0).then_some((node, slaves))
+        })
+        .collect();
+    let admin = Admin::new(Vec::new(), Duration::from_secs(2));
+    loop {
+        let mut waiting = Vec::new();
+        for (master, slaves) in &masters {
+            let connected = admin
+                .runtime_info(&master.addr)
+                .await
+                .ok()
+                .and_then(|info| info.table.get("haConnectionCount")?.parse::<usize>().ok())
+                .unwrap_or(0);
+            if connected < *slaves {
+                waiting.push(format!(
+                    "{} ({}): {connected}/{slaves}",
+                    master.name, master.addr
+                ));
+            }
+        }
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(UpError::NotReplicating {
+                waited: REGISTER_TIMEOUT,
+                waiting,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn wait_listening(started: &mut Started, node: &Node) -> Result<(), UpError> {
