@@ -31,6 +31,9 @@ pub struct Groups {
     table: RwLock<SubscriptionGroupTable>,
     config_dir: PathBuf,
     auto_create: bool,
+    /// Held from snapshot to rename: concurrent writers (first pulls of a new group on several
+    /// queues at once) share one temp file name, and a later snapshot must win.
+    persisting: std::sync::Mutex<()>,
 }
 
 impl Groups {
@@ -52,6 +55,7 @@ impl Groups {
             table: RwLock::new(table),
             config_dir,
             auto_create,
+            persisting: std::sync::Mutex::new(()),
         };
         groups.persist()?;
         Ok(groups)
@@ -133,6 +137,10 @@ impl Groups {
     }
 
     fn persist(&self) -> Result<(), MetadataError> {
+        let _one_writer = self
+            .persisting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let snapshot = self.read().clone();
         snapshot.persist_to(&self.config_dir)
     }
@@ -162,5 +170,36 @@ mod tests {
         let reloaded = Groups::load(dir.path().to_path_buf(), false).unwrap();
         assert!(reloaded.get("cg").is_some());
         assert!(reloaded.get("TOOLS_CONSUMER").is_some());
+    }
+
+    #[test]
+    fn groups_created_concurrently_all_succeed_and_all_survive_a_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let groups = std::sync::Arc::new(Groups::load(dir.path().to_path_buf(), true).unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let groups = groups.clone();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        groups
+                            .find_or_create(&format!("g-{t}-{i}"))
+                            .unwrap()
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let reloaded = Groups::load(dir.path().to_path_buf(), false).unwrap();
+        for t in 0..8 {
+            for i in 0..25 {
+                assert!(
+                    reloaded.get(&format!("g-{t}-{i}")).is_some(),
+                    "g-{t}-{i} lost"
+                );
+            }
+        }
     }
 }

@@ -45,6 +45,9 @@ pub struct Topics {
     table: RwLock<TopicConfigTable>,
     config_dir: PathBuf,
     changed: Arc<Notify>,
+    /// Held from snapshot to rename: concurrent writers (auto-creation on several connections)
+    /// share one temp file name, and a later snapshot must not be overwritten by an earlier one.
+    persisting: std::sync::Mutex<()>,
 }
 
 /// Why a topic name is refused, with Apache's wording.
@@ -103,6 +106,7 @@ impl Topics {
             table: RwLock::new(table),
             config_dir,
             changed: Arc::new(Notify::new()),
+            persisting: std::sync::Mutex::new(()),
         };
         let rw = perm::READ | perm::WRITE;
         let mut system = vec![
@@ -286,6 +290,10 @@ impl Topics {
     }
 
     fn persist(&self) -> Result<(), MetadataError> {
+        let _one_writer = self
+            .persisting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let snapshot = self.read().clone();
         snapshot.persist_to(&self.config_dir)
     }
