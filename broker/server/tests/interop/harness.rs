@@ -2,46 +2,18 @@
 //! Real processes for interoperability tests: `rmq-namesrv` and `rmq-broker` on 127.0.0.1 with
 //! temp dirs, and the independent clients installed by `scripts/install-clients.sh`.
 
-use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
-/// The workspace root.
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[path = "../common/process.rs"]
+mod process;
 
-fn sibling_binary(name: &str) -> PathBuf {
-    let broker = PathBuf::from(env!("CARGO_BIN_EXE_rmq-broker"));
-    let path = broker.with_file_name(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build the workspace (`cargo build --workspace`) before these tests",
-        path.display()
-    );
-    path
-}
-
-fn python() -> PathBuf {
-    let python = repo().join(".tools/py/bin/python");
-    assert!(
-        python.exists(),
-        "independent clients are not installed: run scripts/install-clients.sh"
-    );
-    python
-}
-
-fn free_port() -> u16 {
-    // Ports are taken from the kernel and released; another process could grab one in between,
-    // which would fail the start loudly, not silently.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
+use process::{
+    client_command, free_port, sibling_binary, spawn_logged, tail, terminate, wait_for_line,
+};
 
 /// A name server and one broker, as child processes.
 pub struct Cluster {
@@ -163,20 +135,12 @@ impl Cluster {
     }
 
     fn client_command(&self, program: &str, args: &[&str]) -> Command {
-        let script = repo().join("tests/clients").join(program);
-        let mut command = if program.ends_with(".py") {
-            let mut c = Command::new(python());
-            c.arg(script)
-                .arg("--log-home")
-                .arg(self.dir.path().join("cpp-home"));
-            c
-        } else {
-            let mut c = Command::new("node");
-            c.arg(script);
-            c
-        };
-        command.arg("--namesrv").arg(&self.namesrv).args(args);
-        command
+        client_command(
+            program,
+            &self.namesrv,
+            &self.dir.path().join("cpp-home"),
+            args,
+        )
     }
 
     /// Runs `rmqctl` with `-n <namesrv>` appended.
@@ -220,88 +184,17 @@ pub fn finish(program: &str, child: Child) -> Value {
     parse_client_output(program, &output)
 }
 
+/// A client's JSON line; the client must have exited with 0.
 fn parse_client_output(program: &str, output: &Output) -> Value {
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .unwrap_or_else(|| {
-            panic!(
-                "{program} printed no JSON (status {:?})\nstderr:\n{}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
-    let value: Value = serde_json::from_str(line).unwrap();
+    let (value, ok) = process::parse_client_output(program, output);
     assert!(
-        output.status.success(),
+        ok,
         "{program} failed ({:?}): {}\nstderr tail:\n{}",
         output.status,
         value.get("error").unwrap_or(&Value::Null),
         tail(&String::from_utf8_lossy(&output.stderr), 30)
     );
     value
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-fn spawn_logged(binary: &Path, config: &Path, log: &Path) -> Child {
-    let file = std::fs::File::create(log).unwrap();
-    Command::new(binary)
-        .arg("-c")
-        .arg(config)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(file)
-        .spawn()
-        .unwrap()
-}
-
-fn wait_for_line(log: &Path, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut text = String::new();
-        if let Ok(mut file) = std::fs::File::open(log) {
-            let _ = file.read_to_string(&mut text);
-        }
-        if text.contains(needle) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} never said {needle:?}:\n{text}",
-            log.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn terminate(child: &mut Child, name: &str) {
-    let pid = child.id() as libc::pid_t;
-    // SAFETY: plain kill(2) on our own child's pid.
-    unsafe {
-        libc::kill(pid, libc::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(
-                status.success(),
-                "{name} exited with {status} after SIGTERM"
-            );
-            return;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{name} did not stop within 20 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Bodies of received messages, by their `keys`.

@@ -2,15 +2,12 @@
 //! with its own temp store and log; the independent C++ client (`scripts/install-clients.sh`);
 //! remoting requests the tests make themselves.
 //!
-//! The interop harness keeps its process helpers private (and serves one broker), so this file
-//! has its own, built the same way: binaries next to `CARGO_BIN_EXE_rmq-broker`, logs on disk,
-//! readiness by log line, SIGTERM expecting exit code 0, SIGKILL when a test says so.
+//! Process helpers (binaries, logs, readiness, SIGTERM) are shared with the interop harness in
+//! `tests/common/process.rs`; SIGKILL when a test says so.
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rmq_protocol::RemotingCommand;
@@ -19,34 +16,20 @@ use rmq_protocol::code::RequestCode;
 use serde_json::Value;
 use tempfile::TempDir;
 
+#[path = "../common/process.rs"]
+mod process;
+
+use process::{
+    client_command, free_port, parse_client_output, spawn_logged, wait_for_line, wait_until_log,
+};
+pub use process::{sibling_binary, tail};
+
 /// Commit log file size of every node: small, so a run rolls files several times.
 pub const FILE_SIZE: u64 = 1024 * 1024;
 /// `cleanResourceInterval` of every node: no retention pass during a test. Retention deletes
 /// every file but the newest when the disk is more than 85% used (`diskSpaceCleanForciblyRatio`),
 /// which a shared test machine can be; these tests are about replication, not retention.
 const NO_RETENTION_MS: u64 = 3_600_000;
-
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-pub fn sibling_binary(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_rmq-broker")).with_file_name(name);
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo build -p rmq-namesrv -p rmq-bench` before these tests",
-        path.display()
-    );
-    path
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One broker process (master or slave) and what it needs to start again.
 pub struct Node {
@@ -100,7 +83,7 @@ impl Pair {
         .unwrap();
         let ns_log = dir.path().join("namesrv.log");
         let namesrv_proc = spawn_logged(&sibling_binary("rmq-namesrv"), &ns_conf, &ns_log);
-        wait_for(&ns_log, "listening on");
+        wait_for_line(&ns_log, "listening on");
         let namesrv = format!("127.0.0.1:{ns_port}");
         let node = |name: &'static str, id: u32, role: &str| {
             let port = free_port();
@@ -252,20 +235,12 @@ impl Pair {
     }
 
     fn client_command(&self, program: &str, args: &[&str]) -> Command {
-        let python = repo().join(".tools/py/bin/python");
-        assert!(
-            python.exists(),
-            "independent clients are not installed: run scripts/install-clients.sh"
-        );
-        let mut command = Command::new(python);
-        command
-            .arg(repo().join("tests/clients").join(program))
-            .arg("--log-home")
-            .arg(self.dir.path().join("cpp-home"))
-            .arg("--namesrv")
-            .arg(&self.namesrv)
-            .args(args);
-        command
+        client_command(
+            program,
+            &self.namesrv,
+            &self.dir.path().join("cpp-home"),
+            args,
+        )
     }
 
     /// The master's commit log bytes `[from, to)`, read from its files.
@@ -305,27 +280,6 @@ pub fn finish(program: &str, child: Child) -> (Value, bool) {
     parse_client_output(program, &output)
 }
 
-fn parse_client_output(program: &str, output: &Output) -> (Value, bool) {
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .unwrap_or_else(|| {
-            panic!(
-                "{program} printed no JSON (status {:?})\nstderr:\n{}",
-                output.status,
-                tail(&String::from_utf8_lossy(&output.stderr), 30)
-            )
-        });
-    (serde_json::from_str(line).unwrap(), output.status.success())
-}
-
-pub fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
 fn start_node(node: &mut Node, namesrv_log: &Path) {
     node.starts += 1;
     let log = node.log_path();
@@ -334,7 +288,7 @@ fn start_node(node: &mut Node, namesrv_log: &Path) {
         &node.conf,
         &log,
     ));
-    wait_for(&log, "listening on");
+    wait_for_line(&log, "listening on");
     let registered = format!("addr={}", node.addr);
     wait_until_log(namesrv_log, |text| {
         text.lines()
@@ -345,65 +299,9 @@ fn start_node(node: &mut Node, namesrv_log: &Path) {
     });
 }
 
-fn spawn_logged(binary: &Path, config: &Path, log: &Path) -> Child {
-    let file = std::fs::File::create(log).unwrap();
-    Command::new(binary)
-        .arg("-c")
-        .arg(config)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(file)
-        .spawn()
-        .unwrap()
-}
-
-fn wait_for(log: &Path, needle: &str) {
-    wait_until_log(log, |text| text.contains(needle));
-}
-
-fn wait_until_log(log: &Path, ready: impl Fn(&str) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut text = String::new();
-        if let Ok(mut file) = std::fs::File::open(log) {
-            let _ = file.read_to_string(&mut text);
-        }
-        if ready(&text) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} never got ready:\n{}",
-            log.display(),
-            tail(&text, 30)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn terminate(node: &mut Node) {
     let mut child = node.child.take().unwrap();
-    // SAFETY: plain kill(2) on our own child's pid.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(
-                status.success(),
-                "{} exited with {status} after SIGTERM",
-                node.name
-            );
-            return;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{} did not stop within 20 s of SIGTERM", node.name);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    process::terminate(&mut child, node.name);
 }
 
 fn commit_log_files(store: &Path) -> Vec<(u64, PathBuf)> {
