@@ -5,6 +5,7 @@
 
 pub mod binary;
 pub mod json;
+mod json_fast;
 
 use bytes::BytesMut;
 
@@ -61,11 +62,6 @@ pub enum EncodeHeaderError {
         field: &'static str,
         len: usize,
         max: usize,
-    },
-    #[error("JSON header could not be written: {source}")]
-    Json {
-        #[source]
-        source: serde_json::Error,
     },
 }
 

@@ -1,0 +1,387 @@
+//! The JSON header's hot path: a writer and a reader for the shapes clients really send, without
+//! serde's generic machinery (which cost a quarter of the broker's CPU per request).
+//!
+//! [`write`] produces exactly what `serde_json` would for the header (same key order, same string
+//! escapes). [`read`] handles the common shape: an object of known keys with string, integer,
+//! boolean or null values, unknown keys with scalar values, and strings with any escape. Anything
+//! else (floats, nested unknown values, out-of-range numbers, duplicate top-level keys, malformed
+//! text) makes it answer `None`, and the caller falls back to the lenient serde reader, which
+//! either decodes it the same way or produces the error. Property tests hold the two readers to
+//! the same answer on every input the fast one accepts.
+
+use bytes::{BufMut, BytesMut};
+
+use crate::language::LanguageCode;
+use crate::remoting_command::{ExtFields, RemotingCommand, SerializeType};
+
+/// Appends the JSON header of `command`: the bytes `serde_json` writes for it.
+pub(super) fn write(command: &RemotingCommand, dst: &mut BytesMut) {
+    dst.put_slice(b"{\"code\":");
+    put_int(dst, i64::from(command.code));
+    if !command.ext_fields.is_empty() {
+        dst.put_slice(b",\"extFields\":{");
+        for (i, (key, value)) in command.ext_fields.iter().enumerate() {
+            if i > 0 {
+                dst.put_u8(b',');
+            }
+            put_str(dst, key);
+            dst.put_u8(b':');
+            put_str(dst, value);
+        }
+        dst.put_u8(b'}');
+    }
+    dst.put_slice(b",\"flag\":");
+    put_int(dst, i64::from(command.flag));
+    dst.put_slice(b",\"language\":");
+    put_str(dst, command.language.name());
+    dst.put_slice(b",\"opaque\":");
+    put_int(dst, i64::from(command.opaque));
+    if let Some(remark) = &command.remark {
+        dst.put_slice(b",\"remark\":");
+        put_str(dst, remark);
+    }
+    dst.put_slice(b",\"serializeTypeCurrentRPC\":");
+    put_str(dst, SerializeType::Json.name());
+    dst.put_slice(b",\"version\":");
+    put_int(dst, i64::from(command.version));
+    dst.put_u8(b'}');
+}
+
+fn put_int(dst: &mut BytesMut, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        dst.put_u8(b'-');
+    }
+    dst.put_slice(&digits[at..]);
+}
+
+/// A JSON string with serde_json's escapes: `"`, `\` and control characters; the rest verbatim.
+fn put_str(dst: &mut BytesMut, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    dst.put_u8(b'"');
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        let escape: &[u8] = match byte {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xf)],
+            ],
+            _ => continue,
+        };
+        dst.put_slice(&bytes[start..i]);
+        dst.put_slice(escape);
+        start = i + 1;
+    }
+    dst.put_slice(&bytes[start..]);
+    dst.put_u8(b'"');
+}
+
+/// Reads a header of the common shape; `None` when the serde reader must decide.
+///
+/// `text` is the header with trailing whitespace and NUL bytes already cut.
+pub(super) fn read(text: &[u8]) -> Option<RemotingCommand> {
+    let mut scan = Scanner { text, at: 0 };
+    scan.skip_ws();
+    scan.expect(b'{')?;
+    let mut command = RemotingCommand {
+        code: 0,
+        language: LanguageCode::default(),
+        version: 0,
+        opaque: 0,
+        flag: 0,
+        remark: None,
+        ext_fields: ExtFields::new(),
+        body: bytes::Bytes::new(),
+        serialize_type: SerializeType::Json,
+    };
+    let mut seen = 0u8;
+    scan.skip_ws();
+    if scan.peek()? == b'}' {
+        // No `code`: an error the serde reader words.
+        return None;
+    }
+    loop {
+        scan.skip_ws();
+        let key = scan.string()?;
+        scan.skip_ws();
+        scan.expect(b':')?;
+        scan.skip_ws();
+        let bit = match key.as_ref() {
+            "code" => {
+                command.code = i32::try_from(scan.integer()?).ok()?;
+                1
+            }
+            "language" => {
+                command.language = match scan.peek()? {
+                    b'"' => LanguageCode::from_name(&scan.string()?),
+                    b'n' => {
+                        scan.literal(b"null")?;
+                        LanguageCode::default()
+                    }
+                    _ => u8::try_from(scan.integer()?)
+                        .map_or(LanguageCode::Other, LanguageCode::from_code),
+                };
+                2
+            }
+            "version" => {
+                command.version = i32::try_from(scan.integer()?).ok()?;
+                4
+            }
+            "opaque" => {
+                let opaque = scan.integer()?;
+                if opaque < i64::from(i32::MIN) || opaque > i64::from(u32::MAX) {
+                    return None;
+                }
+                // Some clients count opaque as unsigned: keep the low 32 bits.
+                command.opaque = opaque as i32;
+                8
+            }
+            "flag" => {
+                command.flag = i32::try_from(scan.integer()?).ok()?;
+                16
+            }
+            "remark" => {
+                command.remark = match scan.peek()? {
+                    b'n' => {
+                        scan.literal(b"null")?;
+                        None
+                    }
+                    _ => Some(scan.string()?.into_owned()),
+                };
+                32
+            }
+            "extFields" => {
+                if scan.peek()? == b'n' {
+                    scan.literal(b"null")?;
+                    command.ext_fields.clear();
+                } else {
+                    command.ext_fields = scan.ext_fields()?;
+                }
+                64
+            }
+            _ => {
+                scan.scalar()?;
+                0
+            }
+        };
+        if seen & bit != 0 {
+            // serde refuses a duplicate field.
+            return None;
+        }
+        seen |= bit;
+        scan.skip_ws();
+        match scan.next()? {
+            b',' => continue,
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    scan.skip_ws();
+    if seen & 1 == 0 || scan.at != text.len() {
+        return None;
+    }
+    Some(command)
+}
+
+struct Scanner<'a> {
+    text: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.at).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let byte = self.peek()?;
+        self.at += 1;
+        Some(byte)
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.next()? == byte).then_some(())
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.at + word.len();
+        (self.text.get(self.at..end)? == word).then(|| self.at = end)
+    }
+
+    /// An integer without fraction or exponent that fits an i64 comfortably (≤ 18 digits).
+    fn integer(&mut self) -> Option<i64> {
+        let negative = self.peek()? == b'-';
+        if negative {
+            self.at += 1;
+        }
+        let start = self.at;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.at += 1;
+        }
+        let digits = &self.text[start..self.at];
+        // JSON forbids leading zeros; longer numbers and non-integers go to serde.
+        if digits.is_empty()
+            || digits.len() > 18
+            || (digits[0] == b'0' && digits.len() > 1)
+            || (negative && digits == b"0")
+        {
+            return None;
+        }
+        if let Some(b'.' | b'e' | b'E') = self.peek() {
+            return None;
+        }
+        let value = digits
+            .iter()
+            .fold(0i64, |value, digit| value * 10 + i64::from(digit - b'0'));
+        Some(if negative { -value } else { value })
+    }
+
+    /// A string; borrowed when it has no escapes.
+    fn string(&mut self) -> Option<std::borrow::Cow<'a, str>> {
+        self.expect(b'"')?;
+        let start = self.at;
+        loop {
+            match self.next()? {
+                b'"' => {
+                    let raw = &self.text[start..self.at - 1];
+                    return std::str::from_utf8(raw)
+                        .ok()
+                        .map(std::borrow::Cow::Borrowed);
+                }
+                b'\\' => break,
+                0x00..=0x1f => return None,
+                _ => {}
+            }
+        }
+        // Escapes: decode into an owned string.
+        let mut out = Vec::with_capacity(self.at - start + 16);
+        out.extend_from_slice(&self.text[start..self.at - 1]);
+        self.at -= 1;
+        loop {
+            match self.next()? {
+                b'"' => return String::from_utf8(out).ok().map(std::borrow::Cow::Owned),
+                b'\\' => {
+                    let unescaped = match self.next()? {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => self.unicode_escape()?,
+                        _ => return None,
+                    };
+                    let mut utf8 = [0u8; 4];
+                    out.extend_from_slice(unescaped.encode_utf8(&mut utf8).as_bytes());
+                }
+                0x00..=0x1f => return None,
+                byte => out.push(byte),
+            }
+        }
+    }
+
+    /// The code point of `\uXXXX` (the `\u` already read), joining a surrogate pair.
+    fn unicode_escape(&mut self) -> Option<char> {
+        let high = self.hex4()?;
+        match high {
+            0xd800..=0xdbff => {
+                self.literal(b"\\u")?;
+                let low = self.hex4()?;
+                if !(0xdc00..=0xdfff).contains(&low) {
+                    return None;
+                }
+                char::from_u32(0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00))
+            }
+            0xdc00..=0xdfff => None,
+            _ => char::from_u32(high),
+        }
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = self.text.get(self.at..self.at + 4)?;
+        self.at += 4;
+        digits.iter().try_fold(0u32, |value, digit| {
+            Some(value * 16 + char::from(*digit).to_digit(16)?)
+        })
+    }
+
+    /// Skips a string, integer, boolean or null.
+    fn scalar(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.integer().map(drop),
+        }
+    }
+
+    /// The `extFields` object: strings, and integers and booleans kept as their text; a null
+    /// member is absent. A later duplicate key wins, as in the serde reader.
+    fn ext_fields(&mut self) -> Option<ExtFields> {
+        self.expect(b'{')?;
+        let mut fields = ExtFields::new();
+        self.skip_ws();
+        if self.peek()? == b'}' {
+            self.at += 1;
+            return Some(fields);
+        }
+        loop {
+            self.skip_ws();
+            let key = self.string()?.into_owned();
+            self.skip_ws();
+            self.expect(b':')?;
+            self.skip_ws();
+            let value = match self.peek()? {
+                b'"' => Some(self.string()?.into_owned()),
+                b't' => self.literal(b"true").map(|()| "true".to_owned()),
+                b'f' => self.literal(b"false").map(|()| "false".to_owned()),
+                b'n' => {
+                    self.literal(b"null")?;
+                    None
+                }
+                _ => Some(self.integer()?.to_string()),
+            };
+            match value {
+                Some(value) => fields.insert(key, value),
+                None => fields.remove(&key),
+            };
+            self.skip_ws();
+            match self.next()? {
+                b',' => continue,
+                b'}' => return Some(fields),
+                _ => return None,
+            }
+        }
+    }
+}
