@@ -33,6 +33,7 @@ pub mod batch;
 pub mod body;
 pub mod code;
 pub mod command;
+pub mod ext_fields;
 pub mod frame;
 pub mod header;
 pub mod language;

@@ -1,6 +1,5 @@
 //! [`RemotingCommand`]: one request or response, header fields plus an opaque body.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use bytes::Bytes;
@@ -9,8 +8,7 @@ use crate::code::{RequestCode, ResponseCode};
 use crate::command::{CommandHeader, ReadHeaderError};
 use crate::language::{LanguageCode, version};
 
-/// The custom-header fields of a command, by Java field name. Ordered, so encodings are stable.
-pub type ExtFields = BTreeMap<String, String>;
+pub use crate::ext_fields::ExtFields;
 
 /// Bit 0 of `flag`: the command is a response.
 pub const FLAG_RESPONSE: i32 = 1 << 0;
@@ -147,17 +145,17 @@ impl RemotingCommand {
 
     /// Adds the fields of `header` to the ext fields (replacing fields of the same name).
     pub fn with_header(mut self, header: &impl CommandHeader) -> RemotingCommand {
-        self.ext_fields.extend(header.to_ext_fields());
+        self.ext_fields.extend_from(&header.to_ext_fields());
         self
     }
 
     /// Adds one ext field.
     pub fn with_ext_field(
         mut self,
-        key: impl Into<String>,
-        value: impl Into<String>,
+        key: impl AsRef<str>,
+        value: impl AsRef<str>,
     ) -> RemotingCommand {
-        self.ext_fields.insert(key.into(), value.into());
+        self.ext_fields.insert(key, value);
         self
     }
 

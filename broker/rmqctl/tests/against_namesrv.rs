@@ -174,7 +174,7 @@ fn a_registered_broker_is_listed_routed_and_its_topic_deleted_through_the_name_s
         ]
     );
     assert_eq!(
-        broker.request(RequestCode::DeleteTopicInBroker).ext_fields["topic"],
+        &broker.request(RequestCode::DeleteTopicInBroker).ext_fields["topic"],
         "T"
     );
 

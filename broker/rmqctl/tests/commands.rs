@@ -101,7 +101,7 @@ fn topic_route_turns_bare_broker_ids_into_pretty_standard_json() {
     );
     assert_eq!(json["queueDatas"][0]["writeQueueNums"], 4);
     let request = server.request(RequestCode::GetRouteinfoByTopic);
-    assert_eq!(request.ext_fields["topic"], "T");
+    assert_eq!(&request.ext_fields["topic"], "T");
 }
 
 #[test]
@@ -146,13 +146,13 @@ fn update_topic_on_a_cluster_creates_on_every_master_and_never_on_slaves() {
     );
     for server in [&ns, &broker_b] {
         let fields = server.request(RequestCode::UpdateAndCreateTopic).ext_fields;
-        assert_eq!(fields["topic"], "T");
-        assert_eq!(fields["defaultTopic"], "TBW102");
-        assert_eq!(fields["readQueueNums"], "4");
-        assert_eq!(fields["writeQueueNums"], "2");
-        assert_eq!(fields["perm"], "4");
-        assert_eq!(fields["order"], "false");
-        assert_eq!(fields["topicFilterType"], "SINGLE_TAG");
+        assert_eq!(&fields["topic"], "T");
+        assert_eq!(&fields["defaultTopic"], "TBW102");
+        assert_eq!(&fields["readQueueNums"], "4");
+        assert_eq!(&fields["writeQueueNums"], "2");
+        assert_eq!(&fields["perm"], "4");
+        assert_eq!(&fields["order"], "false");
+        assert_eq!(&fields["topicFilterType"], "SINGLE_TAG");
     }
     assert!(!ns.seen_codes().contains(&RequestCode::PutKvConfig.code()));
 }
@@ -185,9 +185,9 @@ fn an_ordered_topic_gets_its_order_config_on_the_name_server() {
     assert_eq!(json["orderConf"], "broker-a:8");
     assert_eq!(json["nameServers"], serde_json::json!([ns.addr]));
     let put = ns.request(RequestCode::PutKvConfig).ext_fields;
-    assert_eq!(put["namespace"], "ORDER_TOPIC_CONFIG");
-    assert_eq!(put["key"], "T");
-    assert_eq!(put["value"], "broker-a:8");
+    assert_eq!(&put["namespace"], "ORDER_TOPIC_CONFIG");
+    assert_eq!(&put["key"], "T");
+    assert_eq!(&put["value"], "broker-a:8");
 }
 
 #[test]
@@ -241,8 +241,8 @@ fn delete_topic_deletes_on_the_masters_before_the_name_server() {
         ]
     );
     let in_namesrv = ns.request(RequestCode::DeleteTopicInNamesrv).ext_fields;
-    assert_eq!(in_namesrv["topic"], "T");
-    assert_eq!(in_namesrv["clusterName"], "DefaultCluster");
+    assert_eq!(&in_namesrv["topic"], "T");
+    assert_eq!(&in_namesrv["clusterName"], "DefaultCluster");
 }
 
 #[test]
@@ -321,7 +321,7 @@ broker-b         1            0           21  -
 "
     );
     assert_eq!(
-        broker_b.request(RequestCode::GetTopicStatsInfo).ext_fields["topic"],
+        &broker_b.request(RequestCode::GetTopicStatsInfo).ext_fields["topic"],
         "T"
     );
 }
@@ -363,7 +363,7 @@ fn consumer_progress_finds_the_brokers_through_the_groups_retry_topic() {
         let routed = route(&[group("c", "broker-a", &[(0, addr)])]);
         Replies::new()
             .on(RequestCode::GetRouteinfoByTopic, move |request| {
-                Some(if request.ext_fields["topic"] == "%RETRY%cg" {
+                Some(if &request.ext_fields["topic"] == "%RETRY%cg" {
                     success(request, routed.clone())
                 } else {
                     RemotingCommand::response_to(request, ResponseCode::TopicNotExist)
@@ -385,7 +385,7 @@ Diff Total: 5
 "
     );
     let asked = ns.request(RequestCode::GetConsumeStats).ext_fields;
-    assert_eq!(asked["consumerGroup"], "cg");
+    assert_eq!(&asked["consumerGroup"], "cg");
     assert!(!asked.contains_key("topic"));
 }
 
@@ -394,7 +394,7 @@ fn query_msg_by_id_asks_the_broker_named_in_the_id_without_a_name_server() {
     let broker = FakeServer::start(|addr| {
         let stored = record(addr, 4096, 7, "order-1", b"Hello RocketMQ");
         Replies::new().on(RequestCode::ViewMessageById, move |request| {
-            Some(if request.ext_fields["offset"] == "4096" {
+            Some(if &request.ext_fields["offset"] == "4096" {
                 success(request, stored.clone())
             } else {
                 RemotingCommand::response_to(request, ResponseCode::SystemError)
@@ -484,10 +484,10 @@ fn query_msg_by_key_keeps_only_records_that_hold_the_key() {
         ]
     );
     let query = ns.request(RequestCode::QueryMessage).ext_fields;
-    assert_eq!(query["topic"], "TopicTest");
-    assert_eq!(query["key"], "order-1");
-    assert_eq!(query["maxNum"], "64");
-    assert_eq!(query["beginTimestamp"], "0");
+    assert_eq!(&query["topic"], "TopicTest");
+    assert_eq!(&query["key"], "order-1");
+    assert_eq!(&query["maxNum"], "64");
+    assert_eq!(&query["beginTimestamp"], "0");
     let end: i64 = query["endTimestamp"].parse().unwrap();
     assert!(end > 1_700_000_000_000, "end {end} is not now");
 }

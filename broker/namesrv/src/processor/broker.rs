@@ -171,7 +171,7 @@ mod tests {
         let good = body_crc32(&request.body);
         request
             .ext_fields
-            .insert("bodyCrc32".into(), (good ^ 1).to_string());
+            .insert("bodyCrc32", (good ^ 1).to_string());
         let response = namesrv.process(1, &request).await;
         assert_eq!(response.code, i32::from(ResponseCode::SystemError));
         assert_eq!(response.remark.as_deref(), Some("crc32 not match"));
@@ -179,7 +179,7 @@ mod tests {
 
         request
             .ext_fields
-            .insert("bodyCrc32".into(), good.to_string());
+            .insert("bodyCrc32", good.to_string());
         let response = namesrv.process(1, &request).await;
         assert_eq!(response.code, i32::from(ResponseCode::Success));
     }
@@ -190,7 +190,7 @@ mod tests {
         let mut request = register_request("broker-a", "a:1", 0, &["T"]);
         request
             .ext_fields
-            .insert("compressed".into(), "true".into());
+            .insert("compressed", "true");
         let response = namesrv.process(1, &request).await;
         assert_eq!(response.code, i32::from(ResponseCode::SystemError));
         assert!(response.remark.unwrap().contains("compressed"));

@@ -72,14 +72,14 @@ mod tests {
                 "topicFilterType",
             ],
         );
-        assert_eq!(header().to_ext_fields()["topicFilterType"], "SINGLE_TAG");
-        assert_eq!(header().to_ext_fields()["order"], "false");
+        assert_eq!(&header().to_ext_fields()["topicFilterType"], "SINGLE_TAG");
+        assert_eq!(&header().to_ext_fields()["order"], "false");
     }
 
     #[test]
     fn an_unknown_filter_type_is_an_invalid_field() {
         let mut raw = header().to_ext_fields();
-        raw.insert("topicFilterType".into(), "SQL".into());
+        raw.insert("topicFilterType", "SQL");
         assert!(matches!(
             CreateTopicRequestHeader::from_ext_fields(&raw),
             Err(super::super::ReadHeaderError::InvalidField {

@@ -140,7 +140,7 @@ macro_rules! header_field {
     ($($ty:ty),*) => {$(
         impl $crate::command::HeaderField for $ty {
             fn write_field(&self, key: &'static str, fields: &mut $crate::ExtFields) {
-                fields.insert(key.to_owned(), $crate::command::HeaderValue::to_field(self));
+                fields.insert(key, $crate::command::HeaderValue::to_field(self));
             }
             fn read_field(
                 fields: &$crate::ExtFields,
@@ -156,7 +156,7 @@ macro_rules! header_field {
         impl $crate::command::HeaderField for Option<$ty> {
             fn write_field(&self, key: &'static str, fields: &mut $crate::ExtFields) {
                 if let Some(value) = self {
-                    fields.insert(key.to_owned(), $crate::command::HeaderValue::to_field(value));
+                    fields.insert(key, $crate::command::HeaderValue::to_field(value));
                 }
             }
             fn read_field(
@@ -271,11 +271,11 @@ pub(crate) mod testing {
         assert_eq!(&H::from_ext_fields(&fields).unwrap(), header);
         for key in required {
             assert!(
-                fields.contains_key(*key),
+                fields.contains_key(key),
                 "required field {key} not written"
             );
             let mut missing = fields.clone();
-            missing.remove(*key);
+            missing.remove(key);
             assert_eq!(
                 H::from_ext_fields(&missing),
                 Err(ReadHeaderError::MissingField { field: key }),
@@ -284,7 +284,7 @@ pub(crate) mod testing {
         }
         let optional: Vec<_> = fields
             .keys()
-            .filter(|key| !required.contains(&key.as_str()))
+            .filter(|key| !required.contains(key))
             .collect();
         for key in optional {
             let mut without = fields.clone();
@@ -378,7 +378,7 @@ mod tests {
         assert!(header.committed);
         assert!(Sample::default().committed);
         let written = Sample::default().to_ext_fields();
-        assert_eq!(written["committed"], "true");
+        assert_eq!(&written["committed"], "true");
         assert!(!written.contains_key("offset"));
     }
 

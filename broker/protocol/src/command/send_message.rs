@@ -180,7 +180,8 @@ mod tests {
     fn v2_uses_one_letter_keys_for_every_field() {
         let keys: Vec<String> = SendMessageRequestHeaderV2::from(v1())
             .to_ext_fields()
-            .into_keys()
+            .keys()
+            .map(str::to_owned)
             .collect();
         assert_eq!(
             keys,
@@ -260,6 +261,6 @@ mod tests {
             transaction_id: Some("tx".into()),
             ..response
         };
-        assert_eq!(with_optional.to_ext_fields()["transactionId"], "tx");
+        assert_eq!(&with_optional.to_ext_fields()["transactionId"], "tx");
     }
 }

@@ -227,7 +227,7 @@ fn cpp_client_frame_with_trailing_newline_decodes() {
     frame.extend_from_slice(header);
     let command = parse(Bytes::from(frame)).unwrap();
     assert_eq!(command.language, LanguageCode::Cpp);
-    assert_eq!(command.ext_fields["topic"], "X1");
+    assert_eq!(&command.ext_fields["topic"], "X1");
     assert!(command.body.is_empty());
 }
 
@@ -273,7 +273,7 @@ fn any_command() -> impl Strategy<Value = RemotingCommand> {
                     opaque,
                     flag,
                     remark,
-                    ext_fields,
+                    ext_fields: ext_fields.into_iter().collect(),
                     body: Bytes::from(body),
                     serialize_type,
                 }

@@ -24,7 +24,7 @@ pub fn encode(command: &RemotingCommand, dst: &mut BytesMut) -> Result<(), Encod
     let version = to_i16("version", command.version)?;
     let remark = command.remark.as_deref().unwrap_or("");
     let remark_len = len_i32("remark", remark.len())?;
-    let entries: Vec<(&String, &String)> = command
+    let entries: Vec<(&str, &str)> = command
         .ext_fields
         .iter()
         .filter(|(key, value)| !key.is_empty() && !value.is_empty())
@@ -229,7 +229,7 @@ mod tests {
         let command = decode(header).unwrap();
         assert_eq!(command.remark, None);
         assert_eq!(command.ext_fields.len(), 1);
-        assert_eq!(command.ext_fields["x"], "y");
+        assert_eq!(&command.ext_fields["x"], "y");
     }
 
     #[test]
@@ -238,7 +238,7 @@ mod tests {
         let decoded = decode(&encoded(&command)).unwrap();
         assert_eq!(decoded.remark, None);
         assert!(!decoded.ext_fields.contains_key("AccessKey"));
-        assert_eq!(decoded.ext_fields["topic"], "T");
+        assert_eq!(&decoded.ext_fields["topic"], "T");
     }
 
     #[test]

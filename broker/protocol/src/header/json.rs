@@ -94,7 +94,7 @@ fn decode_with_serde(text: &[u8]) -> Result<RemotingCommand, DecodeHeaderError> 
 #[derive(Serialize)]
 struct WireHeaderOut<'a> {
     code: i32,
-    #[serde(rename = "extFields", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(rename = "extFields", skip_serializing_if = "ExtFields::is_empty")]
     ext_fields: &'a ExtFields,
     flag: i32,
     language: &'static str,
@@ -247,7 +247,7 @@ mod tests {
         let text = encoded(&command);
         assert!(text.contains(r#""i":"a\u0001b\u0002\"q\"""#), "{text}");
         assert_eq!(
-            decode(text.as_bytes()).unwrap().ext_fields["i"],
+            &decode(text.as_bytes()).unwrap().ext_fields["i"],
             "a\u{1}b\u{2}\"q\""
         );
     }
@@ -261,10 +261,10 @@ mod tests {
         assert_eq!(command.language, LanguageCode::Cpp);
         assert_eq!(command.version, 63);
         assert_eq!(command.remark.as_deref(), Some(""));
-        assert_eq!(command.ext_fields["topic"], "X1");
-        assert_eq!(command.ext_fields["AccessKey"], "");
-        assert_eq!(command.ext_fields["OnsChannel"], "ALIYUN");
-        assert_eq!(command.ext_fields["Signature"], "abc=");
+        assert_eq!(&command.ext_fields["topic"], "X1");
+        assert_eq!(&command.ext_fields["AccessKey"], "");
+        assert_eq!(&command.ext_fields["OnsChannel"], "ALIYUN");
+        assert_eq!(&command.ext_fields["Signature"], "abc=");
         assert_eq!(command.serialize_type, SerializeType::Json);
     }
 
@@ -292,10 +292,10 @@ mod tests {
     fn decode_stringifies_unquoted_ext_field_scalars_and_drops_nulls() {
         let header = br#"{"code":11,"extFields":{"queueId":3,"queueOffset":-5,"unitMode":true,"ratio":1.5,"gone":null}}"#;
         let fields = decode(header).unwrap().ext_fields;
-        assert_eq!(fields["queueId"], "3");
-        assert_eq!(fields["queueOffset"], "-5");
-        assert_eq!(fields["unitMode"], "true");
-        assert_eq!(fields["ratio"], "1.5");
+        assert_eq!(&fields["queueId"], "3");
+        assert_eq!(&fields["queueOffset"], "-5");
+        assert_eq!(&fields["unitMode"], "true");
+        assert_eq!(&fields["ratio"], "1.5");
         assert!(!fields.contains_key("gone"));
     }
 
@@ -374,7 +374,7 @@ mod tests {
         let header = br#"{"code":310,"extFields":{"a":"PG","b":"TopicTest","c":"TBW102","d":"4","e":"3","f":"0","g":"1763712000000","h":"0","i":"KEYS\u0001k1\u0002WAIT\u0001true\u0002","j":"0","k":"false","m":"false"},"flag":0,"language":"JAVA","opaque":42,"serializeTypeCurrentRPC":"JSON","version":435}"#;
         let fast = json_fast::read(header).expect("the fast reader takes a Java send");
         assert_eq!(fast, decode_with_serde(header).unwrap());
-        assert_eq!(fast.ext_fields["i"], "KEYS\u{1}k1\u{2}WAIT\u{1}true\u{2}");
+        assert_eq!(&fast.ext_fields["i"], "KEYS\u{1}k1\u{2}WAIT\u{1}true\u{2}");
         assert_eq!(fast.ext_fields.len(), 12);
     }
 
@@ -516,7 +516,7 @@ mod tests {
             command.flag = flag;
             command.version = version;
             command.remark = remark;
-            command.ext_fields = ext_fields;
+            command.ext_fields = ext_fields.into_iter().collect();
             let mut fast = BytesMut::new();
             encode(&command, &mut fast).unwrap();
             let mut reference = BytesMut::new();

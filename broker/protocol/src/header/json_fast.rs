@@ -268,18 +268,16 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Option<std::borrow::Cow<'a, str>> {
         self.expect(b'"')?;
         let start = self.at;
-        loop {
-            match self.next()? {
-                b'"' => {
-                    let raw = &self.text[start..self.at - 1];
-                    return std::str::from_utf8(raw)
-                        .ok()
-                        .map(std::borrow::Cow::Borrowed);
-                }
-                b'\\' => break,
-                0x00..=0x1f => return None,
-                _ => {}
+        self.at += plain_run(&self.text[start..]);
+        match self.next()? {
+            b'"' => {
+                let raw = &self.text[start..self.at - 1];
+                return std::str::from_utf8(raw)
+                    .ok()
+                    .map(std::borrow::Cow::Borrowed);
             }
+            b'\\' => {}
+            _ => return None,
         }
         // Escapes: decode into an owned string.
         let mut out = Vec::with_capacity(self.at - start + 16);
@@ -350,7 +348,8 @@ impl<'a> Scanner<'a> {
     /// member is absent. A later duplicate key wins, as in the serde reader.
     fn ext_fields(&mut self) -> Option<ExtFields> {
         self.expect(b'{')?;
-        let mut fields = ExtFields::new();
+        // The object's text bounds the fields' text: two allocations for the whole map.
+        let mut fields = ExtFields::with_capacity(16, self.text.len() - self.at);
         self.skip_ws();
         if self.peek()? == b'}' {
             self.at += 1;
@@ -358,30 +357,95 @@ impl<'a> Scanner<'a> {
         }
         loop {
             self.skip_ws();
-            let key = self.string()?.into_owned();
+            let key = self.string()?;
             self.skip_ws();
             self.expect(b':')?;
             self.skip_ws();
-            let value = match self.peek()? {
-                b'"' => Some(self.string()?.into_owned()),
-                b't' => self.literal(b"true").map(|()| "true".to_owned()),
-                b'f' => self.literal(b"false").map(|()| "false".to_owned()),
+            let value: Option<std::borrow::Cow<'_, str>> = match self.peek()? {
+                b'"' => Some(self.string()?),
+                b't' => self.literal(b"true").map(|()| "true".into()),
+                b'f' => self.literal(b"false").map(|()| "false".into()),
                 b'n' => {
                     self.literal(b"null")?;
                     None
                 }
-                _ => Some(self.integer()?.to_string()),
+                _ => Some(self.integer()?.to_string().into()),
             };
+            // As the serde reader: a later duplicate wins, a null removes. fastjson writes names
+            // sorted, so almost every field is appended without a search.
             match value {
-                Some(value) => fields.insert(key, value),
-                None => fields.remove(&key),
-            };
+                Some(value) => {
+                    if !fields.push_sorted(&key, &value) {
+                        fields.insert(&*key, &*value);
+                    }
+                }
+                None => {
+                    fields.remove(&key);
+                }
+            }
             self.skip_ws();
             match self.next()? {
                 b',' => continue,
                 b'}' => return Some(fields),
                 _ => return None,
             }
+        }
+    }
+}
+
+/// How many leading bytes of `text` a string takes verbatim: up to the first `"`, `\\` or
+/// control character (or the end). Eight bytes at a time.
+fn plain_run(text: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    /// High bit set in some byte of the result iff a byte of `word` is below `n` (n ≤ 0x80).
+    fn any_below(word: u64, n: u8) -> u64 {
+        word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS
+    }
+    let mut at = 0;
+    while let Some(chunk) = text.get(at..at + 8) {
+        let word = u64::from_ne_bytes(chunk.try_into().expect("eight bytes"));
+        let special = any_below(word ^ (ONES * u64::from(b'"')), 1)
+            | any_below(word ^ (ONES * u64::from(b'\\')), 1)
+            | any_below(word, 0x20);
+        if special != 0 {
+            break;
+        }
+        at += 8;
+    }
+    at + text[at..]
+        .iter()
+        .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+        .unwrap_or(text.len() - at)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::plain_run;
+
+    proptest! {
+        #[test]
+        fn plain_run_stops_at_the_first_quote_backslash_or_control_byte(
+            text in proptest::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let expected = text
+                .iter()
+                .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+                .unwrap_or(text.len());
+            prop_assert_eq!(plain_run(&text), expected);
+        }
+
+        #[test]
+        fn plain_run_finds_a_stop_byte_at_any_position_of_a_long_run(
+            len in 0usize..40,
+            stop in prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20],
+        ) {
+            let mut text = vec![b'a'; len];
+            text.push(stop);
+            text.extend_from_slice(b"tail\"");
+            prop_assert_eq!(plain_run(&text), len);
         }
     }
 }

@@ -93,7 +93,7 @@ mod tests {
                     opaque,
                     flag,
                     remark,
-                    ext_fields,
+                    ext_fields: ext_fields.into_iter().collect(),
                     body: Bytes::new(),
                     serialize_type: SerializeType::Json,
                 },

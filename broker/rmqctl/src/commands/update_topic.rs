@@ -215,10 +215,7 @@ mod tests {
     #[test]
     fn the_header_carries_the_flags_and_the_auto_create_topic() {
         let fields = create_topic_header(&args()).to_ext_fields();
-        let pairs: Vec<(&str, &str)> = fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let pairs: Vec<(&str, &str)> = fields.iter().collect();
         assert_eq!(
             pairs,
             [
@@ -300,7 +297,7 @@ order config broker-a:4;broker-b:4 recorded on ns:9876
             name_servers: vec![],
         };
         assert_eq!(
-            serde_json::to_string(&update).unwrap(),
+            &serde_json::to_string(&update).unwrap(),
             r#"{"topic":"T","readQueueNums":8,"writeQueueNums":8,"perm":6,"order":false,"brokers":["b:1"],"orderConf":null,"nameServers":[]}"#
         );
     }

@@ -42,7 +42,7 @@ pub async fn send(
         request.code == RequestCode::SendBatchMessage as i32 || header.batch == Some(true);
     let queue_id = match check(broker, request, &header) {
         Ok(queue_id) => queue_id,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let born_host = conn.peer();
     let put = if is_batch {
@@ -112,37 +112,37 @@ fn check(
     broker: &Broker,
     request: &RemotingCommand,
     header: &SendMessageRequestHeader,
-) -> Result<i32, RemotingCommand> {
+) -> Result<i32, Box<RemotingCommand>> {
     if broker.config.role == crate::config::BrokerRole::Slave {
-        return Err(answer(
+        return Err(Box::new(answer(
             request,
             ResponseCode::ServiceNotAvailable,
             crate::ha::SLAVE_REFUSES_SENDS,
-        ));
+        )));
     }
     if !broker.config.is_writeable() || !perm::is_writeable(broker.permission()) {
-        return Err(answer(
+        return Err(Box::new(answer(
             request,
             ResponseCode::NoPermission,
             format!(
                 "the broker[{}] sending message is forbidden",
                 broker.config.broker_ip1
             ),
-        ));
+        )));
     }
     if let Err(invalid) = validate_topic_name(&header.topic) {
-        return Err(answer(
+        return Err(Box::new(answer(
             request,
             ResponseCode::SystemError,
             invalid.to_string(),
-        ));
+        )));
     }
     if is_not_allowed_send_topic(&header.topic) {
-        return Err(answer(
+        return Err(Box::new(answer(
             request,
             ResponseCode::NoPermission,
             format!("Sending message to topic[{}] is forbidden.", header.topic),
-        ));
+        )));
     }
     let created = if let Some(group) = header.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) {
         let queues = broker
@@ -162,30 +162,30 @@ fn check(
     let topic = match created {
         Ok(Some(topic)) => topic,
         Ok(None) => {
-            return Err(answer(
+            return Err(Box::new(answer(
                 request,
                 ResponseCode::TopicNotExist,
                 format!(
                     "topic[{}] not exist, apply first please! http://rocketmq.apache.org/docs/faq/",
                     header.topic
                 ),
-            ));
+            )));
         }
         Err(error) => {
             error!(topic = %header.topic, error = %error, "topic table could not be persisted");
-            return Err(answer(
+            return Err(Box::new(answer(
                 request,
                 ResponseCode::SystemError,
                 format!("topic[{}] could not be created: {error}", header.topic),
-            ));
+            )));
         }
     };
     if !perm::is_writeable(topic.perm) {
-        return Err(answer(
+        return Err(Box::new(answer(
             request,
             ResponseCode::NoPermission,
             format!("the topic[{}] sending message is forbidden", header.topic),
-        ));
+        )));
     }
     let queues = topic.write_queue_nums.max(topic.read_queue_nums);
     let queue_id = if header.queue_id < 0 {
@@ -194,14 +194,14 @@ fn check(
         header.queue_id
     };
     if queue_id >= queues || topic.write_queue_nums <= 0 {
-        return Err(answer(
+        return Err(Box::new(answer(
             request,
             ResponseCode::SystemError,
             format!(
                 "request queueId[{queue_id}] is illegal, topic:[{}] topicConfig.writeQueueNums:[{}] producer:[{}]",
                 header.topic, topic.write_queue_nums, header.producer_group
             ),
-        ));
+        )));
     }
     Ok(queue_id)
 }

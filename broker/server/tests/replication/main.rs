@@ -345,7 +345,7 @@ fn async_master_answers_a_burst_at_once_and_the_slave_catches_up_and_serves_it()
     );
     let burst: Value = serde_json::from_slice(&bench.stdout).unwrap();
     let burst = &burst["summary"];
-    assert_eq!(burst["error_count"], 0, "{burst}");
+    assert_eq!(&burst["error_count"], 0, "{burst}");
     let burst_done = Instant::now();
     pair.wait_caught_up(Duration::from_secs(60));
     let drained = burst_done.elapsed();
@@ -441,8 +441,8 @@ fn a_slave_copies_topics_consumer_offsets_groups_and_delay_offsets_from_its_mast
     ));
     // A delayed message (level 1, 1 s): once delivered, level 1's offset is 1.
     let mut delayed = send("Meta", "later");
-    let props = delayed.ext_fields.get_mut("properties").unwrap();
-    props.push_str("DELAY\u{1}1\u{2}");
+    let props = format!("{}DELAY\u{1}1\u{2}", &delayed.ext_fields["properties"]);
+    delayed.ext_fields.insert("properties", props);
     ok(pair.request(&master, delayed));
 
     let slave = pair.slave.addr.clone();
