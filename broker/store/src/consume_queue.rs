@@ -192,6 +192,36 @@ impl ConsumeQueue {
         Ok(())
     }
 
+    /// For recovery's re-dispatch: [`ConsumeQueue::put`], except that an entry already held for
+    /// a record (at or below the max physical end) is compared with what the record says and
+    /// rewritten when it differs, so the queue ends consistent with the commit log even where a
+    /// power loss left a page of entries half old. Returns whether an entry was rewritten.
+    /// Recovery runs before any reader is given an entry, so rewriting one in place is safe.
+    pub fn recover_put(&self, logical: u64, entry: CqEntry) -> Result<bool, FileError> {
+        let end = entry.commit_log_offset as u64 + entry.size as u64;
+        if end > self.max_physical_end() {
+            return self.put(logical, entry).map(|()| false);
+        }
+        if logical < self.min_offset() || logical >= self.max_offset() {
+            // Not held (retention removed it, or recovery cut the queue shorter): nothing to
+            // compare, and `put` would skip it too.
+            return Ok(false);
+        }
+        match self.get(logical) {
+            Some(held) if held == entry => Ok(false),
+            Some(held) => {
+                let byte = logical * CQ_ENTRY_SIZE as u64;
+                let Some(file) = self.files.find(byte) else {
+                    return Ok(false);
+                };
+                warn!(topic = %self.topic, queue_id = self.queue_id, logical, ?held, ?entry, "consume queue entry differs from its commit log record; rewritten");
+                file.write_at((byte - file.start()) as usize, &entry.encode());
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// The entry at logical offset `n`.
     pub fn get(&self, n: u64) -> Option<CqEntry> {
         let byte = n * CQ_ENTRY_SIZE as u64;

@@ -27,17 +27,18 @@ pub struct DispatchRequest<'a> {
 impl<'a> DispatchRequest<'a> {
     pub fn from_record(view: &RecordView<'a>) -> Self {
         let props = view.properties();
+        let found = DispatchProperties::find(props);
         DispatchRequest {
             topic: view.topic(),
             queue_id: view.queue_id(),
             queue_offset: view.queue_offset(),
             commit_log_offset: view.physical_offset(),
             size: view.total_size() as i32,
-            tags_code: tags_code(properties::find(props, keys::TAGS)),
+            tags_code: tags_code(found.tags),
             store_timestamp: view.store_timestamp(),
             sys_flag: view.sys_flag(),
-            keys: properties::find(props, keys::KEYS),
-            uniq_key: properties::find(props, keys::UNIQ_KEY),
+            keys: found.keys,
+            uniq_key: found.uniq_key,
             properties: props,
         }
     }
@@ -68,6 +69,52 @@ impl<'a> DispatchRequest<'a> {
     }
 }
 
+/// The three properties dispatch reads, found in one pass over the property string (three
+/// [`properties::find`] calls were a sixth of a recovery's CPU). Same answers as `find`: the last
+/// well-formed occurrence of a name wins, and a value that is not UTF-8 counts as absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct DispatchProperties<'a> {
+    tags: Option<&'a str>,
+    keys: Option<&'a str>,
+    uniq_key: Option<&'a str>,
+}
+
+impl<'a> DispatchProperties<'a> {
+    fn find(raw: &'a [u8]) -> Self {
+        let (mut tags, mut keys_value, mut uniq_key): (Option<&[u8]>, _, _) = (None, None, None);
+        for segment in raw.split(|b| *b == properties::PROPERTY_SEPARATOR) {
+            // The shape `properties::iter` accepts: a non-empty name, the separator, a non-empty
+            // value.
+            if segment.len() < 3 {
+                continue;
+            }
+            let Some(sep) = segment
+                .iter()
+                .position(|b| *b == properties::NAME_VALUE_SEPARATOR)
+            else {
+                continue;
+            };
+            if sep == 0 || sep >= segment.len() - 1 {
+                continue;
+            }
+            let (name, value) = (&segment[..sep], &segment[sep + 1..]);
+            if name == keys::TAGS.as_bytes() {
+                tags = Some(value);
+            } else if name == keys::KEYS.as_bytes() {
+                keys_value = Some(value);
+            } else if name == keys::UNIQ_KEY.as_bytes() {
+                uniq_key = Some(value);
+            }
+        }
+        let utf8 = |v: Option<&'a [u8]>| v.and_then(|v| std::str::from_utf8(v).ok());
+        DispatchProperties {
+            tags: utf8(tags),
+            keys: utf8(keys_value),
+            uniq_key: utf8(uniq_key),
+        }
+    }
+}
+
 /// A message became visible in a consume queue (for long-polling pulls).
 #[derive(Debug, Clone, Copy)]
 pub struct Arrival<'a> {
@@ -84,6 +131,36 @@ pub struct Arrival<'a> {
 mod tests {
     use super::*;
     use rmq_protocol::message::record::{RecordFields, encode};
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_property_scan_agrees_with_find(
+            parts in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec!["TAGS", "KEYS", "UNIQ_KEY", "X", "", "TAG"]),
+                    proptest::sample::select(vec!["\u{1}", "\u{2}", "", "\u{1}\u{1}"]),
+                    proptest::collection::vec(
+                        proptest::sample::select(vec![b'a', b' ', 1u8, 2, 0xff, 0xc3, 0xa9]),
+                        0..6,
+                    ),
+                    proptest::sample::select(vec!["\u{2}", "", "\u{1}"]),
+                ),
+                0..6,
+            )
+        ) {
+            let mut raw = Vec::new();
+            for (name, sep, value, end) in &parts {
+                raw.extend_from_slice(name.as_bytes());
+                raw.extend_from_slice(sep.as_bytes());
+                raw.extend_from_slice(value);
+                raw.extend_from_slice(end.as_bytes());
+            }
+            let found = DispatchProperties::find(&raw);
+            proptest::prop_assert_eq!(found.tags, properties::find(&raw, keys::TAGS));
+            proptest::prop_assert_eq!(found.keys, properties::find(&raw, keys::KEYS));
+            proptest::prop_assert_eq!(found.uniq_key, properties::find(&raw, keys::UNIQ_KEY));
+        }
+    }
 
     #[test]
     fn dispatch_facts_come_from_the_record_properties() {

@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rmq_protocol::message::hash::index_key_hash;
 use tracing::{info, warn};
 
 use super::file::{Found, IndexFile};
-use super::{build_key, index_file_name, parse_index_file_name};
+use super::{build_key, index_file_name, key_hash, parse_index_file_name};
 use crate::error::{FileError, IndexError};
 use crate::mapped_file::sync_dir;
 
@@ -121,7 +122,7 @@ impl IndexService {
         if let Some(uniq) = uniq_key {
             self.put_locked(
                 &mut writer,
-                &build_key(topic, uniq),
+                key_hash(topic, uniq),
                 phys_offset,
                 store_timestamp,
             )?;
@@ -129,7 +130,7 @@ impl IndexService {
         for key in keys.unwrap_or("").split(' ').filter(|k| !k.is_empty()) {
             self.put_locked(
                 &mut writer,
-                &build_key(topic, key),
+                key_hash(topic, key),
                 phys_offset,
                 store_timestamp,
             )?;
@@ -141,7 +142,12 @@ impl IndexService {
     /// Files one already built key (`topic#key`), rolling to a new file when the last is full.
     pub fn put(&self, key: &str, phys_offset: i64, store_timestamp: i64) -> Result<(), IndexError> {
         let mut writer = self.lock_writer();
-        self.put_locked(&mut writer, key, phys_offset, store_timestamp)?;
+        self.put_locked(
+            &mut writer,
+            index_key_hash(key),
+            phys_offset,
+            store_timestamp,
+        )?;
         writer.watermark = Some(writer.watermark.map_or(phys_offset, |w| w.max(phys_offset)));
         Ok(())
     }
@@ -270,18 +276,18 @@ impl IndexService {
     fn put_locked(
         &self,
         _writer: &mut MutexGuard<'_, Writer>,
-        key: &str,
+        key_hash: i32,
         phys_offset: i64,
         store_timestamp: i64,
     ) -> Result<(), IndexError> {
         let last = read(&self.files).last().cloned();
         if let Some(file) = &last
-            && file.put(key, phys_offset, store_timestamp)
+            && file.put_hash(key_hash, phys_offset, store_timestamp)
         {
             return Ok(());
         }
         let file = self.roll(last.as_deref())?;
-        if file.put(key, phys_offset, store_timestamp) {
+        if file.put_hash(key_hash, phys_offset, store_timestamp) {
             Ok(())
         } else {
             // Unreachable: a new file has room for max_index_num - 1 >= 1 items (checked at open).

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock, mpsc};
+use std::time::Instant;
 
 use rmq_protocol::message::record::{self, RecordHead, RecordView};
 use tracing::{info, warn};
@@ -13,7 +14,7 @@ use super::{Doorbell, Inner, MessageStore, QueueTable, services};
 use crate::checkpoint::Checkpoint;
 use crate::commit_log::{CommitLog, ScanEnd};
 use crate::config::StoreConfig;
-use crate::consume_queue::ConsumeQueue;
+use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::dispatch::DispatchRequest;
 use crate::error::{DispatchError, FileError, OpenStoreError};
 use crate::file_queue::FileQueue;
@@ -210,21 +211,8 @@ fn recover(inner: &Inner, abnormal: bool) -> Result<RecoveryReport, OpenStoreErr
     }
     let start = scan_start(inner, abnormal);
     let data_end = inner.commit_log.files().last().map_or(0, |f| f.end());
-    let mut dispatch_err: Option<DispatchError> = None;
-    let (end, stop) = inner
-        .commit_log
-        .scan(start, inner.config.check_crc_on_recover, |s| {
-            let req =
-                DispatchRequest::from_record(&s.view).with_delay_levels(&inner.config.delay_levels);
-            if let Err(e) = services::dispatch_one(inner, &req, false)
-                && dispatch_err.is_none()
-            {
-                dispatch_err = Some(e);
-            }
-        });
-    if let Some(e) = dispatch_err {
-        return Err(e.into());
-    }
+    let started = Instant::now();
+    let (end, stop, repaired) = rebuild(inner, start)?;
     let torn_tail = !matches!(stop, ScanEnd::Clean | ScanEnd::EndOfFiles);
     match &stop {
         ScanEnd::Clean | ScanEnd::EndOfFiles => {}
@@ -249,6 +237,7 @@ fn recover(inner: &Inner, abnormal: bool) -> Result<RecoveryReport, OpenStoreErr
         );
     }
     inner.commit_log.set_queue_offsets(offsets);
+
     if let Some(index) = &inner.index {
         // Records at or past `end` are gone: new records there must be indexed again.
         let w = index.dispatch_watermark();
@@ -264,6 +253,172 @@ fn recover(inner: &Inner, abnormal: bool) -> Result<RecoveryReport, OpenStoreErr
         torn_tail,
         stop: format!("{stop:?}"),
     };
-    info!(?report, data_end, "store recovered");
+    info!(
+        ?report,
+        data_end,
+        repaired_cq_entries = repaired,
+        scan_ms = started.elapsed().as_millis() as u64,
+        "store recovered"
+    );
     Ok(report)
+}
+
+/// Validated records per batch handed from the scan to the index builder.
+const INDEX_BATCH: usize = 256;
+/// Batches the scan may run ahead of the index builder.
+const INDEX_BATCHES_AHEAD: usize = 4;
+
+/// Validates the commit log from `start` and re-dispatches every valid record: the consume
+/// queues on this thread as the scan goes, the index on a second thread (`rmq-recover-index`),
+/// which is handed the offsets of validated records in batches, in log order. The index rebuild
+/// cost about as much as validation and consume queues together, so the two halves overlap on
+/// two cores. Neither half ever sees a record past the first invalid one. Returns where valid
+/// data ends, why, and how many consume queue entries were rewritten.
+fn rebuild(inner: &Inner, start: u64) -> Result<(u64, ScanEnd, u64), OpenStoreError> {
+    std::thread::scope(|scope| {
+        let (to_index, indexer) = match &inner.index {
+            Some(index) => {
+                let (tx, rx) = mpsc::sync_channel::<Vec<u64>>(INDEX_BATCHES_AHEAD);
+                let handle = std::thread::Builder::new()
+                    .name("rmq-recover-index".into())
+                    .spawn_scoped(scope, move || index_records(inner, index, rx))
+                    .map_err(|source| OpenStoreError::Thread {
+                        name: "rmq-recover-index",
+                        source,
+                    })?;
+                (Some(tx), Some(handle))
+            }
+            None => (None, None),
+        };
+        let mut cq_err: Option<DispatchError> = None;
+        let mut repaired = 0u64;
+        let mut queue: Option<Arc<ConsumeQueue>> = None;
+        let mut batch = Vec::with_capacity(INDEX_BATCH);
+        let (end, stop) = inner
+            .commit_log
+            .scan(start, inner.config.check_crc_on_recover, |s| {
+                let req = DispatchRequest::from_record(&s.view)
+                    .with_delay_levels(&inner.config.delay_levels);
+                if cq_err.is_none() {
+                    match recover_cq_entry(inner, &req, &mut queue) {
+                        Ok(true) => repaired += 1,
+                        Ok(false) => {}
+                        Err(e) => cq_err = Some(e),
+                    }
+                }
+                if let Some(tx) = &to_index
+                    && req.goes_to_index()
+                {
+                    batch.push(s.offset);
+                    if batch.len() == INDEX_BATCH {
+                        // A send fails only when the indexer stopped on an error, which its
+                        // join below reports.
+                        let _ = tx.send(std::mem::replace(
+                            &mut batch,
+                            Vec::with_capacity(INDEX_BATCH),
+                        ));
+                    }
+                }
+            });
+        if let Some(tx) = to_index {
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            // Dropping the sender ends the indexer's loop once it has drained the channel.
+            drop(tx);
+        }
+        if let Some(handle) = indexer {
+            match handle.join() {
+                Ok(result) => result?,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        if let Some(e) = cq_err {
+            return Err(e.into());
+        }
+        Ok((end, stop, repaired))
+    })
+}
+
+/// The consume-queue half of re-dispatching one record (see [`ConsumeQueue::recover_put`]).
+/// `cached` keeps the queue of the previous record: records come in runs of one queue (batches),
+/// and the table lookup allocated its key for every record.
+fn recover_cq_entry(
+    inner: &Inner,
+    req: &DispatchRequest<'_>,
+    cached: &mut Option<Arc<ConsumeQueue>>,
+) -> Result<bool, DispatchError> {
+    if !req.goes_to_consume_queue() {
+        return Ok(false);
+    }
+    let cq_err = |source| DispatchError::ConsumeQueue {
+        topic: req.topic.to_owned(),
+        queue_id: req.queue_id,
+        source,
+    };
+    let q = match cached {
+        Some(q) if q.queue_id() == req.queue_id && q.topic() == req.topic => Arc::clone(q),
+        _ => {
+            let q = inner
+                .queue_or_create(req.topic, req.queue_id)
+                .map_err(cq_err)?;
+            *cached = Some(Arc::clone(&q));
+            q
+        }
+    };
+    let repaired = q
+        .recover_put(
+            req.queue_offset as u64,
+            CqEntry {
+                commit_log_offset: req.commit_log_offset,
+                size: req.size,
+                tags_code: req.tags_code,
+            },
+        )
+        .map_err(cq_err)?;
+    inner
+        .checkpoint
+        .set_logics_msg_timestamp(req.store_timestamp);
+    Ok(repaired)
+}
+
+/// The index half: indexes the records at the offsets received, in order, until the scan drops
+/// its sender.
+fn index_records(
+    inner: &Inner,
+    index: &IndexService,
+    batches: mpsc::Receiver<Vec<u64>>,
+) -> Result<(), DispatchError> {
+    let files = inner.commit_log.files().files();
+    let mut at = 0;
+    for batch in batches {
+        for offset in batch {
+            while at < files.len() && offset >= files[at].end() {
+                at += 1;
+            }
+            // The scan validated the record at `offset` and nothing writes during recovery, so
+            // it reads and decodes as it did there.
+            let Some(view) = files.get(at).and_then(|file| {
+                let pos = (offset - file.start()) as usize;
+                let head = file.read_raw(pos, record::BLANK_HEADER_LEN)?;
+                let Ok(Some(RecordHead::Message { total_size })) = record::peek_head(head) else {
+                    return None;
+                };
+                RecordView::decode(file.read_raw(pos, total_size)?).ok()
+            }) else {
+                continue;
+            };
+            let req = DispatchRequest::from_record(&view);
+            index
+                .dispatch(
+                    req.topic,
+                    req.keys,
+                    req.uniq_key,
+                    req.commit_log_offset,
+                    req.store_timestamp,
+                )
+                .map_err(DispatchError::Index)?;
+        }
+    }
+    Ok(())
 }
