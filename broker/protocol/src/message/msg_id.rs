@@ -2,7 +2,6 @@
 //!
 //! 32 hex characters for an IPv4 store host, 56 for IPv6 (`MessageDecoder.createMessageId`).
 
-use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// Why a string is not an offset message id.
@@ -28,10 +27,11 @@ pub fn offset_msg_id(store_host: SocketAddr, offset: i64) -> String {
 
 /// Uppercase hex, as Apache's `UtilAll.bytes2string`.
 pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{b:02X}");
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
     out
 }
@@ -80,6 +80,13 @@ pub fn parse_offset_msg_id(id: &str) -> Result<(SocketAddr, i64), ParseMsgIdErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn to_hex_writes_every_byte_as_two_uppercase_digits() {
+        let all: Vec<u8> = (0..=255).collect();
+        let expected: String = all.iter().map(|b| format!("{b:02X}")).collect();
+        assert_eq!(to_hex(&all), expected);
+    }
 
     #[test]
     fn offset_msg_id_is_uppercase_hex_of_host_port_and_offset() {
