@@ -5,6 +5,7 @@
 //! read finish and their responses be written (up to [`ServerConfig::shutdown_grace`]); close.
 
 use std::future::Future;
+use std::task::{Context, Waker};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -223,7 +224,7 @@ async fn run_connection<H: Handler>(
         let handler = handler.clone();
         let conn = conn.clone();
         let outbound = outbound.clone();
-        tokio::spawn(async move {
+        let mut work = Box::pin(async move {
             let oneway = request.is_oneway();
             let response = handler.handle(&conn, request).await;
             if let (false, Some(response)) = (oneway, response) {
@@ -232,6 +233,14 @@ async fn run_connection<H: Handler>(
             }
             drop(permit);
         });
+        // Most requests (sends under ASYNC_FLUSH, queries) finish without waiting: run them
+        // here, sparing a task spawn and a hand-off per request. One that waits (a long poll, a
+        // flush or replication wait, a full write queue) continues as its own task; tokio polls
+        // it again at once with a real waker, so no wake-up is lost to the no-op one.
+        let mut cx = Context::from_waker(Waker::noop());
+        if work.as_mut().poll(&mut cx).is_pending() {
+            tokio::spawn(work);
+        }
     }
     handler.connection_closed(&conn);
     // Let requests already read finish so their responses are written before the close.
