@@ -5,10 +5,10 @@
 //! read finish and their responses be written (up to [`ServerConfig::shutdown_grace`]); close.
 
 use std::future::Future;
-use std::task::{Context, Waker};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Waker};
 use std::time::Duration;
 
 use rmq_protocol::RemotingCommand;

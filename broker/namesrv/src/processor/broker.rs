@@ -177,9 +177,7 @@ mod tests {
         assert_eq!(response.remark.as_deref(), Some("crc32 not match"));
         assert!(namesrv.routes().route("T").is_none());
 
-        request
-            .ext_fields
-            .insert("bodyCrc32", good.to_string());
+        request.ext_fields.insert("bodyCrc32", good.to_string());
         let response = namesrv.process(1, &request).await;
         assert_eq!(response.code, i32::from(ResponseCode::Success));
     }
@@ -188,9 +186,7 @@ mod tests {
     async fn a_compressed_body_is_refused_not_misread() {
         let (_dir, namesrv) = namesrv();
         let mut request = register_request("broker-a", "a:1", 0, &["T"]);
-        request
-            .ext_fields
-            .insert("compressed", "true");
+        request.ext_fields.insert("compressed", "true");
         let response = namesrv.process(1, &request).await;
         assert_eq!(response.code, i32::from(ResponseCode::SystemError));
         assert!(response.remark.unwrap().contains("compressed"));

@@ -115,9 +115,7 @@ mod tests {
         assert!(text.contains(r#"{"0":"10.0.0.1:10911"}"#), "{text}");
 
         let mut asking = route_request("T", version::V4_0_0);
-        asking
-            .ext_fields
-            .insert("acceptStandardJsonOnly", "true");
+        asking.ext_fields.insert("acceptStandardJsonOnly", "true");
         let response = namesrv.process(1, &asking).await;
         let text = String::from_utf8(response.body.to_vec()).unwrap();
         assert!(text.contains(r#"{"0":"10.0.0.1:10911"}"#), "{text}");

@@ -270,10 +270,7 @@ pub(crate) mod testing {
         let fields = header.to_ext_fields();
         assert_eq!(&H::from_ext_fields(&fields).unwrap(), header);
         for key in required {
-            assert!(
-                fields.contains_key(key),
-                "required field {key} not written"
-            );
+            assert!(fields.contains_key(key), "required field {key} not written");
             let mut missing = fields.clone();
             missing.remove(key);
             assert_eq!(
