@@ -6,11 +6,14 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Waker};
 use std::time::Duration;
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::frame::MAX_FRAME_LEN;
 use tokio::net::{TcpListener, TcpStream};
@@ -199,12 +202,18 @@ async fn run_connection<H: Handler>(
         }),
     };
     debug!(%peer, id = conn.id(), "connection accepted");
-    let in_flight = Arc::new(Semaphore::new(config.max_in_flight_per_connection));
     let mut reader = FrameReader::new(read_half, config.max_frame_len);
+    // Requests that had to wait (a long poll, a flush or replication wait, a full write queue)
+    // stay on this task: their wake-ups only mark them ready and schedule this one task, so the
+    // responses of a whole group commit cost one wake-up instead of one per request.
+    let mut waiting: FuturesUnordered<Pin<Box<dyn Future<Output = ()> + Send>>> =
+        FuturesUnordered::new();
     loop {
         let read = tokio::select! {
+            biased;
             _ = stop.wait_for(|stopping| *stopping) => break,
-            read = reader.read_command() => read,
+            Some(()) = waiting.next(), if !waiting.is_empty() => continue,
+            read = reader.read_command(), if waiting.len() < config.max_in_flight_per_connection => read,
         };
         let request = match read {
             Ok(Some(request)) => request,
@@ -218,9 +227,6 @@ async fn run_connection<H: Handler>(
             debug!(%peer, opaque = request.opaque, "unexpected response ignored");
             continue;
         }
-        let Ok(permit) = in_flight.clone().acquire_owned().await else {
-            break;
-        };
         let handler = handler.clone();
         let conn = conn.clone();
         let outbound = outbound.clone();
@@ -231,21 +237,20 @@ async fn run_connection<H: Handler>(
                 // A closed queue means the writer died with the socket: nobody to answer.
                 let _ = outbound.send(Outbound::Command(response)).await;
             }
-            drop(permit);
         });
         // Most requests (sends under ASYNC_FLUSH, queries) finish without waiting: run them
-        // here, sparing a task spawn and a hand-off per request. One that waits (a long poll, a
-        // flush or replication wait, a full write queue) continues as its own task; tokio polls
-        // it again at once with a real waker, so no wake-up is lost to the no-op one.
+        // here, sparing a task spawn and a hand-off per request. One that waits joins
+        // `waiting`, which polls it again at once with a real waker, so no wake-up is lost to
+        // the no-op one.
         let mut cx = Context::from_waker(Waker::noop());
         if work.as_mut().poll(&mut cx).is_pending() {
-            tokio::spawn(work);
+            waiting.push(work);
         }
     }
     handler.connection_closed(&conn);
     // Let requests already read finish so their responses are written before the close.
-    let all = u32::try_from(config.max_in_flight_per_connection).unwrap_or(u32::MAX);
-    if tokio::time::timeout(config.shutdown_grace, in_flight.acquire_many(all))
+    let drain = async { while waiting.next().await.is_some() {} };
+    if tokio::time::timeout(config.shutdown_grace, drain)
         .await
         .is_err()
     {

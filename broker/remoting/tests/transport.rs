@@ -115,6 +115,53 @@ async fn concurrent_requests_on_one_connection_get_their_own_responses_out_of_or
     server.shutdown().await;
 }
 
+/// Sends a slow then a fast request on one connection; returns the bodies in answer order.
+async fn answer_order(config: ServerConfig) -> Vec<String> {
+    let server = start(config).await;
+    let client = Client::default();
+    let (done, mut order) = tokio::sync::mpsc::unbounded_channel();
+    let slow = {
+        let (client, addr, done) = (client.clone(), server.addr.clone(), done.clone());
+        tokio::spawn(async move {
+            let r = client.invoke(&addr, echo("slow", 300), LONG).await.unwrap();
+            done.send(String::from_utf8(r.body.to_vec()).unwrap())
+                .unwrap();
+        })
+    };
+    // The slow request is read (and waiting) before the fast one is sent.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let r = client
+        .invoke(&server.addr, echo("fast", 0), LONG)
+        .await
+        .unwrap();
+    done.send(String::from_utf8(r.body.to_vec()).unwrap())
+        .unwrap();
+    slow.await.unwrap();
+    server.shutdown().await;
+    let mut answers = Vec::new();
+    while let Ok(a) = order.try_recv() {
+        answers.push(a);
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_request_does_not_hold_up_the_next_one_on_its_connection() {
+    assert_eq!(
+        answer_order(ServerConfig::default()).await,
+        ["fast", "slow"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_at_its_in_flight_limit_reads_nothing_more_until_one_finishes() {
+    let config = ServerConfig {
+        max_in_flight_per_connection: 1,
+        ..ServerConfig::default()
+    };
+    assert_eq!(answer_order(config).await, ["slow", "fast"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_code_is_answered_and_the_connection_keeps_serving() {
     let server = start(ServerConfig::default()).await;

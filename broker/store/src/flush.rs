@@ -28,6 +28,10 @@ pub enum FlushStatus {
 struct Slot {
     status: Option<FlushStatus>,
     waker: Option<Waker>,
+    /// A thread is blocked in [`FlushHandle::wait`]: only then is the condvar signalled (a
+    /// notify is a futex syscall even when nobody waits, and a group commit completes dozens of
+    /// handles at once).
+    thread_waiting: bool,
 }
 
 #[derive(Debug)]
@@ -80,6 +84,7 @@ impl FlushHandle {
             if let Some(status) = slot.status {
                 return status;
             }
+            slot.thread_waiting = true;
             slot = self
                 .shared
                 .cv
@@ -112,15 +117,17 @@ struct Completer {
 
 impl Completer {
     fn complete(self, status: FlushStatus) {
-        let waker = {
+        let (waker, thread_waiting) = {
             let mut slot = lock(&self.shared.slot);
             if slot.status.is_some() {
                 return;
             }
             slot.status = Some(status);
-            slot.waker.take()
+            (slot.waker.take(), slot.thread_waiting)
         };
-        self.shared.cv.notify_all();
+        if thread_waiting {
+            self.shared.cv.notify_all();
+        }
         if let Some(w) = waker {
             w.wake();
         }
