@@ -124,8 +124,19 @@ pub struct CommitLog {
 const PREFAULT_AHEAD: usize = 8 << 20;
 const PREFAULT_LOW_WATER: usize = 4 << 20;
 
-/// A thread (`rmq-prefault`) that faults commit-log pages in ahead of the writer; see
-/// [`MappedFile::prefault`]. Asked about once per 4 MiB written; stopped on drop.
+/// How the pages ahead of the commit log's writer are prepared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarmUp {
+    /// Mapped in without writing ([`MappedFile::prefault`]): the cheapest for ASYNC_FLUSH,
+    /// whose background flush does not mind the journal commits of preallocated blocks.
+    Prefault,
+    /// Zero filled and written back ([`MappedFile::zero_fill`]), so that group commits under
+    /// SYNC_FLUSH write data pages only. Costs a second write of every block.
+    ZeroFill,
+}
+
+/// A thread (`rmq-prefault`) that prepares commit-log pages ahead of the writer (see
+/// [`WarmUp`]). Asked about once per 4 MiB written; stopped on drop.
 #[derive(Debug)]
 struct Prefaulter {
     shared: Arc<PrefaultShared>,
@@ -145,7 +156,7 @@ struct PrefaultRequest {
 }
 
 impl Prefaulter {
-    fn start() -> Prefaulter {
+    fn start(warm_up: WarmUp) -> Prefaulter {
         let shared = Arc::new(PrefaultShared::default());
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -168,7 +179,17 @@ impl Prefaulter {
                         }
                     };
                     let (file, from, to) = job;
-                    file.prefault(from, to - from);
+                    match warm_up {
+                        WarmUp::Prefault => file.prefault(from, to - from),
+                        WarmUp::ZeroFill => {
+                            if let Err(error) = file.zero_fill(to) {
+                                // Appends are unaffected (the blocks are preallocated); only the
+                                // group commits over this range will be slower.
+                                tracing::warn!(error = %error, cause = ?std::error::Error::source(&error), "zero filling ahead of the commit log writer failed");
+                                file.prefault(from, to - from);
+                            }
+                        }
+                    }
                 }
             })
             .ok();
@@ -213,13 +234,13 @@ fn push_queue_key(key: &mut String, topic: &str, queue_id: i32) {
 }
 
 impl CommitLog {
-    pub fn new(files: FileQueue, store_host: SocketAddr) -> Self {
+    pub fn new(files: FileQueue, store_host: SocketAddr, warm_up: WarmUp) -> Self {
         CommitLog {
             files,
             state: Mutex::new(AppendState::default()),
             store_host,
             last_store_timestamp: AtomicI64::new(0),
-            prefaulter: Prefaulter::start(),
+            prefaulter: Prefaulter::start(warm_up),
         }
     }
 

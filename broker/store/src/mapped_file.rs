@@ -15,6 +15,12 @@ use memmap2::MmapRaw;
 
 use crate::error::FileError;
 
+mod scan;
+mod warm;
+
+use warm::ZeroFill;
+pub use warm::ZeroFillError;
+
 /// Width of a file name: the zero-padded decimal offset of the file's first byte.
 pub const FILE_NAME_LEN: usize = 20;
 
@@ -42,6 +48,8 @@ pub struct MappedFile {
     size: usize,
     wrote: AtomicUsize,
     flushed: AtomicUsize,
+    /// Where zero filling ahead of the writer may write (see [`MappedFile::zero_fill`]).
+    zero: ZeroFill,
 }
 
 impl MappedFile {
@@ -167,6 +175,7 @@ impl MappedFile {
             size,
             wrote: AtomicUsize::new(wrote),
             flushed: AtomicUsize::new(wrote),
+            zero: ZeroFill::new(wrote),
         })
     }
 
@@ -206,6 +215,7 @@ impl MappedFile {
         if data.len() > self.size - at {
             return None;
         }
+        self.zero.claim(at + data.len());
         // SAFETY: `at + data.len() <= size`, so the destination lies inside the mapping. Bytes at
         // and beyond `wrote` are touched only by the single writer (see the module contract), and
         // readers never look past `wrote`, so no reference to this range exists while we copy.
@@ -222,44 +232,12 @@ impl MappedFile {
         if at + data.len() > self.size {
             return false;
         }
+        self.zero.claim(at + data.len());
         // SAFETY: inside the mapping (checked above); the caller is the only writer.
         unsafe {
             std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(at), data.len());
         }
         true
-    }
-
-    /// Brings `[pos, pos + len)` into the page cache and the page tables without writing it, so
-    /// the writer does not pay for the first-touch page faults (for a preallocated file, the kernel
-    /// zero-fills every page on first touch: a large share of an append's cost). Best effort:
-    /// errors are ignored, the writer then faults the pages in itself.
-    pub fn prefault(&self, pos: usize, len: usize) {
-        const PAGE: usize = 4096;
-        let start = pos / PAGE * PAGE;
-        let end = pos.saturating_add(len).min(self.size);
-        if start >= end {
-            return;
-        }
-        // SAFETY: `[start, end)` lies inside the mapping, whose base is page aligned, so the
-        // range starts on a page boundary. MADV_POPULATE_READ only reads: it cannot race with
-        // the writer's bytes, and it leaves the pages clean (no extra write-back).
-        let rc = unsafe {
-            libc::madvise(
-                self.map.as_mut_ptr().add(start).cast(),
-                end - start,
-                libc::MADV_POPULATE_READ,
-            )
-        };
-        if rc != 0 {
-            // Kernels before 5.14: read one byte per page instead.
-            for page in (start..end).step_by(PAGE) {
-                // SAFETY: inside the mapping; a volatile read of a byte that may be written
-                // concurrently only observes an old or new value of a u8.
-                unsafe {
-                    std::ptr::read_volatile(self.map.as_ptr().add(page));
-                }
-            }
-        }
     }
 
     /// Marks the rest of the file as used, without writing (after a blank record or when full).
@@ -287,98 +265,7 @@ impl MappedFile {
         self.wrote.store(pos, Ordering::Release);
         self.flushed
             .store(pos.min(self.flushed()), Ordering::Release);
-    }
-
-    /// The parts of `[from, to)` that may hold a non-zero byte, in page-aligned runs (clipped to
-    /// the range): what the filesystem reports as data (`lseek` `SEEK_DATA`/`SEEK_HOLE`), plus
-    /// every page resident in the page cache (`mincore`), so that dirty pages a killed process
-    /// left are covered even where a filesystem's `SEEK_DATA` misses unwritten-back data (ZFS
-    /// had such a bug). What is neither is a hole or unwritten preallocation and reads as
-    /// zeroes. Where either call fails, the whole range is returned (always safe: pages are only
-    /// read, and zeroed where needed).
-    fn maybe_nonzero(&self, from: usize, to: usize) -> Vec<(usize, usize)> {
-        const PAGE: usize = 4096;
-        let first = from / PAGE;
-        let pages = to.div_ceil(PAGE) - first;
-        let mut marked = vec![0u8; pages];
-        // SAFETY: the range starts on a page boundary of the mapping (its base is page aligned)
-        // and ends inside it, rounded up to a page as mincore allows; `marked` has one byte per
-        // page.
-        let rc = unsafe {
-            libc::mincore(
-                self.map.as_mut_ptr().add(first * PAGE).cast(),
-                to - first * PAGE,
-                marked.as_mut_ptr(),
-            )
-        };
-        if rc != 0 {
-            return vec![(from, to)];
-        }
-        let fd = self.file.as_raw_fd();
-        let mut at = from;
-        while at < to {
-            // SAFETY: plain syscalls on our open descriptor; the file offset they move is not
-            // used for I/O anywhere (all access goes through the mapping or positioned calls).
-            let data = unsafe { libc::lseek(fd, at as libc::off_t, libc::SEEK_DATA) };
-            if data < 0 {
-                if std::io::Error::last_os_error().raw_os_error() == Some(libc::ENXIO) {
-                    // No data at or after `at`: the rest of the file is a hole.
-                    break;
-                }
-                return vec![(from, to)];
-            }
-            let data = (data as usize).max(at);
-            if data >= to {
-                break;
-            }
-            // SAFETY: as above.
-            let hole = unsafe { libc::lseek(fd, data as libc::off_t, libc::SEEK_HOLE) };
-            let hole = if hole < 0 {
-                to
-            } else {
-                (hole as usize).clamp(data + 1, to)
-            };
-            for page in data / PAGE..hole.div_ceil(PAGE) {
-                marked[page - first] = 1;
-            }
-            at = hole;
-        }
-        let mut runs: Vec<(usize, usize)> = Vec::new();
-        for (i, m) in marked.iter().enumerate() {
-            // mincore sets bit 0 for a resident page; the other bits are reserved.
-            if m & 1 == 0 {
-                continue;
-            }
-            let (a, b) = (
-                ((first + i) * PAGE).max(from),
-                ((first + i + 1) * PAGE).min(to),
-            );
-            match runs.last_mut() {
-                Some(last) if last.1 == a => last.1 = b,
-                _ => runs.push((a, b)),
-            }
-        }
-        runs
-    }
-
-    /// Writes zeroes over the pages of `[from, to)` that are not all zero, leaving zero pages
-    /// untouched (not dirtied, so not written back).
-    fn zero_nonzero_pages(&self, from: usize, to: usize) {
-        const PAGE: usize = 4096;
-        let mut at = from;
-        while at < to {
-            let end = ((at / PAGE + 1) * PAGE).min(to);
-            // SAFETY: `[at, end)` is inside the mapping; recovery runs before readers start and
-            // with the append lock held, so nothing else touches these bytes.
-            unsafe {
-                let ptr = self.map.as_mut_ptr().add(at);
-                let bytes = std::slice::from_raw_parts(ptr.cast_const(), end - at);
-                if bytes.iter().fold(0u8, |acc, &b| acc | b) != 0 {
-                    std::ptr::write_bytes(ptr, 0, end - at);
-                }
-            }
-            at = end;
-        }
+        self.zero.reset(pos);
     }
 
     /// Records that the data is on disk up to `pos` (for files opened by recovery).
@@ -424,6 +311,7 @@ impl MappedFile {
         let Some(ptr) = self.aligned_i32(pos) else {
             return false;
         };
+        self.zero.claim(pos + 4);
         // SAFETY: as in `load_i32`.
         unsafe { AtomicI32::from_ptr(ptr) }.store(value.to_be(), order);
         true

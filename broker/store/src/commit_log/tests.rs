@@ -24,7 +24,11 @@ fn msg<'a>(topic: &'a str, queue_id: i32, body: &'a [u8]) -> PutMessage<'a> {
 }
 
 fn open(dir: &std::path::Path, file_size: usize) -> CommitLog {
-    CommitLog::new(FileQueue::open(dir, file_size).unwrap(), host())
+    CommitLog::new(
+        FileQueue::open(dir, file_size).unwrap(),
+        host(),
+        WarmUp::Prefault,
+    )
 }
 
 #[test]

@@ -12,8 +12,8 @@ use tracing::{info, warn};
 
 use super::{Doorbell, Inner, MessageStore, QueueTable, services};
 use crate::checkpoint::Checkpoint;
-use crate::commit_log::{CommitLog, ScanEnd};
-use crate::config::StoreConfig;
+use crate::commit_log::{CommitLog, ScanEnd, WarmUp};
+use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::dispatch::DispatchRequest;
 use crate::error::{DispatchError, FileError, OpenStoreError};
@@ -61,6 +61,10 @@ impl MessageStore {
         let commit_log = CommitLog::new(
             FileQueue::open(&config.commit_log_dir(), config.commit_log_file_size)?,
             config.store_host,
+            match config.flush_disk_type {
+                FlushDiskType::SyncFlush => WarmUp::ZeroFill,
+                FlushDiskType::AsyncFlush => WarmUp::Prefault,
+            },
         );
         let checkpoint = Checkpoint::open(&config.checkpoint_path())?;
         let queues = load_queues(&config)?;
