@@ -6,20 +6,22 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Waker};
 use std::time::Duration;
 
-use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 use rmq_protocol::RemotingCommand;
+use rmq_protocol::code::ResponseCode;
 use rmq_protocol::frame::MAX_FRAME_LEN;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::connection::{FrameReader, Outbound, write_loop};
 
@@ -236,9 +238,24 @@ async fn run_connection<H: Handler>(
         let handler = handler.clone();
         let conn = conn.clone();
         let outbound = outbound.clone();
+        let oneway = request.is_oneway();
+        let code = request.code;
+        // Built before the handler takes the request (no allocation: empty fields and body).
+        let mut failed = RemotingCommand::response_to(&request, ResponseCode::SystemError);
         let mut work = Box::pin(async move {
-            let oneway = request.is_oneway();
-            let response = handler.handle(&conn, request).await;
+            // A handler that panics costs its own request a SYSTEM_ERROR answer, not the
+            // connection (its other requests run on this same task).
+            let response = match AssertUnwindSafe(handler.handle(&conn, request))
+                .catch_unwind()
+                .await
+            {
+                Ok(response) => response,
+                Err(_) => {
+                    error!(%peer, code, "request handler panicked; answered SYSTEM_ERROR");
+                    failed.remark = Some(format!("the broker failed handling request code {code}"));
+                    Some(failed)
+                }
+            };
             if let (false, Some(response)) = (oneway, response) {
                 // A closed queue means the writer died with the socket: nobody to answer.
                 let _ = outbound.send(Outbound::Command(response)).await;

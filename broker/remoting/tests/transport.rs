@@ -12,7 +12,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, oneshot};
 
-/// Echoes the request's `delayMs` ext field back after sleeping that long; code 999 is unknown.
+/// Echoes the request's `delayMs` ext field back after sleeping that long; code 999 is unknown,
+/// code 998 panics.
 #[derive(Default)]
 struct Echo {
     oneways: AtomicUsize,
@@ -28,6 +29,9 @@ impl Handler for Echo {
     ) -> Option<RemotingCommand> {
         if request.code == 999 {
             return Some(RemotingCommand::request_code_not_supported(&request));
+        }
+        if request.code == 998 {
+            panic!("handler bug on request {}", request.opaque);
         }
         if request.is_oneway() {
             self.oneways.fetch_add(1, Ordering::SeqCst);
@@ -160,6 +164,33 @@ async fn a_connection_at_its_in_flight_limit_reads_nothing_more_until_one_finish
         ..ServerConfig::default()
     };
     assert_eq!(answer_order(config).await, ["slow", "fast"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_answers_system_error_and_the_connection_keeps_serving() {
+    let server = start(ServerConfig::default()).await;
+    let client = Client::default();
+    let slow = {
+        let (client, addr) = (client.clone(), server.addr.clone());
+        tokio::spawn(async move { client.invoke(&addr, echo("waiting", 200), LONG).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let failed = client
+        .invoke(&server.addr, RemotingCommand::request(998), LONG)
+        .await
+        .unwrap();
+    assert_eq!(failed.code, ResponseCode::SystemError as i32);
+    assert!(failed.remark.unwrap().contains("998"));
+    // The request that was waiting on the same connection still gets its answer, and the
+    // connection serves new requests.
+    assert_eq!(slow.await.unwrap().unwrap().body, "waiting".as_bytes());
+    let again = client
+        .invoke(&server.addr, echo("x", 0), LONG)
+        .await
+        .unwrap();
+    assert_eq!(again.body, "x".as_bytes());
+    assert_eq!(server.handler.closed.load(Ordering::SeqCst), 0);
+    server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
