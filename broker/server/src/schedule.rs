@@ -390,16 +390,8 @@ mod tests {
             store,
             levels,
             &PutMessage {
-                topic: "Real",
-                queue_id: 1,
-                flag: 0,
-                sys_flag: 0,
-                born_timestamp: 1,
-                born_host: "127.0.0.1:1".parse().unwrap(),
-                reconsume_times: 0,
-                prepared_transaction_offset: 0,
-                body: key.as_bytes(),
                 properties: &props,
+                ..PutMessage::new("Real", 1, key.as_bytes(), "127.0.0.1:1".parse().unwrap())
             },
         )
         .unwrap();

@@ -19,16 +19,8 @@ fn config(root: &std::path::Path, flush: FlushDiskType) -> StoreConfig {
 
 fn msg(body: &[u8]) -> PutMessage<'_> {
     PutMessage {
-        topic: "BenchTopic",
-        queue_id: 0,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        born_host: "127.0.0.1:9".parse().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body,
         properties: b"TAGS\x01TagA\x02",
+        ..PutMessage::new("BenchTopic", 0, body, "127.0.0.1:9".parse().unwrap())
     }
 }
 

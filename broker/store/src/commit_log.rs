@@ -37,6 +37,26 @@ pub struct PutMessage<'a> {
     pub properties: &'a [u8],
 }
 
+impl<'a> PutMessage<'a> {
+    /// A plain message: no flag, no sys flag, no properties, never reconsumed, not the commit of
+    /// a half message, and born at timestamp 0. Callers that know more set those fields with
+    /// struct-update syntax (`PutMessage { properties, ..PutMessage::new(..) }`).
+    pub fn new(topic: &'a str, queue_id: i32, body: &'a [u8], born_host: SocketAddr) -> Self {
+        Self {
+            topic,
+            queue_id,
+            flag: 0,
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body,
+            properties: b"",
+        }
+    }
+}
+
 /// One message of a batch: what differs between the messages of a batch.
 #[derive(Debug, Clone)]
 pub struct BatchItem<'a> {

@@ -13,18 +13,7 @@ use rmq_store::error::PutError;
 use rmq_store::{FlushDiskType, FlushStatus, MessageStore, PutMessage, StoreConfig};
 
 fn message(body: &[u8]) -> PutMessage<'_> {
-    PutMessage {
-        topic: "T",
-        queue_id: 0,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        born_host: "127.0.0.1:9".parse().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body,
-        properties: b"",
-    }
+    PutMessage::new("T", 0, body, "127.0.0.1:9".parse().unwrap())
 }
 
 /// The descriptor numbers this process holds open on `path`.

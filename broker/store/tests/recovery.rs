@@ -33,16 +33,8 @@ fn fill(root: &Path, n: usize) -> Vec<u64> {
             let props = format!("KEYS\u{1}key{i}\u{2}");
             store
                 .put_message(&PutMessage {
-                    topic: "T",
-                    queue_id: 0,
-                    flag: 0,
-                    sys_flag: 0,
-                    born_timestamp: 1,
-                    born_host: "127.0.0.1:9".parse().unwrap(),
-                    reconsume_times: 0,
-                    prepared_transaction_offset: 0,
-                    body: body.as_bytes(),
                     properties: props.as_bytes(),
+                    ..PutMessage::new("T", 0, body.as_bytes(), "127.0.0.1:9".parse().unwrap())
                 })
                 .unwrap()
                 .appended

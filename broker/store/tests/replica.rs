@@ -27,16 +27,13 @@ fn put(store: &MessageStore, i: usize) {
     let props = format!("KEYS\u{1}k{i}\u{2}TAGS\u{1}t{}\u{2}", i % 3);
     store
         .put_message(&PutMessage {
-            topic: "T",
-            queue_id: (i % 2) as i32,
-            flag: 0,
-            sys_flag: 0,
-            born_timestamp: 1,
-            born_host: "127.0.0.1:9".parse().unwrap(),
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            body: body.as_bytes(),
             properties: props.as_bytes(),
+            ..PutMessage::new(
+                "T",
+                (i % 2) as i32,
+                body.as_bytes(),
+                "127.0.0.1:9".parse().unwrap(),
+            )
         })
         .unwrap();
 }
@@ -143,18 +140,12 @@ fn a_new_replica_starts_at_the_masters_last_file() {
 fn a_replica_refuses_producer_appends_and_a_master_store_refuses_replicated_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let slave = MessageStore::open(config(&dir.path().join("s"), true, FILE)).unwrap();
-    let refused = slave.put_message(&PutMessage {
-        topic: "T",
-        queue_id: 0,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        born_host: "127.0.0.1:9".parse().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body: b"b",
-        properties: b"",
-    });
+    let refused = slave.put_message(&PutMessage::new(
+        "T",
+        0,
+        b"b",
+        "127.0.0.1:9".parse().unwrap(),
+    ));
     assert!(matches!(refused, Err(PutError::ReadOnly)));
     let master = MessageStore::open(config(&dir.path().join("m"), false, FILE)).unwrap();
     assert!(matches!(

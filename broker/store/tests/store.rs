@@ -21,16 +21,8 @@ fn config(root: &std::path::Path) -> StoreConfig {
 fn put(store: &MessageStore, queue_id: i32, body: &[u8], props: &str) -> u64 {
     store
         .put_message(&PutMessage {
-            topic: "T",
-            queue_id,
-            flag: 0,
-            sys_flag: 0,
-            born_timestamp: 1,
-            born_host: "127.0.0.1:9".parse().unwrap(),
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            body,
             properties: props.as_bytes(),
+            ..PutMessage::new("T", queue_id, body, "127.0.0.1:9".parse().unwrap())
         })
         .unwrap()
         .appended
@@ -164,18 +156,12 @@ fn sync_flush_handles_complete_flushed_and_the_data_is_on_disk_position() {
                 (0..50)
                     .map(|i| {
                         let r = store
-                            .put_message(&PutMessage {
-                                topic: "T",
-                                queue_id: t % 4,
-                                flag: 0,
-                                sys_flag: 0,
-                                born_timestamp: 1,
-                                born_host: "127.0.0.1:9".parse().unwrap(),
-                                reconsume_times: 0,
-                                prepared_transaction_offset: 0,
-                                body: &[i as u8; 64],
-                                properties: b"",
-                            })
+                            .put_message(&PutMessage::new(
+                                "T",
+                                t % 4,
+                                &[i as u8; 64],
+                                "127.0.0.1:9".parse().unwrap(),
+                            ))
                             .unwrap();
                         let status = r.wait_durable();
                         assert!(store.commit_log_flushed_offset() >= r.appended.end_offset);
@@ -190,16 +176,8 @@ fn sync_flush_handles_complete_flushed_and_the_data_is_on_disk_position() {
     }
     let no_wait = store
         .put_message(&PutMessage {
-            topic: "T",
-            queue_id: 0,
-            flag: 0,
-            sys_flag: 0,
-            born_timestamp: 1,
-            born_host: "127.0.0.1:9".parse().unwrap(),
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            body: b"x",
             properties: b"WAIT\x01false\x02",
+            ..PutMessage::new("T", 0, b"x", "127.0.0.1:9".parse().unwrap())
         })
         .unwrap();
     assert!(
@@ -219,18 +197,12 @@ fn a_second_open_of_a_locked_store_is_refused_and_oversize_bodies_are_rejected()
         Err(rmq_store::error::OpenStoreError::Locked { .. })
     ));
     let err = store
-        .put_message(&PutMessage {
-            topic: "T",
-            queue_id: 0,
-            flag: 0,
-            sys_flag: 0,
-            born_timestamp: 1,
-            born_host: "127.0.0.1:9".parse().unwrap(),
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            body: &[0; 17],
-            properties: b"",
-        })
+        .put_message(&PutMessage::new(
+            "T",
+            0,
+            &[0; 17],
+            "127.0.0.1:9".parse().unwrap(),
+        ))
         .unwrap_err();
     assert!(matches!(
         err,

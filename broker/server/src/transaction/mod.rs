@@ -101,16 +101,14 @@ pub fn put_op(
     let body = half_queue_offset.to_string();
     let props = properties::encode([(keys::TAGS, OP_TAG), (keys::WAIT, "true")]);
     store.put_message(&PutMessage {
-        topic: TRANS_OP_HALF_TOPIC,
-        queue_id: half_queue_id,
-        flag: 0,
-        sys_flag: 0,
         born_timestamp: rmq_store::commit_log::now_ms(),
-        born_host,
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body: body.as_bytes(),
         properties: &props,
+        ..PutMessage::new(
+            TRANS_OP_HALF_TOPIC,
+            half_queue_id,
+            body.as_bytes(),
+            born_host,
+        )
     })
 }
 

@@ -50,16 +50,8 @@ fn main() -> anyhow::Result<()> {
                     let body = body(seq);
                     let keys = format!("KEYS\u{1}k{seq}\u{2}");
                     let put = store.put_message(&PutMessage {
-                        topic: "CrashTopic",
-                        queue_id: 0,
-                        flag: 0,
-                        sys_flag: 0,
-                        born_timestamp: 0,
-                        born_host: "127.0.0.1:1".parse()?,
-                        reconsume_times: 0,
-                        prepared_transaction_offset: 0,
-                        body: &body,
                         properties: keys.as_bytes(),
+                        ..PutMessage::new("CrashTopic", 0, &body, "127.0.0.1:1".parse()?)
                     })?;
                     if put.wait_durable() == FlushStatus::Flushed {
                         let mut out = out.lock().map_err(|_| anyhow::anyhow!("stdout lock"))?;

@@ -10,16 +10,8 @@ fn host() -> SocketAddr {
 
 fn msg<'a>(topic: &'a str, queue_id: i32, body: &'a [u8]) -> PutMessage<'a> {
     PutMessage {
-        topic,
-        queue_id,
-        flag: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        born_host: "10.0.0.2:5000".parse().unwrap(),
-        reconsume_times: 0,
-        prepared_transaction_offset: 0,
-        body,
         properties: b"TAGS\x01a\x02",
+        ..PutMessage::new(topic, queue_id, body, "10.0.0.2:5000".parse().unwrap())
     }
 }
 

@@ -100,16 +100,15 @@ fn put_half(f: &Fixture, key: &str, born: i64) -> (i64, i64) {
     let put = f
         .store
         .put_message(&PutMessage {
-            topic: TRANS_HALF_TOPIC,
-            queue_id: 0,
-            flag: 0,
             sys_flag: flag,
             born_timestamp: born,
-            born_host: "127.0.0.1:1".parse().unwrap(),
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            body: key.as_bytes(),
             properties: &props,
+            ..PutMessage::new(
+                TRANS_HALF_TOPIC,
+                0,
+                key.as_bytes(),
+                "127.0.0.1:1".parse().unwrap(),
+            )
         })
         .unwrap();
     assert!(f.store.wait_dispatched(Duration::from_secs(5)));
