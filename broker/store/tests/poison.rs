@@ -10,11 +10,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use rmq_store::error::PutError;
-use rmq_store::{FlushDiskType, FlushStatus, MessageStore, PutMessage, StoreConfig};
+use rmq_store::{FlushDiskType, FlushStatus, MessageStore, StoreConfig};
 
-fn message(body: &[u8]) -> PutMessage<'_> {
-    PutMessage::new("T", 0, body, "127.0.0.1:9".parse().unwrap())
-}
+mod support;
+use support::message;
 
 /// The descriptor numbers this process holds open on `path`.
 fn fds_of(path: &Path) -> Vec<i32> {
@@ -36,7 +35,7 @@ fn a_failed_fdatasync_fails_the_waiting_append_and_refuses_every_later_one() {
     config.sync_flush_timeout = Duration::from_secs(5);
     let store = MessageStore::open(config).unwrap();
 
-    let first = store.put_message(&message(b"before")).unwrap();
+    let first = store.put_message(&message(0, b"before")).unwrap();
     assert_eq!(first.wait_durable(), FlushStatus::Flushed);
     assert!(!store.is_poisoned());
 
@@ -51,10 +50,10 @@ fn a_failed_fdatasync_fails_the_waiting_append_and_refuses_every_later_one() {
     }
     drop(writer);
 
-    let second = store.put_message(&message(b"after")).unwrap();
+    let second = store.put_message(&message(0, b"after")).unwrap();
     assert_eq!(second.wait_durable(), FlushStatus::Failed);
     assert!(store.is_poisoned());
-    let third = store.put_message(&message(b"refused"));
+    let third = store.put_message(&message(0, b"refused"));
     assert!(matches!(third, Err(PutError::Poisoned)), "{third:?}");
 
     // What was acknowledged before the failure is still served.

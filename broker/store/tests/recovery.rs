@@ -10,15 +10,15 @@ use std::path::Path;
 use std::time::Duration;
 
 use rmq_protocol::message::record::RecordView;
-use rmq_store::{GetRequest, GetStatus, MessageStore, PutMessage, StoreConfig};
+use rmq_store::{GetStatus, MessageStore, StoreConfig};
 
-const FILE_SIZE: u64 = 32 * 1024;
+mod support;
 
+const FILE_SIZE: u64 = support::COMMIT_LOG_FILE_SIZE as u64;
+
+/// The small test config with room in one index file for every key a test here writes.
 fn config(root: &Path) -> StoreConfig {
-    let mut c = StoreConfig::new(root);
-    c.commit_log_file_size = FILE_SIZE as usize;
-    c.consume_queue_file_size = 64 * 20;
-    c.max_hash_slot_num = 100;
+    let mut c = support::small_config(root);
     c.max_index_num = 5000;
     c
 }
@@ -30,15 +30,7 @@ fn fill(root: &Path, n: usize) -> Vec<u64> {
     let offsets = (0..n)
         .map(|i| {
             let body = format!("body-{i}-").repeat(1 + i % 7);
-            let props = format!("KEYS\u{1}key{i}\u{2}");
-            store
-                .put_message(&PutMessage {
-                    properties: props.as_bytes(),
-                    ..PutMessage::new("T", 0, body.as_bytes(), "127.0.0.1:9".parse().unwrap())
-                })
-                .unwrap()
-                .appended
-                .record_offsets[0]
+            support::put(&store, 0, body.as_bytes(), &format!("KEYS\u{1}key{i}\u{2}"))
         })
         .collect();
     assert!(store.wait_dispatched(Duration::from_secs(10)));
@@ -89,14 +81,7 @@ fn served(store: &MessageStore) -> Vec<u64> {
     let mut out = Vec::new();
     let mut offset = 0;
     while offset < store.max_offset_in_queue("T", 0) {
-        let r = store.get_message(&GetRequest {
-            topic: "T",
-            queue_id: 0,
-            offset,
-            max_count: 32,
-            max_bytes: 1 << 20,
-            filter: None,
-        });
+        let r = support::get(store, 0, offset, None);
         assert_eq!(r.status, GetStatus::Found, "at queue offset {offset}");
         for raw in &r.messages {
             let view = RecordView::decode(raw).unwrap();

@@ -7,16 +7,17 @@
 use std::time::Duration;
 
 use rmq_store::error::{PutError, ReplicaAppendError};
-use rmq_store::{GetRequest, GetStatus, MessageStore, PutMessage, ReplicaWriter, StoreConfig};
+use rmq_store::{GetStatus, MessageStore, ReplicaWriter, StoreConfig};
+
+mod support;
 
 const FILE: usize = 64 * 1024;
 const BATCH: usize = 32 * 1024;
 
 fn config(root: &std::path::Path, replica: bool, file_size: usize) -> StoreConfig {
-    let mut c = StoreConfig::new(root);
+    let mut c = support::small_config(root);
     c.commit_log_file_size = file_size;
     c.consume_queue_file_size = 1000 * 20;
-    c.max_hash_slot_num = 100;
     c.max_index_num = 10_000;
     c.replica = replica;
     c
@@ -25,17 +26,7 @@ fn config(root: &std::path::Path, replica: bool, file_size: usize) -> StoreConfi
 fn put(store: &MessageStore, i: usize) {
     let body = format!("message-{i}-{}", "x".repeat(i * 37 % 3000));
     let props = format!("KEYS\u{1}k{i}\u{2}TAGS\u{1}t{}\u{2}", i % 3);
-    store
-        .put_message(&PutMessage {
-            properties: props.as_bytes(),
-            ..PutMessage::new(
-                "T",
-                (i % 2) as i32,
-                body.as_bytes(),
-                "127.0.0.1:9".parse().unwrap(),
-            )
-        })
-        .unwrap();
+    support::put(store, (i % 2) as i32, body.as_bytes(), &props);
 }
 
 /// Streams the master's bytes from the writer's end, in chunks of at most `batch`, as the HA
@@ -71,14 +62,7 @@ fn count_in_queue(store: &MessageStore, queue_id: i32) -> usize {
     let mut offset = 0;
     let mut n = 0;
     loop {
-        let got = store.get_message(&GetRequest {
-            topic: "T",
-            queue_id,
-            offset,
-            max_count: 32,
-            max_bytes: 1 << 20,
-            filter: None,
-        });
+        let got = support::get(store, queue_id, offset, None);
         if got.status != GetStatus::Found {
             return n;
         }
@@ -140,12 +124,7 @@ fn a_new_replica_starts_at_the_masters_last_file() {
 fn a_replica_refuses_producer_appends_and_a_master_store_refuses_replicated_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let slave = MessageStore::open(config(&dir.path().join("s"), true, FILE)).unwrap();
-    let refused = slave.put_message(&PutMessage::new(
-        "T",
-        0,
-        b"b",
-        "127.0.0.1:9".parse().unwrap(),
-    ));
+    let refused = slave.put_message(&support::message(0, b"b"));
     assert!(matches!(refused, Err(PutError::ReadOnly)));
     let master = MessageStore::open(config(&dir.path().join("m"), false, FILE)).unwrap();
     assert!(matches!(

@@ -5,50 +5,19 @@ use std::time::Duration;
 
 use rmq_protocol::message::hash::tags_code;
 use rmq_protocol::message::record::RecordView;
-use rmq_store::{
-    FlushDiskType, FlushStatus, GetRequest, GetStatus, MessageStore, PutMessage, StoreConfig,
-};
+use rmq_store::{FlushDiskType, FlushStatus, GetRequest, GetStatus, MessageStore, PutMessage};
 
-fn config(root: &std::path::Path) -> StoreConfig {
-    let mut c = StoreConfig::new(root);
-    c.commit_log_file_size = 32 * 1024;
-    c.consume_queue_file_size = 64 * 20;
-    c.max_hash_slot_num = 100;
-    c.max_index_num = 1000;
-    c
-}
-
-fn put(store: &MessageStore, queue_id: i32, body: &[u8], props: &str) -> u64 {
-    store
-        .put_message(&PutMessage {
-            properties: props.as_bytes(),
-            ..PutMessage::new("T", queue_id, body, "127.0.0.1:9".parse().unwrap())
-        })
-        .unwrap()
-        .appended
-        .record_offsets[0]
-}
-
-fn get(
-    store: &MessageStore,
-    offset: u64,
-    filter: Option<&dyn Fn(i64) -> bool>,
-) -> rmq_store::GetResult {
-    store.get_message(&GetRequest {
-        topic: "T",
-        queue_id: 0,
-        offset,
-        max_count: 32,
-        max_bytes: 1 << 20,
-        filter,
-    })
-}
+mod support;
+use support::{COMMIT_LOG_FILE_SIZE, get, message, put, small_config};
 
 #[test]
 fn pulls_return_stored_records_and_apache_statuses_at_the_edges() {
     let dir = tempfile::tempdir().unwrap();
-    let store = MessageStore::open(config(dir.path())).unwrap();
-    assert_eq!(get(&store, 0, None).status, GetStatus::NoMatchedLogicQueue);
+    let store = MessageStore::open(small_config(dir.path())).unwrap();
+    assert_eq!(
+        get(&store, 0, 0, None).status,
+        GetStatus::NoMatchedLogicQueue
+    );
     for i in 0..10 {
         put(
             &store,
@@ -62,20 +31,23 @@ fn pulls_return_stored_records_and_apache_statuses_at_the_edges() {
         );
     }
     assert!(store.wait_dispatched(Duration::from_secs(5)));
-    let r = get(&store, 3, None);
+    let r = get(&store, 0, 3, None);
     assert_eq!(r.status, GetStatus::Found);
     assert_eq!(r.messages.len(), 7);
     assert_eq!(r.next_begin_offset, 10);
     assert_eq!(RecordView::decode(&r.messages[0]).unwrap().body(), b"m3");
-    assert_eq!(get(&store, 10, None).status, GetStatus::OffsetOverflowOne);
-    let bad = get(&store, 11, None);
+    assert_eq!(
+        get(&store, 0, 10, None).status,
+        GetStatus::OffsetOverflowOne
+    );
+    let bad = get(&store, 0, 11, None);
     assert_eq!(
         (bad.status, bad.next_begin_offset),
         (GetStatus::OffsetOverflowBadly, 0)
     );
     let even = tags_code(Some("even"));
     let only_even = move |code: i64| code == even;
-    let r = get(&store, 0, Some(&only_even));
+    let r = get(&store, 0, 0, Some(&only_even));
     assert_eq!(r.messages.len(), 5);
     assert!(
         r.messages
@@ -84,7 +56,7 @@ fn pulls_return_stored_records_and_apache_statuses_at_the_edges() {
     );
     let none = |_: i64| false;
     assert_eq!(
-        get(&store, 0, Some(&none)).status,
+        get(&store, 0, 0, Some(&none)).status,
         GetStatus::NoMatchedMessage
     );
     let limited = store.get_message(&GetRequest {
@@ -103,7 +75,7 @@ fn a_clean_restart_keeps_every_message_offset_and_index_entry() {
     let dir = tempfile::tempdir().unwrap();
     let mut offsets = Vec::new();
     {
-        let store = MessageStore::open(config(dir.path())).unwrap();
+        let store = MessageStore::open(small_config(dir.path())).unwrap();
         for i in 0..500 {
             offsets.push(put(
                 &store,
@@ -114,10 +86,10 @@ fn a_clean_restart_keeps_every_message_offset_and_index_entry() {
         }
         store.shutdown();
     }
-    let (store, report) = MessageStore::open_with_report(config(dir.path())).unwrap();
+    let (store, report) = MessageStore::open_with_report(small_config(dir.path())).unwrap();
     assert!(!report.abnormal && !report.torn_tail, "{report:?}");
     assert!(
-        store.commit_log_max_offset() > 32 * 1024,
+        store.commit_log_max_offset() > COMMIT_LOG_FILE_SIZE as u64,
         "several commit log files"
     );
     for q in 0..4 {
@@ -146,7 +118,7 @@ fn a_clean_restart_keeps_every_message_offset_and_index_entry() {
 #[test]
 fn sync_flush_handles_complete_flushed_and_the_data_is_on_disk_position() {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = config(dir.path());
+    let mut c = small_config(dir.path());
     c.flush_disk_type = FlushDiskType::SyncFlush;
     let store = std::sync::Arc::new(MessageStore::open(c).unwrap());
     let handles: Vec<_> = (0..16)
@@ -155,14 +127,7 @@ fn sync_flush_handles_complete_flushed_and_the_data_is_on_disk_position() {
             std::thread::spawn(move || {
                 (0..50)
                     .map(|i| {
-                        let r = store
-                            .put_message(&PutMessage::new(
-                                "T",
-                                t % 4,
-                                &[i as u8; 64],
-                                "127.0.0.1:9".parse().unwrap(),
-                            ))
-                            .unwrap();
+                        let r = store.put_message(&message(t % 4, &[i as u8; 64])).unwrap();
                         let status = r.wait_durable();
                         assert!(store.commit_log_flushed_offset() >= r.appended.end_offset);
                         status
@@ -177,7 +142,7 @@ fn sync_flush_handles_complete_flushed_and_the_data_is_on_disk_position() {
     let no_wait = store
         .put_message(&PutMessage {
             properties: b"WAIT\x01false\x02",
-            ..PutMessage::new("T", 0, b"x", "127.0.0.1:9".parse().unwrap())
+            ..message(0, b"x")
         })
         .unwrap();
     assert!(
@@ -189,21 +154,14 @@ fn sync_flush_handles_complete_flushed_and_the_data_is_on_disk_position() {
 #[test]
 fn a_second_open_of_a_locked_store_is_refused_and_oversize_bodies_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = config(dir.path());
+    let mut c = small_config(dir.path());
     c.max_message_size = 16;
     let store = MessageStore::open(c.clone()).unwrap();
     assert!(matches!(
         MessageStore::open(c),
         Err(rmq_store::error::OpenStoreError::Locked { .. })
     ));
-    let err = store
-        .put_message(&PutMessage::new(
-            "T",
-            0,
-            &[0; 17],
-            "127.0.0.1:9".parse().unwrap(),
-        ))
-        .unwrap_err();
+    let err = store.put_message(&message(0, &[0; 17])).unwrap_err();
     assert!(matches!(
         err,
         rmq_store::error::PutError::BodyTooLarge { size: 17, max: 16 }
@@ -214,7 +172,7 @@ fn a_second_open_of_a_locked_store_is_refused_and_oversize_bodies_are_rejected()
 #[test]
 fn retention_deletes_expired_files_and_moves_queue_min_offsets() {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = config(dir.path());
+    let mut c = small_config(dir.path());
     c.delete_when = (0..24)
         .map(|h| format!("{h:02}"))
         .collect::<Vec<_>>()
@@ -246,16 +204,19 @@ fn retention_deletes_expired_files_and_moves_queue_min_offsets() {
             .unwrap();
     }
     store.run_retention_once();
-    assert_eq!(store.commit_log_min_offset(), 2 * 32 * 1024);
+    assert_eq!(
+        store.commit_log_min_offset(),
+        2 * COMMIT_LOG_FILE_SIZE as u64
+    );
     assert!(!names[0].exists() && !names[1].exists() && names[2].exists());
     let min = store.min_offset_in_queue("T", 0);
     assert!(min > 0, "consume queue min offset follows the commit log");
-    let r = get(&store, 0, None);
+    let r = get(&store, 0, 0, None);
     assert_eq!(
         (r.status, r.next_begin_offset),
         (GetStatus::OffsetTooSmall, min)
     );
-    let r = get(&store, min, None);
+    let r = get(&store, 0, min, None);
     assert_eq!(r.status, GetStatus::Found);
 }
 
@@ -263,7 +224,7 @@ fn retention_deletes_expired_files_and_moves_queue_min_offsets() {
 fn consume_queue_files_are_sparse_and_commit_log_files_preallocated() {
     use std::os::unix::fs::MetadataExt;
     let dir = tempfile::tempdir().unwrap();
-    let mut c = config(dir.path());
+    let mut c = small_config(dir.path());
     c.commit_log_file_size = 1 << 20;
     c.consume_queue_file_size = 300_000 * 20;
     let store = MessageStore::open(c).unwrap();
