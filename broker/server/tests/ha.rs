@@ -11,9 +11,10 @@ use rmq_broker::{BrokerConfig, RunningBroker};
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::body::kv_table::KvTable;
 use rmq_protocol::code::{RequestCode, ResponseCode};
-use rmq_protocol::command::pull_message::{PullMessageRequestHeader, sys_flag};
-use rmq_protocol::command::send_message::SendMessageRequestHeader;
 use rmq_remoting::Client;
+
+mod support;
+use support::{pull_header, pull_request, send_keyed};
 
 const T: Duration = Duration::from_secs(10);
 const FILE_SIZE: usize = 1024 * 1024;
@@ -45,47 +46,6 @@ async fn slave(dir: &Path, master: &RunningBroker) -> RunningBroker {
         &format!("brokerRole=SLAVE\nbrokerId=1\nhaMasterAddress=127.0.0.1:{ha_port}\n"),
     )
     .await
-}
-
-fn send(topic: &str, body: &str) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "pg".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        flag: 0,
-        properties: Some(format!("KEYS\u{1}{body}\u{2}")),
-        reconsume_times: Some(0),
-        unit_mode: Some(false),
-        batch: Some(false),
-        max_reconsume_times: None,
-        broker_name: None,
-    };
-    RemotingCommand::request_with_header(RequestCode::SendMessage, &header)
-        .with_body(body.to_owned())
-}
-
-fn pull(topic: &str, offset: i64) -> RemotingCommand {
-    let header = PullMessageRequestHeader {
-        consumer_group: "cg".into(),
-        topic: topic.into(),
-        queue_id: 0,
-        queue_offset: offset,
-        max_msg_nums: 32,
-        sys_flag: sys_flag::SUBSCRIPTION,
-        commit_offset: 0,
-        suspend_timeout_millis: 0,
-        subscription: Some("*".into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        max_msg_bytes: None,
-        request_source: None,
-        proxy_froward_client_id: None,
-    };
-    RemotingCommand::request_with_header(RequestCode::PullMessage, &header)
 }
 
 async fn runtime_info(client: &Client, broker: &RunningBroker) -> BTreeMap<String, String> {
@@ -136,7 +96,7 @@ async fn sync_master_answers_success_once_the_slave_confirmed_and_the_logs_match
     // No slave yet: stored, but the producer hears SLAVE_NOT_AVAILABLE at once.
     let started = Instant::now();
     let alone = client
-        .invoke(&addr, send("Ha", "m-alone"), T)
+        .invoke(&addr, send_keyed("Ha", "m-alone"), T)
         .await
         .unwrap();
     assert_eq!(
@@ -150,7 +110,10 @@ async fn sync_master_answers_success_once_the_slave_confirmed_and_the_logs_match
     caught_up(&client, &master).await;
     for i in 0..300 {
         let body = format!("m-{i}-{}", "x".repeat(i * 13 % 2000));
-        let sent = client.invoke(&addr, send("Ha", &body), T).await.unwrap();
+        let sent = client
+            .invoke(&addr, send_keyed("Ha", &body), T)
+            .await
+            .unwrap();
         assert_eq!(sent.code, ResponseCode::Success as i32, "{i}: {sent:?}");
     }
     let info = runtime_info(&client, &master).await;
@@ -165,7 +128,7 @@ async fn sync_master_answers_success_once_the_slave_confirmed_and_the_logs_match
     // The slave refuses sends with Apache's answer and serves pulls from its own store.
     let slave_addr = slave.local_addr().to_string();
     let refused = client
-        .invoke(&slave_addr, send("Ha", "x"), T)
+        .invoke(&slave_addr, send_keyed("Ha", "x"), T)
         .await
         .unwrap();
     assert_eq!(refused.code, ResponseCode::ServiceNotAvailable as i32);
@@ -198,7 +161,10 @@ async fn sync_master_answers_success_once_the_slave_confirmed_and_the_logs_match
         .await
         .unwrap();
     assert_eq!(created.code, ResponseCode::Success as i32, "{created:?}");
-    let pulled = client.invoke(&slave_addr, pull("Ha", 0), T).await.unwrap();
+    let pulled = client
+        .invoke(&slave_addr, pull_request(&pull_header("cg", "Ha", 0, 0)), T)
+        .await
+        .unwrap();
     assert_eq!(pulled.code, ResponseCode::Success as i32, "{pulled:?}");
     assert!(!pulled.body.is_empty());
 
@@ -220,7 +186,7 @@ async fn a_stopped_slave_makes_sends_answer_promptly_and_a_restarted_one_catches
     caught_up(&client, &master).await;
     for i in 0..20 {
         let sent = client
-            .invoke(&addr, send("Ha", &format!("a-{i}")), T)
+            .invoke(&addr, send_keyed("Ha", &format!("a-{i}")), T)
             .await
             .unwrap();
         assert_eq!(sent.code, ResponseCode::Success as i32);
@@ -229,7 +195,7 @@ async fn a_stopped_slave_makes_sends_answer_promptly_and_a_restarted_one_catches
     for i in 0..20 {
         let started = Instant::now();
         let sent = client
-            .invoke(&addr, send("Ha", &format!("b-{i}")), T)
+            .invoke(&addr, send_keyed("Ha", &format!("b-{i}")), T)
             .await
             .unwrap();
         let code = sent.code;
@@ -248,7 +214,7 @@ async fn a_stopped_slave_makes_sends_answer_promptly_and_a_restarted_one_catches
     caught_up(&client, &master).await;
     for i in 0..20 {
         let sent = client
-            .invoke(&addr, send("Ha", &format!("c-{i}")), T)
+            .invoke(&addr, send_keyed("Ha", &format!("c-{i}")), T)
             .await
             .unwrap();
         assert_eq!(sent.code, ResponseCode::Success as i32);
@@ -270,7 +236,10 @@ async fn async_master_answers_without_waiting_and_the_lag_drains_to_zero() {
     let master = master(dir.path(), "ASYNC_MASTER").await;
     let addr = master.local_addr().to_string();
     let client = Client::default();
-    let sent = client.invoke(&addr, send("Ha", "alone"), T).await.unwrap();
+    let sent = client
+        .invoke(&addr, send_keyed("Ha", "alone"), T)
+        .await
+        .unwrap();
     assert_eq!(sent.code, ResponseCode::Success as i32, "no slave needed");
     let slave = slave(dir.path(), &master).await;
     let burst: Vec<_> = (0..500)
@@ -279,7 +248,7 @@ async fn async_master_answers_without_waiting_and_the_lag_drains_to_zero() {
             let addr = addr.clone();
             tokio::spawn(async move {
                 client
-                    .invoke(&addr, send("Ha", &format!("burst-{i}")), T)
+                    .invoke(&addr, send_keyed("Ha", &format!("burst-{i}")), T)
                     .await
                     .unwrap()
                     .code

@@ -8,11 +8,13 @@ use rmq_broker::{BrokerConfig, RunningBroker};
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::{RequestCode, ResponseCode};
 use rmq_protocol::command::pull_message::{PullMessageRequestHeader, sys_flag};
-use rmq_protocol::command::send_message::{SendMessageRequestHeader, SendMessageResponseHeader};
+use rmq_protocol::command::send_message::SendMessageResponseHeader;
 use rmq_protocol::message::record::RecordView;
 use rmq_remoting::Client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+mod support;
 
 async fn broker(dir: &std::path::Path, extra: &str) -> RunningBroker {
     let text = format!(
@@ -24,45 +26,20 @@ async fn broker(dir: &std::path::Path, extra: &str) -> RunningBroker {
     rmq_broker::start(config).await.unwrap()
 }
 
+/// A send keyed `k-{body}` and tagged `tags`.
 fn send(topic: &str, body: &str, tags: &str) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "pg".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        flag: 0,
-        properties: Some(format!("TAGS\u{1}{tags}\u{2}KEYS\u{1}k-{body}\u{2}")),
-        reconsume_times: Some(0),
-        unit_mode: Some(false),
-        batch: Some(false),
-        max_reconsume_times: None,
-        broker_name: None,
-    };
-    RemotingCommand::request_with_header(RequestCode::SendMessage, &header)
-        .with_body(body.to_owned())
+    let properties = format!("TAGS\u{1}{tags}\u{2}KEYS\u{1}k-{body}\u{2}");
+    support::send_request(&support::send_header(topic, properties), body)
 }
 
+/// A pull from queue 0 that the broker may hold for `suspend_ms`, filtered by tag `expression`.
 fn pull(topic: &str, offset: i64, suspend_ms: i64, expression: &str) -> RemotingCommand {
-    let header = PullMessageRequestHeader {
-        consumer_group: "cg".into(),
-        topic: topic.into(),
-        queue_id: 0,
-        queue_offset: offset,
-        max_msg_nums: 32,
+    support::pull_request(&PullMessageRequestHeader {
         sys_flag: sys_flag::SUSPEND | sys_flag::SUBSCRIPTION,
-        commit_offset: 0,
         suspend_timeout_millis: suspend_ms,
         subscription: Some(expression.into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        max_msg_bytes: None,
-        request_source: None,
-        proxy_froward_client_id: None,
-    };
-    RemotingCommand::request_with_header(RequestCode::PullMessage, &header)
+        ..support::pull_header("cg", topic, 0, offset)
+    })
 }
 
 const T: Duration = Duration::from_secs(10);

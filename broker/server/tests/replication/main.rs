@@ -16,6 +16,8 @@
 //!    from its master (every 10 s).
 
 mod cluster;
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -28,14 +30,12 @@ use rmq_protocol::body::topic_config::TopicConfigSerializeWrapper;
 use rmq_protocol::body::topic_config::TopicFilterType;
 use rmq_protocol::code::{RequestCode, ResponseCode};
 use rmq_protocol::command::create_topic::CreateTopicRequestHeader;
-use rmq_protocol::command::pull_message::{
-    PullMessageRequestHeader, PullMessageResponseHeader, sys_flag,
-};
-use rmq_protocol::command::send_message::SendMessageRequestHeader;
+use rmq_protocol::command::pull_message::PullMessageResponseHeader;
 use rmq_protocol::command::update_consumer_offset::UpdateConsumerOffsetRequestHeader;
 use rmq_protocol::message::properties::{self, keys};
 use rmq_protocol::message::record::RecordView;
 use serde_json::Value;
+use support::{pull_header, pull_request, send_keyed};
 
 /// The body `cpp_produce.py` gives message `i`.
 fn body_of(i: u64, size: usize) -> String {
@@ -219,7 +219,7 @@ fn with_the_slave_stopped_sends_answer_slave_not_available_promptly_and_a_restar
     let mut slowest = Duration::ZERO;
     for i in 0..100 {
         let sending = Instant::now();
-        let answer = pair.request(&pair.master.addr, send("Down", &format!("down-{i}")));
+        let answer = pair.request(&pair.master.addr, send_keyed("Down", &format!("down-{i}")));
         slowest = slowest.max(sending.elapsed());
         assert_eq!(
             answer.code,
@@ -369,7 +369,10 @@ fn async_master_answers_a_burst_at_once_and_the_slave_catches_up_and_serves_it()
     for queue_id in 0..4 {
         let mut offset = 0;
         loop {
-            let response = pair.request(&pair.slave.addr, pull("Keyed", queue_id, offset));
+            let response = pair.request(
+                &pair.slave.addr,
+                pull_request(&pull_header("direct", "Keyed", queue_id, offset)),
+            );
             if response.code != ResponseCode::Success as i32 {
                 break;
             }
@@ -440,7 +443,7 @@ fn a_slave_copies_topics_consumer_offsets_groups_and_delay_offsets_from_its_mast
         RemotingCommand::request_with_header(RequestCode::UpdateConsumerOffset, &commit),
     ));
     // A delayed message (level 1, 1 s): once delivered, level 1's offset is 1.
-    let mut delayed = send("Meta", "later");
+    let mut delayed = send_keyed("Meta", "later");
     let props = format!("{}DELAY\u{1}1\u{2}", &delayed.ext_fields["properties"]);
     delayed.ext_fields.insert("properties", props);
     ok(pair.request(&master, delayed));
@@ -475,45 +478,4 @@ fn a_slave_copies_topics_consumer_offsets_groups_and_delay_offsets_from_its_mast
         },
     );
     eprintln!("slave metadata in sync after {:?}", started.elapsed());
-}
-
-fn send(topic: &str, body: &str) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "pg".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        flag: 0,
-        properties: Some(format!("KEYS\u{1}{body}\u{2}")),
-        reconsume_times: Some(0),
-        unit_mode: Some(false),
-        batch: Some(false),
-        max_reconsume_times: None,
-        broker_name: None,
-    };
-    RemotingCommand::request_with_header(RequestCode::SendMessage, &header)
-        .with_body(body.to_owned())
-}
-
-fn pull(topic: &str, queue_id: i32, offset: i64) -> RemotingCommand {
-    let header = PullMessageRequestHeader {
-        consumer_group: "direct".into(),
-        topic: topic.into(),
-        queue_id,
-        queue_offset: offset,
-        max_msg_nums: 32,
-        sys_flag: sys_flag::SUBSCRIPTION,
-        commit_offset: 0,
-        suspend_timeout_millis: 0,
-        subscription: Some("*".into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        max_msg_bytes: None,
-        request_source: None,
-        proxy_froward_client_id: None,
-    };
-    RemotingCommand::request_with_header(RequestCode::PullMessage, &header)
 }
