@@ -16,6 +16,7 @@ use tracing::{info, warn};
 
 use super::file::{Found, IndexFile};
 use super::{build_key, index_file_name, key_hash, parse_index_file_name};
+use crate::dispatch::DispatchRequest;
 use crate::error::{FileError, IndexError};
 use crate::mapped_file::sync_dir;
 
@@ -137,6 +138,18 @@ impl IndexService {
         }
         writer.watermark = Some(writer.watermark.map_or(phys_offset, |w| w.max(phys_offset)));
         Ok(true)
+    }
+
+    /// Indexes the record `req` describes (Apache's `buildIndex`): [`Self::dispatch`] with its
+    /// topic, keys, unique key, physical offset and store timestamp.
+    pub fn build_index(&self, req: &DispatchRequest<'_>) -> Result<bool, IndexError> {
+        self.dispatch(
+            req.topic,
+            req.keys,
+            req.uniq_key,
+            req.commit_log_offset,
+            req.store_timestamp,
+        )
     }
 
     /// Files one already built key (`topic#key`), rolling to a new file when the last is full.

@@ -412,15 +412,8 @@ fn index_records(
             }) else {
                 continue;
             };
-            let req = DispatchRequest::from_record(&view);
             index
-                .dispatch(
-                    req.topic,
-                    req.keys,
-                    req.uniq_key,
-                    req.commit_log_offset,
-                    req.store_timestamp,
-                )
+                .build_index(&DispatchRequest::from_record(&view))
                 .map_err(DispatchError::Index)?;
         }
     }

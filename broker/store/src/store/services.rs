@@ -105,15 +105,7 @@ pub(super) fn dispatch_one(
     if req.goes_to_index()
         && let Some(index) = &inner.index
     {
-        index
-            .dispatch(
-                req.topic,
-                req.keys,
-                req.uniq_key,
-                req.commit_log_offset,
-                req.store_timestamp,
-            )
-            .map_err(DispatchError::Index)?;
+        index.build_index(req).map_err(DispatchError::Index)?;
     }
     Ok(())
 }
