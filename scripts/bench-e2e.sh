@@ -24,6 +24,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+source "$repo/scripts/bench-lib.sh"
 runs=3
 duration=20s
 warmup=3s
@@ -61,14 +63,8 @@ ns_pid=""
 broker_pid=""
 
 stop_servers() {
-  for pid in $broker_pid $ns_pid; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in $broker_pid $ns_pid; do
-    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  # shellcheck disable=SC2086 # empty ones drop out
+  stop_pids $broker_pid $ns_pid
   broker_pid=""
   ns_pid=""
 }
@@ -79,22 +75,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_for() { # file needle
-  for _ in $(seq 1 300); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "$1 never said '$2':" >&2
-  cat "$1" >&2
-  exit 1
-}
-
-# /proc/PID/stat utime+stime in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Resident memory: all of it (VmRSS counts the mapped commit log pages, i.e. page cache) and the
 # anonymous part (heap and stacks: what the broker itself holds).
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }

@@ -15,6 +15,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+source "$repo/scripts/bench-lib.sh"
 runs=3
 duration=20s
 warmup=3s
@@ -53,14 +55,8 @@ mkdir -p "$out"
 pids=""
 
 stop_servers() {
-  for pid in $pids; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in $pids; do
-    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  # shellcheck disable=SC2086 # a list of pids
+  stop_pids $pids
   pids=""
 }
 cleanup() {
@@ -68,22 +64,6 @@ cleanup() {
   rm -rf "$work"/case-*
 }
 trap cleanup EXIT INT TERM
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_for() { # file needle
-  for _ in $(seq 1 300); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "$1 never said '$2':" >&2
-  cat "$1" >&2
-  exit 1
-}
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # GET_BROKER_RUNTIME_INFO (28) of a broker, as one JSON object.
 runtime_info() { # host port
