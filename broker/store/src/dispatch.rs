@@ -8,6 +8,8 @@ use rmq_protocol::message::properties::{self, keys};
 use rmq_protocol::message::record::RecordView;
 use rmq_protocol::message::sysflag;
 
+use crate::consume_queue::CqEntry;
+
 /// The dispatchable facts of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DispatchRequest<'a> {
@@ -53,6 +55,15 @@ impl<'a> DispatchRequest<'a> {
             self.tags_code,
         );
         self
+    }
+
+    /// The record's consume-queue entry.
+    pub fn cq_entry(&self) -> CqEntry {
+        CqEntry {
+            commit_log_offset: self.commit_log_offset,
+            size: self.size,
+            tags_code: self.tags_code,
+        }
     }
 
     /// Only plain and committed transactional messages are visible in consume queues.

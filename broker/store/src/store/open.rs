@@ -14,7 +14,7 @@ use super::{Doorbell, Inner, MessageStore, QueueTable, services};
 use crate::checkpoint::Checkpoint;
 use crate::commit_log::{CommitLog, ScanEnd, WarmUp};
 use crate::config::{FlushDiskType, StoreConfig};
-use crate::consume_queue::{ConsumeQueue, CqEntry};
+use crate::consume_queue::ConsumeQueue;
 use crate::dispatch::DispatchRequest;
 use crate::error::{DispatchError, FileError, OpenStoreError};
 use crate::file_queue::FileQueue;
@@ -371,14 +371,7 @@ fn recover_cq_entry(
         }
     };
     let repaired = q
-        .recover_put(
-            req.queue_offset as u64,
-            CqEntry {
-                commit_log_offset: req.commit_log_offset,
-                size: req.size,
-                tags_code: req.tags_code,
-            },
-        )
+        .recover_put(req.queue_offset as u64, req.cq_entry())
         .map_err(cq_err)?;
     inner
         .checkpoint

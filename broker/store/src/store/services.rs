@@ -12,7 +12,7 @@ use tracing::{error, info, warn};
 
 use super::Inner;
 use crate::config::FlushDiskType;
-use crate::consume_queue::{ConsumeQueue, CqEntry};
+use crate::consume_queue::ConsumeQueue;
 use crate::dispatch::{Arrival, DispatchRequest};
 use crate::error::{DispatchError, FileError, OpenStoreError};
 use crate::flush::FlushStatus;
@@ -73,15 +73,8 @@ pub(super) fn dispatch_one(
         let q: Arc<ConsumeQueue> = inner
             .queue_or_create(req.topic, req.queue_id)
             .map_err(cq_err)?;
-        q.put(
-            req.queue_offset as u64,
-            CqEntry {
-                commit_log_offset: req.commit_log_offset,
-                size: req.size,
-                tags_code: req.tags_code,
-            },
-        )
-        .map_err(cq_err)?;
+        q.put(req.queue_offset as u64, req.cq_entry())
+            .map_err(cq_err)?;
         inner
             .checkpoint
             .set_logics_msg_timestamp(req.store_timestamp);
