@@ -84,6 +84,19 @@ fn decode_context(context: &str) -> Option<TraceEvent> {
         retry_times: None,
         transaction_state: None,
     };
+    // Pub and EndTransaction records share their first nine fields.
+    let producer_side = || {
+        Some(TraceEvent {
+            timestamp: int(1),
+            group: text(3),
+            topic: text(4),
+            msg_id: text(5)?,
+            tags: text(6),
+            keys: text(7),
+            store_host: text(8),
+            ..empty.clone()
+        })
+    };
     let event = match *f.first()? {
         "Pub" if f.len() >= 13 => {
             let (offset_fields, client_host) = match f.len() {
@@ -92,17 +105,10 @@ fn decode_context(context: &str) -> Option<TraceEvent> {
                 _ => (1, text(14)),
             };
             TraceEvent {
-                timestamp: int(1),
-                group: text(3),
-                topic: text(4),
-                msg_id: text(5)?,
-                tags: text(6),
-                keys: text(7),
-                store_host: text(8),
                 cost_ms: int(10),
                 success: boolean(12 + offset_fields),
                 client_host,
-                ..empty
+                ..producer_side()?
             }
         }
         "SubBefore" if f.len() >= 8 => TraceEvent {
@@ -123,15 +129,8 @@ fn decode_context(context: &str) -> Option<TraceEvent> {
             ..empty
         },
         "EndTransaction" if f.len() >= 13 => TraceEvent {
-            timestamp: int(1),
-            group: text(3),
-            topic: text(4),
-            msg_id: text(5)?,
-            tags: text(6),
-            keys: text(7),
-            store_host: text(8),
             transaction_state: text(11),
-            ..empty
+            ..producer_side()?
         },
         _ => return None,
     };
@@ -286,6 +285,11 @@ mod tests {
             events[3].transaction_state.as_deref(),
             Some("COMMIT_MESSAGE")
         );
+        assert_eq!(
+            (events[3].topic.as_deref(), events[3].tags.as_deref()),
+            (Some("T"), Some("tagA"))
+        );
+        assert_eq!(events[3].store_host.as_deref(), Some("127.0.0.1:10911"));
         // A 13-field Pub (oldest clients) has no offset id.
         let old = join(&[
             "Pub", "1", "r", "pg", "T", "M2", "", "", "h", "1", "1", "0", "false",
