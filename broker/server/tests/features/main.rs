@@ -6,6 +6,8 @@
 
 #[path = "../interop/harness.rs"]
 mod harness;
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -165,27 +165,13 @@ fn send_to_retry(
 ) -> RemotingCommand {
     use rmq_protocol::command::send_message::SendMessageRequestHeader;
     let header = SendMessageRequestHeader {
-        producer_group: "pg".into(),
-        topic: format!("%RETRY%{group}"),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        flag: 0,
-        properties: Some(format!(
-            "KEYS\u{1}{key}\u{2}RETRY_TOPIC\u{1}Orig\u{2}DELAY\u{1}3\u{2}"
-        )),
         reconsume_times: Some(reconsume_times),
-        unit_mode: Some(false),
-        batch: Some(false),
-        max_reconsume_times: None,
-        broker_name: None,
+        ..support::send_header(
+            &format!("%RETRY%{group}"),
+            format!("KEYS\u{1}{key}\u{2}RETRY_TOPIC\u{1}Orig\u{2}DELAY\u{1}3\u{2}"),
+        )
     };
-    request(
-        cluster,
-        RemotingCommand::request_with_header(RequestCode::SendMessage, &header).with_body("b"),
-    )
+    request(cluster, support::send_request(&header, "b"))
 }
 
 #[test]

@@ -42,24 +42,12 @@ fn rmqctl_shows_a_messages_trace_by_its_id() {
     );
     let header = SendMessageRequestHeader {
         producer_group: "_INNER_TRACE_PRODUCER-DEFAULT_GROUP".into(),
-        topic: "RMQ_SYS_TRACE_TOPIC".into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: 0,
-        sys_flag: 0,
-        born_timestamp: 1,
-        flag: 0,
-        properties: Some(format!("KEYS\u{1}{msg_id} k1\u{2}WAIT\u{1}true\u{2}")),
-        reconsume_times: Some(0),
-        unit_mode: Some(false),
-        batch: Some(false),
-        max_reconsume_times: None,
-        broker_name: None,
+        ..support::send_header(
+            "RMQ_SYS_TRACE_TOPIC",
+            format!("KEYS\u{1}{msg_id} k1\u{2}WAIT\u{1}true\u{2}"),
+        )
     };
-    let sent = request(
-        &cluster,
-        RemotingCommand::request_with_header(RequestCode::SendMessage, &header).with_body(body),
-    );
+    let sent = request(&cluster, support::send_request(&header, &body));
     assert_eq!(sent.code, ResponseCode::Success as i32, "{sent:?}");
     // Once the index has it.
     assert_eq!(

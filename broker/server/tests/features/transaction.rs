@@ -176,26 +176,15 @@ fn send_half(cluster: &Cluster, key: &str) -> (i64, i64, String) {
     use rmq_protocol::message::msg_id::parse_offset_msg_id;
     let header = SendMessageRequestHeader {
         producer_group: "pg-wire".into(),
-        topic: "Wire".into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: 0,
         sys_flag: 0x4,
-        born_timestamp: 1,
-        flag: 0,
-        properties: Some(format!(
-            "KEYS\u{1}{key}\u{2}TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg-wire\u{2}UNIQ_KEY\u{1}U-{key}\u{2}"
-        )),
-        reconsume_times: Some(0),
-        unit_mode: Some(false),
-        batch: Some(false),
-        max_reconsume_times: None,
-        broker_name: None,
+        ..support::send_header(
+            "Wire",
+            format!(
+                "KEYS\u{1}{key}\u{2}TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg-wire\u{2}UNIQ_KEY\u{1}U-{key}\u{2}"
+            ),
+        )
     };
-    let response = request(
-        cluster,
-        RemotingCommand::request_with_header(RequestCode::SendMessage, &header).with_body("b"),
-    );
+    let response = request(cluster, support::send_request(&header, "b"));
     assert_eq!(response.code, ResponseCode::Success as i32, "{response:?}");
     let sent: SendMessageResponseHeader = response.decode_header().unwrap();
     let (_, offset) = parse_offset_msg_id(&sent.msg_id).unwrap();
