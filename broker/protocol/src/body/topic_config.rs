@@ -38,8 +38,8 @@ impl TopicFilterType {
 
 impl HeaderValue for TopicFilterType {
     const EXPECTED: &'static str = "SINGLE_TAG or MULTI_TAG";
-    fn to_field(&self) -> String {
-        self.name().to_owned()
+    fn insert_into(&self, key: &'static str, fields: &mut crate::ExtFields) {
+        fields.insert(key, self.name());
     }
     fn from_field(text: &str) -> Option<Self> {
         TopicFilterType::from_name(text.trim())

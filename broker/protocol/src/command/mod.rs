@@ -68,16 +68,16 @@ pub enum ReadHeaderError {
 pub trait HeaderValue: Sized {
     /// What a valid value looks like, for error messages.
     const EXPECTED: &'static str;
-    /// The wire text.
-    fn to_field(&self) -> String;
+    /// Sets `key` to the wire text in `fields` (formatted or lent, not allocated).
+    fn insert_into(&self, key: &'static str, fields: &mut ExtFields);
     /// Parses the wire text.
     fn from_field(text: &str) -> Option<Self>;
 }
 
 impl HeaderValue for String {
     const EXPECTED: &'static str = "a string";
-    fn to_field(&self) -> String {
-        self.clone()
+    fn insert_into(&self, key: &'static str, fields: &mut ExtFields) {
+        fields.insert(key, self);
     }
     fn from_field(text: &str) -> Option<Self> {
         Some(text.to_owned())
@@ -88,8 +88,8 @@ macro_rules! integer_header_value {
     ($($ty:ty => $expected:literal),*) => {$(
         impl HeaderValue for $ty {
             const EXPECTED: &'static str = $expected;
-            fn to_field(&self) -> String {
-                self.to_string()
+            fn insert_into(&self, key: &'static str, fields: &mut ExtFields) {
+                fields.insert(key, crate::decimal::decimal(i64::from(*self), &mut [0; 20]));
             }
             fn from_field(text: &str) -> Option<Self> {
                 text.trim().parse().ok()
@@ -102,8 +102,8 @@ integer_header_value!(i32 => "a 32-bit integer", i64 => "a 64-bit integer");
 
 impl HeaderValue for bool {
     const EXPECTED: &'static str = "a boolean";
-    fn to_field(&self) -> String {
-        self.to_string()
+    fn insert_into(&self, key: &'static str, fields: &mut ExtFields) {
+        fields.insert(key, if *self { "true" } else { "false" });
     }
     /// Java's `Boolean.parseBoolean`: `true` in any case is true, anything else false. The C++
     /// client sends `unitMode: "0"`, which Apache reads as false.
@@ -140,7 +140,7 @@ macro_rules! header_field {
     ($($ty:ty),*) => {$(
         impl $crate::command::HeaderField for $ty {
             fn write_field(&self, key: &'static str, fields: &mut $crate::ExtFields) {
-                fields.insert(key, $crate::command::HeaderValue::to_field(self));
+                $crate::command::HeaderValue::insert_into(self, key, fields);
             }
             fn read_field(
                 fields: &$crate::ExtFields,
@@ -156,7 +156,7 @@ macro_rules! header_field {
         impl $crate::command::HeaderField for Option<$ty> {
             fn write_field(&self, key: &'static str, fields: &mut $crate::ExtFields) {
                 if let Some(value) = self {
-                    fields.insert(key, $crate::command::HeaderValue::to_field(value));
+                    $crate::command::HeaderValue::insert_into(value, key, fields);
                 }
             }
             fn read_field(
@@ -229,7 +229,12 @@ macro_rules! command_header {
         impl $crate::command::CommandHeader for $name {
             #[allow(unused_mut)]
             fn to_ext_fields(&self) -> $crate::ExtFields {
-                let mut fields = $crate::ExtFields::new();
+                const FIELDS: usize = {
+                    let keys: &[&str] = &[$($key),*];
+                    keys.len()
+                };
+                // Names and values average well under 24 bytes.
+                let mut fields = $crate::ExtFields::with_capacity(FIELDS, FIELDS * 24);
                 $( $crate::command::HeaderField::write_field(&self.$field, $key, &mut fields); )*
                 fields
             }

@@ -12,11 +12,12 @@ pub enum BoundaryType {
 
 impl HeaderValue for BoundaryType {
     const EXPECTED: &'static str = "LOWER or UPPER";
-    fn to_field(&self) -> String {
-        match self {
-            BoundaryType::Lower => "LOWER".to_owned(),
-            BoundaryType::Upper => "UPPER".to_owned(),
-        }
+    fn insert_into(&self, key: &'static str, fields: &mut crate::ExtFields) {
+        let text = match self {
+            BoundaryType::Lower => "LOWER",
+            BoundaryType::Upper => "UPPER",
+        };
+        fields.insert(key, text);
     }
     /// As Java's `BoundaryType.getType`: `upper` in any case is UPPER, anything else LOWER.
     fn from_field(text: &str) -> Option<Self> {

@@ -9,69 +9,76 @@
 //! either decodes it the same way or produces the error. Property tests hold the two readers to
 //! the same answer on every input the fast one accepts.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 use crate::language::LanguageCode;
 use crate::remoting_command::{ExtFields, RemotingCommand, SerializeType};
 
 /// Appends the JSON header of `command`: the bytes `serde_json` writes for it.
 pub(super) fn write(command: &RemotingCommand, dst: &mut BytesMut) {
-    dst.put_slice(b"{\"code\":");
+    // Room for the usual case up front, so the many small writes below never grow the buffer:
+    // the fixed keys take ~110 bytes, each field its text plus 6 bytes of quotes and separators
+    // (escapes may still grow it).
+    let fields: usize = command
+        .ext_fields
+        .iter()
+        .map(|(key, value)| key.len() + value.len() + 6)
+        .sum();
+    dst.reserve(
+        160 + fields
+            + command
+                .remark
+                .as_ref()
+                .map_or(0, |remark| remark.len() + 12),
+    );
+    dst.extend_from_slice(b"{\"code\":");
     put_int(dst, i64::from(command.code));
     if !command.ext_fields.is_empty() {
-        dst.put_slice(b",\"extFields\":{");
+        dst.extend_from_slice(b",\"extFields\":{");
         for (i, (key, value)) in command.ext_fields.iter().enumerate() {
             if i > 0 {
-                dst.put_u8(b',');
+                dst.extend_from_slice(&[b',']);
             }
             put_str(dst, key);
-            dst.put_u8(b':');
+            dst.extend_from_slice(&[b':']);
             put_str(dst, value);
         }
-        dst.put_u8(b'}');
+        dst.extend_from_slice(&[b'}']);
     }
-    dst.put_slice(b",\"flag\":");
+    dst.extend_from_slice(b",\"flag\":");
     put_int(dst, i64::from(command.flag));
-    dst.put_slice(b",\"language\":");
+    dst.extend_from_slice(b",\"language\":");
     put_str(dst, command.language.name());
-    dst.put_slice(b",\"opaque\":");
+    dst.extend_from_slice(b",\"opaque\":");
     put_int(dst, i64::from(command.opaque));
     if let Some(remark) = &command.remark {
-        dst.put_slice(b",\"remark\":");
+        dst.extend_from_slice(b",\"remark\":");
         put_str(dst, remark);
     }
-    dst.put_slice(b",\"serializeTypeCurrentRPC\":");
+    dst.extend_from_slice(b",\"serializeTypeCurrentRPC\":");
     put_str(dst, SerializeType::Json.name());
-    dst.put_slice(b",\"version\":");
+    dst.extend_from_slice(b",\"version\":");
     put_int(dst, i64::from(command.version));
-    dst.put_u8(b'}');
+    dst.extend_from_slice(&[b'}']);
 }
 
 fn put_int(dst: &mut BytesMut, value: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = value.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if value < 0 {
-        dst.put_u8(b'-');
-    }
-    dst.put_slice(&digits[at..]);
+    dst.extend_from_slice(crate::decimal::decimal(value, &mut [0; 20]).as_bytes());
 }
 
 /// A JSON string with serde_json's escapes: `"`, `\` and control characters; the rest verbatim.
 fn put_str(dst: &mut BytesMut, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    dst.put_u8(b'"');
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    for (i, &byte) in bytes.iter().enumerate() {
+    dst.extend_from_slice(&[b'"']);
+    let mut bytes = text.as_bytes();
+    loop {
+        // Runs without special bytes go in whole (a send's property separators are control
+        // characters, so the properties value has a few runs).
+        let run = plain_run(bytes);
+        dst.extend_from_slice(&bytes[..run]);
+        let Some((&byte, rest)) = bytes[run..].split_first() else {
+            break;
+        };
         let escape: &[u8] = match byte {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -80,7 +87,7 @@ fn put_str(dst: &mut BytesMut, text: &str) {
             b'\t' => b"\\t",
             0x08 => b"\\b",
             0x0c => b"\\f",
-            0x00..=0x1f => &[
+            _ => &[
                 b'\\',
                 b'u',
                 b'0',
@@ -88,21 +95,25 @@ fn put_str(dst: &mut BytesMut, text: &str) {
                 HEX[usize::from(byte >> 4)],
                 HEX[usize::from(byte & 0xf)],
             ],
-            _ => continue,
         };
-        dst.put_slice(&bytes[start..i]);
-        dst.put_slice(escape);
-        start = i + 1;
+        dst.extend_from_slice(escape);
+        bytes = rest;
     }
-    dst.put_slice(&bytes[start..]);
-    dst.put_u8(b'"');
+    dst.extend_from_slice(&[b'"']);
 }
 
 /// Reads a header of the common shape; `None` when the serde reader must decide.
 ///
 /// `text` is the header with trailing whitespace and NUL bytes already cut.
 pub(super) fn read(text: &[u8]) -> Option<RemotingCommand> {
-    let mut scan = Scanner { text, at: 0 };
+    // Checked once for the whole header: every string then lies between ASCII quotes, so its
+    // slice of the text is UTF-8 too, and taking it costs no second check.
+    let text = std::str::from_utf8(text).ok()?;
+    let mut scan = Scanner {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+    };
     scan.skip_ws();
     scan.expect(b'{')?;
     let mut command = RemotingCommand {
@@ -128,12 +139,13 @@ pub(super) fn read(text: &[u8]) -> Option<RemotingCommand> {
         scan.skip_ws();
         scan.expect(b':')?;
         scan.skip_ws();
-        let bit = match key.as_ref() {
-            "code" => {
+        // Byte patterns compare in line; `str` patterns call `memcmp` per arm.
+        let bit = match key.as_bytes() {
+            b"code" => {
                 command.code = i32::try_from(scan.integer()?).ok()?;
                 1
             }
-            "language" => {
+            b"language" => {
                 command.language = match scan.peek()? {
                     b'"' => LanguageCode::from_name(&scan.string()?),
                     b'n' => {
@@ -145,11 +157,11 @@ pub(super) fn read(text: &[u8]) -> Option<RemotingCommand> {
                 };
                 2
             }
-            "version" => {
+            b"version" => {
                 command.version = i32::try_from(scan.integer()?).ok()?;
                 4
             }
-            "opaque" => {
+            b"opaque" => {
                 let opaque = scan.integer()?;
                 if opaque < i64::from(i32::MIN) || opaque > i64::from(u32::MAX) {
                     return None;
@@ -158,11 +170,11 @@ pub(super) fn read(text: &[u8]) -> Option<RemotingCommand> {
                 command.opaque = opaque as i32;
                 8
             }
-            "flag" => {
+            b"flag" => {
                 command.flag = i32::try_from(scan.integer()?).ok()?;
                 16
             }
-            "remark" => {
+            b"remark" => {
                 command.remark = match scan.peek()? {
                     b'n' => {
                         scan.literal(b"null")?;
@@ -172,7 +184,7 @@ pub(super) fn read(text: &[u8]) -> Option<RemotingCommand> {
                 };
                 32
             }
-            "extFields" => {
+            b"extFields" => {
                 if scan.peek()? == b'n' {
                     scan.literal(b"null")?;
                     command.ext_fields.clear();
@@ -206,13 +218,15 @@ pub(super) fn read(text: &[u8]) -> Option<RemotingCommand> {
 }
 
 struct Scanner<'a> {
-    text: &'a [u8],
+    text: &'a str,
+    /// `text` as bytes, for scanning.
+    bytes: &'a [u8],
     at: usize,
 }
 
 impl<'a> Scanner<'a> {
     fn peek(&self) -> Option<u8> {
-        self.text.get(self.at).copied()
+        self.bytes.get(self.at).copied()
     }
 
     fn next(&mut self) -> Option<u8> {
@@ -233,7 +247,7 @@ impl<'a> Scanner<'a> {
 
     fn literal(&mut self, word: &[u8]) -> Option<()> {
         let end = self.at + word.len();
-        (self.text.get(self.at..end)? == word).then(|| self.at = end)
+        (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
     }
 
     /// An integer without fraction or exponent that fits an i64 comfortably (≤ 18 digits).
@@ -246,7 +260,7 @@ impl<'a> Scanner<'a> {
         while let Some(b'0'..=b'9') = self.peek() {
             self.at += 1;
         }
-        let digits = &self.text[start..self.at];
+        let digits = &self.bytes[start..self.at];
         // JSON forbids leading zeros; longer numbers and non-integers go to serde.
         if digits.is_empty()
             || digits.len() > 18
@@ -268,42 +282,37 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Option<std::borrow::Cow<'a, str>> {
         self.expect(b'"')?;
         let start = self.at;
-        self.at += plain_run(&self.text[start..]);
+        self.at += plain_run(&self.bytes[start..]);
         match self.next()? {
-            b'"' => {
-                let raw = &self.text[start..self.at - 1];
-                return std::str::from_utf8(raw)
-                    .ok()
-                    .map(std::borrow::Cow::Borrowed);
-            }
+            // The quote is ASCII, so `start..at - 1` ends on a character boundary.
+            b'"' => return self.text.get(start..self.at - 1).map(Into::into),
             b'\\' => {}
             _ => return None,
         }
-        // Escapes: decode into an owned string.
-        let mut out = Vec::with_capacity(self.at - start + 16);
-        out.extend_from_slice(&self.text[start..self.at - 1]);
-        self.at -= 1;
+        // Escapes: decode into an owned string, copying the runs between them whole.
+        let mut out = String::with_capacity(self.at - start + 16);
+        out.push_str(self.text.get(start..self.at - 1)?);
         loop {
+            let unescaped = match self.next()? {
+                b'"' => '"',
+                b'\\' => '\\',
+                b'/' => '/',
+                b'b' => '\u{8}',
+                b'f' => '\u{c}',
+                b'n' => '\n',
+                b'r' => '\r',
+                b't' => '\t',
+                b'u' => self.unicode_escape()?,
+                _ => return None,
+            };
+            out.push(unescaped);
+            let run = self.at;
+            self.at += plain_run(&self.bytes[run..]);
+            out.push_str(self.text.get(run..self.at)?);
             match self.next()? {
-                b'"' => return String::from_utf8(out).ok().map(std::borrow::Cow::Owned),
-                b'\\' => {
-                    let unescaped = match self.next()? {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => self.unicode_escape()?,
-                        _ => return None,
-                    };
-                    let mut utf8 = [0u8; 4];
-                    out.extend_from_slice(unescaped.encode_utf8(&mut utf8).as_bytes());
-                }
-                0x00..=0x1f => return None,
-                byte => out.push(byte),
+                b'"' => return Some(out.into()),
+                b'\\' => {}
+                _ => return None,
             }
         }
     }
@@ -326,7 +335,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn hex4(&mut self) -> Option<u32> {
-        let digits = self.text.get(self.at..self.at + 4)?;
+        let digits = self.bytes.get(self.at..self.at + 4)?;
         self.at += 4;
         digits.iter().try_fold(0u32, |value, digit| {
             Some(value * 16 + char::from(*digit).to_digit(16)?)
@@ -349,7 +358,7 @@ impl<'a> Scanner<'a> {
     fn ext_fields(&mut self) -> Option<ExtFields> {
         self.expect(b'{')?;
         // The object's text bounds the fields' text: two allocations for the whole map.
-        let mut fields = ExtFields::with_capacity(16, self.text.len() - self.at);
+        let mut fields = ExtFields::with_capacity(16, self.bytes.len() - self.at);
         self.skip_ws();
         if self.peek()? == b'}' {
             self.at += 1;
