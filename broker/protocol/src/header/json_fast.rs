@@ -37,13 +37,13 @@ pub(super) fn write(command: &RemotingCommand, dst: &mut BytesMut) {
         dst.extend_from_slice(b",\"extFields\":{");
         for (i, (key, value)) in command.ext_fields.iter().enumerate() {
             if i > 0 {
-                dst.extend_from_slice(&[b',']);
+                dst.extend_from_slice(b",");
             }
             put_str(dst, key);
-            dst.extend_from_slice(&[b':']);
+            dst.extend_from_slice(b":");
             put_str(dst, value);
         }
-        dst.extend_from_slice(&[b'}']);
+        dst.extend_from_slice(b"}");
     }
     dst.extend_from_slice(b",\"flag\":");
     put_int(dst, i64::from(command.flag));
@@ -59,7 +59,7 @@ pub(super) fn write(command: &RemotingCommand, dst: &mut BytesMut) {
     put_str(dst, SerializeType::Json.name());
     dst.extend_from_slice(b",\"version\":");
     put_int(dst, i64::from(command.version));
-    dst.extend_from_slice(&[b'}']);
+    dst.extend_from_slice(b"}");
 }
 
 fn put_int(dst: &mut BytesMut, value: i64) {
@@ -69,7 +69,7 @@ fn put_int(dst: &mut BytesMut, value: i64) {
 /// A JSON string with serde_json's escapes: `"`, `\` and control characters; the rest verbatim.
 fn put_str(dst: &mut BytesMut, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    dst.extend_from_slice(&[b'"']);
+    dst.extend_from_slice(b"\"");
     let mut bytes = text.as_bytes();
     loop {
         // Runs without special bytes go in whole (a send's property separators are control
@@ -99,7 +99,7 @@ fn put_str(dst: &mut BytesMut, text: &str) {
         dst.extend_from_slice(escape);
         bytes = rest;
     }
-    dst.extend_from_slice(&[b'"']);
+    dst.extend_from_slice(b"\"");
 }
 
 /// Reads a header of the common shape; `None` when the serde reader must decide.
