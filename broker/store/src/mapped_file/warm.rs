@@ -26,6 +26,9 @@ use super::MappedFile;
 /// waits little, long enough to take few syscalls.
 const FILL_STEP: usize = 1 << 20;
 
+/// How far past its write a writer claims when it takes the lock.
+const CLAIM_AHEAD: usize = 64 * 1024;
+
 /// Zeroes for `pwritev`: one buffer repeated.
 static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
@@ -56,7 +59,10 @@ impl ZeroFill {
     #[cold]
     fn claim_slow(&self, end: usize) {
         let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-        self.zeroed.fetch_max(end, Ordering::AcqRel);
+        // Claims a little ahead, so a writer with no filler in front of it (ASYNC_FLUSH, or a
+        // filler fallen behind) takes the lock once per `CLAIM_AHEAD` bytes, not per append.
+        self.zeroed
+            .fetch_max(end.saturating_add(CLAIM_AHEAD), Ordering::AcqRel);
     }
 
     /// After recovery moved the write position back to `pos`: what lies past it may be filled.
@@ -162,7 +168,8 @@ impl MappedFile {
         // Commit the extent conversions (unwritten -> written) here rather than in the next
         // group commit; only zeroes are covered, so errors matter to no acknowledgement.
         file.sync_data().map_err(write_err)?;
-        self.prefault(first, to - first);
+        // A writer may have claimed past `to` since `first` was read.
+        self.prefault(first, to.saturating_sub(first));
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock, mpsc};
 use std::time::Instant;
 
@@ -88,7 +88,9 @@ impl MessageStore {
             disk_full: AtomicBool::new(false),
             reput_offset: AtomicU64::new(0),
             doorbell: Doorbell::default(),
+            dispatching: Mutex::new(()),
             dispatched: (Mutex::new(()), Condvar::new()),
+            dispatch_waiters: AtomicU32::new(0),
             arrival: RwLock::new(None),
             _lock_file: lock_file,
             config,

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, PoisonError, TryLockError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -103,8 +103,9 @@ pub(super) fn dispatch_one(
     Ok(())
 }
 
-/// Dispatches what is written and not yet dispatched; returns whether anything was.
-fn dispatch_available(inner: &Inner) -> bool {
+/// Dispatches what is written and not yet dispatched; returns whether anything was. The caller
+/// holds `inner.dispatching`.
+pub(super) fn dispatch_available(inner: &Inner) -> bool {
     let mut progressed = false;
     loop {
         let from = inner.reput_offset.load(Ordering::Acquire);
@@ -150,11 +151,15 @@ fn dispatch_available(inner: &Inner) -> bool {
                 file.end()
             }
         };
-        inner.reput_offset.store(next, Ordering::Release);
+        inner.reput_offset.store(next, Ordering::SeqCst);
         progressed = true;
-        let (lock, cv) = &inner.dispatched;
-        drop(lock.lock().unwrap_or_else(PoisonError::into_inner));
-        cv.notify_all();
+        // A notify is a syscall even with nobody waiting; waiters announce themselves first
+        // (SeqCst on both sides: a waiter that registers after this load sees the new offset).
+        if inner.dispatch_waiters.load(Ordering::SeqCst) > 0 {
+            let (lock, cv) = &inner.dispatched;
+            drop(lock.lock().unwrap_or_else(PoisonError::into_inner));
+            cv.notify_all();
+        }
     }
 }
 
@@ -166,7 +171,20 @@ const DISPATCH_NAPS_BEFORE_PARK: u32 = 5;
 fn dispatch_loop(inner: &Inner) {
     let mut empty_naps = 0;
     loop {
-        if dispatch_available(inner) {
+        // Appenders dispatch their own puts; this thread takes what nobody is dispatching
+        // (replicated appends). A try: waiting out an appender's dispatch would only find its
+        // records done, and make the next appender wait for this thread.
+        let behind = inner.reput_offset.load(Ordering::Acquire) < inner.commit_log.max_offset();
+        let progressed = behind
+            && match inner.dispatching.try_lock() {
+                Ok(_guard) => dispatch_available(inner),
+                Err(TryLockError::Poisoned(poisoned)) => {
+                    let _guard = poisoned.into_inner();
+                    dispatch_available(inner)
+                }
+                Err(TryLockError::WouldBlock) => false,
+            };
+        if progressed {
             empty_naps = 0;
             continue;
         }
