@@ -76,10 +76,22 @@ pub fn iter(raw: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
 
 /// The value of `name`, if present and valid UTF-8. The last occurrence wins, as in a Java map.
 pub fn find<'a>(raw: &'a [u8], name: &str) -> Option<&'a str> {
-    iter(raw)
-        .filter(|(k, _)| *k == name.as_bytes())
-        .last()
-        .and_then(|(_, v)| std::str::from_utf8(v).ok())
+    let name = name.as_bytes();
+    if name.is_empty() || name.contains(&NAME_VALUE_SEPARATOR) {
+        // A stored name is never empty and ends at the first separator.
+        return None;
+    }
+    // From the end, so the first match is the last occurrence. A send looks up several names
+    // in a string of a few short pairs: the name is compared in line, no `memcmp` call.
+    raw.rsplit(|b| *b == PROPERTY_SEPARATOR)
+        .find_map(|segment| {
+            let head = segment.get(..=name.len())?;
+            let matches = head[name.len()] == NAME_VALUE_SEPARATOR
+                && head.iter().zip(name).all(|(a, b)| a == b)
+                && segment.len() > name.len() + 1;
+            matches.then(|| &segment[name.len() + 1..])
+        })
+        .and_then(|v| std::str::from_utf8(v).ok())
 }
 
 /// Decodes into owned pairs, dropping invalid UTF-8 segments; later duplicates replace earlier ones.
@@ -135,6 +147,18 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn find_answers_as_the_last_valid_pair_of_that_name(
+            raw in proptest::collection::vec(prop_oneof![Just(1u8), Just(2u8), Just(b'a'), Just(b'b')], 0..24),
+            name in "[ab\x01\x02]{0,2}",
+        ) {
+            let expected = iter(&raw)
+                .filter(|(k, _)| *k == name.as_bytes())
+                .last()
+                .and_then(|(_, v)| std::str::from_utf8(v).ok());
+            prop_assert_eq!(find(&raw, &name), expected);
+        }
+
         #[test]
         fn decode_inverts_encode_for_names_and_values_without_separators(
             pairs in proptest::collection::btree_map("[a-zA-Z_]{1,12}", "[^\x01\x02]{1,20}", 0..8)
