@@ -1,6 +1,6 @@
 //! Suspended pulls: a PULL_MESSAGE that finds nothing waits here until a message arrives in its
 //! queue or its suspend time runs out (Apache's PullRequestHoldService, without the polling:
-//! the store wakes waiters directly as it dispatches).
+//! the store's dispatch thread wakes waiters directly).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -55,7 +55,7 @@ async fn a_suspended_pull_returns_as_soon_as_a_message_arrives() {
         .await
         .unwrap();
     assert_eq!(first.code, ResponseCode::Success as i32, "{first:?}");
-    // The consume queue is written as part of the append.
+    // The consume queue is written by the dispatch thread right after the append.
     assert!(running.broker().store.wait_dispatched(T));
 
     let started = Instant::now();

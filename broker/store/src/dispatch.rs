@@ -1,8 +1,7 @@
 //! Dispatch ("reput"): what the consume queues and the index need from a commit log record.
 //!
 //! Consume queues and index files hold nothing that is not in the commit log, so they are always
-//! rebuilt from it: at run time by the appending thread (by the dispatch thread on a replica),
-//! after a crash by recovery.
+//! rebuilt from it: at run time by the dispatch thread, after a crash by recovery.
 
 use rmq_protocol::message::hash::tags_code;
 use rmq_protocol::message::properties::{self, keys};

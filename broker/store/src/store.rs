@@ -14,7 +14,7 @@ mod services;
 use std::collections::HashMap;
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -34,7 +34,7 @@ pub use open::RecoveryReport;
 pub use read::{GetRequest, GetResult, GetStatus};
 pub use replica::ReplicaWriter;
 
-/// Called, as a record is dispatched, for every message that becomes visible in a consume queue.
+/// Called by the dispatch thread for every message that becomes visible in a consume queue.
 pub type ArrivalListener = Box<dyn Fn(&Arrival<'_>) + Send + Sync>;
 
 /// The result of a successful append.
@@ -86,8 +86,6 @@ pub(crate) struct Inner {
     /// Commit log offset up to which records are dispatched.
     reput_offset: AtomicU64,
     doorbell: Doorbell,
-    /// Held by whichever thread dispatches: the dispatch thread or an appender.
-    dispatching: Mutex<()>,
     /// Signalled when `reput_offset` advances and `dispatch_waiters` is not zero.
     dispatched: (Mutex<()>, Condvar),
     /// Threads in [`MessageStore::wait_dispatched`].
@@ -132,49 +130,13 @@ impl Inner {
         Ok(())
     }
 
-    /// After a put: asks for the group commit, then builds the consume queue and index entries
-    /// on the appending thread.
     fn after_append(&self, appended: Appended, wait: bool) -> PutResult {
+        self.doorbell.ring();
         let flush = match self.config.flush_disk_type {
             FlushDiskType::SyncFlush if wait => Some(self.group_commit.submit(appended.end_offset)),
             _ => None,
         };
-        self.dispatch_inline(appended.end_offset);
         PutResult { appended, flush }
-    }
-
-    /// Dispatches what is appended up to `end` on the calling thread, so a put returns with
-    /// its message in its consume queue and index. Handing each append to the dispatch thread
-    /// cost a wake-up and a context switch per message; this costs the appender the dispatch
-    /// itself (about a microsecond). When another thread is dispatching, that one most likely
-    /// takes this record too: the appender then waits for it, and dispatches what is left.
-    fn dispatch_inline(&self, end: u64) {
-        let guard = match self.dispatching.try_lock() {
-            Ok(guard) => guard,
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => {
-                let guard = self
-                    .dispatching
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                if self.reput_offset.load(Ordering::Acquire) >= end {
-                    return;
-                }
-                guard
-            }
-        };
-        services::dispatch_available(self);
-        drop(guard);
-    }
-
-    /// After a replicated append: the dispatch thread builds the queues, so the slave's
-    /// confirmation to its master does not wait for them.
-    fn after_replicated_append(&self, end_offset: u64) {
-        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
-            // The handle is dropped: the confirmation does not wait for the disk either.
-            drop(self.group_commit.submit(end_offset));
-        }
-        self.doorbell.ring();
     }
 
     fn queue(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
@@ -283,7 +245,7 @@ impl MessageStore {
         let mut g = lock.lock().unwrap_or_else(PoisonError::into_inner);
         self.inner.dispatch_waiters.fetch_add(1, Ordering::SeqCst);
         let mut reached = true;
-        // SeqCst, paired with the dispatcher's store of the offset and load of the waiters.
+        // SeqCst, paired with the dispatch thread's store of the offset and load of the waiters.
         while self.inner.reput_offset.load(Ordering::SeqCst) < target {
             let now = std::time::Instant::now();
             if now >= deadline {

@@ -247,28 +247,3 @@ fn consume_queue_files_are_sparse_and_commit_log_files_preallocated() {
         "a consume queue with one entry must not hold 5.7 MiB of disk: {bytes}"
     );
 }
-
-#[test]
-fn a_put_returns_with_its_message_already_in_its_consume_queue_even_under_concurrent_puts() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = MessageStore::open(small_config(dir.path())).unwrap();
-    std::thread::scope(|scope| {
-        for queue_id in 0..2 {
-            let store = &store;
-            scope.spawn(move || {
-                for i in 0..200u64 {
-                    let body = i.to_be_bytes();
-                    let put = store.put_message(&message(queue_id, &body)).unwrap();
-                    assert!(
-                        store.dispatched_offset() >= put.appended.end_offset,
-                        "put {i} on queue {queue_id} returned before it was dispatched"
-                    );
-                    // No wait: the pull finds it at once.
-                    let got = get(store, queue_id, put.appended.queue_offset as u64, None);
-                    assert_eq!(got.status, GetStatus::Found, "put {i} on queue {queue_id}");
-                    assert_eq!(RecordView::decode(&got.messages[0]).unwrap().body(), body);
-                }
-            });
-        }
-    });
-}

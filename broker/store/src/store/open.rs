@@ -88,7 +88,6 @@ impl MessageStore {
             disk_full: AtomicBool::new(false),
             reput_offset: AtomicU64::new(0),
             doorbell: Doorbell::default(),
-            dispatching: Mutex::new(()),
             dispatched: (Mutex::new(()), Condvar::new()),
             dispatch_waiters: AtomicU32::new(0),
             arrival: RwLock::new(None),

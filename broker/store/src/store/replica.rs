@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::{Inner, MessageStore};
-use crate::commit_log::ReplicaCursor;
+use crate::commit_log::{Appended, ReplicaCursor};
 use crate::error::ReplicaAppendError;
 
 /// The single writer of a slave's commit log. Create it once, right after the store opened
@@ -66,8 +66,18 @@ impl ReplicaWriter {
             inner
                 .reput_offset
                 .fetch_max(inner.commit_log.min_offset(), Ordering::AcqRel);
-            // Wakes the dispatch thread and, under SYNC_FLUSH, asks for a group commit.
-            inner.after_replicated_append(end);
+            // Wakes the dispatch thread and, under SYNC_FLUSH, asks for a group commit; the
+            // handle is dropped: the confirmation to the master does not wait for the disk.
+            let _ = inner.after_append(
+                Appended {
+                    record_offsets: Vec::new(),
+                    end_offset: end,
+                    wrote_bytes: data.len(),
+                    queue_offset: 0,
+                    store_timestamp: 0,
+                },
+                true,
+            );
         }
         Ok(end)
     }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError, TryLockError};
+use std::sync::{Arc, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -103,9 +103,8 @@ pub(super) fn dispatch_one(
     Ok(())
 }
 
-/// Dispatches what is written and not yet dispatched; returns whether anything was. The caller
-/// holds `inner.dispatching`.
-pub(super) fn dispatch_available(inner: &Inner) -> bool {
+/// Dispatches what is written and not yet dispatched; returns whether anything was.
+fn dispatch_available(inner: &Inner) -> bool {
     let mut progressed = false;
     loop {
         let from = inner.reput_offset.load(Ordering::Acquire);
@@ -171,20 +170,7 @@ const DISPATCH_NAPS_BEFORE_PARK: u32 = 5;
 fn dispatch_loop(inner: &Inner) {
     let mut empty_naps = 0;
     loop {
-        // Appenders dispatch their own puts; this thread takes what nobody is dispatching
-        // (replicated appends). A try: waiting out an appender's dispatch would only find its
-        // records done, and make the next appender wait for this thread.
-        let behind = inner.reput_offset.load(Ordering::Acquire) < inner.commit_log.max_offset();
-        let progressed = behind
-            && match inner.dispatching.try_lock() {
-                Ok(_guard) => dispatch_available(inner),
-                Err(TryLockError::Poisoned(poisoned)) => {
-                    let _guard = poisoned.into_inner();
-                    dispatch_available(inner)
-                }
-                Err(TryLockError::WouldBlock) => false,
-            };
-        if progressed {
+        if dispatch_available(inner) {
             empty_naps = 0;
             continue;
         }
