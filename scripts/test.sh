@@ -23,5 +23,12 @@ echo "== tests"
 if ! command -v cargo-nextest >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi
-cargo nextest run --workspace --all-targets --locked --profile "$profile"
+nextest_log=$(mktemp)
+trap 'rm -f "$nextest_log"' EXIT
+cargo nextest run --workspace --all-targets --locked --profile "$profile" 2>&1 | tee "$nextest_log"
 cargo test --workspace --doc --locked
+# One closing line for the whole run (the doc tests, last above, are few).
+summary=$(grep -E '^ +Summary ' "$nextest_log" | tail -1)
+passed=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<< "$summary")
+failed=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<< "$summary")
+echo "tests: ${passed:-0} passed, ${failed:-0} failed"
