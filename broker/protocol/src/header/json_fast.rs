@@ -134,11 +134,7 @@ pub(super) fn read(text: &[u8]) -> Option<RemotingCommand> {
         return None;
     }
     loop {
-        scan.skip_ws();
-        let key = scan.string()?;
-        scan.skip_ws();
-        scan.expect(b':')?;
-        scan.skip_ws();
+        let key = scan.member_name()?;
         // Byte patterns compare in line; `str` patterns call `memcmp` per arm.
         let bit = match key.as_bytes() {
             b"code" => {
@@ -285,36 +281,55 @@ impl<'a> Scanner<'a> {
         self.at += plain_run(&self.bytes[start..]);
         match self.next()? {
             // The quote is ASCII, so `start..at - 1` ends on a character boundary.
-            b'"' => return self.text.get(start..self.at - 1).map(Into::into),
-            b'\\' => {}
-            _ => return None,
+            b'"' => self.text.get(start..self.at - 1).map(Into::into),
+            b'\\' => self.escaped_rest(start).map(Into::into),
+            _ => None,
         }
-        // Escapes: decode into an owned string, copying the runs between them whole.
+    }
+
+    /// The rest of a string whose first escape's backslash was just read: decoded into an
+    /// owned string, the runs between escapes copied whole.
+    fn escaped_rest(&mut self, start: usize) -> Option<String> {
         let mut out = String::with_capacity(self.at - start + 16);
         out.push_str(self.text.get(start..self.at - 1)?);
         loop {
-            let unescaped = match self.next()? {
-                b'"' => '"',
-                b'\\' => '\\',
-                b'/' => '/',
-                b'b' => '\u{8}',
-                b'f' => '\u{c}',
-                b'n' => '\n',
-                b'r' => '\r',
-                b't' => '\t',
-                b'u' => self.unicode_escape()?,
-                _ => return None,
-            };
-            out.push(unescaped);
+            out.push(self.escaped()?);
             let run = self.at;
             self.at += plain_run(&self.bytes[run..]);
             out.push_str(self.text.get(run..self.at)?);
             match self.next()? {
-                b'"' => return Some(out.into()),
+                b'"' => return Some(out),
                 b'\\' => {}
                 _ => return None,
             }
         }
+    }
+
+    /// The character of an escape, the backslash already read.
+    fn escaped(&mut self) -> Option<char> {
+        Some(match self.next()? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => self.unicode_escape()?,
+            _ => return None,
+        })
+    }
+
+    /// An object member's name and the `:` after it, with the whitespace around them.
+    #[inline]
+    fn member_name(&mut self) -> Option<std::borrow::Cow<'a, str>> {
+        self.skip_ws();
+        let name = self.string()?;
+        self.skip_ws();
+        self.expect(b':')?;
+        self.skip_ws();
+        Some(name)
     }
 
     /// The code point of `\uXXXX` (the `\u` already read), joining a surrogate pair.
@@ -365,11 +380,7 @@ impl<'a> Scanner<'a> {
             return Some(fields);
         }
         loop {
-            self.skip_ws();
-            let key = self.string()?;
-            self.skip_ws();
-            self.expect(b':')?;
-            self.skip_ws();
+            let key = self.member_name()?;
             let value: Option<std::borrow::Cow<'_, str>> = match self.peek()? {
                 b'"' => Some(self.string()?),
                 b't' => self.literal(b"true").map(|()| "true".into()),
