@@ -324,6 +324,34 @@ impl CommitLog {
         self.append_records(batch, 0)
     }
 
+    /// Asks the prefault thread to prepare the pages ahead of `file`'s write position once the
+    /// writer comes within [`PREFAULT_LOW_WATER`] of what was prepared. Called under the append
+    /// lock after every append, replicated ones included: a page the writer reaches unprepared
+    /// is faulted in (and zeroed) on the appending thread, inside some request's latency.
+    fn warm_ahead(&self, state: &mut AppendState, file: &Arc<MappedFile>) {
+        let written = file.wrote();
+        if state.prefaulted.0 == file.start() && written + PREFAULT_LOW_WATER <= state.prefaulted.1
+        {
+            return;
+        }
+        let from = if state.prefaulted.0 == file.start() {
+            state.prefaulted.1.max(written)
+        } else {
+            written
+        };
+        let to = (written + PREFAULT_AHEAD).min(file.size());
+        if from < to {
+            self.prefaulter.request(file, from, to);
+        }
+        state.prefaulted = (file.start(), to);
+    }
+
+    /// `(file start, position)` up to which the prefault thread was asked to prepare pages.
+    #[cfg(test)]
+    fn warmed_to(&self) -> (u64, usize) {
+        lock(&self.state).prefaulted
+    }
+
     fn append_records(&self, batch: &PutBatch<'_>, prepared_tx: i64) -> Result<Appended, PutError> {
         let tx = sysflag::transaction_type(batch.sys_flag);
         // Half and rolled-back transaction records take no consume-queue slot.
@@ -426,19 +454,7 @@ impl CommitLog {
                 }
             }
         }
-        let written = file.wrote();
-        if state.prefaulted.0 != file.start() || written + PREFAULT_LOW_WATER > state.prefaulted.1 {
-            let from = if state.prefaulted.0 == file.start() {
-                state.prefaulted.1.max(written)
-            } else {
-                written
-            };
-            let to = (written + PREFAULT_AHEAD).min(file.size());
-            if from < to {
-                self.prefaulter.request(&file, from, to);
-            }
-            state.prefaulted = (file.start(), to);
-        }
+        self.warm_ahead(state, &file);
         self.last_store_timestamp
             .store(store_timestamp, Ordering::Release);
         Ok(Appended {

@@ -55,7 +55,7 @@ impl CommitLog {
         data: &[u8],
     ) -> Result<u64, ReplicaAppendError> {
         // The append lock: nothing else may write while the replicated bytes go in.
-        let _state = lock(&self.state);
+        let mut state = lock(&self.state);
         let file_size = self.files.file_size();
         let max = self.max_offset();
         if max == 0 && offset != 0 {
@@ -136,6 +136,7 @@ impl CommitLog {
         *cursor = ReplicaCursor {
             next_record: walked.next_record,
         };
+        self.warm_ahead(&mut state, &file);
         // The checkpoint vouches for flushed data by store timestamp; keep it moving on a slave.
         if let Some(start) = walked.last_complete
             && let Some(raw) = self.read_record(start)

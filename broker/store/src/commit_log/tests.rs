@@ -139,3 +139,22 @@ fn scan_stops_at_a_torn_record_and_truncate_removes_it() {
     let c = log.append(&msg("T", 0, b"next")).unwrap();
     assert_eq!(c.record_offsets[0], a.end_offset);
 }
+
+#[test]
+fn replicated_appends_ask_for_the_pages_ahead_of_them_as_the_masters_appends_do() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let file_size = 64 * 1024;
+    let master = open(a.path(), file_size);
+    let replica = open(b.path(), file_size);
+    for _ in 0..10 {
+        master.append(&msg("T", 0, &[7; 300])).unwrap();
+    }
+    assert_eq!(master.warmed_to(), (0, file_size));
+    assert_eq!(replica.warmed_to(), (0, 0));
+    let bytes = master.read_raw(0, file_size).unwrap();
+    let mut cursor = replica.replica_cursor();
+    let end = replica.append_replicated(&mut cursor, 0, &bytes).unwrap();
+    assert_eq!(end, master.max_offset());
+    // Without the request the replica's writer would fault every page in itself.
+    assert_eq!(replica.warmed_to(), (0, file_size));
+}
