@@ -8,7 +8,7 @@
 #
 # Usage: scripts/bench-e2e.sh [--runs N] [--duration 20s] [--warmup 3s] [--cases "a b"]
 #                             [--half-rate 20000] [--bin-dir target/release] [--out DIR]
-#                             [--no-build]
+#                             [--no-build] [--recycle-memory GIB]
 # Cases:
 #   sync-async   128 B, 64 sync senders, ASYNC_FLUSH     (Apache 4.9.4: 46,000 msg/s)
 #   sync-sync    128 B, 64 sync senders, SYNC_FLUSH      (Apache 4.9.4: 32,000 msg/s)
@@ -18,7 +18,8 @@
 #                a long-polling consumer running: produce→consume latency
 #   topics-async as sync-async over 1,000 topics × 4 queues (not run by default)
 #   binhdr-async as sync-async with binary (ROCKETMQ) headers instead of JSON (not run by default)
-# --duration and --warmup are in seconds (`20s`).
+# --duration and --warmup are in seconds (`20s`). --recycle-memory GIB: before each case, read
+# and delete GIB GiB of page cache so the commit log reuses warm pages (see bench-lib.sh).
 # Writes DIR/<case>-<run>.json (the bench document plus broker CPU and RSS) and prints a
 # markdown table of medians and ranges (and the SYNC/ASYNC ratio per round).
 set -euo pipefail
@@ -34,6 +35,7 @@ half_rate=20000
 bin_dir="$repo/target/release"
 out=""
 build=1
+recycle_gib=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
     --bin-dir) bin_dir=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --no-build) build=0; shift ;;
+    --recycle-memory) recycle_gib=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -149,10 +152,12 @@ case_args() {
   esac
 }
 
-echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); binaries: $bin_dir; tree: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet || echo '+dirty')" >&2
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); recycled memory per case: $recycle_gib GiB; binaries: $bin_dir; tree: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet || echo '+dirty')" >&2
 for run in $(seq 1 "$runs"); do
   for case in $cases; do
     dir="$work/case-$case-$run"
+    mkdir -p "$dir"
+    recycle_memory "$recycle_gib" "$dir"
     start_servers "$dir" "$(case_flush "$case")"
     ns="127.0.0.1:$ns_port"
     # shellcheck disable=SC2046 # the case's flags are words

@@ -9,6 +9,7 @@
 # Usage: scripts/bench-ha.sh [--runs N] [--duration 20s] [--warmup 3s] [--flush ASYNC_FLUSH]
 #                            [--args "--mode sync --threads 64"] [--size 128]
 #                            [--bin-dir target/release] [--out DIR] [--no-build]
+#                            [--recycle-memory GIB]  (see bench-lib.sh)
 # Writes DIR/<case>-<run>.json (the bench document plus master/slave CPU and the master's
 # replication figures at the end) and prints a markdown table of medians and ranges and the
 # SYNC_MASTER / ASYNC_MASTER ratio per round.
@@ -26,6 +27,7 @@ size=128
 bin_dir="$repo/target/release"
 out=""
 build=1
+recycle_gib=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -37,6 +39,7 @@ while [ $# -gt 0 ]; do
     --bin-dir) bin_dir=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --no-build) build=0; shift ;;
+    --recycle-memory) recycle_gib=$2; shift 2 ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -116,11 +119,13 @@ start_servers() { # dir master_role
   wait_for "$dir/master.log" "slave asked for the commit log"
 }
 
-echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); binaries: $bin_dir; tree: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet || echo '+dirty'); flush $flush; bench $bench_args --size $size" >&2
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); recycled memory per case: $recycle_gib GiB; binaries: $bin_dir; tree: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet || echo '+dirty'); flush $flush; bench $bench_args --size $size" >&2
 for run in $(seq 1 "$runs"); do
   for case in async-master sync-master; do
     role=$([ "$case" = sync-master ] && echo SYNC_MASTER || echo ASYNC_MASTER)
     dir="$work/case-$case-$run"
+    mkdir -p "$dir"
+    recycle_memory "$recycle_gib" "$dir"
     start_servers "$dir" "$role"
     ns="127.0.0.1:$ns_port"
     # shellcheck disable=SC2086 # the flags are words

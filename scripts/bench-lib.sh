@@ -30,3 +30,17 @@ stop_pids() { # pid...
     wait "$pid" 2>/dev/null || true
   done
 }
+
+# Reads GIB GiB of a sparse file through the page cache in DIR, then deletes it: the kernel hands
+# the freed pages to the next page-cache allocations (the commit log's). On this VM a guest page
+# never touched before (or handed back to the host by the balloon's free page reporting, ~2 s
+# after it was freed) costs a host fault on first touch: zero-filling fresh commit-log pages runs
+# at ~0.5 GB/s instead of 7-18 GB/s (BENCHMARKS.md, "Fresh pages on this VM"). A broker host in
+# steady state recycles page cache; a fresh VM does not. 0 skips.
+recycle_memory() { # gib dir
+  [ "$1" = 0 ] && return 0
+  local file="$2/recycle.tmp"
+  truncate -s "${1}G" "$file"
+  cat "$file" > /dev/null
+  rm -f "$file"
+}
