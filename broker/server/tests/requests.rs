@@ -8,7 +8,9 @@ use rmq_broker::{BrokerConfig, RunningBroker};
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::{RequestCode, ResponseCode};
 use rmq_protocol::command::pull_message::{PullMessageRequestHeader, sys_flag};
-use rmq_protocol::command::send_message::SendMessageResponseHeader;
+use rmq_protocol::command::send_message::{
+    SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
+};
 use rmq_protocol::message::record::RecordView;
 use rmq_remoting::Client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -305,5 +307,67 @@ async fn a_failed_disk_flush_is_answered_clearly_and_earlier_messages_stay_reada
         .unwrap()
         .unwrap();
     assert_eq!(first.body(), b"kept");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactional_or_delayed_batches_are_refused_as_illegal_and_store_nothing() {
+    use rmq_protocol::batch::{self, BatchMessage};
+    use rmq_protocol::message::sysflag;
+
+    let dir = tempfile::tempdir().unwrap();
+    let running = broker(dir.path(), "").await;
+    let addr = running.local_addr().to_string();
+    let client = Client::default();
+    let mut body = bytes::BytesMut::new();
+    let messages: Vec<BatchMessage> = (0..3)
+        .map(|i| BatchMessage {
+            flag: 0,
+            body: format!("m{i}").into(),
+            properties: bytes::Bytes::from_static(b"UNIQ_KEY\x01u\x02"),
+        })
+        .collect();
+    batch::encode(&messages, &mut body).unwrap();
+    let batch_request = |sys_flag: i32, properties: &str| {
+        let header = SendMessageRequestHeader {
+            sys_flag,
+            batch: Some(true),
+            ..support::send_header("Batched", properties.to_owned())
+        };
+        // Java clients send batches with the V2 (one-letter) header.
+        let header = SendMessageRequestHeaderV2::from(header);
+        RemotingCommand::request_with_header(RequestCode::SendBatchMessage, &header)
+            .with_body(body.clone().freeze())
+    };
+
+    let half = client
+        .invoke(
+            &addr,
+            batch_request(sysflag::TRANSACTION_PREPARED_TYPE, ""),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(half.code, ResponseCode::MessageIllegal as i32, "{half:?}");
+    assert!(half.remark.unwrap().contains("transactional"));
+    let delayed = client
+        .invoke(&addr, batch_request(0, "DELAY\u{1}3\u{2}"), T)
+        .await
+        .unwrap();
+    assert_eq!(
+        delayed.code,
+        ResponseCode::MessageIllegal as i32,
+        "{delayed:?}"
+    );
+    assert!(delayed.remark.unwrap().contains("delayed"));
+
+    // A plain batch still goes in, at the start of the queue: the refused ones left nothing.
+    let plain = client
+        .invoke(&addr, batch_request(0, "DELAY\u{1}0\u{2}"), T)
+        .await
+        .unwrap();
+    assert_eq!(plain.code, ResponseCode::Success as i32, "{plain:?}");
+    let header: SendMessageResponseHeader = plain.decode_header().unwrap();
+    assert_eq!(header.queue_offset, 0);
     running.shutdown().await;
 }

@@ -16,6 +16,7 @@ use rmq_protocol::command::send_message::{
 };
 use rmq_protocol::message::msg_id::offset_msg_id;
 use rmq_protocol::message::properties::{self, keys};
+use rmq_protocol::message::sysflag;
 use rmq_remoting::ConnHandle;
 use rmq_store::error::PutError;
 use rmq_store::{BatchItem, FlushStatus, PutBatch, PutMessage, PutResult};
@@ -246,6 +247,28 @@ fn put_batch(
             request,
             ResponseCode::MessageIllegal,
             "batch request does not support retry group",
+        )));
+    }
+    // Apache's `CommitLog.asyncPutMessages`: a batch is neither a transaction half nor
+    // delayed. Stored anyway, half records would take no consume-queue slot (never delivered)
+    // and a delay would be ignored.
+    if sysflag::transaction_type(header.sys_flag) != sysflag::TRANSACTION_NOT_TYPE {
+        return Err(Box::new(answer(
+            request,
+            ResponseCode::MessageIllegal,
+            "batch messages cannot be transactional",
+        )));
+    }
+    let delay = header
+        .properties
+        .as_deref()
+        .and_then(|props| properties::find(props.as_bytes(), keys::DELAY))
+        .and_then(|level| level.trim().parse::<i32>().ok());
+    if delay.is_some_and(|level| level > 0) {
+        return Err(Box::new(answer(
+            request,
+            ResponseCode::MessageIllegal,
+            "batch messages cannot be delayed (DELAY is set on the batch)",
         )));
     }
     let messages = match batch::decode(&request.body) {
