@@ -46,6 +46,13 @@ fn pull(topic: &str, offset: i64, suspend_ms: i64, expression: &str) -> Remoting
 
 const T: Duration = Duration::from_secs(10);
 
+/// Asserts that `response` carries `code` and a remark mentioning `says`.
+fn assert_answered(response: &RemotingCommand, code: ResponseCode, says: &str) {
+    assert_eq!(response.code, code as i32, "{response:?}");
+    let remark = response.remark.as_deref().unwrap_or_default();
+    assert!(remark.contains(says), "{says:?} not in {remark:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suspended_pull_returns_as_soon_as_a_message_arrives() {
     let dir = tempfile::tempdir().unwrap();
@@ -283,12 +290,11 @@ async fn a_failed_disk_flush_is_answered_clearly_and_earlier_messages_stay_reada
         .invoke(&addr, send("Disk", "lost", "a"), T)
         .await
         .unwrap();
-    assert_eq!(
-        failed.code,
-        ResponseCode::ServiceNotAvailable as i32,
-        "{failed:?}"
+    assert_answered(
+        &failed,
+        ResponseCode::ServiceNotAvailable,
+        "flush to disk failed",
     );
-    assert!(failed.remark.unwrap().contains("flush to disk failed"));
     let refused = client
         .invoke(&addr, send("Disk", "refused", "a"), T)
         .await
@@ -348,18 +354,12 @@ async fn transactional_or_delayed_batches_are_refused_as_illegal_and_store_nothi
         )
         .await
         .unwrap();
-    assert_eq!(half.code, ResponseCode::MessageIllegal as i32, "{half:?}");
-    assert!(half.remark.unwrap().contains("transactional"));
+    assert_answered(&half, ResponseCode::MessageIllegal, "transactional");
     let delayed = client
         .invoke(&addr, batch_request(0, "DELAY\u{1}3\u{2}"), T)
         .await
         .unwrap();
-    assert_eq!(
-        delayed.code,
-        ResponseCode::MessageIllegal as i32,
-        "{delayed:?}"
-    );
-    assert!(delayed.remark.unwrap().contains("delayed"));
+    assert_answered(&delayed, ResponseCode::MessageIllegal, "delayed");
 
     // A plain batch still goes in, at the start of the queue: the refused ones left nothing.
     let plain = client
