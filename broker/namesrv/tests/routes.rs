@@ -148,7 +148,9 @@ async fn closing_the_broker_connection_removes_its_routes() {
 }
 
 #[tokio::test]
-async fn a_silent_broker_expires_after_its_timeout() {
+async fn a_silent_broker_expires_after_its_timeout_and_its_connection_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
     let dir = tempfile::tempdir().unwrap();
     let mut config = common::config(dir.path());
     config.broker_channel_expired_time = Duration::from_millis(1500);
@@ -157,14 +159,22 @@ async fn a_silent_broker_expires_after_its_timeout() {
     let addr = addr(&server);
     let client = Client::default();
 
-    let registered = tokio::time::Instant::now();
-    invoke(
-        &client,
-        &addr,
-        register_request("broker-a", "127.0.0.1:10911", 0, &["T"]),
+    // The broker registers over a raw socket, answers nothing after, and keeps it open.
+    let mut broker = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut frame = bytes::BytesMut::new();
+    rmq_protocol::frame::encode(
+        &register_request("broker-a", "127.0.0.1:10911", 0, &["T"]),
+        &mut frame,
     )
+    .unwrap();
+    let registered = tokio::time::Instant::now();
+    broker.write_all(&frame).await.unwrap();
+    eventually("the broker is registered", || async {
+        let response = invoke(&client, &addr, route_request("T", 63)).await;
+        response.code == i32::from(ResponseCode::Success)
+    })
     .await;
-    // The connection stays open: only silence can remove the broker.
+
     eventually("the silent broker expired", || async {
         let response = invoke(&client, &addr, route_request("T", 63)).await;
         response.code == i32::from(ResponseCode::TopicNotExist)
@@ -174,6 +184,11 @@ async fn a_silent_broker_expires_after_its_timeout() {
         registered.elapsed() > Duration::from_millis(1500),
         "expired before its timeout"
     );
+    // The name server closed the broker's connection: after the registration's answer, EOF.
+    let mut seen = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), broker.read_to_end(&mut seen)).await;
+    assert!(matches!(read, Ok(Ok(_))), "{read:?}");
+    assert!(!seen.is_empty(), "the registration was answered first");
 
     server.shutdown().await;
 }

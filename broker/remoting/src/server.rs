@@ -19,7 +19,7 @@ use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::ResponseCode;
 use rmq_protocol::frame::MAX_FRAME_LEN;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
@@ -81,6 +81,8 @@ struct ConnInner {
     id: u64,
     peer: SocketAddr,
     outbound: mpsc::Sender<Outbound>,
+    /// Asked by [`ConnHandle::close`]; holds the request until the reader looks.
+    close: Notify,
 }
 
 impl ConnHandle {
@@ -103,6 +105,13 @@ impl ConnHandle {
             .map_err(|_closed| SendError::Closed {
                 peer: self.inner.peer,
             })
+    }
+
+    /// Closes the connection as the peer going away would: reading stops, requests already
+    /// read are answered, then the socket is shut down and dropped (the name server closes a
+    /// broker's connection when the broker expires, as Apache's does).
+    pub fn close(&self) {
+        self.inner.close.notify_one();
     }
 
     /// Whether the connection's writer is gone.
@@ -206,6 +215,7 @@ async fn run_connection<H: Handler>(
             id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
             peer,
             outbound: outbound.clone(),
+            close: Notify::new(),
         }),
     };
     debug!(%peer, id = conn.id(), "connection accepted");
@@ -220,6 +230,10 @@ async fn run_connection<H: Handler>(
         let read = tokio::select! {
             biased;
             _ = stop.wait_for(|stopping| *stopping) => break,
+            () = conn.inner.close.notified() => {
+                debug!(%peer, id = conn.id(), "closing the connection as asked");
+                break;
+            }
             Some(()) = waiting.next(), if !waiting.is_empty() => continue,
             read = reader.read_command(), if waiting.len() < config.max_in_flight_per_connection => read,
         };

@@ -26,6 +26,7 @@ pub mod perm;
 pub mod route;
 pub mod topic;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
@@ -42,6 +43,8 @@ use crate::route::{ConnId, RouteTable};
 #[derive(Debug)]
 pub struct Namesrv {
     routes: RwLock<RouteTable>,
+    /// Connections that registered a broker, so an expired broker's can be closed.
+    broker_conns: Mutex<HashMap<ConnId, ConnHandle>>,
     kv: Arc<Mutex<KvConfigStore>>,
     config: RwLock<NamesrvConfig>,
 }
@@ -71,6 +74,7 @@ impl Namesrv {
     pub fn new(config: NamesrvConfig, kv: KvConfigStore) -> Namesrv {
         Namesrv {
             routes: RwLock::new(RouteTable::new(config.broker_channel_expired_time)),
+            broker_conns: Mutex::new(HashMap::new()),
             kv: Arc::new(Mutex::new(kv)),
             config: RwLock::new(config),
         }
@@ -122,9 +126,28 @@ impl Namesrv {
         self.routes_mut().connection_closed(conn)
     }
 
-    /// Drops brokers silent for longer than their timeout.
+    /// Drops brokers silent for longer than their timeout and closes the connections they
+    /// registered over (Apache's `scanNotActiveBroker` closes the channel): a broker that went
+    /// silent is gone or hung, and its half-open connection would otherwise stay.
     pub fn scan_expired(&self, now: Instant) -> Vec<String> {
-        self.routes_mut().scan_expired(now)
+        let expired = self.routes_mut().scan_expired(now);
+        let mut conns = self.conns();
+        expired
+            .into_iter()
+            .map(|(addr, conn)| {
+                if let Some(handle) = conns.remove(&conn) {
+                    handle.close();
+                }
+                addr
+            })
+            .collect()
+    }
+
+    fn conns(&self) -> MutexGuard<'_, HashMap<ConnId, ConnHandle>> {
+        // A map of handles: consistent even if a holder panicked.
+        self.broker_conns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The current configuration (UPDATE_NAMESRV_CONFIG may change it).
@@ -169,11 +192,17 @@ impl Handler for Namesrv {
         conn: &ConnHandle,
         request: RemotingCommand,
     ) -> impl Future<Output = Option<RemotingCommand>> + Send {
+        if request.code == RequestCode::RegisterBroker.code() {
+            self.conns()
+                .entry(conn.id())
+                .or_insert_with(|| conn.clone());
+        }
         let conn = conn.id();
         async move { Some(self.process(conn, &request).await) }
     }
 
     fn connection_closed(&self, conn: &ConnHandle) {
+        self.conns().remove(&conn.id());
         let removed = Namesrv::connection_closed(self, conn.id());
         if !removed.is_empty() {
             debug!(peer = %conn.peer(), ?removed, "brokers of a closed connection removed");

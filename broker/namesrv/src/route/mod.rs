@@ -200,15 +200,16 @@ impl RouteTable {
         }
     }
 
-    /// Drops every broker silent for longer than its timeout at `now`; returns their addresses.
-    pub fn scan_expired(&mut self, now: Instant) -> Vec<String> {
-        let expired: Vec<String> = self
+    /// Drops every broker silent for longer than its timeout at `now`; returns their addresses
+    /// and the connections they registered over.
+    pub fn scan_expired(&mut self, now: Instant) -> Vec<(String, ConnId)> {
+        let expired: Vec<(String, ConnId)> = self
             .broker_live_table
             .iter()
             .filter(|(_, live)| now.saturating_duration_since(live.last_update) > live.timeout)
-            .map(|(addr, _)| addr.clone())
+            .map(|(addr, live)| (addr.clone(), live.conn))
             .collect();
-        for addr in &expired {
+        for (addr, _) in &expired {
             warn!(addr = %addr, "broker expired: no registration within its timeout");
             self.remove_broker_addr(addr);
         }

@@ -219,13 +219,13 @@ fn brokers_expire_only_after_120_seconds_of_silence() {
         t0 + Duration::from_secs(60),
     );
     let expired = table.scan_expired(t0 + EXPIRY + Duration::from_millis(1));
-    assert_eq!(expired, vec!["a:2".to_owned()]);
+    assert_eq!(expired, vec![("a:2".to_owned(), 2)]);
     let group = &table.cluster_info().broker_addr_table["broker-a"];
     assert_eq!(group.broker_addrs, BTreeMap::from([(0, "a:1".to_owned())]));
     assert!(table.live_broker("a:2").is_none());
 
     let expired = table.scan_expired(t0 + Duration::from_secs(181));
-    assert_eq!(expired, vec!["a:1".to_owned()]);
+    assert_eq!(expired, vec![("a:1".to_owned(), 1)]);
     assert_eq!(table.route("T"), None);
     assert!(table.cluster_info().cluster_addr_table.is_empty());
     assert!(table.cluster_info().broker_addr_table.is_empty());
@@ -242,7 +242,7 @@ fn a_heartbeat_timeout_from_the_broker_overrides_the_default() {
     assert!(table.scan_expired(t0 + Duration::from_secs(10)).is_empty());
     assert_eq!(
         table.scan_expired(t0 + Duration::from_millis(10_001)),
-        vec!["a:1".to_owned()]
+        vec![("a:1".to_owned(), 1)]
     );
 }
 
