@@ -132,15 +132,12 @@ impl Namesrv {
     pub fn scan_expired(&self, now: Instant) -> Vec<String> {
         let expired = self.routes_mut().scan_expired(now);
         let mut conns = self.conns();
-        expired
-            .into_iter()
-            .map(|(addr, conn)| {
-                if let Some(handle) = conns.remove(&conn) {
-                    handle.close();
-                }
-                addr
-            })
-            .collect()
+        for (_, conn) in &expired {
+            if let Some(handle) = conns.remove(conn) {
+                handle.close();
+            }
+        }
+        expired.into_iter().map(|(addr, _)| addr).collect()
     }
 
     fn conns(&self) -> MutexGuard<'_, HashMap<ConnId, ConnHandle>> {

@@ -259,12 +259,8 @@ fn put_batch(
             "batch messages cannot be transactional",
         )));
     }
-    let delay = header
-        .properties
-        .as_deref()
-        .and_then(|props| properties::find(props.as_bytes(), keys::DELAY))
-        .and_then(|level| level.trim().parse::<i32>().ok());
-    if delay.is_some_and(|level| level > 0) {
+    let batch_props = header.properties.as_deref().unwrap_or("").as_bytes();
+    if crate::props::int(batch_props, keys::DELAY).is_some_and(|level| level > 0) {
         return Err(Box::new(answer(
             request,
             ResponseCode::MessageIllegal,
