@@ -371,3 +371,68 @@ async fn transactional_or_delayed_batches_are_refused_as_illegal_and_store_nothi
     assert_eq!(header.queue_offset, 0);
     running.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_of_a_batch_keeps_its_own_properties_with_cluster_and_unique_key_added() {
+    use rmq_protocol::batch::{self, BatchMessage};
+    use rmq_protocol::message::properties::{self, keys};
+
+    let dir = tempfile::tempdir().unwrap();
+    let running = broker(dir.path(), "brokerClusterName=Blue").await;
+    let addr = running.local_addr().to_string();
+    let client = Client::default();
+    let own: [&[u8]; 3] = [
+        b"UNIQ_KEY\x01AAAA\x02TAGS\x01first\x02",
+        b"TAGS\x01second",
+        // Not UTF-8: replaced as Java's decoding of the body would.
+        b"KEYS\x01caf\xe9\x02",
+    ];
+    let messages: Vec<BatchMessage> = own
+        .iter()
+        .enumerate()
+        .map(|(i, props)| BatchMessage {
+            flag: 0,
+            body: format!("m{i}").into(),
+            properties: bytes::Bytes::copy_from_slice(props),
+        })
+        .collect();
+    let mut body = bytes::BytesMut::new();
+    batch::encode(&messages, &mut body).unwrap();
+    let header = SendMessageRequestHeaderV2::from(SendMessageRequestHeader {
+        batch: Some(true),
+        ..support::send_header("Batched", String::new())
+    });
+    let request = RemotingCommand::request_with_header(RequestCode::SendBatchMessage, &header)
+        .with_body(body.freeze());
+    let sent = client.invoke(&addr, request, T).await.unwrap();
+    assert_eq!(sent.code, ResponseCode::Success as i32, "{sent:?}");
+
+    assert!(running.broker().store.wait_dispatched(T));
+    let pulled = client
+        .invoke(&addr, pull("Batched", 0, 0, "*"), T)
+        .await
+        .unwrap();
+    assert_eq!(pulled.code, ResponseCode::Success as i32, "{pulled:?}");
+    let stored: Vec<_> = rmq_protocol::message::record::decode_all(&pulled.body)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(stored.len(), 3);
+    let find = |i: usize, name| properties::find(stored[i].properties(), name).map(str::to_owned);
+    for (i, m) in stored.iter().enumerate() {
+        assert_eq!(m.body(), format!("m{i}").as_bytes());
+        assert_eq!(
+            find(i, keys::CLUSTER).as_deref(),
+            Some("Blue"),
+            "message {i}"
+        );
+    }
+    assert_eq!(find(0, keys::UNIQ_KEY).as_deref(), Some("AAAA"));
+    assert_eq!(find(0, keys::TAGS).as_deref(), Some("first"));
+    assert_eq!(find(1, keys::TAGS).as_deref(), Some("second"));
+    let generated = find(1, keys::UNIQ_KEY).unwrap();
+    assert_eq!(generated.len(), 32, "a generated id: {generated}");
+    assert_eq!(find(2, keys::KEYS).as_deref(), Some("caf\u{fffd}"));
+    assert_ne!(find(2, keys::UNIQ_KEY), Some(generated), "ids are unique");
+    assert_eq!(find(1, keys::KEYS), None, "nothing leaks between messages");
+    running.shutdown().await;
+}

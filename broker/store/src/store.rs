@@ -7,11 +7,11 @@
 //! record's last byte.
 
 mod open;
+mod queue_table;
 mod read;
 mod replica;
 mod services;
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
@@ -54,7 +54,7 @@ impl PutResult {
     }
 }
 
-type QueueTable = HashMap<(String, i32), Arc<ConsumeQueue>>;
+use queue_table::QueueTable;
 
 /// Wakes the dispatch thread, without a syscall when it is busy anyway.
 #[derive(Debug, Default)]
@@ -143,7 +143,7 @@ impl Inner {
         self.queues
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&(topic.to_owned(), queue_id))
+            .get(topic, queue_id)
             .cloned()
     }
 
@@ -152,7 +152,7 @@ impl Inner {
             return Ok(q);
         }
         let mut table = self.queues.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(q) = table.get(&(topic.to_owned(), queue_id)) {
+        if let Some(q) = table.get(topic, queue_id) {
             return Ok(Arc::clone(q));
         }
         let dir = self
@@ -163,7 +163,7 @@ impl Inner {
         let files =
             crate::file_queue::FileQueue::open_sparse(&dir, self.config.consume_queue_file_size)?;
         let q = Arc::new(ConsumeQueue::new(topic, queue_id, files));
-        table.insert((topic.to_owned(), queue_id), Arc::clone(&q));
+        table.insert(Arc::clone(&q));
         Ok(q)
     }
 }

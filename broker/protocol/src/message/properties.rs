@@ -94,6 +94,20 @@ pub fn find<'a>(raw: &'a [u8], name: &str) -> Option<&'a str> {
         .and_then(|v| std::str::from_utf8(v).ok())
 }
 
+/// Which of `names` have a valid pair (as [`find`] would answer `Some` for valid UTF-8), in one
+/// pass over `raw` instead of one per name.
+pub fn contains_each<const N: usize>(raw: &[u8], names: [&str; N]) -> [bool; N] {
+    let mut found = [false; N];
+    for (name, value) in iter(raw) {
+        for (slot, wanted) in found.iter_mut().zip(names) {
+            if !*slot && name == wanted.as_bytes() && std::str::from_utf8(value).is_ok() {
+                *slot = true;
+            }
+        }
+    }
+    found
+}
+
 /// Decodes into owned pairs, dropping invalid UTF-8 segments; later duplicates replace earlier ones.
 pub fn decode(raw: &[u8]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
@@ -157,6 +171,16 @@ mod tests {
                 .last()
                 .and_then(|(_, v)| std::str::from_utf8(v).ok());
             prop_assert_eq!(find(&raw, &name), expected);
+        }
+
+        #[test]
+        fn contains_each_answers_as_find_does_for_every_name(
+            raw in proptest::collection::vec(prop_oneof![Just(1u8), Just(2u8), Just(b'a'), Just(b'b'), Just(0xffu8)], 0..24),
+            a in "[ab]{1,2}",
+            b in "[ab]{1,2}",
+        ) {
+            let expected = [find(&raw, &a).is_some(), find(&raw, &b).is_some()];
+            prop_assert_eq!(contains_each(&raw, [a.as_str(), b.as_str()]), expected);
         }
 
         #[test]

@@ -284,20 +284,26 @@ fn put_batch(
             )));
         }
     };
-    let props: Vec<Vec<u8>> = messages
-        .iter()
-        .map(|m| with_cluster(broker, &String::from_utf8_lossy(&m.properties)))
-        .collect();
-    for (message, props) in messages.iter().zip(&props) {
-        check_sizes(broker, request, message.body.len(), props.len())?;
+    // Every message's properties in one buffer: one allocation per batch, not per message.
+    let mut all_props = Vec::new();
+    let mut ends = Vec::with_capacity(messages.len());
+    for message in &messages {
+        let start = all_props.len();
+        push_with_cluster(broker, &message.properties, &mut all_props);
+        check_sizes(broker, request, message.body.len(), all_props.len() - start)?;
+        ends.push(all_props.len());
     }
     let items: Vec<BatchItem<'_>> = messages
         .iter()
-        .zip(&props)
-        .map(|(m, props)| BatchItem {
-            flag: m.flag,
-            body: &m.body,
-            properties: props,
+        .zip(&ends)
+        .scan(0, |start, (m, &end)| {
+            let properties = &all_props[*start..end];
+            *start = end;
+            Some(BatchItem {
+                flag: m.flag,
+                body: &m.body,
+                properties,
+            })
         })
         .collect();
     let batch = PutBatch {
@@ -318,22 +324,42 @@ fn put_batch(
 /// The client's properties plus `CLUSTER` and, when the client set none (ali-ons does not), a
 /// `UNIQ_KEY`, so every stored message can be found by its unique id.
 fn with_cluster(broker: &Broker, client_properties: &str) -> Vec<u8> {
-    let mut props = client_properties.as_bytes().to_vec();
-    let missing_cluster = properties::find(&props, keys::CLUSTER).is_none();
-    let missing_uniq = properties::find(&props, keys::UNIQ_KEY).is_none();
-    if (missing_cluster || missing_uniq)
-        && !props.is_empty()
-        && props.last() != Some(&properties::PROPERTY_SEPARATOR)
-    {
-        props.push(properties::PROPERTY_SEPARATOR);
-    }
-    if missing_uniq {
-        properties::push_property(&mut props, keys::UNIQ_KEY, &unique_id(broker));
-    }
-    if missing_cluster {
-        properties::push_property(&mut props, keys::CLUSTER, &broker.config.cluster_name);
-    }
+    let mut props = Vec::new();
+    push_with_cluster(broker, client_properties.as_bytes(), &mut props);
     props
+}
+
+/// Appends [`with_cluster`]'s properties for `client` to `out`, sized in one allocation and
+/// looked through once. Bytes that are not UTF-8 are replaced, as Java's decoding of the batch
+/// body would.
+fn push_with_cluster(broker: &Broker, client: &[u8], out: &mut Vec<u8>) {
+    let client: std::borrow::Cow<'_, [u8]> = match std::str::from_utf8(client) {
+        Ok(_) => client.into(),
+        Err(_) => String::from_utf8_lossy(client)
+            .into_owned()
+            .into_bytes()
+            .into(),
+    };
+    let [has_cluster, has_uniq] =
+        properties::contains_each(&client, [keys::CLUSTER, keys::UNIQ_KEY]);
+    let cluster = &broker.config.cluster_name;
+    // Name, separators and a 32-digit id.
+    out.reserve(
+        client.len() + 1 + keys::CLUSTER.len() + cluster.len() + 2 + keys::UNIQ_KEY.len() + 34,
+    );
+    out.extend_from_slice(&client);
+    if (!has_cluster || !has_uniq)
+        && !client.is_empty()
+        && client.last() != Some(&properties::PROPERTY_SEPARATOR)
+    {
+        out.push(properties::PROPERTY_SEPARATOR);
+    }
+    if !has_uniq {
+        properties::push_property(out, keys::UNIQ_KEY, &unique_id(broker));
+    }
+    if !has_cluster {
+        properties::push_property(out, keys::CLUSTER, cluster);
+    }
 }
 
 /// A message id in `MessageClientIDSetter`'s layout: IPv4 | pid (16 bits) | broker start time

@@ -144,7 +144,7 @@ fn write_abort_marker(config: &StoreConfig) -> Result<(), OpenStoreError> {
 }
 
 fn load_queues(config: &StoreConfig) -> Result<QueueTable, FileError> {
-    let mut table = HashMap::new();
+    let mut table = QueueTable::default();
     let root = config.consume_queue_dir();
     let Ok(topics) = fs::read_dir(&root) else {
         return Ok(table);
@@ -163,7 +163,7 @@ fn load_queues(config: &StoreConfig) -> Result<QueueTable, FileError> {
             let files = FileQueue::open_sparse(&q.path(), config.consume_queue_file_size)?;
             let cq = ConsumeQueue::new(&topic_name, queue_id, files);
             cq.recover();
-            table.insert((topic_name.clone(), queue_id), Arc::new(cq));
+            table.insert(Arc::new(cq));
         }
     }
     Ok(table)
@@ -230,9 +230,7 @@ fn recover(inner: &Inner, abnormal: bool) -> Result<RecoveryReport, OpenStoreErr
         .queues
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .values()
-        .cloned()
-        .collect();
+        .all();
     let mut offsets = HashMap::new();
     for q in &queues {
         q.truncate_dirty(end)?;

@@ -265,15 +265,10 @@ impl MessageStore {
 
     /// Topic and queue ids with a consume queue.
     pub fn queues(&self) -> Vec<(String, i32)> {
-        let mut v: Vec<(String, i32)> = self
-            .inner
+        self.inner
             .queues
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .keys()
-            .cloned()
-            .collect();
-        v.sort();
-        v
     }
 }

@@ -264,9 +264,7 @@ fn flush_logics(inner: &Inner) -> Result<(), DispatchError> {
         .queues
         .read()
         .unwrap_or_else(PoisonError::into_inner)
-        .values()
-        .cloned()
-        .collect();
+        .all();
     for q in queues {
         q.flush().map_err(DispatchError::Flush)?;
     }
@@ -384,9 +382,7 @@ pub(super) fn clean_once(inner: &Inner) {
         .queues
         .read()
         .unwrap_or_else(PoisonError::into_inner)
-        .values()
-        .cloned()
-        .collect();
+        .all();
     for q in queues {
         if let Err(e) = q.delete_expired(min) {
             warn!(topic = q.topic(), queue_id = q.queue_id(), error = %e, "failed to delete consume queue files");
