@@ -316,54 +316,63 @@ async fn a_failed_disk_flush_is_answered_clearly_and_earlier_messages_stay_reada
     running.shutdown().await;
 }
 
+/// A SEND_BATCH_MESSAGE to `Batched` of messages `m0`, `m1`, ... with the given properties each,
+/// the batch's own `sys_flag` and `properties` in the header.
+fn batch_request(sys_flag: i32, properties: &str, each: &[&[u8]]) -> RemotingCommand {
+    use rmq_protocol::batch::{self, BatchMessage};
+
+    let messages: Vec<BatchMessage> = each
+        .iter()
+        .enumerate()
+        .map(|(i, props)| BatchMessage {
+            flag: 0,
+            body: format!("m{i}").into(),
+            properties: bytes::Bytes::copy_from_slice(props),
+        })
+        .collect();
+    let mut body = bytes::BytesMut::new();
+    batch::encode(&messages, &mut body).unwrap();
+    let header = SendMessageRequestHeader {
+        sys_flag,
+        batch: Some(true),
+        ..support::send_header("Batched", properties.to_owned())
+    };
+    // Java clients send batches with the V2 (one-letter) header.
+    let header = SendMessageRequestHeaderV2::from(header);
+    RemotingCommand::request_with_header(RequestCode::SendBatchMessage, &header)
+        .with_body(body.freeze())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactional_or_delayed_batches_are_refused_as_illegal_and_store_nothing() {
-    use rmq_protocol::batch::{self, BatchMessage};
     use rmq_protocol::message::sysflag;
 
     let dir = tempfile::tempdir().unwrap();
     let running = broker(dir.path(), "").await;
     let addr = running.local_addr().to_string();
     let client = Client::default();
-    let mut body = bytes::BytesMut::new();
-    let messages: Vec<BatchMessage> = (0..3)
-        .map(|i| BatchMessage {
-            flag: 0,
-            body: format!("m{i}").into(),
-            properties: bytes::Bytes::from_static(b"UNIQ_KEY\x01u\x02"),
-        })
-        .collect();
-    batch::encode(&messages, &mut body).unwrap();
-    let batch_request = |sys_flag: i32, properties: &str| {
-        let header = SendMessageRequestHeader {
-            sys_flag,
-            batch: Some(true),
-            ..support::send_header("Batched", properties.to_owned())
-        };
-        // Java clients send batches with the V2 (one-letter) header.
-        let header = SendMessageRequestHeaderV2::from(header);
-        RemotingCommand::request_with_header(RequestCode::SendBatchMessage, &header)
-            .with_body(body.clone().freeze())
-    };
+    let each: [&[u8]; 3] = [b"UNIQ_KEY\x01u\x02"; 3];
+    let batch_of_three =
+        |sys_flag: i32, properties: &str| batch_request(sys_flag, properties, &each);
 
     let half = client
         .invoke(
             &addr,
-            batch_request(sysflag::TRANSACTION_PREPARED_TYPE, ""),
+            batch_of_three(sysflag::TRANSACTION_PREPARED_TYPE, ""),
             T,
         )
         .await
         .unwrap();
     assert_answered(&half, ResponseCode::MessageIllegal, "transactional");
     let delayed = client
-        .invoke(&addr, batch_request(0, "DELAY\u{1}3\u{2}"), T)
+        .invoke(&addr, batch_of_three(0, "DELAY\u{1}3\u{2}"), T)
         .await
         .unwrap();
     assert_answered(&delayed, ResponseCode::MessageIllegal, "delayed");
 
     // A plain batch still goes in, at the start of the queue: the refused ones left nothing.
     let plain = client
-        .invoke(&addr, batch_request(0, "DELAY\u{1}0\u{2}"), T)
+        .invoke(&addr, batch_of_three(0, "DELAY\u{1}0\u{2}"), T)
         .await
         .unwrap();
     assert_eq!(plain.code, ResponseCode::Success as i32, "{plain:?}");
@@ -374,7 +383,6 @@ async fn transactional_or_delayed_batches_are_refused_as_illegal_and_store_nothi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_message_of_a_batch_keeps_its_own_properties_with_cluster_and_unique_key_added() {
-    use rmq_protocol::batch::{self, BatchMessage};
     use rmq_protocol::message::properties::{self, keys};
 
     let dir = tempfile::tempdir().unwrap();
@@ -387,24 +395,10 @@ async fn every_message_of_a_batch_keeps_its_own_properties_with_cluster_and_uniq
         // Not UTF-8: replaced as Java's decoding of the body would.
         b"KEYS\x01caf\xe9\x02",
     ];
-    let messages: Vec<BatchMessage> = own
-        .iter()
-        .enumerate()
-        .map(|(i, props)| BatchMessage {
-            flag: 0,
-            body: format!("m{i}").into(),
-            properties: bytes::Bytes::copy_from_slice(props),
-        })
-        .collect();
-    let mut body = bytes::BytesMut::new();
-    batch::encode(&messages, &mut body).unwrap();
-    let header = SendMessageRequestHeaderV2::from(SendMessageRequestHeader {
-        batch: Some(true),
-        ..support::send_header("Batched", String::new())
-    });
-    let request = RemotingCommand::request_with_header(RequestCode::SendBatchMessage, &header)
-        .with_body(body.freeze());
-    let sent = client.invoke(&addr, request, T).await.unwrap();
+    let sent = client
+        .invoke(&addr, batch_request(0, "", &own), T)
+        .await
+        .unwrap();
     assert_eq!(sent.code, ResponseCode::Success as i32, "{sent:?}");
 
     assert!(running.broker().store.wait_dispatched(T));

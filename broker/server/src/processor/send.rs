@@ -286,24 +286,26 @@ fn put_batch(
     };
     // Every message's properties in one buffer: one allocation per batch, not per message.
     let mut all_props = Vec::new();
-    let mut ends = Vec::with_capacity(messages.len());
+    let mut ranges = Vec::with_capacity(messages.len());
     for message in &messages {
         let start = all_props.len();
-        push_with_cluster(broker, &message.properties, &mut all_props);
+        // Bytes that are not UTF-8 are replaced, as Java's decoding of the batch body would
+        // (`from_utf8` first: its check is cheaper than the lossy one's on valid text).
+        let client = std::str::from_utf8(&message.properties).map_or_else(
+            |_| String::from_utf8_lossy(&message.properties),
+            std::borrow::Cow::Borrowed,
+        );
+        push_with_cluster(broker, &client, &mut all_props);
         check_sizes(broker, request, message.body.len(), all_props.len() - start)?;
-        ends.push(all_props.len());
+        ranges.push(start..all_props.len());
     }
     let items: Vec<BatchItem<'_>> = messages
         .iter()
-        .zip(&ends)
-        .scan(0, |start, (m, &end)| {
-            let properties = &all_props[*start..end];
-            *start = end;
-            Some(BatchItem {
-                flag: m.flag,
-                body: &m.body,
-                properties,
-            })
+        .zip(ranges)
+        .map(|(m, range)| BatchItem {
+            flag: m.flag,
+            body: &m.body,
+            properties: &all_props[range],
         })
         .collect();
     let batch = PutBatch {
@@ -325,29 +327,21 @@ fn put_batch(
 /// `UNIQ_KEY`, so every stored message can be found by its unique id.
 fn with_cluster(broker: &Broker, client_properties: &str) -> Vec<u8> {
     let mut props = Vec::new();
-    push_with_cluster(broker, client_properties.as_bytes(), &mut props);
+    push_with_cluster(broker, client_properties, &mut props);
     props
 }
 
 /// Appends [`with_cluster`]'s properties for `client` to `out`, sized in one allocation and
-/// looked through once. Bytes that are not UTF-8 are replaced, as Java's decoding of the batch
-/// body would.
-fn push_with_cluster(broker: &Broker, client: &[u8], out: &mut Vec<u8>) {
-    let client: std::borrow::Cow<'_, [u8]> = match std::str::from_utf8(client) {
-        Ok(_) => client.into(),
-        Err(_) => String::from_utf8_lossy(client)
-            .into_owned()
-            .into_bytes()
-            .into(),
-    };
+/// looked through once.
+fn push_with_cluster(broker: &Broker, client: &str, out: &mut Vec<u8>) {
+    let client = client.as_bytes();
     let [has_cluster, has_uniq] =
-        properties::contains_each(&client, [keys::CLUSTER, keys::UNIQ_KEY]);
+        properties::contains_each(client, [keys::CLUSTER, keys::UNIQ_KEY]);
     let cluster = &broker.config.cluster_name;
-    // Name, separators and a 32-digit id.
-    out.reserve(
-        client.len() + 1 + keys::CLUSTER.len() + cluster.len() + 2 + keys::UNIQ_KEY.len() + 34,
-    );
-    out.extend_from_slice(&client);
+    // At most: a separator, then `UNIQ_KEY 0x01 <32 hex digits> 0x02 CLUSTER 0x01 <name> 0x02`.
+    let pair = |name: &str, value_len: usize| name.len() + value_len + 2;
+    out.reserve(client.len() + 1 + pair(keys::UNIQ_KEY, 32) + pair(keys::CLUSTER, cluster.len()));
+    out.extend_from_slice(client);
     if (!has_cluster || !has_uniq)
         && !client.is_empty()
         && client.last() != Some(&properties::PROPERTY_SEPARATOR)
