@@ -140,6 +140,9 @@ pub struct CommitLog {
     /// Store timestamp of the last appended record.
     last_store_timestamp: AtomicI64,
     prefaulter: Prefaulter,
+    /// How appended bytes reach the file: with `pwrite` when the blocks are zero filled ahead
+    /// (SYNC_FLUSH), by a copy through the mapping otherwise (see [`WarmUp`]).
+    by_write: bool,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -170,6 +173,17 @@ impl CommitLog {
             store_host,
             last_store_timestamp: AtomicI64::new(0),
             prefaulter: Prefaulter::start(warm_up),
+            by_write: warm_up == WarmUp::ZeroFill,
+        }
+    }
+
+    /// Appends `data` to `file` the way this log writes (see [`MappedFile::append_by_write`]).
+    /// `Ok(None)`: it does not fit.
+    fn put_bytes(&self, file: &MappedFile, data: &[u8]) -> Result<Option<usize>, FileError> {
+        if self.by_write {
+            file.append_by_write(data)
+        } else {
+            Ok(file.append(data))
         }
     }
 
@@ -306,7 +320,7 @@ impl CommitLog {
             // The file cannot hold the records and still end with a blank record: mark its end.
             let remaining = file.remaining();
             let blank = record::blank_header(remaining as i32);
-            let _ = file.append(&blank);
+            self.put_bytes(&file, &blank).map_err(PutError::Write)?;
             file.mark_full();
             file = self.files.create_next(0).map_err(PutError::Roll)?;
         }
@@ -345,7 +359,11 @@ impl CommitLog {
             record_offsets.push(phys);
             at += size;
         }
-        if file.append(&state.buf).is_none() {
+        if self
+            .put_bytes(&file, &state.buf)
+            .map_err(PutError::Write)?
+            .is_none()
+        {
             // Cannot happen: room was checked above under the same lock.
             return Err(PutError::RecordTooLarge {
                 size: total,

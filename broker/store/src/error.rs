@@ -32,6 +32,12 @@ pub enum FileError {
         #[source]
         source: io::Error,
     },
+    #[error("failed to write to {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("failed to fdatasync {path}")]
     Sync {
         path: PathBuf,
@@ -117,6 +123,8 @@ pub enum PutError {
     Encode(#[from] EncodeRecordError),
     #[error("failed to roll to a new commit log file")]
     Roll(#[source] FileError),
+    #[error("failed to write to the commit log")]
+    Write(#[source] FileError),
     #[error("batch is empty")]
     EmptyBatch,
 }
@@ -264,6 +272,8 @@ pub enum ReplicaAppendError {
     },
     #[error(transparent)]
     Refused(PutError),
+    #[error("failed to write replicated bytes to the commit log")]
+    Write(#[source] FileError),
     #[error("failed to create the next commit log file")]
     Roll(#[source] FileError),
 }

@@ -226,6 +226,33 @@ impl MappedFile {
         Some(at)
     }
 
+    /// Like [`MappedFile::append`], but the bytes go in with `pwrite` rather than a copy through
+    /// the mapping; readers still read them through the mapping (one page cache: they are visible
+    /// there once `pwrite` returns, before `wrote` publishes them). For a file synced many times
+    /// a second whose blocks are already written (zero filled ahead): each fdatasync of a page
+    /// dirtied through a writable mapping write-protects it again (`folio_mkclean`, a TLB
+    /// shoot-down on the other cores) and the next append to that page takes a write fault,
+    /// where a `pwrite` only copies into the page cache. Returns `Ok(None)` if `data` does not
+    /// fit.
+    pub fn append_by_write(&self, data: &[u8]) -> Result<Option<usize>, FileError> {
+        use std::os::unix::fs::FileExt;
+        let at = self.wrote.load(Ordering::Relaxed);
+        if data.len() > self.size - at {
+            return Ok(None);
+        }
+        self.zero.claim(at + data.len());
+        // A failed write leaves `wrote` where it was: whatever part of `data` reached the page
+        // cache lies past the write position, unseen by readers, and the next append covers it.
+        self.file
+            .write_all_at(data, at as u64)
+            .map_err(|source| FileError::Write {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.wrote.store(at + data.len(), Ordering::Release);
+        Ok(Some(at))
+    }
+
     /// Overwrites bytes that are already written; for the consume queue's dispatcher, which is the
     /// single writer of its queue, when it repairs a position. Does not move `wrote`.
     pub fn write_at(&self, at: usize, data: &[u8]) -> bool {
@@ -453,6 +480,24 @@ mod tests {
         drop(f);
         let reopened = MappedFile::open(&dir.path().join(file_name(0)), 0, 64).unwrap();
         assert_eq!(reopened.read_raw(0, 10).unwrap(), b"helloworld");
+    }
+
+    #[test]
+    fn bytes_appended_by_write_are_read_through_the_mapping_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = Arc::new(MappedFile::create(dir.path(), 0, 64).unwrap());
+        assert_eq!(f.append_by_write(b"hello").unwrap(), Some(0));
+        assert_eq!(f.append(b"-").unwrap(), 5, "the two ways mix");
+        assert_eq!(f.append_by_write(b"world").unwrap(), Some(6));
+        assert_eq!(f.read(0, 11).unwrap(), b"hello-world");
+        assert_eq!(slice(&f, 6, 5).unwrap().as_ref(), b"world");
+        assert!(f.read(6, 6).is_none(), "reading past the write position");
+        assert_eq!(f.append_by_write(&[0u8; 54]).unwrap(), None, "does not fit");
+        assert_eq!(f.wrote(), 11, "a refused append moves nothing");
+        assert_eq!(f.flush().unwrap(), 11);
+        drop(f);
+        let reopened = MappedFile::open(&dir.path().join(file_name(0)), 0, 64).unwrap();
+        assert_eq!(reopened.read_raw(0, 12).unwrap(), b"hello-world\0");
     }
 
     #[test]

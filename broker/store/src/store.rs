@@ -115,6 +115,16 @@ impl Inner {
         }
     }
 
+    /// Passes an append's outcome on. A failed write to the commit log poisons the store as a
+    /// failed fdatasync does: the page cache may hold part of the bytes, and the next sync could
+    /// report an error that belongs to them.
+    fn checked(&self, appended: Result<Appended, PutError>) -> Result<Appended, PutError> {
+        if let Err(PutError::Write(err)) = &appended {
+            self.poison("commit log write", err);
+        }
+        appended
+    }
+
     fn check_writable(&self) -> Result<(), PutError> {
         if self.shutdown.load(Ordering::Acquire) {
             return Err(PutError::ShutDown);
@@ -183,7 +193,7 @@ impl MessageStore {
             });
         }
         let wait = properties::find(msg.properties, keys::WAIT) != Some("false");
-        let appended = inner.commit_log.append(msg)?;
+        let appended = inner.checked(inner.commit_log.append(msg))?;
         Ok(inner.after_append(appended, wait))
     }
 
@@ -201,7 +211,7 @@ impl MessageStore {
                 max: inner.config.max_message_size,
             });
         }
-        let appended = inner.commit_log.append_batch(batch)?;
+        let appended = inner.checked(inner.commit_log.append_batch(batch))?;
         Ok(inner.after_append(appended, true))
     }
 

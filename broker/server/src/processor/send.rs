@@ -411,7 +411,7 @@ fn put_refused(request: &RemotingCommand, topic: &str, error: PutError) -> Remot
         | PutError::ShutDown
         | PutError::ReadOnly
         | PutError::DiskFull { .. } => ResponseCode::ServiceNotAvailable,
-        PutError::Roll(_) => ResponseCode::SystemError,
+        PutError::Roll(_) | PutError::Write(_) => ResponseCode::SystemError,
     };
     if code != ResponseCode::MessageIllegal {
         error!(%topic, error = %error, "append refused");

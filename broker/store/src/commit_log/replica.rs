@@ -124,7 +124,11 @@ impl CommitLog {
                 .create_next(offset)
                 .map_err(ReplicaAppendError::Roll)?,
         };
-        if file.append(data).is_none() {
+        if self
+            .put_bytes(&file, data)
+            .map_err(ReplicaAppendError::Write)?
+            .is_none()
+        {
             // Cannot happen: the room was checked above under the append lock.
             return Err(ReplicaAppendError::CrossesFileEnd {
                 offset,

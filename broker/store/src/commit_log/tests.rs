@@ -16,17 +16,26 @@ fn msg<'a>(topic: &'a str, queue_id: i32, body: &'a [u8]) -> PutMessage<'a> {
 }
 
 fn open(dir: &std::path::Path, file_size: usize) -> CommitLog {
-    CommitLog::new(
-        FileQueue::open(dir, file_size).unwrap(),
-        host(),
-        WarmUp::Prefault,
-    )
+    open_with(dir, file_size, WarmUp::Prefault)
 }
 
+/// A log that writes through the mapping (`Prefault`) or with `pwrite` (`ZeroFill`).
+fn open_with(dir: &std::path::Path, file_size: usize, warm_up: WarmUp) -> CommitLog {
+    CommitLog::new(FileQueue::open(dir, file_size).unwrap(), host(), warm_up)
+}
+
+const BOTH_WAYS: [WarmUp; 2] = [WarmUp::Prefault, WarmUp::ZeroFill];
+
 #[test]
-fn appends_get_consecutive_offsets_per_queue_and_read_back_intact() {
+fn appends_get_consecutive_offsets_per_queue_and_read_back_intact_whichever_way_they_are_written() {
+    for warm_up in BOTH_WAYS {
+        appends_read_back_intact(warm_up);
+    }
+}
+
+fn appends_read_back_intact(warm_up: WarmUp) {
     let dir = tempfile::tempdir().unwrap();
-    let log = open(dir.path(), 4096);
+    let log = open_with(dir.path(), 4096, warm_up);
     let a = log.append(&msg("T", 0, b"one")).unwrap();
     let b = log.append(&msg("T", 0, b"two")).unwrap();
     let c = log.append(&msg("T", 1, b"three")).unwrap();
@@ -43,9 +52,16 @@ fn appends_get_consecutive_offsets_per_queue_and_read_back_intact() {
 }
 
 #[test]
-fn a_record_that_does_not_fit_rolls_to_a_new_file_after_a_blank_record() {
+fn a_record_that_does_not_fit_rolls_to_a_new_file_after_a_blank_record_whichever_way_it_is_written()
+{
+    for warm_up in BOTH_WAYS {
+        rolls_after_a_blank_record(warm_up);
+    }
+}
+
+fn rolls_after_a_blank_record(warm_up: WarmUp) {
     let dir = tempfile::tempdir().unwrap();
-    let log = open(dir.path(), 512);
+    let log = open_with(dir.path(), 512, warm_up);
     let body = [7u8; 150];
     let mut offsets = Vec::new();
     for _ in 0..5 {

@@ -59,7 +59,12 @@ impl ReplicaWriter {
             .map_err(ReplicaAppendError::Refused)?;
         let end = inner
             .commit_log
-            .append_replicated(&mut self.cursor, offset, data)?;
+            .append_replicated(&mut self.cursor, offset, data)
+            .inspect_err(|e| {
+                if let ReplicaAppendError::Write(err) = e {
+                    inner.poison("commit log write", err);
+                }
+            })?;
         if !data.is_empty() {
             // A new slave's log starts at the master's last file, not at 0: dispatch starts
             // there too (Apache's reput moves up to the commit log's min offset the same way).
