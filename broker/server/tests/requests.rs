@@ -263,11 +263,13 @@ fn fds_of(path: &std::path::Path) -> Vec<i32> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_disk_flush_is_answered_clearly_and_earlier_messages_stay_readable() {
-    use std::os::fd::AsRawFd;
-    let dir = tempfile::tempdir().unwrap();
-    let running = broker(dir.path(), "flushDiskType=SYNC_FLUSH\n").await;
+/// A SYNC_FLUSH broker that acknowledged one message ("kept") before every descriptor of its
+/// commit log file was pointed at `target`: a real failure of the next write or fdatasync.
+async fn broker_with_broken_commit_log(
+    dir: &std::path::Path,
+    target: &impl std::os::fd::AsRawFd,
+) -> (RunningBroker, Client, String) {
+    let running = broker(dir, "flushDiskType=SYNC_FLUSH\n").await;
     let addr = running.local_addr().to_string();
     let client = Client::default();
     let acked = client
@@ -275,36 +277,29 @@ async fn a_failed_disk_flush_is_answered_clearly_and_earlier_messages_stay_reada
         .await
         .unwrap();
     assert_eq!(acked.code, ResponseCode::Success as i32, "{acked:?}");
-
-    // A real failure of the next fdatasync: the commit log's descriptor now names a pipe, on
-    // which the kernel refuses fdatasync (EINVAL).
-    let file = dir.path().join("commitlog").join("00000000000000000000");
-    let (reader, writer) = std::io::pipe().unwrap();
+    let file = dir.join("commitlog").join("00000000000000000000");
     for fd in fds_of(&file) {
         // SAFETY: dup2 onto a descriptor this process owns.
-        assert!(unsafe { libc::dup2(reader.as_raw_fd(), fd) } >= 0);
+        assert!(unsafe { libc::dup2(target.as_raw_fd(), fd) } >= 0);
     }
-    drop(writer);
+    (running, client, addr)
+}
 
-    let failed = client
-        .invoke(&addr, send("Disk", "lost", "a"), T)
-        .await
-        .unwrap();
-    assert_answered(
-        &failed,
-        ResponseCode::ServiceNotAvailable,
-        "flush to disk failed",
-    );
+/// After the failure: later sends are refused, the broker still serves pulls, and the
+/// acknowledged message is still there.
+async fn assert_refuses_sends_and_serves_what_was_acked(
+    running: RunningBroker,
+    client: &Client,
+    addr: &str,
+) {
     let refused = client
-        .invoke(&addr, send("Disk", "refused", "a"), T)
+        .invoke(addr, send("Disk", "refused", "a"), T)
         .await
         .unwrap();
     assert_eq!(refused.code, ResponseCode::ServiceNotAvailable as i32);
-
-    // The broker still serves, and the acknowledged message is still there.
     assert!(running.broker().store.wait_dispatched(T));
     let pulled = client
-        .invoke(&addr, pull("Disk", 0, 0, "*"), T)
+        .invoke(addr, pull("Disk", 0, 0, "*"), T)
         .await
         .unwrap();
     assert_eq!(pulled.code, ResponseCode::Success as i32, "{pulled:?}");
@@ -314,6 +309,48 @@ async fn a_failed_disk_flush_is_answered_clearly_and_earlier_messages_stay_reada
         .unwrap();
     assert_eq!(first.body(), b"kept");
     running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_disk_flush_is_answered_clearly_and_earlier_messages_stay_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    // /dev/null takes the append's write, but the kernel refuses fdatasync on it (EINVAL).
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .unwrap();
+    let (running, client, addr) = broker_with_broken_commit_log(dir.path(), &null).await;
+    let failed = client
+        .invoke(&addr, send("Disk", "lost", "a"), T)
+        .await
+        .unwrap();
+    assert_answered(
+        &failed,
+        ResponseCode::ServiceNotAvailable,
+        "flush to disk failed",
+    );
+    assert_refuses_sends_and_serves_what_was_acked(running, &client, &addr).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_commit_log_write_is_answered_as_a_system_error_and_earlier_messages_stay_readable()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    // The read end of a pipe: the append's `pwrite` fails (under SYNC_FLUSH appends are writes).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(writer);
+    let (running, client, addr) = broker_with_broken_commit_log(dir.path(), &reader).await;
+    let failed = client
+        .invoke(&addr, send("Disk", "lost", "a"), T)
+        .await
+        .unwrap();
+    assert_answered(
+        &failed,
+        ResponseCode::SystemError,
+        "failed to write to the commit log",
+    );
+    assert_refuses_sends_and_serves_what_was_acked(running, &client, &addr).await;
 }
 
 /// A SEND_BATCH_MESSAGE to `Batched` of messages `m0`, `m1`, ... with the given properties each,
