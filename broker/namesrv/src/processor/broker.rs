@@ -3,6 +3,7 @@
 
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::body::kv_table::KvTable;
+use rmq_protocol::body::register_compressed;
 use rmq_protocol::body::topic_config::{
     DataVersion, RegisterBrokerBody, TopicConfigSerializeWrapper,
 };
@@ -102,9 +103,8 @@ fn register_body(
         return Ok(TopicConfigSerializeWrapper::default());
     }
     if header.compressed {
-        // The compact zlib form (`compressedRegister=true`, off by default) needs an inflater
-        // this crate does not carry yet.
-        return Err(ProcessError::CompressedRegisterBody);
+        // The compact zlib form a broker sends with `compressedRegister=true`.
+        return Ok(register_compressed::decode(&request.body)?.topic_config_serialize_wrapper);
     }
     if request.version >= version::V3_0_11 {
         Ok(RegisterBrokerBody::decode(&request.body)?.topic_config_serialize_wrapper)
@@ -118,7 +118,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use rmq_protocol::body::kv_table::KvTable;
-    use rmq_protocol::body::topic_config::DataVersion;
+    use rmq_protocol::body::register_compressed;
+    use rmq_protocol::body::topic_config::{DataVersion, RegisterBrokerBody};
     use rmq_protocol::command::CommandHeader;
     use rmq_protocol::command::query_data_version::{
         QueryDataVersionRequestHeader, QueryDataVersionResponseHeader,
@@ -182,11 +183,37 @@ mod tests {
         assert_eq!(response.code, i32::from(ResponseCode::Success));
     }
 
-    #[tokio::test]
-    async fn a_compressed_body_is_refused_not_misread() {
-        let (_dir, namesrv) = namesrv();
-        let mut request = register_request("broker-a", "a:1", 0, &["T"]);
+    /// `request` with its body in the compact zlib form (`compressedRegister=true`).
+    fn compressed(mut request: RemotingCommand) -> RemotingCommand {
+        let body = RegisterBrokerBody::decode(&request.body).unwrap();
+        request.body = register_compressed::encode(&body).into();
         request.ext_fields.insert("compressed", "true");
+        request
+    }
+
+    #[tokio::test]
+    async fn a_compressed_body_registers_the_same_routes_as_the_json_one() {
+        let (_dir, namesrv) = namesrv();
+        let request = compressed(register_request("broker-a", "a:1", 0, &["T", "U"]));
+        let response = namesrv.process(1, &request).await;
+        assert_eq!(
+            response.code,
+            i32::from(ResponseCode::Success),
+            "{response:?}"
+        );
+        for topic in ["T", "U"] {
+            let route = namesrv.routes().route(topic).unwrap();
+            assert_eq!(route.queue_datas[0].read_queue_nums, 4);
+            assert_eq!(route.broker_datas[0].broker_addrs[&0], "a:1");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_compressed_body_is_refused_and_registers_nothing() {
+        let (_dir, namesrv) = namesrv();
+        let mut request = compressed(register_request("broker-a", "a:1", 0, &["T"]));
+        let cut = request.body.len() - 4;
+        request.body.truncate(cut);
         let response = namesrv.process(1, &request).await;
         assert_eq!(response.code, i32::from(ResponseCode::SystemError));
         assert!(response.remark.unwrap().contains("compressed"));

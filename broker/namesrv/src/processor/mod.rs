@@ -61,8 +61,8 @@ pub enum ProcessError {
     /// Apache's exact remark.
     #[error("crc32 not match")]
     BodyCrcMismatch { expected: i32, actual: i32 },
-    #[error("compressed REGISTER_BROKER bodies are not supported; set compressedRegister=false")]
-    CompressedRegisterBody,
+    #[error("compressed REGISTER_BROKER body could not be read")]
+    CompressedRegisterBody(#[from] rmq_protocol::body::register_compressed::DecodeCompressedError),
     #[error("KV config change not persisted")]
     PersistKvConfig(#[from] KvConfigError),
     #[error("KV config task did not finish")]

@@ -5,6 +5,7 @@
 //! | [`fastjson`] | write integer map keys unquoted like fastjson; read both forms |
 //! | [`route`] | `TopicRouteData`, `BrokerData`, `QueueData`, `ClusterInfo` |
 //! | [`topic_config`] | `TopicConfig`, `DataVersion`, `TopicConfigSerializeWrapper`, `RegisterBrokerBody` |
+//! | [`register_compressed`] | the zlib form of `RegisterBrokerBody` (`compressedRegister=true`) |
 //! | [`kv_table`] | `KVTable` |
 //! | [`properties`] | Java `Properties` text (config files, broker-config bodies) |
 //! | [`topic_list`] | `TopicList` |
@@ -16,6 +17,7 @@
 pub mod fastjson;
 pub mod kv_table;
 pub mod properties;
+pub mod register_compressed;
 pub mod route;
 pub mod topic_config;
 pub mod topic_list;
