@@ -285,13 +285,19 @@ async fn broker_with_broken_commit_log(
     (running, client, addr)
 }
 
-/// After the failure: later sends are refused, the broker still serves pulls, and the
-/// acknowledged message is still there.
-async fn assert_refuses_sends_and_serves_what_was_acked(
-    running: RunningBroker,
-    client: &Client,
-    addr: &str,
+/// The next send is answered `code` with a remark that `says` what failed; later sends are
+/// refused, the broker still serves pulls, and the acknowledged message is still there.
+async fn assert_send_fails_then_refused_and_acked_data_served(
+    (running, client, addr): (RunningBroker, Client, String),
+    code: ResponseCode,
+    says: &str,
 ) {
+    let addr = addr.as_str();
+    let failed = client
+        .invoke(addr, send("Disk", "lost", "a"), T)
+        .await
+        .unwrap();
+    assert_answered(&failed, code, says);
     let refused = client
         .invoke(addr, send("Disk", "refused", "a"), T)
         .await
@@ -320,17 +326,12 @@ async fn a_failed_disk_flush_is_answered_clearly_and_earlier_messages_stay_reada
         .write(true)
         .open("/dev/null")
         .unwrap();
-    let (running, client, addr) = broker_with_broken_commit_log(dir.path(), &null).await;
-    let failed = client
-        .invoke(&addr, send("Disk", "lost", "a"), T)
-        .await
-        .unwrap();
-    assert_answered(
-        &failed,
+    assert_send_fails_then_refused_and_acked_data_served(
+        broker_with_broken_commit_log(dir.path(), &null).await,
         ResponseCode::ServiceNotAvailable,
         "flush to disk failed",
-    );
-    assert_refuses_sends_and_serves_what_was_acked(running, &client, &addr).await;
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -340,17 +341,12 @@ async fn a_failed_commit_log_write_is_answered_as_a_system_error_and_earlier_mes
     // The read end of a pipe: the append's `pwrite` fails (under SYNC_FLUSH appends are writes).
     let (reader, writer) = std::io::pipe().unwrap();
     drop(writer);
-    let (running, client, addr) = broker_with_broken_commit_log(dir.path(), &reader).await;
-    let failed = client
-        .invoke(&addr, send("Disk", "lost", "a"), T)
-        .await
-        .unwrap();
-    assert_answered(
-        &failed,
+    assert_send_fails_then_refused_and_acked_data_served(
+        broker_with_broken_commit_log(dir.path(), &reader).await,
         ResponseCode::SystemError,
         "failed to write to the commit log",
-    );
-    assert_refuses_sends_and_serves_what_was_acked(running, &client, &addr).await;
+    )
+    .await;
 }
 
 /// A SEND_BATCH_MESSAGE to `Batched` of messages `m0`, `m1`, ... with the given properties each,
