@@ -47,6 +47,13 @@ fn pull(topic: &str, offset: i64, suspend_ms: i64, expression: &str) -> Remoting
 const T: Duration = Duration::from_secs(10);
 
 /// Asserts that `response` carries `code` and a remark mentioning `says`.
+/// The queue offset a successful send landed at (panics on any other answer).
+fn sent_at_queue_offset(response: &RemotingCommand) -> i64 {
+    assert_eq!(response.code, ResponseCode::Success as i32, "{response:?}");
+    let header: SendMessageResponseHeader = response.decode_header().unwrap();
+    header.queue_offset
+}
+
 fn assert_answered(response: &RemotingCommand, code: ResponseCode, says: &str) {
     assert_eq!(response.code, code as i32, "{response:?}");
     let remark = response.remark.as_deref().unwrap_or_default();
@@ -200,9 +207,7 @@ async fn bad_requests_get_clear_answers_and_the_broker_keeps_serving() {
         .invoke(&addr, send("Good", "still", "a"), T)
         .await
         .unwrap();
-    assert_eq!(ok.code, ResponseCode::Success as i32, "{ok:?}");
-    let header: SendMessageResponseHeader = ok.decode_header().unwrap();
-    assert_eq!(header.queue_offset, 0);
+    assert_eq!(sent_at_queue_offset(&ok), 0);
     running.shutdown().await;
 }
 
@@ -408,9 +413,7 @@ async fn transactional_or_delayed_batches_are_refused_as_illegal_and_store_nothi
         .invoke(&addr, batch_of_three(0, "DELAY\u{1}0\u{2}"), T)
         .await
         .unwrap();
-    assert_eq!(plain.code, ResponseCode::Success as i32, "{plain:?}");
-    let header: SendMessageResponseHeader = plain.decode_header().unwrap();
-    assert_eq!(header.queue_offset, 0);
+    assert_eq!(sent_at_queue_offset(&plain), 0);
     running.shutdown().await;
 }
 

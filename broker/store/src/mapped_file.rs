@@ -211,19 +211,24 @@ impl MappedFile {
     /// Copies `data` at the write position and publishes it. Only the queue's single writer calls
     /// this. Returns the position the data was written at.
     pub fn append(&self, data: &[u8]) -> Option<usize> {
-        let at = self.wrote.load(Ordering::Relaxed);
-        if data.len() > self.size - at {
-            return None;
+        let copied = self.append_with(data.len(), |at| {
+            // SAFETY: `at + data.len() <= size`, so the destination lies inside the mapping.
+            // Bytes at and beyond `wrote` are touched only by the single writer (see the module
+            // contract), and readers never look past `wrote`, so no reference to this range
+            // exists while we copy.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    data.as_ptr(),
+                    self.map.as_mut_ptr().add(at),
+                    data.len(),
+                );
+            }
+            Ok::<(), std::convert::Infallible>(())
+        });
+        match copied {
+            Ok(at) => at,
+            Err(never) => match never {},
         }
-        self.zero.claim(at + data.len());
-        // SAFETY: `at + data.len() <= size`, so the destination lies inside the mapping. Bytes at
-        // and beyond `wrote` are touched only by the single writer (see the module contract), and
-        // readers never look past `wrote`, so no reference to this range exists while we copy.
-        unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(at), data.len());
-        }
-        self.wrote.store(at + data.len(), Ordering::Release);
-        Some(at)
     }
 
     /// Like [`MappedFile::append`], but the bytes go in with `pwrite` rather than a copy through
@@ -236,20 +241,32 @@ impl MappedFile {
     /// fit.
     pub fn append_by_write(&self, data: &[u8]) -> Result<Option<usize>, FileError> {
         use std::os::unix::fs::FileExt;
+        self.append_with(data.len(), |at| {
+            self.file
+                .write_all_at(data, at as u64)
+                .map_err(|source| FileError::Write {
+                    path: self.path.clone(),
+                    source,
+                })
+        })
+    }
+
+    /// The single writer's append: `write` puts `len` bytes at the write position, which is then
+    /// published. `Ok(None)` if they do not fit. A failed write leaves `wrote` where it was:
+    /// whatever part reached the page cache lies past the write position, unseen by readers,
+    /// and the next append covers it.
+    fn append_with<E>(
+        &self,
+        len: usize,
+        write: impl FnOnce(usize) -> Result<(), E>,
+    ) -> Result<Option<usize>, E> {
         let at = self.wrote.load(Ordering::Relaxed);
-        if data.len() > self.size - at {
+        if len > self.size - at {
             return Ok(None);
         }
-        self.zero.claim(at + data.len());
-        // A failed write leaves `wrote` where it was: whatever part of `data` reached the page
-        // cache lies past the write position, unseen by readers, and the next append covers it.
-        self.file
-            .write_all_at(data, at as u64)
-            .map_err(|source| FileError::Write {
-                path: self.path.clone(),
-                source,
-            })?;
-        self.wrote.store(at + data.len(), Ordering::Release);
+        self.zero.claim(at + len);
+        write(at)?;
+        self.wrote.store(at + len, Ordering::Release);
         Ok(Some(at))
     }
 
