@@ -94,14 +94,15 @@ pub fn find<'a>(raw: &'a [u8], name: &str) -> Option<&'a str> {
         .and_then(|v| std::str::from_utf8(v).ok())
 }
 
-/// Which of `names` have a valid pair (as [`find`] would answer `Some` for valid UTF-8), in one
-/// pass over `raw` instead of one per name.
+/// Which of `names` [`find`] would answer `Some` for, in one pass over `raw` instead of one per
+/// name. As in `find`, the last pair of a name decides: an earlier valid value does not count
+/// when the last one is not UTF-8.
 pub fn contains_each<const N: usize>(raw: &[u8], names: [&str; N]) -> [bool; N] {
     let mut found = [false; N];
     for (name, value) in iter(raw) {
         for (slot, wanted) in found.iter_mut().zip(names) {
-            if !*slot && name == wanted.as_bytes() && std::str::from_utf8(value).is_ok() {
-                *slot = true;
+            if name == wanted.as_bytes() {
+                *slot = std::str::from_utf8(value).is_ok();
             }
         }
     }
@@ -158,6 +159,14 @@ mod tests {
     fn value_may_contain_the_name_separator() {
         let raw = b"k\x01a\x01b\x02";
         assert_eq!(find(raw, "k"), Some("a\x01b"));
+    }
+
+    #[test]
+    fn contains_each_is_decided_by_the_last_pair_of_a_name_as_find_is() {
+        let raw = b"a\x01ok\x02a\x01\xff\x02b\x01\xff\x02b\x01ok\x02";
+        assert_eq!(find(raw, "a"), None);
+        assert_eq!(find(raw, "b"), Some("ok"));
+        assert_eq!(contains_each(raw, ["a", "b"]), [false, true]);
     }
 
     proptest! {
