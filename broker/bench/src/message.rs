@@ -17,8 +17,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::{BufMut, Bytes, BytesMut};
-use rmq_protocol::batch::{self, BatchMessage};
+use bytes::{Bytes, BytesMut};
+use rmq_protocol::batch;
 use rmq_protocol::code::RequestCode;
 use rmq_protocol::command::send_message::SendMessageRequestHeaderV2;
 use rmq_protocol::message::properties::{self, keys};
@@ -54,14 +54,20 @@ pub fn now_us() -> u64 {
 
 /// A body of `size` bytes, stamped when it has room for the stamp.
 pub fn body(size: usize, sent_us: u64, seq: u64) -> Bytes {
-    let mut body = BytesMut::with_capacity(size);
+    let mut body = Vec::with_capacity(size);
+    write_body(&mut body, size, sent_us, seq);
+    Bytes::from(body)
+}
+
+/// Appends a body of `size` bytes to `out`, stamped when it has room for the stamp.
+pub fn write_body(out: &mut Vec<u8>, size: usize, sent_us: u64, seq: u64) {
+    let start = out.len();
     if size >= STAMP_LEN {
-        body.put_slice(&STAMP_MAGIC);
-        body.put_u64(sent_us);
-        body.put_u64(seq);
+        out.extend_from_slice(&STAMP_MAGIC);
+        out.extend_from_slice(&sent_us.to_be_bytes());
+        out.extend_from_slice(&seq.to_be_bytes());
     }
-    body.put_bytes(b'x', size - body.len());
-    body.freeze()
+    out.resize(start + size, b'x');
 }
 
 /// The stamp of a body, if it has one.
@@ -84,7 +90,7 @@ pub struct MessageFactory {
     group: String,
     serialize: SerializeType,
     /// Hex prefix of `UNIQ_KEY`s: pid and start time, so runs do not collide.
-    uniq_prefix: String,
+    uniq_prefix: [u8; 16],
     next_seq: AtomicU64,
 }
 
@@ -108,7 +114,7 @@ impl MessageFactory {
             tags,
             group,
             serialize: SerializeType::Json,
-            uniq_prefix: format!("{:08X}{:08X}", std::process::id(), start as u32),
+            uniq_prefix: hex16((u64::from(std::process::id()) << 32) | (start & 0xFFFF_FFFF)),
             next_seq: AtomicU64::new(0),
         }
     }
@@ -136,33 +142,31 @@ impl MessageFactory {
         request
     }
 
-    /// One SEND_BATCH_MESSAGE request of `count` messages, stamped now.
+    /// One SEND_BATCH_MESSAGE request of `count` messages, stamped now. Each message is
+    /// written straight into the request body from two reused buffers.
     pub fn batch(&self, target: &Target, count: usize) -> RemotingCommand {
         let first = self.next_seq.fetch_add(count as u64, Ordering::Relaxed);
         let now = now_us();
-        let messages: Vec<BatchMessage> = (first..first + count as u64)
-            .map(|seq| BatchMessage {
-                flag: 0,
-                body: body(self.size, now, seq),
-                properties: Bytes::from(self.properties(seq).into_bytes()),
-            })
-            .collect();
-        let mut bytes = BytesMut::with_capacity(messages.iter().map(|m| m.encoded_len()).sum());
-        // The sizes were checked against the broker's limit before the run (`ArgError`), and
-        // the properties are far below i16::MAX; an error here is a bug, so send an empty batch
-        // and let the broker's MESSAGE_ILLEGAL show it in the error counts.
-        if batch::encode(&messages, &mut bytes).is_err() {
-            bytes.clear();
+        let mut bytes = BytesMut::with_capacity(count * (self.size + BATCH_OVERHEAD_ESTIMATE));
+        let mut body = Vec::with_capacity(self.size);
+        let mut props = Vec::with_capacity(PROPERTIES_CAPACITY);
+        for (index, seq) in (first..first + count as u64).enumerate() {
+            body.clear();
+            write_body(&mut body, self.size, now, seq);
+            props.clear();
+            self.write_properties(&mut props, seq);
+            // The sizes were checked against the broker's limit before the run (`ArgError`),
+            // and the properties are far below i16::MAX; an error here is a bug, so send an
+            // empty batch and let the broker's MESSAGE_ILLEGAL show it in the error counts.
+            if batch::encode_one(index, 0, &body, &props, &mut bytes).is_err() {
+                bytes.clear();
+                break;
+            }
         }
         // Java's `MessageBatch` carries the batch's own WAIT property in the header.
         let mut props = Vec::new();
         properties::push_property(&mut props, keys::WAIT, "true");
-        let header = self.header(
-            target,
-            now,
-            Some(String::from_utf8_lossy(&props).into_owned()),
-            true,
-        );
+        let header = self.header(target, now, Some(ascii_string(props)), true);
         let mut request =
             RemotingCommand::request_with_header(RequestCode::SendBatchMessage, &header)
                 .with_body(bytes.freeze());
@@ -198,22 +202,67 @@ impl MessageFactory {
     /// The properties a Java producer sets: `UNIQ_KEY` always (the client id), `WAIT=true`
     /// (wait for the store under SYNC_FLUSH), and `TAGS`/`KEYS` when asked for.
     pub fn properties(&self, seq: u64) -> String {
-        let mut props = Vec::with_capacity(96);
+        let mut props = Vec::with_capacity(PROPERTIES_CAPACITY);
+        self.write_properties(&mut props, seq);
+        ascii_string(props)
+    }
+
+    /// Appends [`MessageFactory::properties`] to `out`, without formatting machinery: the
+    /// load generator shares the broker's cores, so its cost per message is kept small.
+    fn write_properties(&self, out: &mut Vec<u8>, seq: u64) {
         if self.tags {
-            properties::push_property(&mut props, keys::TAGS, TAG);
+            properties::push_property(out, keys::TAGS, TAG);
         }
         if self.keys {
-            properties::push_property(&mut props, keys::KEYS, &format!("bench-{seq}"));
+            let mut key = *b"bench-00000000000000000000";
+            let digits = decimal(seq, &mut key[6..]);
+            let len = 6 + digits;
+            key.copy_within(26 - digits.., 6);
+            properties::push_property(out, keys::KEYS, ascii(&key[..len]));
         }
-        properties::push_property(&mut props, keys::WAIT, "true");
-        properties::push_property(
-            &mut props,
-            keys::UNIQ_KEY,
-            &format!("{}{seq:016X}", self.uniq_prefix),
-        );
-        // Every piece is ASCII or a separator byte.
-        String::from_utf8_lossy(&props).into_owned()
+        properties::push_property(out, keys::WAIT, "true");
+        let mut uniq = [0u8; 32];
+        uniq[..16].copy_from_slice(&self.uniq_prefix);
+        uniq[16..].copy_from_slice(&hex16(seq));
+        properties::push_property(out, keys::UNIQ_KEY, ascii(&uniq));
     }
+}
+
+/// Room for the properties this producer sets, so building them does not reallocate.
+const PROPERTIES_CAPACITY: usize = 96;
+
+/// `v` as 16 upper-case hex digits, as `format!("{v:016X}")` writes it.
+fn hex16(v: u64) -> [u8; 16] {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = [0u8; 16];
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = DIGITS[((v >> (60 - 4 * i)) & 0xF) as usize];
+    }
+    out
+}
+
+/// Writes `v` in decimal right-aligned at the end of `buf` (20 bytes hold any u64); returns
+/// how many digits it took.
+fn decimal(mut v: u64, buf: &mut [u8]) -> usize {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return buf.len() - at;
+        }
+    }
+}
+
+/// Bytes this module wrote from ASCII digits and letters.
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
+/// A property string this module built; every piece is ASCII or a separator byte.
+fn ascii_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 #[cfg(test)]
@@ -255,6 +304,28 @@ mod tests {
             assert_eq!(read_stamp(&body), None);
         }
         assert_eq!(read_stamp(&body(STAMP_LEN, 7, 8)).unwrap().seq, 8);
+    }
+
+    #[test]
+    fn unique_keys_and_message_keys_are_spelled_as_format_would() {
+        for v in [0, 9, 10, 0xABC, 1_234_567_890, u64::MAX] {
+            assert_eq!(hex16(v), format!("{v:016X}").as_bytes());
+            let mut buf = [b'?'; 20];
+            let n = decimal(v, &mut buf);
+            assert_eq!(&buf[20 - n..], v.to_string().as_bytes());
+        }
+        let factory = MessageFactory::new(64, true, false, "pg".into());
+        let props = factory.properties(1_234_567);
+        assert_eq!(
+            properties::find(props.as_bytes(), keys::KEYS),
+            Some("bench-1234567")
+        );
+        let uniq = properties::find(props.as_bytes(), keys::UNIQ_KEY).unwrap();
+        assert!(uniq.ends_with("000000000012D687"), "{uniq}");
+        assert!(
+            uniq.starts_with(&format!("{:08X}", std::process::id())),
+            "{uniq}"
+        );
     }
 
     #[test]

@@ -107,37 +107,50 @@ pub fn decode(batch: &Bytes) -> Result<Vec<BatchMessage>, DecodeBatchError> {
     Ok(messages)
 }
 
-/// Appends the batch body of `messages` to `dst`.
+/// Appends the batch body of `messages` to `dst`; on error `dst` is left as it was.
 pub fn encode(messages: &[BatchMessage], dst: &mut BytesMut) -> Result<(), EncodeBatchError> {
     let start = dst.len();
     for (index, message) in messages.iter().enumerate() {
-        let Ok(props_len) = i16::try_from(message.properties.len()) else {
+        if let Err(error) = encode_one(index, message.flag, &message.body, &message.properties, dst)
+        {
             dst.truncate(start);
-            return Err(EncodeBatchError::PropertiesTooLong {
-                index,
-                len: message.properties.len(),
-            });
-        };
-        let (Ok(total_size), Ok(body_len)) = (
-            i32::try_from(message.encoded_len()),
-            i32::try_from(message.body.len()),
-        ) else {
-            dst.truncate(start);
-            return Err(EncodeBatchError::BodyTooLong {
-                index,
-                len: message.body.len(),
-            });
-        };
-        dst.reserve(message.encoded_len());
-        dst.put_i32(total_size);
-        dst.put_i32(0);
-        dst.put_i32(0);
-        dst.put_i32(message.flag);
-        dst.put_i32(body_len);
-        dst.put_slice(&message.body);
-        dst.put_i16(props_len);
-        dst.put_slice(&message.properties);
+            return Err(error);
+        }
     }
+    Ok(())
+}
+
+/// Appends the message at `index` of a batch to `dst`, from borrowed parts, so a producer can
+/// build a batch without a [`BatchMessage`] per message. Nothing is written on error.
+pub fn encode_one(
+    index: usize,
+    flag: i32,
+    body: &[u8],
+    properties: &[u8],
+    dst: &mut BytesMut,
+) -> Result<(), EncodeBatchError> {
+    let Ok(props_len) = i16::try_from(properties.len()) else {
+        return Err(EncodeBatchError::PropertiesTooLong {
+            index,
+            len: properties.len(),
+        });
+    };
+    let len = MESSAGE_OVERHEAD + body.len() + properties.len();
+    let (Ok(total_size), Ok(body_len)) = (i32::try_from(len), i32::try_from(body.len())) else {
+        return Err(EncodeBatchError::BodyTooLong {
+            index,
+            len: body.len(),
+        });
+    };
+    dst.reserve(len);
+    dst.put_i32(total_size);
+    dst.put_i32(0);
+    dst.put_i32(0);
+    dst.put_i32(flag);
+    dst.put_i32(body_len);
+    dst.put_slice(body);
+    dst.put_i16(props_len);
+    dst.put_slice(properties);
     Ok(())
 }
 
