@@ -21,6 +21,7 @@ use bytes::{Bytes, BytesMut};
 use rmq_protocol::batch;
 use rmq_protocol::code::RequestCode;
 use rmq_protocol::command::send_message::SendMessageRequestHeaderV2;
+use rmq_protocol::decimal::decimal;
 use rmq_protocol::message::properties::{self, keys};
 use rmq_protocol::{RemotingCommand, SerializeType};
 
@@ -214,11 +215,12 @@ impl MessageFactory {
             properties::push_property(out, keys::TAGS, TAG);
         }
         if self.keys {
-            let mut key = *b"bench-00000000000000000000";
-            let digits = decimal(seq, &mut key[6..]);
-            let len = 6 + digits;
-            key.copy_within(26 - digits.., 6);
-            properties::push_property(out, keys::KEYS, ascii(&key[..len]));
+            let mut digits = [0; 20];
+            let seq = decimal(i64::try_from(seq).unwrap_or(i64::MAX), &mut digits);
+            let mut key = [0u8; 26];
+            key[..6].copy_from_slice(b"bench-");
+            key[6..6 + seq.len()].copy_from_slice(seq.as_bytes());
+            properties::push_property(out, keys::KEYS, ascii(&key[..6 + seq.len()]));
         }
         properties::push_property(out, keys::WAIT, "true");
         let mut uniq = [0u8; 32];
@@ -239,20 +241,6 @@ fn hex16(v: u64) -> [u8; 16] {
         *slot = DIGITS[((v >> (60 - 4 * i)) & 0xF) as usize];
     }
     out
-}
-
-/// Writes `v` in decimal right-aligned at the end of `buf` (20 bytes hold any u64); returns
-/// how many digits it took.
-fn decimal(mut v: u64, buf: &mut [u8]) -> usize {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            return buf.len() - at;
-        }
-    }
 }
 
 /// Bytes this module wrote from ASCII digits and letters.
@@ -310,9 +298,6 @@ mod tests {
     fn unique_keys_and_message_keys_are_spelled_as_format_would() {
         for v in [0, 9, 10, 0xABC, 1_234_567_890, u64::MAX] {
             assert_eq!(hex16(v), format!("{v:016X}").as_bytes());
-            let mut buf = [b'?'; 20];
-            let n = decimal(v, &mut buf);
-            assert_eq!(&buf[20 - n..], v.to_string().as_bytes());
         }
         let factory = MessageFactory::new(64, true, false, "pg".into());
         let props = factory.properties(1_234_567);

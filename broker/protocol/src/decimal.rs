@@ -2,7 +2,7 @@
 //! on every request and response.
 
 /// `value` in decimal, written at the end of `buf` (20 bytes hold any `i64` with its sign).
-pub(crate) fn decimal(value: i64, buf: &mut [u8; 20]) -> &str {
+pub fn decimal(value: i64, buf: &mut [u8; 20]) -> &str {
     let mut at = buf.len();
     let mut rest = value.unsigned_abs();
     loop {

@@ -33,7 +33,7 @@ pub mod batch;
 pub mod body;
 pub mod code;
 pub mod command;
-mod decimal;
+pub mod decimal;
 pub mod ext_fields;
 pub mod frame;
 pub mod header;
