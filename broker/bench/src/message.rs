@@ -22,6 +22,7 @@ use rmq_protocol::batch;
 use rmq_protocol::code::RequestCode;
 use rmq_protocol::command::send_message::SendMessageRequestHeaderV2;
 use rmq_protocol::decimal::decimal;
+use rmq_protocol::message::msg_id::write_hex;
 use rmq_protocol::message::properties::{self, keys};
 use rmq_protocol::{RemotingCommand, SerializeType};
 
@@ -90,8 +91,8 @@ pub struct MessageFactory {
     tags: bool,
     group: String,
     serialize: SerializeType,
-    /// Hex prefix of `UNIQ_KEY`s: pid and start time, so runs do not collide.
-    uniq_prefix: [u8; 16],
+    /// Prefix of `UNIQ_KEY`s, written as hex: pid and start time, so runs do not collide.
+    uniq_prefix: [u8; 8],
     next_seq: AtomicU64,
 }
 
@@ -115,7 +116,8 @@ impl MessageFactory {
             tags,
             group,
             serialize: SerializeType::Json,
-            uniq_prefix: hex16((u64::from(std::process::id()) << 32) | (start & 0xFFFF_FFFF)),
+            uniq_prefix: ((u64::from(std::process::id()) << 32) | (start & 0xFFFF_FFFF))
+                .to_be_bytes(),
             next_seq: AtomicU64::new(0),
         }
     }
@@ -224,24 +226,14 @@ impl MessageFactory {
         }
         properties::push_property(out, keys::WAIT, "true");
         let mut uniq = [0u8; 32];
-        uniq[..16].copy_from_slice(&self.uniq_prefix);
-        uniq[16..].copy_from_slice(&hex16(seq));
+        write_hex(&self.uniq_prefix, &mut uniq[..16]);
+        write_hex(&seq.to_be_bytes(), &mut uniq[16..]);
         properties::push_property(out, keys::UNIQ_KEY, ascii(&uniq));
     }
 }
 
 /// Room for the properties this producer sets, so building them does not reallocate.
 const PROPERTIES_CAPACITY: usize = 96;
-
-/// `v` as 16 upper-case hex digits, as `format!("{v:016X}")` writes it.
-fn hex16(v: u64) -> [u8; 16] {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = [0u8; 16];
-    for (i, slot) in out.iter_mut().enumerate() {
-        *slot = DIGITS[((v >> (60 - 4 * i)) & 0xF) as usize];
-    }
-    out
-}
 
 /// Bytes this module wrote from ASCII digits and letters.
 fn ascii(bytes: &[u8]) -> &str {
@@ -297,7 +289,9 @@ mod tests {
     #[test]
     fn unique_keys_and_message_keys_are_spelled_as_format_would() {
         for v in [0, 9, 10, 0xABC, 1_234_567_890, u64::MAX] {
-            assert_eq!(hex16(v), format!("{v:016X}").as_bytes());
+            let mut hex = [0u8; 16];
+            write_hex(&u64::to_be_bytes(v), &mut hex);
+            assert_eq!(hex, format!("{v:016X}").as_bytes());
         }
         let factory = MessageFactory::new(64, true, false, "pg".into());
         let props = factory.properties(1_234_567);

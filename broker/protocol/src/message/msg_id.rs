@@ -25,15 +25,25 @@ pub fn offset_msg_id(store_host: SocketAddr, offset: i64) -> String {
     to_hex(&bytes)
 }
 
+const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+
 /// Uppercase hex, as Apache's `UtilAll.bytes2string`.
 pub fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(HEX_DIGITS[usize::from(b & 0xf)]));
     }
     out
+}
+
+/// [`to_hex`] without allocating: writes two digits per byte into `out`, as far as `out`
+/// reaches (twice `bytes.len()` takes them all).
+pub fn write_hex(bytes: &[u8], out: &mut [u8]) {
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX_DIGITS[usize::from(b >> 4)];
+        pair[1] = HEX_DIGITS[usize::from(b & 0xf)];
+    }
 }
 
 fn from_hex(id: &str) -> Result<Vec<u8>, ParseMsgIdError> {
@@ -82,10 +92,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn to_hex_writes_every_byte_as_two_uppercase_digits() {
+    fn to_hex_and_write_hex_write_every_byte_as_two_uppercase_digits() {
         let all: Vec<u8> = (0..=255).collect();
         let expected: String = all.iter().map(|b| format!("{b:02X}")).collect();
         assert_eq!(to_hex(&all), expected);
+        let mut written = vec![0u8; 512];
+        write_hex(&all, &mut written);
+        assert_eq!(written, expected.as_bytes());
     }
 
     #[test]
