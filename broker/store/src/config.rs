@@ -30,6 +30,34 @@ impl FromStr for FlushDiskType {
     }
 }
 
+/// `recoverCorruptCommitLog`: what recovery does when written data follows an invalid record
+/// (see [`crate::store::tail`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CorruptTailPolicy {
+    /// `refuse` (default): the store does not open; the error names the file, offset and reason,
+    /// and nothing is deleted.
+    #[default]
+    Refuse,
+    /// `truncate`: the bytes from the invalid record to the end of written data are copied to
+    /// `{storePathRootDir}/quarantine/`, then the log is cut at the invalid record.
+    Quarantine,
+}
+
+impl FromStr for CorruptTailPolicy {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "refuse" => Ok(CorruptTailPolicy::Refuse),
+            "truncate" => Ok(CorruptTailPolicy::Quarantine),
+            other => Err(ConfigError::Invalid {
+                key: "recoverCorruptCommitLog".into(),
+                value: other.into(),
+                expected: "refuse or truncate",
+            }),
+        }
+    }
+}
+
 /// A configuration value could not be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -75,6 +103,8 @@ pub struct StoreConfig {
     pub max_index_num: u32,
     /// `checkCRCOnRecover`, default true.
     pub check_crc_on_recover: bool,
+    /// `recoverCorruptCommitLog` (not an Apache key), default `refuse`.
+    pub recover_corrupt_commit_log: CorruptTailPolicy,
     /// `deleteWhen`: hours of the day, `;`-separated, default "04".
     pub delete_when: String,
     /// `fileReservedTime` in hours, default 72.
@@ -122,6 +152,7 @@ impl StoreConfig {
             max_hash_slot_num: 5_000_000,
             max_index_num: 20_000_000,
             check_crc_on_recover: true,
+            recover_corrupt_commit_log: CorruptTailPolicy::Refuse,
             delete_when: "04".into(),
             file_reserved_time_hours: 72,
             disk_max_used_space_ratio: 75,
@@ -154,6 +185,9 @@ impl StoreConfig {
     }
     pub fn lock_path(&self) -> PathBuf {
         self.root_dir.join("lock")
+    }
+    pub fn quarantine_dir(&self) -> PathBuf {
+        self.root_dir.join("quarantine")
     }
     pub fn config_dir(&self) -> PathBuf {
         self.root_dir.join("config")
@@ -191,6 +225,7 @@ impl StoreConfig {
             "maxHashSlotNum" => self.max_hash_slot_num = parse_range(key, v, 1, 50_000_000)?,
             "maxIndexNum" => self.max_index_num = parse_range(key, v, 1, 100_000_000)?,
             "checkCRCOnRecover" => self.check_crc_on_recover = boolean(key, v)?,
+            "recoverCorruptCommitLog" => self.recover_corrupt_commit_log = v.parse()?,
             "deleteWhen" => {
                 for hour in v.split(';').filter(|h| !h.is_empty()) {
                     let _: u32 = parse_range(key, hour, 0, 23)?;

@@ -94,6 +94,27 @@ pub enum OpenStoreError {
     Index(#[from] IndexError),
     #[error(transparent)]
     Dispatch(#[from] DispatchError),
+    #[error(
+        "commit log {path} is corrupt at offset {offset} ({reason}) and {bytes_following} bytes of \
+         written data follow it; nothing was deleted. Inspect the file, or set \
+         recoverCorruptCommitLog=truncate to move the {bytes_at_stake} bytes from offset {offset} \
+         into {quarantine} and start without them"
+    )]
+    CorruptCommitLog {
+        path: PathBuf,
+        offset: u64,
+        reason: String,
+        bytes_following: u64,
+        bytes_at_stake: u64,
+        quarantine: PathBuf,
+    },
+    #[error("failed to set commit log bytes from offset {offset} aside into {path}")]
+    Quarantine {
+        path: PathBuf,
+        offset: u64,
+        #[source]
+        source: io::Error,
+    },
     #[error("invalid configuration: {0}")]
     Config(String),
     #[error("failed to start thread {name}")]

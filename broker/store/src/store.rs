@@ -11,6 +11,7 @@ mod queue_table;
 mod read;
 mod replica;
 mod services;
+pub mod tail;
 
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -30,7 +31,7 @@ use crate::error::{FileError, PutError};
 use crate::flush::{FlushHandle, FlushStatus, GroupCommit};
 use crate::index::IndexService;
 
-pub use open::RecoveryReport;
+pub use open::{Quarantined, RecoveryReport};
 pub use read::{GetRequest, GetResult, GetStatus};
 pub use replica::ReplicaWriter;
 

@@ -94,27 +94,150 @@ fn served(store: &MessageStore) -> Vec<u64> {
     out
 }
 
+/// Every commit log file's name and bytes.
+fn commit_log_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(config(root).commit_log_dir())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Zeroes `len` bytes of the commit log at `offset` (within one file).
+fn zero_commit_log(root: &Path, offset: u64, len: usize) {
+    let path = config(root)
+        .commit_log_dir()
+        .join(format!("{:020}", offset / FILE_SIZE * FILE_SIZE));
+    let file = OpenOptions::new().write(true).open(path).unwrap();
+    file.write_all_at(&vec![0u8; len], offset % FILE_SIZE)
+        .unwrap();
+}
+
 #[test]
-fn a_corrupt_record_after_the_checkpoint_is_cut_with_everything_after_it() {
+fn a_corrupt_record_with_written_data_after_it_stops_the_open_and_deletes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let offsets = fill(dir.path(), 600);
     put_abort_marker_back(dir.path());
     let bad = 550;
     corrupt_commit_log(dir.path(), body_offset(offsets[bad]) + 2);
+    let before = commit_log_bytes(dir.path());
 
-    let (store, report) = MessageStore::open_with_report(config(dir.path())).unwrap();
+    let err = MessageStore::open_with_report(config(dir.path())).unwrap_err();
+    let rmq_store::error::OpenStoreError::CorruptCommitLog {
+        path,
+        offset,
+        reason,
+        bytes_following,
+        ..
+    } = &err
+    else {
+        panic!("expected CorruptCommitLog, got {err:?}");
+    };
+    assert_eq!(*offset, offsets[bad]);
+    assert!(path.ends_with(format!("{:020}", offsets[bad] / FILE_SIZE * FILE_SIZE)));
+    assert!(reason.contains("crc"), "{reason}");
+    let last_record_end = offsets[599] + (offsets[599] - offsets[598]);
+    assert!(*bytes_following > 0 && *bytes_following <= last_record_end - offsets[bad]);
+    let text = err.to_string();
+    assert!(text.contains("recoverCorruptCommitLog=truncate"), "{text}");
+    assert_eq!(
+        commit_log_bytes(dir.path()),
+        before,
+        "nothing was cut or deleted"
+    );
+    assert!(!config(dir.path()).quarantine_dir().exists());
+}
+
+#[test]
+fn with_truncate_chosen_the_bytes_after_a_corrupt_record_are_set_aside_before_the_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let offsets = fill(dir.path(), 600);
+    put_abort_marker_back(dir.path());
+    let bad = 550;
+    corrupt_commit_log(dir.path(), body_offset(offsets[bad]) + 2);
+    let before = commit_log_bytes(dir.path());
+
+    let mut c = config(dir.path());
+    c.recover_corrupt_commit_log = rmq_store::config::CorruptTailPolicy::Quarantine;
+    let (store, report) = MessageStore::open_with_report(c).unwrap();
     assert!(report.abnormal && report.torn_tail, "{report:?}");
-    assert!(report.scan_start <= offsets[bad]);
     assert_eq!(report.end_offset, offsets[bad]);
-    assert_eq!(store.commit_log_max_offset(), offsets[bad]);
     assert_eq!(served(&store), offsets[..bad].to_vec());
-    assert_eq!(store.query_by_key("T", "key549", 10, 0, i64::MAX).len(), 1);
     assert!(
         store
             .query_by_key("T", "key551", 10, 0, i64::MAX)
             .is_empty()
     );
     store.shutdown();
+
+    let q = report.quarantined.expect("bytes set aside");
+    assert_eq!(q.offset, offsets[bad]);
+    assert_eq!(
+        q.messages_at_least, 50,
+        "the corrupt record and the 49 after it"
+    );
+    // The pieces, concatenated in offset order, are the original bytes from the corrupt record on.
+    let mut pieces: Vec<_> = std::fs::read_dir(&q.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap() != "REASON")
+        .collect();
+    pieces.sort();
+    let mut set_aside = Vec::new();
+    for p in &pieces {
+        set_aside.extend(std::fs::read(p).unwrap());
+    }
+    assert_eq!(set_aside.len() as u64, q.bytes);
+    let original: Vec<u8> = before.iter().flat_map(|(_, b)| b.clone()).collect();
+    let from = offsets[bad] as usize;
+    assert_eq!(set_aside[..], original[from..from + set_aside.len()]);
+    let reason = std::fs::read_to_string(q.dir.join("REASON")).unwrap();
+    assert!(reason.contains(&offsets[bad].to_string()), "{reason}");
+}
+
+#[test]
+fn a_torn_last_record_followed_only_by_zeroes_is_cut_and_every_earlier_record_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let offsets = fill(dir.path(), 600);
+    put_abort_marker_back(dir.path());
+    // The last record's second half never reached the disk.
+    let last = offsets[599];
+    let len = (offsets[599] - offsets[598]) as usize;
+    zero_commit_log(dir.path(), last + len as u64 / 2, len - len / 2);
+
+    let (store, report) = MessageStore::open_with_report(config(dir.path())).unwrap();
+    assert!(
+        report.torn_tail && report.quarantined.is_none(),
+        "{report:?}"
+    );
+    assert_eq!(report.end_offset, last);
+    assert_eq!(served(&store), offsets[..599].to_vec());
+    store.shutdown();
+}
+
+#[test]
+fn written_records_after_a_zeroed_gap_are_not_mistaken_for_the_end_of_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let offsets = fill(dir.path(), 600);
+    put_abort_marker_back(dir.path());
+    // Record 550's first 64 bytes lost, later records intact: zeroes where a record should start
+    // are not the end of data when written records follow.
+    zero_commit_log(dir.path(), offsets[550], 64);
+    let before = commit_log_bytes(dir.path());
+
+    let err = MessageStore::open_with_report(config(dir.path())).unwrap_err();
+    assert!(
+        matches!(&err, rmq_store::error::OpenStoreError::CorruptCommitLog { offset, .. } if *offset == offsets[550]),
+        "{err:?}"
+    );
+    assert_eq!(commit_log_bytes(dir.path()), before);
 }
 
 #[test]

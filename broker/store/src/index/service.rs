@@ -355,10 +355,21 @@ impl IndexService {
 }
 
 /// The dispatch watermark a file implies: its last physical offset, once it holds an item or
-/// carries the end of a full predecessor.
+/// carries the end of a full predecessor. The last record of a full file may have filed only some
+/// of its keys there, the rest going to a next file that a crash (or recovery's discard) left
+/// out; and a file that only carries its predecessor's end may not yet hold the rest of that
+/// record's keys. Both leave the watermark just below that record, so it is indexed again (the
+/// keys it already has are filed twice, which queries return once).
 fn watermark_of(file: &IndexFile) -> Option<i64> {
     let header = file.header();
-    (header.index_count > 1 || header.end_phy_offset > 0).then_some(header.end_phy_offset)
+    let straddles = file.is_full() || header.index_count <= 1;
+    (header.index_count > 1 || header.end_phy_offset > 0).then(|| {
+        if straddles {
+            header.end_phy_offset - 1
+        } else {
+            header.end_phy_offset
+        }
+    })
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

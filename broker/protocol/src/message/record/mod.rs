@@ -469,17 +469,17 @@ impl<'a> RecordView<'a> {
 
     /// Full integrity check for recovery: the body CRC, plus the parts the CRC does not cover. A
     /// record torn by a crash mid-copy keeps its prefix and has zeroes after it, so a topic with a
-    /// NUL byte or a property string that does not end with its separator means a torn tail.
+    /// NUL byte or a property string that ends in NUL means a torn tail.
+    ///
+    /// Whether the property string ends with its 0x02 separator says nothing: Apache 4.7-4.9.0
+    /// and 5.x keep the trailing separator of a single message's properties, 4.9.2-4.9.x delete it
+    /// (`MessageDecoder.messageProperties2String`), and both kinds are valid records.
     pub fn verify(&self) -> Result<(), DecodeRecordError> {
         self.verify_body_crc()?;
         if self.topic_len == 0 || self.topic().bytes().any(|b| b == 0) {
             return Err(DecodeRecordError::TornTail { what: "topic" });
         }
-        let props = self.properties();
-        if props
-            .last()
-            .is_some_and(|b| *b != super::properties::PROPERTY_SEPARATOR)
-        {
+        if self.properties().last() == Some(&0) {
             return Err(DecodeRecordError::TornTail { what: "properties" });
         }
         Ok(())

@@ -225,3 +225,22 @@ fn verify_detects_a_tail_torn_inside_the_topic_or_the_properties() {
         );
     }
 }
+
+#[test]
+fn properties_with_or_without_the_trailing_separator_are_valid_as_apache_writes_both() {
+    // 4.9.2-4.9.x write a single message's properties without the last 0x02; 4.7-4.9.0 and 5.x
+    // keep it.
+    for properties in [
+        &b"KEYS\x01k1\x02UNIQ_KEY\x01AC11\x02CLUSTER\x01c"[..],
+        &b"KEYS\x01k1\x02UNIQ_KEY\x01AC11\x02CLUSTER\x01c\x02"[..],
+        &b""[..],
+    ] {
+        let fields = RecordFields {
+            properties,
+            ..sample_fields()
+        };
+        let raw = encode(&fields).unwrap();
+        let checked = RecordView::decode(&raw).and_then(|view| view.verify());
+        assert!(checked.is_ok(), "{properties:?}: {checked:?}");
+    }
+}

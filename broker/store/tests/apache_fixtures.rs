@@ -1,0 +1,264 @@
+//! Stores written by the real Apache RocketMQ 4.9.4 broker through the official Java client
+//! (`../shared/fixtures/apache-4.9.4-stores`): a cleanly stopped one and a `kill -9`ed one. Both
+//! open, as a master's store and as a slave's, without losing a byte, and every message the
+//! client saw acknowledged is found by its queue position, its unique key and its keys, with the
+//! body it was sent with.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rmq_protocol::message::properties;
+use rmq_protocol::message::record::RecordView;
+use rmq_protocol::message::sysflag;
+use rmq_store::{GetRequest, GetStatus, MessageStore, StoreConfig};
+use sha2::{Digest, Sha256};
+
+/// One line of `acked.tsv`.
+#[derive(Debug, Clone)]
+struct Acked {
+    kind: String,
+    topic: String,
+    queue_id: i32,
+    queue_offset: u64,
+    msg_id: String,
+    keys: String,
+    body_len: usize,
+    body_sha256: String,
+}
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/apache-4.9.4-stores")
+}
+
+/// Unpacks fixture `name` (`clean` or `killed`) into a new temp dir; returns it and its store.
+fn unpack(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = fixtures_dir().join(format!("apache-4.9.4-{name}.tar.gz"));
+    let status = Command::new("tar")
+        .arg("xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "tar xzf {}", archive.display());
+    let store = dir.path().join("store");
+    (dir, store)
+}
+
+fn acked(store: &Path) -> Vec<Acked> {
+    std::fs::read_to_string(store.join("acked.tsv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            assert_eq!(f.len(), 9, "{line}");
+            Acked {
+                kind: f[0].into(),
+                topic: f[1].into(),
+                queue_id: f[2].parse().unwrap(),
+                queue_offset: f[3].parse().unwrap(),
+                msg_id: f[4].into(),
+                keys: f[5].into(),
+                body_len: f[7].parse().unwrap(),
+                body_sha256: f[8].into(),
+            }
+        })
+        .collect()
+}
+
+/// The store settings Apache ran with (`broker.conf.used`), rooted at `store`.
+fn config(store: &Path, replica: bool) -> StoreConfig {
+    let mut c = StoreConfig::new(store);
+    let used = std::fs::read_to_string(store.join("broker.conf.used")).unwrap();
+    for line in used.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if key == "storePathRootDir" || key == "storePathCommitLog" {
+            continue;
+        }
+        c.apply(key.trim(), value).unwrap();
+    }
+    c.replica = replica;
+    c
+}
+
+/// The body as the producer sent it: inflated when the client compressed it.
+fn sent_body(view: &RecordView<'_>) -> Vec<u8> {
+    if view.sys_flag() & sysflag::COMPRESSED == 0 {
+        return view.body().to_vec();
+    }
+    let mut out = Vec::new();
+    flate2::read::ZlibDecoder::new(view.body())
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn uniq_key<'a>(view: &RecordView<'a>) -> Option<&'a str> {
+    properties::find(view.properties(), "UNIQ_KEY")
+}
+
+/// Checks that `raw` is the message of `a`, as sent.
+fn assert_is(a: &Acked, raw: &[u8]) {
+    let view = RecordView::decode(raw).unwrap();
+    view.verify().unwrap();
+    assert_eq!(uniq_key(&view), Some(a.msg_id.as_str()), "{a:?}");
+    let body = sent_body(&view);
+    assert_eq!(body.len(), a.body_len, "{a:?}");
+    assert_eq!(sha256_hex(&body), a.body_sha256, "{a:?}");
+}
+
+/// Every commit log file's name and bytes.
+fn commit_log_bytes(store: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(store.join("commitlog"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Opens the fixture store and checks every acknowledged message.
+fn serves_every_acknowledged_message(name: &str, replica: bool) {
+    let (_dir, store_dir) = unpack(name);
+    let before = commit_log_bytes(&store_dir);
+    let acked = acked(&store_dir);
+    assert!(!acked.is_empty());
+    let (store, report) = MessageStore::open_with_report(config(&store_dir, replica)).unwrap();
+    assert_eq!(report.abnormal, name == "killed", "{report:?}");
+    assert!(report.quarantined.is_none(), "{report:?}");
+
+    for a in &acked {
+        // By unique key (the id the client printed), through the index.
+        let by_id = store.query_by_key(&a.topic, &a.msg_id, 4, 0, i64::MAX);
+        // A delayed message that Apache had not delivered yet is still in the schedule topic,
+        // indexed under that topic.
+        let by_id = if by_id.is_empty() && a.kind == "delay" {
+            store.query_by_key("SCHEDULE_TOPIC_XXXX", &a.msg_id, 4, 0, i64::MAX)
+        } else {
+            by_id
+        };
+        assert!(!by_id.is_empty(), "not found by id: {a:?}");
+        for raw in &by_id {
+            assert_is(a, raw);
+        }
+        // By each of its keys.
+        for key in a.keys.split(' ').filter(|k| !k.is_empty()) {
+            let topic = RecordView::decode(&by_id[0]).unwrap().topic().to_owned();
+            let found = store.query_by_key(&topic, key, 4096, 0, i64::MAX);
+            assert!(
+                found.iter().any(|raw| {
+                    uniq_key(&RecordView::decode(raw).unwrap()) == Some(a.msg_id.as_str())
+                }),
+                "key {key} of {a:?}"
+            );
+        }
+        // By its queue position, where the client's send result names the stored one (the
+        // position of a delayed or transactional send is that of the schedule or half topic).
+        if matches!(a.kind.as_str(), "plain" | "batch" | "order") {
+            let got = store.get_message(&GetRequest {
+                topic: &a.topic,
+                queue_id: a.queue_id,
+                offset: a.queue_offset,
+                max_count: 1,
+                max_bytes: 1 << 20,
+                filter: None,
+            });
+            assert_eq!(got.status, GetStatus::Found, "{a:?}");
+            assert_is(a, &got.messages[0]);
+        }
+    }
+    store.shutdown();
+    // Recovery cut nothing but zeroes: every byte Apache wrote is still there, and a file was
+    // deleted only if it held nothing (Apache creates the next file ahead of need).
+    let after = commit_log_bytes(&store_dir);
+    for (name, bytes) in &before {
+        let written = bytes.iter().rposition(|b| *b != 0).map_or(0, |p| p + 1);
+        match after.get(name) {
+            Some(now) => assert_eq!(now[..written], bytes[..written], "{name} changed"),
+            None => assert_eq!(written, 0, "{name}, which held data, was deleted"),
+        }
+    }
+}
+
+#[test]
+fn the_cleanly_stopped_apache_store_serves_every_acknowledged_message() {
+    serves_every_acknowledged_message("clean", false);
+}
+
+#[test]
+fn the_killed_apache_store_serves_every_acknowledged_message() {
+    serves_every_acknowledged_message("killed", false);
+}
+
+#[test]
+fn the_cleanly_stopped_apache_store_opened_as_a_slaves_serves_every_acknowledged_message() {
+    serves_every_acknowledged_message("clean", true);
+}
+
+#[test]
+fn the_killed_apache_store_opened_as_a_slaves_serves_every_acknowledged_message() {
+    serves_every_acknowledged_message("killed", true);
+}
+
+#[test]
+fn rolled_back_transactional_sends_of_the_apache_store_stay_out_of_their_topic() {
+    let (_dir, store_dir) = unpack("clean");
+    let committed: Vec<String> = acked(&store_dir)
+        .into_iter()
+        .filter(|a| a.kind == "tx-commit")
+        .map(|a| a.msg_id)
+        .collect();
+    let store = MessageStore::open(config(&store_dir, false)).unwrap();
+    let mut in_topic = Vec::new();
+    let queue_ids: Vec<i32> = store
+        .queues()
+        .into_iter()
+        .filter(|(topic, _)| topic == "FixTx")
+        .map(|(_, q)| q)
+        .collect();
+    assert!(!queue_ids.is_empty());
+    for queue_id in queue_ids {
+        let mut offset = 0;
+        loop {
+            let got = store.get_message(&GetRequest {
+                topic: "FixTx",
+                queue_id,
+                offset,
+                max_count: 32,
+                max_bytes: 1 << 20,
+                filter: None,
+            });
+            if got.status != GetStatus::Found {
+                break;
+            }
+            for raw in &got.messages {
+                let view = RecordView::decode(raw).unwrap();
+                in_topic.push(uniq_key(&view).unwrap().to_owned());
+            }
+            offset = got.next_begin_offset;
+        }
+    }
+    in_topic.sort();
+    let mut expected = committed;
+    expected.sort();
+    assert_eq!(in_topic, expected);
+    store.shutdown();
+}
