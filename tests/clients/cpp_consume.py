@@ -5,7 +5,7 @@ Collects deliveries until it has --expect distinct messages and no new delivery 
 --idle-s (so extras show up), and it ran at least --min-run-s; fails when --timeout-s passes
 before --expect distinct messages arrived. --consumers K runs K consumers of the group in this
 process (instance names <instance>-0..K-1), for queue-split checks. Prints one JSON line:
-  {"received": [{"consumer", "topic", "body", "tags", "keys", "msg_id", "queue_id", "offset",
+  {"received": [{"consumer", "topic", "body", "body_sha256", "body_len", "tags", "keys", "msg_id", "queue_id", "offset",
                  "reconsume_times", "commit_log_offset", "store_timestamp", "born_timestamp"}, ...],
    "count", "distinct", "queue_ids": {"<consumer>": [..]}, "instances": [..]}
 every delivery is listed (duplicates included, "distinct" counts msg_id). msg_id is the UNIQ_KEY
@@ -13,6 +13,7 @@ the producer set (else the broker's offset id). Plus "error" and a non-zero exit
 A line "cpp_consume.py: started" goes to stderr once every consumer's start() returned.
 """
 
+import hashlib
 import os
 import sys
 import threading
@@ -79,6 +80,8 @@ def main():
                 "consumer": k,
                 "topic": msg.topic,
                 "body": C.to_str(msg.body),
+                "body_sha256": hashlib.sha256(msg.body or b"").hexdigest(),
+                "body_len": len(msg.body or b""),
                 "tags": C.to_str(msg.tags),
                 "keys": C.to_str(msg.keys),
                 "msg_id": msg.id,

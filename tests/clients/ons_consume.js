@@ -5,7 +5,7 @@
 // came for --idle-s (so extras show up), and it ran at least --min-run-s; fails when --timeout-s
 // passes before --expect distinct messages arrived. --consumers K runs K consumers of the group in
 // this process (instance names <instance>-0..K-1), for queue-split checks. Prints one JSON line:
-//   {"received": [{"consumer", "topic", "body", "tags", "keys", "msg_id", "uniq_key", "queue_id",
+//   {"received": [{"consumer", "topic", "body", "body_sha256", "body_len", "tags", "keys", "msg_id", "uniq_key", "queue_id",
 //                  "offset", "reconsume_times", "commit_log_offset", "store_timestamp",
 //                  "born_timestamp", "store_host", "born_host"}, ...],
 //    "count", "distinct", "queue_ids": {"<consumer>": [..]}, "instances": [..]}
@@ -14,6 +14,7 @@
 // when the producer set one. Plus "error" and a non-zero exit on failure.
 // A line "ons_consume.js: started" goes to stderr once every consumer is ready.
 
+const crypto = require('crypto');
 const C = require('./ons_common');
 
 const USAGE = `usage: ons_consume.js --namesrv HOST:PORT --topic T --group G --expect N
@@ -88,6 +89,8 @@ async function main() {
         consumer: k,
         topic: msg.topic,
         body: msg.body ? msg.body.toString('utf8') : null,
+        body_sha256: crypto.createHash('sha256').update(msg.body || Buffer.alloc(0)).digest('hex'),
+        body_len: msg.body ? msg.body.length : 0,
         tags: msg.tags || null,
         keys: msg.keys || null,
         msg_id: msg.msgId,

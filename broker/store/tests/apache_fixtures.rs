@@ -7,8 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use rmq_protocol::message::properties;
 use rmq_protocol::message::record::RecordView;
@@ -16,73 +15,16 @@ use rmq_protocol::message::sysflag;
 use rmq_store::{GetRequest, GetStatus, MessageStore, StoreConfig};
 use sha2::{Digest, Sha256};
 
-/// One line of `acked.tsv`.
-#[derive(Debug, Clone)]
-struct Acked {
-    kind: String,
-    topic: String,
-    queue_id: i32,
-    queue_offset: u64,
-    msg_id: String,
-    keys: String,
-    body_len: usize,
-    body_sha256: String,
-}
+#[path = "support/apache_fixture.rs"]
+mod apache_fixture;
 
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/apache-4.9.4-stores")
-}
-
-/// Unpacks fixture `name` (`clean` or `killed`) into a new temp dir; returns it and its store.
-fn unpack(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let archive = fixtures_dir().join(format!("apache-4.9.4-{name}.tar.gz"));
-    let status = Command::new("tar")
-        .arg("xzf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success(), "tar xzf {}", archive.display());
-    let store = dir.path().join("store");
-    (dir, store)
-}
-
-fn acked(store: &Path) -> Vec<Acked> {
-    std::fs::read_to_string(store.join("acked.tsv"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let f: Vec<&str> = line.split('\t').collect();
-            assert_eq!(f.len(), 9, "{line}");
-            Acked {
-                kind: f[0].into(),
-                topic: f[1].into(),
-                queue_id: f[2].parse().unwrap(),
-                queue_offset: f[3].parse().unwrap(),
-                msg_id: f[4].into(),
-                keys: f[5].into(),
-                body_len: f[7].parse().unwrap(),
-                body_sha256: f[8].into(),
-            }
-        })
-        .collect()
-}
+use apache_fixture::{Acked, acked, unpack};
 
 /// The store settings Apache ran with (`broker.conf.used`), rooted at `store`.
 fn config(store: &Path, replica: bool) -> StoreConfig {
     let mut c = StoreConfig::new(store);
-    let used = std::fs::read_to_string(store.join("broker.conf.used")).unwrap();
-    for line in used.lines() {
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        if key == "storePathRootDir" || key == "storePathCommitLog" {
-            continue;
-        }
-        c.apply(key.trim(), value).unwrap();
+    for (key, value) in apache_fixture::store_settings(store) {
+        c.apply(&key, &value).unwrap();
     }
     c.replica = replica;
     c

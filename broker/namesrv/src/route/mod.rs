@@ -135,11 +135,27 @@ impl RouteTable {
         }
         first |= old_addr.is_none();
 
-        if broker_id == MASTER_ID
+        // Apache 5's "prime slave": while no master of the group is registered, the slave with
+        // the smallest id speaks for the group's topics, read-only (a slave takes no sends). So
+        // a group whose master is gone, or a name server that restarted meanwhile, still routes
+        // consumers to the slave that holds the messages. Apache 4.x name servers take topics
+        // from masters only.
+        let is_master = broker_id == MASTER_ID;
+        let is_prime_slave =
+            !is_master && broker_data.broker_addrs.keys().next() == Some(&broker_id);
+        if (is_master || is_prime_slave)
             && (first || self.is_data_version_changed(broker_addr, &topics.data_version))
         {
             for (key, config) in &topics.topic_config_table {
-                self.update_queue_data(broker_name, key, config);
+                if is_prime_slave {
+                    let read_only = TopicConfig {
+                        perm: config.perm & !perm::WRITE,
+                        ..config.clone()
+                    };
+                    self.update_queue_data(broker_name, key, &read_only);
+                } else {
+                    self.update_queue_data(broker_name, key, config);
+                }
             }
         }
 

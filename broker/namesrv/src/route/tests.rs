@@ -157,6 +157,33 @@ fn slave_topic_configs_do_not_change_queue_data() {
 }
 
 #[test]
+fn a_slave_whose_master_is_not_registered_routes_its_topics_read_only() {
+    let t0 = Instant::now();
+    let mut table = RouteTable::new(EXPIRY);
+    table.register_broker(
+        &header("c", "broker-a", "a:2", 1),
+        topics(1, &[topic("T", 4, 6)]),
+        2,
+        t0,
+    );
+    let route = table.route("T").expect("the slave's topic is routed");
+    assert_eq!(route.queue_datas[0].perm, 4, "read-only");
+    assert_eq!(
+        route.broker_datas[0].broker_addrs,
+        BTreeMap::from([(1, "a:2".to_owned())])
+    );
+
+    // The master comes back: its own config, writable, replaces the slave's.
+    table.register_broker(
+        &header("c", "broker-a", "a:1", 0),
+        topics(1, &[topic("T", 4, 6)]),
+        1,
+        t0,
+    );
+    assert_eq!(table.route("T").unwrap().queue_datas[0].perm, 6);
+}
+
+#[test]
 fn master_topic_changes_apply_only_when_the_data_version_changes() {
     let t0 = Instant::now();
     let mut table = RouteTable::new(EXPIRY);

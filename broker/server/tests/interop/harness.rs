@@ -30,7 +30,22 @@ pub struct Cluster {
 impl Cluster {
     /// Starts both servers; `extra` is appended to broker.conf.
     pub fn start(extra: &str) -> Cluster {
+        Cluster::start_on_store(extra, None)
+    }
+
+    /// Like [`Cluster::start`], with the broker's store a copy of `seed` (a store directory
+    /// another broker wrote) when given.
+    pub fn start_on_store(extra: &str, seed: Option<&Path>) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
+        if let Some(seed) = seed {
+            let status = Command::new("cp")
+                .arg("-a")
+                .arg(seed)
+                .arg(dir.path().join("store"))
+                .status()
+                .unwrap();
+            assert!(status.success(), "cp -a {}", seed.display());
+        }
         let ns_port = free_port();
         let ns_conf = dir.path().join("namesrv.properties");
         std::fs::write(
