@@ -248,17 +248,23 @@ pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError
     let groups = Groups::load(config_dir.clone(), config.auto_create_subscription_group)?;
     let offsets = ConsumerOffsets::load(config_dir)?;
     let waiters = Arc::new(PullWaiters::default());
+    let replication = Replication::new(&config);
     {
         let waiters = waiters.clone();
+        let slave = replication.slave().cloned();
         store.set_arrival_listener(Box::new(move |arrival| {
             waiters.arrived(arrival.topic, arrival.queue_id, arrival.max_offset);
+            if arrival.max_offset == 1
+                && let Some(slave) = &slave
+            {
+                slave.queue_opened();
+            }
         }));
     }
     let messaging = crate::messaging::Messaging::default();
     messaging.delay_offsets.load(&config.store.config_dir())?;
     crate::messaging::create_system_topics(&topics, &config.messaging);
     let (stop, stopping) = watch::channel(false);
-    let replication = Replication::new(&config);
     let broker = Arc::new(Broker {
         permission: AtomicI32::new(config.broker_permission),
         config,

@@ -154,6 +154,16 @@ impl Groups {
     }
 }
 
+/// The config a slave serves a group with when the group is not in its table (the master
+/// created it within a metadata sync period of dying, and auto-creation is off): the defaults,
+/// not persisted, until the master's table replaces it.
+pub fn unsynced_on_slave(group: &str) -> SubscriptionGroupConfig {
+    SubscriptionGroupConfig {
+        group_name: group.to_owned(),
+        ..SubscriptionGroupConfig::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

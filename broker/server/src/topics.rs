@@ -362,6 +362,21 @@ fn system_topic(name: &str, queues: i32, perm: i32) -> TopicConfig {
     }
 }
 
+/// The config a slave reads `topic` with when its master's config has not reached it (the master
+/// died within a metadata sync period of creating the topic): read-only, with a queue for each
+/// queue id up to the highest the store holds records for. `None` when the store holds none:
+/// an acknowledged message that reached the slave must be readable from it, config or not.
+pub fn held_by_store(topic: &str, queue_ids: impl IntoIterator<Item = i32>) -> Option<TopicConfig> {
+    let queues = queue_ids.into_iter().filter(|id| *id >= 0).max()? + 1;
+    Some(TopicConfig {
+        topic_name: topic.to_owned(),
+        read_queue_nums: queues,
+        write_queue_nums: queues,
+        perm: rmq_protocol::body::perm::READ,
+        ..TopicConfig::default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,5 +477,15 @@ mod tests {
             normal.topic_config_table[AUTO_CREATE_TOPIC].perm,
             perm::READ | perm::WRITE | perm::INHERIT
         );
+    }
+
+    #[test]
+    fn a_topic_held_only_by_the_store_is_read_only_with_a_queue_up_to_the_highest_held_id() {
+        let config = held_by_store("T", [2, 0, 5]).expect("held");
+        assert_eq!(config.topic_name, "T");
+        assert_eq!((config.read_queue_nums, config.write_queue_nums), (6, 6));
+        assert_eq!(config.perm, rmq_protocol::body::perm::READ);
+        assert_eq!(held_by_store("T", []), None);
+        assert_eq!(held_by_store("T", [-1]), None);
     }
 }

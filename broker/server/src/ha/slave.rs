@@ -47,6 +47,8 @@ pub struct SlaveHa {
     /// The master's remoting address (from registration), for metadata sync.
     master_addr: Mutex<Option<String>>,
     status: Mutex<SlaveStatus>,
+    /// Woken when replicated data holds something the metadata may not cover yet.
+    metadata_due: tokio::sync::Notify,
 }
 
 /// A replication session ended.
@@ -83,7 +85,22 @@ impl SlaveHa {
             ha_addr: watch::Sender::new(fixed),
             master_addr: Mutex::new(None),
             status: Mutex::new(SlaveStatus::default()),
+            metadata_due: tokio::sync::Notify::new(),
         }
+    }
+
+    /// A replicated message opened a queue (its queue offset is 0): its topic, and perhaps its
+    /// producer's group, were likely created on the master since the last metadata sync. Asks
+    /// the sync to run now rather than at its next period, so that the slave has the config
+    /// before its master can be gone (wakes at most one pending sync; calls meanwhile fold
+    /// into it).
+    pub fn queue_opened(&self) {
+        self.metadata_due.notify_one();
+    }
+
+    /// Completes when [`SlaveHa::queue_opened`] was called since the last wait.
+    pub async fn metadata_due(&self) {
+        self.metadata_due.notified().await;
     }
 
     /// A name server answered our registration (Apache: `updateMasterHAServerAddrPeriodically`

@@ -2,6 +2,11 @@
 //! slave copies from its master over remoting the topic configs, consumer offsets, delay offsets
 //! and subscription groups; and the master's side of GET_ALL_DELAY_OFFSET.
 //!
+//! Beyond Apache: a replicated message that opens a queue (queue offset 0) starts a sync at once,
+//! so a topic created on the master reaches the slave with its first message rather than up to
+//! 10 s later; and until it has, the slave serves pulls of a topic its store holds records for
+//! (see `topics::held_by_store`).
+//!
 //! As in Apache: topic configs and subscription groups are replaced when the master's data
 //! version differs from ours; consumer offsets are merged (`putAll`); delay offsets are written to
 //! `delayOffset.json` (the slave runs no delay scheduler; the file is what a promoted slave
@@ -73,11 +78,15 @@ pub enum SyncError {
 pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
     let stop = stopped(stopping);
     tokio::pin!(stop);
+    let Some(slave) = broker.replication.slave().cloned() else {
+        return;
+    };
     let mut wait = FIRST_SYNC;
     loop {
         tokio::select! {
             () = &mut stop => return,
             () = tokio::time::sleep(wait) => {}
+            () = slave.metadata_due() => debug!("metadata sync now: replicated data opened a queue"),
         }
         wait = SYNC_PERIOD;
         sync_all(&broker).await;

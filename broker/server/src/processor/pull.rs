@@ -93,8 +93,12 @@ fn check(
             ),
         );
     }
+    let slave = broker.replication.slave().is_some();
     let group = match broker.groups.find_or_create(&header.consumer_group) {
         Ok(Some(group)) => group,
+        // A group the master created within a metadata sync period of dying has not reached
+        // this slave: serve it with the defaults rather than leave its messages unreadable.
+        Ok(None) if slave => crate::groups::unsynced_on_slave(&header.consumer_group),
         Ok(None) => {
             return refuse(
                 ResponseCode::SubscriptionGroupNotExist,
@@ -120,7 +124,18 @@ fn check(
             ),
         );
     }
-    let Some(topic) = broker.topics.get(&header.topic) else {
+    let topic = broker.topics.get(&header.topic).or_else(|| {
+        slave
+            .then(|| {
+                let held = broker.store.queues().into_iter();
+                crate::topics::held_by_store(
+                    &header.topic,
+                    held.filter(|(t, _)| *t == header.topic).map(|(_, q)| q),
+                )
+            })
+            .flatten()
+    });
+    let Some(topic) = topic else {
         return refuse(
             ResponseCode::TopicNotExist,
             format!(
