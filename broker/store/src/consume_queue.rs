@@ -11,7 +11,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tracing::warn;
+use tracing::{error, warn};
 
 use crate::config::CQ_ENTRY_SIZE;
 use crate::error::FileError;
@@ -69,6 +69,9 @@ pub struct ConsumeQueue {
     /// Smallest logical offset still served.
     min_logical: AtomicU64,
 }
+
+/// Bytes of consume queue file allocated beyond the entry being written.
+const ALLOCATE_AHEAD: usize = 4096;
 
 impl ConsumeQueue {
     pub fn new(topic: &str, queue_id: i32, files: FileQueue) -> Self {
@@ -153,6 +156,16 @@ impl ConsumeQueue {
             return Ok(());
         }
         let expected = self.max_offset();
+        // A queue offset this far from the queue's end is damage (the field is not covered by
+        // the body CRC), not a gap to fill: filling it wrote blanks until the disk was full.
+        // The record stays in the commit log; only its entry is not written.
+        let entries_per_file = (self.files.file_size() / CQ_ENTRY_SIZE) as u64;
+        let plausible = logical < i64::MAX as u64 / CQ_ENTRY_SIZE as u64
+            && (self.files.is_empty() || logical <= expected + entries_per_file);
+        if !plausible {
+            error!(topic = %self.topic, queue_id = self.queue_id, logical, expected, commit_log_offset = entry.commit_log_offset, "queue offset of a record is implausible; its consume queue entry is not written");
+            return Ok(());
+        }
         if self.files.is_empty() && logical > 0 {
             // First entry of a queue whose earlier files are gone: start at the file holding it
             // and fill the slots before it with blanks.
@@ -165,6 +178,7 @@ impl ConsumeQueue {
                 tags_code: 0,
             }
             .encode();
+            file.ensure_allocated((byte - file.start()) as usize)?;
             let mut at = file.start();
             while at < byte {
                 file.append(&blank);
@@ -183,10 +197,21 @@ impl ConsumeQueue {
             };
             for _ in expected..logical {
                 let file = self.files.last_or_create(0)?;
+                file.ensure_allocated(file.wrote() + CQ_ENTRY_SIZE)?;
                 file.append(&blank.encode());
             }
         }
         let file = self.files.last_or_create(0)?;
+        // IMPORTANT: consume queue files are sparse; the entry's page must have its block before
+        // the write through the mapping, or a full disk kills the broker with SIGBUS. A page
+        // beyond it is taken too, so that a disk filled by someone else leaves each queue room
+        // for ~200 more entries: messages acknowledged before the disk-usage guard refuses
+        // sends still get their entries and stay readable.
+        let entry_end = file.wrote() + CQ_ENTRY_SIZE;
+        file.ensure_allocated(entry_end)?;
+        // Best effort: without room ahead the entry still goes in, and the next page's turn
+        // comes when it is needed.
+        let _ = file.ensure_allocated(entry_end + ALLOCATE_AHEAD);
         file.append(&entry.encode());
         self.max_physical_end.fetch_max(end, Ordering::AcqRel);
         Ok(())
@@ -215,6 +240,8 @@ impl ConsumeQueue {
                     return Ok(false);
                 };
                 warn!(topic = %self.topic, queue_id = self.queue_id, logical, ?held, ?entry, "consume queue entry differs from its commit log record; rewritten");
+                let pos = (byte - file.start()) as usize;
+                file.ensure_allocated(pos + CQ_ENTRY_SIZE)?;
                 file.write_at((byte - file.start()) as usize, &entry.encode());
                 Ok(true)
             }
@@ -416,6 +443,24 @@ mod tests {
         assert_eq!(q.max_physical_end(), 300);
         q.put(3, entry(300)).unwrap();
         assert_eq!(q.get(3), Some(entry(300)));
+    }
+
+    #[test]
+    fn an_implausible_queue_offset_writes_no_entry_and_fills_no_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = queue(dir.path(), 4);
+        q.put(0, entry(0)).unwrap();
+        // A negative offset (as u64) and one far past the end, as a damaged record carries.
+        q.put(-1i64 as u64, entry(100)).unwrap();
+        q.put(1_000_000_000, entry(200)).unwrap();
+        assert_eq!(q.max_offset(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no file made for them"
+        );
+        q.put(1, entry(300)).unwrap();
+        assert_eq!(q.get(1), Some(entry(300)));
     }
 
     #[test]

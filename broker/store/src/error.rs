@@ -63,6 +63,27 @@ pub enum FileError {
         start: u64,
         expected: u64,
     },
+    #[error("failed to allocate disk blocks of {path}")]
+    Allocate {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl FileError {
+    /// The filesystem had no room (ENOSPC, or EDQUOT for a quota): the operation can succeed once
+    /// space is freed, unlike a failed write of data already promised to someone.
+    pub fn is_out_of_space(&self) -> bool {
+        let source = match self {
+            FileError::Create { source, .. }
+            | FileError::Write { source, .. }
+            | FileError::Allocate { source, .. }
+            | FileError::Sync { source, .. } => source,
+            _ => return false,
+        };
+        matches!(source.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+    }
 }
 
 /// Opening (loading and recovering) a store failed.
@@ -148,6 +169,18 @@ pub enum PutError {
     Write(#[source] FileError),
     #[error("batch is empty")]
     EmptyBatch,
+}
+
+impl PutError {
+    /// Refused for lack of disk space (the disk-usage guard, or a new commit log file that could
+    /// not get its blocks): the send can succeed once space is freed.
+    pub fn is_out_of_space(&self) -> bool {
+        match self {
+            PutError::DiskFull { .. } => true,
+            PutError::Roll(source) => source.is_out_of_space(),
+            _ => false,
+        }
+    }
 }
 
 /// Writing or reading a metadata JSON file failed.
@@ -240,6 +273,18 @@ pub enum DispatchError {
     Index(#[source] IndexError),
     #[error("failed to flush consume queues, index or checkpoint")]
     Flush(#[source] FileError),
+}
+
+impl DispatchError {
+    /// Building the entries needs disk space that is not there: dispatch can resume once space
+    /// is freed (the record itself is safe in the commit log).
+    pub fn is_out_of_space(&self) -> bool {
+        match self {
+            DispatchError::ConsumeQueue { source, .. }
+            | DispatchError::Index(IndexError::File(source)) => source.is_out_of_space(),
+            _ => false,
+        }
+    }
 }
 
 /// Appending bytes replicated from a master failed. Nothing was appended; the connection to the

@@ -50,6 +50,8 @@ pub struct MappedFile {
     flushed: AtomicUsize,
     /// Where zero filling ahead of the writer may write (see [`MappedFile::zero_fill`]).
     zero: ZeroFill,
+    /// Bytes known to have disk blocks (see [`MappedFile::ensure_allocated`]).
+    allocated: AtomicUsize,
 }
 
 impl MappedFile {
@@ -124,7 +126,51 @@ impl MappedFile {
             let _ = std::fs::remove_file(&path);
             return Err(err(source));
         }
-        Self::map(path, file, start, size, 0)
+        let mapped = Self::map(path, file, start, size, 0)?;
+        if allocation == Allocation::Preallocated {
+            mapped.allocated.store(size, Ordering::Release);
+        }
+        Ok(mapped)
+    }
+
+    /// Makes sure the disk blocks under `[0, end)` exist before a write through the mapping
+    /// touches them. A write into a hole of a full filesystem is a SIGBUS that kills the
+    /// process; `fallocate` answers ENOSPC instead ([`FileError::is_out_of_space`]), which the
+    /// writer can wait out. Allocates whole pages, so a writer of small entries makes one call
+    /// per 4 KiB; below what is allocated already it is one atomic load.
+    pub fn ensure_allocated(&self, end: usize) -> Result<(), FileError> {
+        const PAGE: usize = 4096;
+        let done = self.allocated.load(Ordering::Acquire);
+        if end <= done {
+            return Ok(());
+        }
+        let from = done / PAGE * PAGE;
+        let to = (end.div_ceil(PAGE) * PAGE).min(self.size);
+        // SAFETY: plain syscall on our open descriptor; the range lies inside the file's length,
+        // so it allocates blocks without changing the length.
+        let rc = unsafe {
+            libc::fallocate(
+                self.file.as_raw_fd(),
+                0,
+                from as libc::off_t,
+                (to - from) as libc::off_t,
+            )
+        };
+        if rc != 0 {
+            let source = std::io::Error::last_os_error();
+            if matches!(source.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EINVAL)) {
+                // A filesystem without fallocate: writes go to holes as before, guarded only by
+                // the disk-usage check.
+                self.allocated.store(self.size, Ordering::Release);
+                return Ok(());
+            }
+            return Err(FileError::Allocate {
+                path: self.path.clone(),
+                source,
+            });
+        }
+        self.allocated.fetch_max(to, Ordering::AcqRel);
+        Ok(())
     }
 
     /// Opens an existing file. Its write position is unknown until recovery sets it, so it starts
@@ -176,6 +222,7 @@ impl MappedFile {
             wrote: AtomicUsize::new(wrote),
             flushed: AtomicUsize::new(wrote),
             zero: ZeroFill::new(wrote),
+            allocated: AtomicUsize::new(0),
         })
     }
 

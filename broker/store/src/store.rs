@@ -84,6 +84,8 @@ pub(crate) struct Inner {
     poisoned: AtomicBool,
     shutdown: AtomicBool,
     disk_full: AtomicBool,
+    /// Dispatch found no disk space for consume queue or index entries and waits for some.
+    dispatch_out_of_space: AtomicBool,
     /// Commit log offset up to which records are dispatched.
     reput_offset: AtomicU64,
     doorbell: Doorbell,
@@ -133,7 +135,9 @@ impl Inner {
         if self.poisoned.load(Ordering::Acquire) {
             return Err(PutError::Poisoned);
         }
-        if self.disk_full.load(Ordering::Acquire) {
+        if self.disk_full.load(Ordering::Acquire)
+            || self.dispatch_out_of_space.load(Ordering::Acquire)
+        {
             return Err(PutError::DiskFull {
                 used_ratio: services::disk_used_ratio(&self.config.commit_log_dir()).unwrap_or(1.0),
             });

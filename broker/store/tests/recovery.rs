@@ -223,6 +223,29 @@ fn a_torn_last_record_followed_only_by_zeroes_is_cut_and_every_earlier_record_ke
 }
 
 #[test]
+fn a_damaged_size_field_that_swallows_the_next_record_stops_the_open_instead_of_cutting_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let offsets = fill(dir.path(), 600);
+    put_abort_marker_back(dir.path());
+    // Record 598 declares its own size plus record 599's: its fields end where 599 begins.
+    let size = (offsets[599] - offsets[598]) + (offsets[599] - offsets[598]);
+    let path = config(dir.path())
+        .commit_log_dir()
+        .join(format!("{:020}", offsets[598] / FILE_SIZE * FILE_SIZE));
+    let file = OpenOptions::new().write(true).open(path).unwrap();
+    file.write_all_at(&(size as i32).to_be_bytes(), offsets[598] % FILE_SIZE)
+        .unwrap();
+    let before = commit_log_bytes(dir.path());
+
+    let err = MessageStore::open_with_report(config(dir.path())).unwrap_err();
+    assert!(
+        matches!(&err, rmq_store::error::OpenStoreError::CorruptCommitLog { offset, .. } if *offset == offsets[598]),
+        "{err:?}"
+    );
+    assert_eq!(commit_log_bytes(dir.path()), before);
+}
+
+#[test]
 fn written_records_after_a_zeroed_gap_are_not_mistaken_for_the_end_of_data() {
     let dir = tempfile::tempdir().unwrap();
     let offsets = fill(dir.path(), 600);

@@ -48,7 +48,8 @@ pub fn write_hex(bytes: &[u8], out: &mut [u8]) {
 
 fn from_hex(id: &str) -> Result<Vec<u8>, ParseMsgIdError> {
     let not_hex = || ParseMsgIdError::NotHex { id: id.to_owned() };
-    if !id.is_ascii() {
+    // `from_str_radix` alone would take a leading '+' as a sign.
+    if !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(not_hex());
     }
     (0..id.len())
@@ -90,6 +91,20 @@ pub fn parse_offset_msg_id(id: &str) -> Result<(SocketAddr, i64), ParseMsgIdErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_with_a_sign_or_any_non_hex_character_is_refused() {
+        for id in [
+            "+0000000000000000000000000000000",
+            "-0000000000000000000000000000000",
+            "0000000000000000000000000000000g",
+        ] {
+            assert!(
+                matches!(parse_offset_msg_id(id), Err(ParseMsgIdError::NotHex { .. })),
+                "{id}"
+            );
+        }
+    }
 
     #[test]
     fn to_hex_and_write_hex_write_every_byte_as_two_uppercase_digits() {

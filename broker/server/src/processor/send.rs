@@ -403,6 +403,8 @@ fn check_sizes(
 
 fn put_refused(request: &RemotingCommand, topic: &str, error: PutError) -> RemotingCommand {
     let code = match &error {
+        // Apache answers a full disk with SERVICE_NOT_AVAILABLE; clients retry elsewhere.
+        e if e.is_out_of_space() => ResponseCode::ServiceNotAvailable,
         PutError::BodyTooLarge { .. }
         | PutError::RecordTooLarge { .. }
         | PutError::Encode(_)

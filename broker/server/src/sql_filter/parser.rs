@@ -209,15 +209,31 @@ struct Parser {
     toks: Vec<(usize, Tok)>,
     pos: usize,
     end: usize,
+    /// Parentheses and unary operators open around the current token.
+    depth: usize,
 }
+
+/// Most tokens an expression may have. The parser, the evaluator and the tree's drop recurse
+/// once per level, and `a=1 OR a=1 OR ...` nests one level per operator: bounded here, a
+/// consumer's subscription cannot exhaust a broker thread's stack.
+pub const MAX_TOKENS: usize = 2048;
+/// Deepest nesting of parentheses and unary operators (each level costs six parser frames).
+pub const MAX_DEPTH: usize = 64;
 
 /// Parses an expression into its boolean tree.
 pub fn parse(text: &str) -> Result<Expr, ParseError> {
     let toks = lex(text)?;
+    if toks.len() > MAX_TOKENS {
+        return err(
+            toks[MAX_TOKENS].0,
+            format!("expression longer than {MAX_TOKENS} tokens"),
+        );
+    }
     let mut p = Parser {
         toks,
         pos: 0,
         end: text.len(),
+        depth: 0,
     };
     if p.toks.is_empty() {
         return err(0, "empty expression");
@@ -405,7 +421,17 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
+        self.depth += 1;
+        let parsed = self.unary_inner();
+        self.depth -= 1;
+        parsed
+    }
+
+    fn unary_inner(&mut self) -> Result<Expr, ParseError> {
         let at = self.at();
+        if self.depth > MAX_DEPTH {
+            return err(at, format!("nested deeper than {MAX_DEPTH} levels"));
+        }
         if self.eat_sym("+") {
             return self.unary();
         }

@@ -135,3 +135,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn expressions_nested_too_deep_or_too_long_are_refused_before_they_can_exhaust_the_stack() {
+    // A consumer's subscription must not crash the broker: 900 parentheses overflowed a 2 MiB
+    // thread stack before the limits.
+    for text in [
+        format!("{}a=1{}", "(".repeat(900), ")".repeat(900)),
+        format!("{}a=1", "NOT ".repeat(20_000)),
+        vec!["a=1"; 2000].join(" OR "),
+    ] {
+        let refused = parser::parse(&text).expect_err("refused");
+        assert!(
+            refused.reason.contains("deeper") || refused.reason.contains("longer"),
+            "{refused}"
+        );
+    }
+    let nested = format!("{}a=1{}", "(".repeat(60), ")".repeat(60));
+    assert!(parser::parse(&nested).is_ok());
+    assert!(parser::parse(&vec!["a=1"; 500].join(" OR ")).is_ok());
+}

@@ -375,7 +375,8 @@ impl IndexFile {
             if item.time_diff < 0 {
                 break;
             }
-            let stored_at = begin_timestamp + i64::from(item.time_diff) * 1000;
+            // Saturating: the header and items are read from disk and may be anything.
+            let stored_at = begin_timestamp.saturating_add(i64::from(item.time_diff) * 1000);
             if item.key_hash == key_hash && stored_at >= begin && stored_at <= end {
                 found.push(item.phy_offset);
             }

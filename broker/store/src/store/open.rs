@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock, mpsc};
 use std::time::Instant;
 
-use rmq_protocol::message::record::{self, RecordHead, RecordView};
+use rmq_protocol::message::record::{self, DecodeRecordError, RecordHead, RecordView};
 use tracing::{info, warn};
 
 use super::tail::{self, CorruptTail, TailAction, TailFacts};
@@ -109,6 +109,7 @@ impl MessageStore {
             poisoned: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             disk_full: AtomicBool::new(false),
+            dispatch_out_of_space: AtomicBool::new(false),
             reput_offset: AtomicU64::new(0),
             doorbell: Doorbell::default(),
             dispatched: (Mutex::new(()), Condvar::new()),
@@ -280,6 +281,14 @@ fn recover(inner: &Inner, abnormal: bool) -> Result<RecoveryReport, OpenStoreErr
         }
     };
     inner.commit_log.truncate(end)?;
+    if let Some(last) = inner.commit_log.files().last() {
+        // A file another broker wrote (Apache creates them sparse) gets its blocks now, so that
+        // appends through the mapping never meet a hole on a full disk (SIGBUS). Without room,
+        // appends there stay guarded by the disk-usage check alone.
+        if let Err(e) = last.ensure_allocated(last.size()) {
+            warn!(error = %e, cause = ?std::error::Error::source(&e), "the commit log's last file could not get all its blocks");
+        }
+    }
     let queues: Vec<Arc<ConsumeQueue>> = inner
         .queues
         .read()
@@ -327,6 +336,15 @@ fn tail_facts(inner: &Inner, end: u64, stop: ScanEnd) -> TailFacts {
     let files = inner.commit_log.files().files();
     let record_end = match &stop {
         ScanEnd::Clean | ScanEnd::EndOfFiles => end,
+        // A record whose fields end before its declared size: either torn (its tail zeroed,
+        // or a later page written while an earlier one was not), or a damaged size field
+        // hiding the records after it. A valid record where its fields end tells them apart:
+        // then only what its fields take is its own, and that record is written data after it.
+        ScanEnd::Invalid(DecodeRecordError::SizeMismatch { computed, .. })
+            if valid_record_at(&files, end + *computed as u64) =>
+        {
+            end + *computed as u64
+        }
         ScanEnd::Invalid(_) | ScanEnd::WrongPhysicalOffset { .. } => {
             end + claimed_len(&files, end) as u64
         }
@@ -336,6 +354,20 @@ fn tail_facts(inner: &Inner, end: u64, stop: ScanEnd) -> TailFacts {
         stop,
         written_after: written_extent(&files, record_end),
     }
+}
+
+/// Whether a record that decodes, verifies and says it lies at `offset` starts there.
+fn valid_record_at(files: &[Arc<MappedFile>], offset: u64) -> bool {
+    let Some(file) = files
+        .iter()
+        .find(|f| offset >= f.start() && offset < f.end())
+    else {
+        return false;
+    };
+    let pos = (offset - file.start()) as usize;
+    let raw = file.read_raw(pos, file.size() - pos).unwrap_or(&[]);
+    RecordView::decode(raw)
+        .is_ok_and(|view| view.verify().is_ok() && view.physical_offset() == offset as i64)
 }
 
 /// Bytes the record at `offset` claims: its declared size when that fits in its file, else its

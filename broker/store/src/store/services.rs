@@ -132,9 +132,28 @@ fn dispatch_available(inner: &Inner) -> bool {
                     Ok(view) => {
                         let req = DispatchRequest::from_record(&view)
                             .with_delay_levels(&inner.config.delay_levels);
-                        if let Err(e) = dispatch_one(inner, &req, true) {
-                            inner.poison("building consume queue or index", &e);
-                            return progressed;
+                        match dispatch_one(inner, &req, true) {
+                            Ok(()) => {
+                                if inner.dispatch_out_of_space.swap(false, Ordering::AcqRel) {
+                                    info!(
+                                        offset = from,
+                                        "disk space found; dispatch resumed and sends are taken again"
+                                    );
+                                }
+                            }
+                            // The record is safe in the commit log; its entries are built once
+                            // there is room. Until then sends are refused (DiskFull), and this
+                            // loop comes back every few milliseconds.
+                            Err(e) if e.is_out_of_space() => {
+                                if !inner.dispatch_out_of_space.swap(true, Ordering::AcqRel) {
+                                    error!(offset = from, error = %e, cause = ?std::error::Error::source(&e), "no disk space for consume queue or index entries: dispatch waits and sends are refused until space is freed");
+                                }
+                                return progressed;
+                            }
+                            Err(e) => {
+                                inner.poison("building consume queue or index", &e);
+                                return progressed;
+                            }
                         }
                         from + total_size as u64
                     }
@@ -166,6 +185,8 @@ fn dispatch_available(inner: &Inner) -> bool {
 /// empty naps it takes before it parks until an append rings.
 const DISPATCH_NAP: Duration = Duration::from_micros(200);
 const DISPATCH_NAPS_BEFORE_PARK: u32 = 5;
+/// How often dispatch retries while the disk has no room for its entries.
+const OUT_OF_SPACE_RETRY: Duration = Duration::from_millis(100);
 
 fn dispatch_loop(inner: &Inner) {
     let mut empty_naps = 0;
@@ -176,6 +197,11 @@ fn dispatch_loop(inner: &Inner) {
         }
         if stopping(inner) {
             return;
+        }
+        if inner.dispatch_out_of_space.load(Ordering::Acquire) {
+            // Waiting for disk space: try again soon, without spinning.
+            std::thread::sleep(OUT_OF_SPACE_RETRY);
+            continue;
         }
         if empty_naps < DISPATCH_NAPS_BEFORE_PARK {
             // Under load a message arrives every few microseconds. Napping briefly (the bell is

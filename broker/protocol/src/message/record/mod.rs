@@ -324,6 +324,11 @@ impl<'a> RecordView<'a> {
                 magic: BLANK_MAGIC as u32,
             });
         };
+        if total_size < BLANK_HEADER_LEN {
+            return Err(DecodeRecordError::BadTotalSize {
+                declared: total_size as i32,
+            });
+        }
         if buf.len() < total_size {
             return Err(DecodeRecordError::Truncated {
                 needed: total_size,

@@ -244,3 +244,51 @@ fn properties_with_or_without_the_trailing_separator_are_valid_as_apache_writes_
         assert!(checked.is_ok(), "{properties:?}: {checked:?}");
     }
 }
+
+/// The V2 form of a V1 record, as Apache 5.x writes records whose topic is longer than 127
+/// bytes (`MessageVersion.MESSAGE_VERSION_V2`): magic 0xDAA320AB and a 2-byte topic length.
+fn to_v2(v1: &[u8], fields: &RecordFields<'_>) -> Vec<u8> {
+    let topic_len_at = v1.len() - 2 - fields.properties.len() - fields.topic.len() - 1;
+    let mut v2 = Vec::with_capacity(v1.len() + 1);
+    v2.extend_from_slice(&((v1.len() + 1) as i32).to_be_bytes());
+    v2.extend_from_slice(&MAGIC_V2.to_be_bytes());
+    v2.extend_from_slice(&v1[8..topic_len_at]);
+    v2.extend_from_slice(&(fields.topic.len() as u16).to_be_bytes());
+    v2.extend_from_slice(&v1[topic_len_at + 1..]);
+    v2
+}
+
+#[test]
+fn a_5x_v2_record_with_a_long_topic_and_ipv6_hosts_decodes_and_verifies() {
+    let topic = "t".repeat(100);
+    let fields = RecordFields {
+        topic: &topic,
+        born_host: addr("[2001:db8::7]:40000"),
+        store_host: addr("[2001:db8::1]:10911"),
+        properties: b"UNIQ_KEY\x01AB\x02TAGS\x01x\x02",
+        ..sample_fields()
+    };
+    let v1 = encode(&fields).unwrap();
+    let v2 = to_v2(&v1, &fields);
+    let view = RecordView::decode(&v2).unwrap();
+    view.verify().unwrap();
+    assert_eq!(view.magic(), MAGIC_V2);
+    assert_eq!(view.topic(), topic);
+    assert_eq!(view.born_host(), fields.born_host);
+    assert_eq!(view.store_host(), fields.store_host);
+    assert_eq!(view.properties(), fields.properties);
+    assert_eq!(view.body(), fields.body);
+}
+
+#[test]
+fn a_declared_size_below_the_head_is_an_error_not_a_panic_whatever_follows() {
+    for size in 1..8u8 {
+        let mut buf = vec![0, 0, 0, size];
+        buf.extend_from_slice(&MAGIC_V1.to_be_bytes());
+        buf.extend_from_slice(&[0u8; 64]);
+        assert!(matches!(
+            RecordView::decode(&buf),
+            Err(DecodeRecordError::BadTotalSize { .. })
+        ));
+    }
+}
