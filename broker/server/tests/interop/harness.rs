@@ -9,7 +9,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 #[path = "../common/process.rs"]
-mod process;
+pub mod process;
 
 use process::{
     client_command, free_port, sibling_binary, spawn_logged, tail, terminate, wait_for_line,
@@ -21,10 +21,14 @@ pub struct Cluster {
     pub namesrv: String,
     /// The broker's `127.0.0.1:port`, for requests a test makes itself.
     pub broker_addr: String,
-    namesrv_proc: Child,
+    namesrv_proc: Option<Child>,
+    namesrv_conf: PathBuf,
+    namesrv_starts: u32,
     broker_proc: Option<Child>,
     broker_conf: PathBuf,
     broker_starts: u32,
+    runtime: tokio::runtime::Runtime,
+    remoting: rmq_remoting::Client,
 }
 
 impl Cluster {
@@ -59,9 +63,9 @@ impl Cluster {
         let namesrv_proc = spawn_logged(
             &sibling_binary("rmq-namesrv"),
             &ns_conf,
-            &dir.path().join("namesrv.log"),
+            &dir.path().join("namesrv-1.log"),
         );
-        wait_for_line(&dir.path().join("namesrv.log"), "listening on");
+        wait_for_line(&dir.path().join("namesrv-1.log"), "listening on");
         let broker_port = free_port();
         // Explicit, so the default (listenPort + 1) cannot collide with another test's ports.
         let ha_port = free_port();
@@ -81,17 +85,26 @@ impl Cluster {
             dir,
             namesrv: format!("127.0.0.1:{ns_port}"),
             broker_addr: format!("127.0.0.1:{broker_port}"),
-            namesrv_proc,
+            namesrv_proc: Some(namesrv_proc),
+            namesrv_conf: ns_conf,
+            namesrv_starts: 1,
             broker_proc: None,
             broker_conf,
             broker_starts: 0,
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            remoting: rmq_remoting::Client::default(),
         };
         cluster.start_broker();
         cluster
     }
 
-    /// Starts the broker (again) on the same store and port.
+    /// Starts the broker (again) on the same store and port, and waits until it is listening
+    /// and has registered with the name server.
     pub fn start_broker(&mut self) {
+        let registered = self.registrations();
         self.broker_starts += 1;
         let log = self
             .dir
@@ -105,10 +118,71 @@ impl Cluster {
         self.broker_proc = Some(child);
         wait_for_line(&log, "listening on");
         // The first registration goes out right after the listener is up.
-        wait_for_line(
-            &self.dir.path().join("namesrv.log"),
-            "new broker registered",
-        );
+        process::wait_until_log(&self.namesrv_log(), |text| {
+            text.matches("new broker registered").count() > registered
+        });
+    }
+
+    /// The current name server's log.
+    pub fn namesrv_log(&self) -> PathBuf {
+        self.dir
+            .path()
+            .join(format!("namesrv-{}.log", self.namesrv_starts))
+    }
+
+    /// How many registrations of a new broker the current name server has logged.
+    fn registrations(&self) -> usize {
+        std::fs::read_to_string(self.namesrv_log())
+            .unwrap_or_default()
+            .matches("new broker registered")
+            .count()
+    }
+
+    /// SIGKILL: no shutdown hook runs, nothing is flushed beyond what the store already did.
+    pub fn kill_broker(&mut self) {
+        if let Some(mut child) = self.broker_proc.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// How the broker process ended, or `None` while it runs.
+    pub fn broker_exit(&mut self) -> Option<std::process::ExitStatus> {
+        self.broker_proc
+            .as_mut()
+            .and_then(|c| c.try_wait().unwrap())
+    }
+
+    /// SIGTERM the name server and wait for its clean exit.
+    pub fn stop_namesrv(&mut self) {
+        if let Some(mut child) = self.namesrv_proc.take() {
+            terminate(&mut child, "rmq-namesrv");
+        }
+    }
+
+    /// Starts the name server again on its port, with an empty route table.
+    pub fn start_namesrv(&mut self) {
+        self.namesrv_starts += 1;
+        let log = self.namesrv_log();
+        self.namesrv_proc = Some(spawn_logged(
+            &sibling_binary("rmq-namesrv"),
+            &self.namesrv_conf,
+            &log,
+        ));
+        wait_for_line(&log, "listening on");
+    }
+
+    /// Sends `request` to `addr` and returns the response (10 s at most).
+    pub fn request(
+        &self,
+        addr: &str,
+        request: rmq_protocol::RemotingCommand,
+    ) -> Result<rmq_protocol::RemotingCommand, rmq_remoting::InvokeError> {
+        self.runtime.block_on(self.remoting.invoke(
+            addr,
+            request,
+            std::time::Duration::from_secs(10),
+        ))
     }
 
     /// SIGTERM and wait for a clean exit (code 0).
@@ -177,7 +251,7 @@ impl Drop for Cluster {
                 tail(&self.broker_log(), 60)
             );
             // No second panic while unwinding: just stop the processes.
-            for child in [self.broker_proc.as_mut(), Some(&mut self.namesrv_proc)]
+            for child in [self.broker_proc.as_mut(), self.namesrv_proc.as_mut()]
                 .into_iter()
                 .flatten()
             {
@@ -189,8 +263,17 @@ impl Drop for Cluster {
         if let Some(mut broker) = self.broker_proc.take() {
             terminate(&mut broker, "rmq-broker");
         }
-        terminate(&mut self.namesrv_proc, "rmq-namesrv");
+        if let Some(mut namesrv) = self.namesrv_proc.take() {
+            terminate(&mut namesrv, "rmq-namesrv");
+        }
     }
+}
+
+/// Waits for a background client and returns its JSON line and whether it exited with 0 (a
+/// producer whose broker was killed under it fails, with the results it got).
+pub fn finish_any(program: &str, child: Child) -> (Value, bool) {
+    let output = child.wait_with_output().unwrap();
+    process::parse_client_output(program, &output)
 }
 
 /// Waits for a background client and returns its JSON line.

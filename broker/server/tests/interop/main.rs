@@ -4,7 +4,10 @@
 //! running as real processes. Install the clients with `scripts/install-clients.sh`.
 
 mod apache_store;
+mod faults;
 mod harness;
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -148,6 +148,24 @@ impl Pair {
         terminate(&mut self.slave);
     }
 
+    /// SIGKILL the slave.
+    pub fn kill_slave(&mut self) {
+        let mut child = self.slave.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// SIGSTOP (`true`) or SIGCONT (`false`) the slave: a peer that stops answering without
+    /// closing its connections.
+    pub fn freeze_slave(&self, frozen: bool) {
+        let pid = self.slave.child.as_ref().unwrap().id();
+        let signal = if frozen { libc::SIGSTOP } else { libc::SIGCONT };
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(pid as libc::pid_t, signal);
+        }
+    }
+
     /// SIGTERM the master and wait for its clean exit.
     pub fn stop_master(&mut self) {
         terminate(&mut self.master);

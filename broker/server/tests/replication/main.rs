@@ -14,6 +14,9 @@
 //!    stopped).
 //! 4. The slave copies topic configs, consumer offsets, subscription groups and delay offsets
 //!    from its master (every 10 s, and at once when replicated data opens a queue).
+//! 6. A frozen slave (SIGSTOP): SYNC_MASTER sends are answered FLUSH_SLAVE_TIMEOUT within the
+//!    wait, never hang, and succeed again once the slave runs; a slave killed with SIGKILL under
+//!    load restarts, catches up, and holds a byte-identical log with no record twice.
 //! 5. SYNC_MASTER killed right after topics and groups were created and written to: the slave
 //!    serves every acknowledged message of each, under each group, with no metadata wait.
 
@@ -540,4 +543,76 @@ fn a_master_killed_right_after_creating_topics_and_groups_leaves_their_messages_
         acked_by_topic.len(),
         started.elapsed()
     );
+}
+
+#[test]
+fn a_frozen_slave_gets_sync_master_sends_answered_flush_slave_timeout_in_time_and_the_group_recovers()
+ {
+    let pair = Pair::start("SYNC_MASTER", "SYNC_FLUSH", "syncFlushTimeout=2000");
+    let master = pair.master.addr.clone();
+    let send = |key: &str| pair.request(&master, send_keyed("Frozen", key));
+    assert_eq!(send("before").code, ResponseCode::Success as i32);
+
+    pair.freeze_slave(true);
+    let mut answers = Vec::new();
+    for i in 0..3 {
+        let started = Instant::now();
+        let response = send(&format!("frozen-{i}"));
+        let took = started.elapsed();
+        answers.push((response.code, took));
+        // The master waits syncFlushTimeout (2 s) for the slave, then answers; never longer.
+        assert!(took < Duration::from_millis(3500), "send {i} took {took:?}");
+        assert!(
+            [
+                ResponseCode::FlushSlaveTimeout as i32,
+                ResponseCode::SlaveNotAvailable as i32
+            ]
+            .contains(&response.code),
+            "send {i} to a frozen slave's master: {response:?}"
+        );
+    }
+    assert_eq!(
+        answers[0].0,
+        ResponseCode::FlushSlaveTimeout as i32,
+        "{answers:?}"
+    );
+
+    pair.freeze_slave(false);
+    pair.wait_until(
+        "sends succeed again once the slave runs",
+        Duration::from_secs(30),
+        || send("after").code == ResponseCode::Success as i32,
+    );
+    pair.wait_caught_up(Duration::from_secs(30));
+    let slave_max = pair.max_offset(&pair.slave.addr);
+    assert_logs_identical(&pair, slave_max);
+    eprintln!("answers while the slave was frozen: {answers:?}");
+}
+
+#[test]
+fn a_slave_killed_under_load_restarts_catches_up_and_holds_every_record_once() {
+    let mut pair = Pair::start("ASYNC_MASTER", "ASYNC_FLUSH", "");
+    let producer = pair.spawn_client("cpp_produce.py", &produce_args("SlaveKill", "s-", "6000"));
+    pair.wait_until("the producer is under way", Duration::from_secs(60), || {
+        pair.runtime_info(&pair.master.addr)["msgPutTotalTodayNow"]
+            .parse::<u64>()
+            .unwrap()
+            >= 1000
+    });
+    pair.kill_slave();
+    std::thread::sleep(Duration::from_millis(500));
+    pair.start_slave();
+    let (produced, ok) = finish("cpp_produce.py", producer);
+    assert!(ok, "producer failed: {}", produced["error"]);
+    let (acked, statuses) = acknowledged(&produced, "s-");
+    assert_eq!(statuses.get("SEND_OK"), Some(&6000), "{statuses:?}");
+    pair.wait_caught_up(Duration::from_secs(60));
+    let slave_max = pair.max_offset(&pair.slave.addr);
+    assert_eq!(slave_max, pair.max_offset(&pair.master.addr));
+    // Byte-identical logs: nothing the slave had was appended again after its restart.
+    assert_logs_identical(&pair, slave_max);
+    // And the slave serves every message once the master is gone.
+    pair.kill_master();
+    let delivered = consume_as_and_check(&pair, "SlaveKill", "after-slave-kill", &acked);
+    assert_eq!(delivered, acked.len());
 }
