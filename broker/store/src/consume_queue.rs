@@ -9,7 +9,7 @@
 //! Delay-topic entries carry the delivery time in the tags code. A queue whose first file starts
 //! after 0 keeps blank entries `(0, i32::MAX, 0)` before its first real entry.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tracing::{error, warn};
 
@@ -68,6 +68,8 @@ pub struct ConsumeQueue {
     max_physical_end: AtomicU64,
     /// Smallest logical offset still served.
     min_logical: AtomicU64,
+    /// The last write could not allocate the page after its entry.
+    short_of_room: AtomicBool,
 }
 
 /// Bytes of consume queue file allocated beyond the entry being written.
@@ -81,7 +83,15 @@ impl ConsumeQueue {
             files,
             max_physical_end: AtomicU64::new(0),
             min_logical: AtomicU64::new(0),
+            short_of_room: AtomicBool::new(false),
         }
+    }
+
+    /// The disk had no room for the page after the last entry written. The entries of the
+    /// appends already acknowledged still fit in the page in hand (~200), so the store refuses
+    /// new sends while this holds rather than acknowledge a message it could not index.
+    pub fn short_of_room_ahead(&self) -> bool {
+        self.short_of_room.load(Ordering::Acquire)
     }
 
     pub fn topic(&self) -> &str {
@@ -209,9 +219,10 @@ impl ConsumeQueue {
         // sends still get their entries and stay readable.
         let entry_end = file.wrote() + CQ_ENTRY_SIZE;
         file.ensure_allocated(entry_end)?;
-        // Best effort: without room ahead the entry still goes in, and the next page's turn
-        // comes when it is needed.
-        let _ = file.ensure_allocated(entry_end + ALLOCATE_AHEAD);
+        // Without room ahead the entry still goes in; the store learns of it (see
+        // [`ConsumeQueue::short_of_room_ahead`]) and refuses sends while the page in hand lasts.
+        let short = file.ensure_allocated(entry_end + ALLOCATE_AHEAD).is_err();
+        self.short_of_room.store(short, Ordering::Release);
         file.append(&entry.encode());
         self.max_physical_end.fetch_max(end, Ordering::AcqRel);
         Ok(())

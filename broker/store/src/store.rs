@@ -86,6 +86,9 @@ pub(crate) struct Inner {
     disk_full: AtomicBool,
     /// Dispatch found no disk space for consume queue or index entries and waits for some.
     dispatch_out_of_space: AtomicBool,
+    /// A consume queue could not allocate the page after its last entry; cleared by the
+    /// resource check once the disk has room again.
+    queue_room_low: AtomicBool,
     /// Commit log offset up to which records are dispatched.
     reput_offset: AtomicU64,
     doorbell: Doorbell,
@@ -137,6 +140,7 @@ impl Inner {
         }
         if self.disk_full.load(Ordering::Acquire)
             || self.dispatch_out_of_space.load(Ordering::Acquire)
+            || self.queue_room_low.load(Ordering::Acquire)
         {
             return Err(PutError::DiskFull {
                 used_ratio: services::disk_used_ratio(&self.config.commit_log_dir()).unwrap_or(1.0),

@@ -110,6 +110,7 @@ impl MessageStore {
             shutdown: AtomicBool::new(false),
             disk_full: AtomicBool::new(false),
             dispatch_out_of_space: AtomicBool::new(false),
+            queue_room_low: AtomicBool::new(false),
             reput_offset: AtomicU64::new(0),
             doorbell: Doorbell::default(),
             dispatched: (Mutex::new(()), Condvar::new()),

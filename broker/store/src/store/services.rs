@@ -75,6 +75,13 @@ pub(super) fn dispatch_one(
             .map_err(cq_err)?;
         q.put(req.queue_offset as u64, req.cq_entry())
             .map_err(cq_err)?;
+        if q.short_of_room_ahead() && !inner.queue_room_low.swap(true, Ordering::AcqRel) {
+            error!(
+                topic = req.topic,
+                queue_id = req.queue_id,
+                "no disk space for the next consume queue page: sends are refused until space is freed"
+            );
+        }
         inner
             .checkpoint
             .set_logics_msg_timestamp(req.store_timestamp);
@@ -328,6 +335,21 @@ pub(super) fn flush_all(inner: &Inner) -> Result<(), OpenStoreError> {
 }
 
 /// Share of the filesystem holding `dir` that is used, 0.0..=1.0.
+/// Free space at which consume queues that ran short of room may take entries again: a page
+/// for each of 256 queues.
+const QUEUE_ROOM_TO_RESUME: u64 = 1 << 20;
+
+/// Bytes of the filesystem holding `dir` that this process may still write.
+fn disk_available_bytes(dir: &Path) -> Option<u64> {
+    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid NUL-terminated path and a properly sized out-parameter.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    Some(st.f_bavail as u64 * st.f_frsize as u64)
+}
+
 pub(super) fn disk_used_ratio(dir: &Path) -> Option<f64> {
     let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
@@ -360,6 +382,13 @@ pub(super) fn clean_once(inner: &Inner) {
     let cfg = &inner.config;
     let ratio = disk_used_ratio(&cfg.commit_log_dir()).unwrap_or(0.0);
     let full = ratio > cfg.disk_space_warning_level_ratio;
+    if inner.queue_room_low.load(Ordering::Acquire)
+        && disk_available_bytes(&cfg.consume_queue_dir())
+            .is_some_and(|free| free >= QUEUE_ROOM_TO_RESUME)
+    {
+        inner.queue_room_low.store(false, Ordering::Release);
+        info!("disk space for consume queues found: sends are taken again");
+    }
     if full != inner.disk_full.swap(full, Ordering::AcqRel) {
         if full {
             error!(
