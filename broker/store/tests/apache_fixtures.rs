@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 #[path = "support/apache_fixture.rs"]
 mod apache_fixture;
+mod support;
 
 use apache_fixture::{Acked, acked, unpack};
 
@@ -65,15 +66,8 @@ fn assert_is(a: &Acked, raw: &[u8]) {
 
 /// Every commit log file's name and bytes.
 fn commit_log_bytes(store: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(store.join("commitlog"))
-        .unwrap()
-        .map(|e| e.unwrap())
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
+    support::commit_log_bytes(&store.join("commitlog"))
+        .into_iter()
         .collect()
 }
 

@@ -96,18 +96,19 @@ fn served(store: &MessageStore) -> Vec<u64> {
 
 /// Every commit log file's name and bytes.
 fn commit_log_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(config(root).commit_log_dir())
-        .unwrap()
-        .map(|e| e.unwrap())
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
+    support::commit_log_bytes(&config(root).commit_log_dir())
+}
+
+/// Opening the store is refused as corrupt at commit log offset `offset`, and the commit log is
+/// left byte for byte as it was.
+fn assert_open_refused_at(root: &Path, offset: u64) {
+    let before = commit_log_bytes(root);
+    let err = MessageStore::open_with_report(config(root)).unwrap_err();
+    assert!(
+        matches!(&err, rmq_store::error::OpenStoreError::CorruptCommitLog { offset: at, .. } if *at == offset),
+        "{err:?}"
+    );
+    assert_eq!(commit_log_bytes(root), before);
 }
 
 /// Zeroes `len` bytes of the commit log at `offset` (within one file).
@@ -235,14 +236,7 @@ fn a_damaged_size_field_that_swallows_the_next_record_stops_the_open_instead_of_
     let file = OpenOptions::new().write(true).open(path).unwrap();
     file.write_all_at(&(size as i32).to_be_bytes(), offsets[598] % FILE_SIZE)
         .unwrap();
-    let before = commit_log_bytes(dir.path());
-
-    let err = MessageStore::open_with_report(config(dir.path())).unwrap_err();
-    assert!(
-        matches!(&err, rmq_store::error::OpenStoreError::CorruptCommitLog { offset, .. } if *offset == offsets[598]),
-        "{err:?}"
-    );
-    assert_eq!(commit_log_bytes(dir.path()), before);
+    assert_open_refused_at(dir.path(), offsets[598]);
 }
 
 #[test]
@@ -253,14 +247,7 @@ fn written_records_after_a_zeroed_gap_are_not_mistaken_for_the_end_of_data() {
     // Record 550's first 64 bytes lost, later records intact: zeroes where a record should start
     // are not the end of data when written records follow.
     zero_commit_log(dir.path(), offsets[550], 64);
-    let before = commit_log_bytes(dir.path());
-
-    let err = MessageStore::open_with_report(config(dir.path())).unwrap_err();
-    assert!(
-        matches!(&err, rmq_store::error::OpenStoreError::CorruptCommitLog { offset, .. } if *offset == offsets[550]),
-        "{err:?}"
-    );
-    assert_eq!(commit_log_bytes(dir.path()), before);
+    assert_open_refused_at(dir.path(), offsets[550]);
 }
 
 #[test]

@@ -44,18 +44,7 @@ fn replicate(master: &MessageStore, writer: &mut ReplicaWriter, batch: usize) {
 }
 
 fn commit_log_bytes(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(root.join("commitlog"))
-        .unwrap()
-        .map(|e| e.unwrap())
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
+    support::commit_log_bytes(&root.join("commitlog"))
 }
 
 fn count_in_queue(store: &MessageStore, queue_id: i32) -> usize {
