@@ -105,6 +105,8 @@ pub enum DecodeRecordError {
     BodyCrcMismatch { stored: u32, computed: u32 },
     #[error("record tail is torn: {what}")]
     TornTail { what: &'static str },
+    #[error("record field {what} holds {value}, which no broker writes")]
+    BadField { what: &'static str, value: i64 },
 }
 
 /// Apache's `UtilAll.crc32`: CRC-32 (IEEE) of the body, masked to a non-negative i32.
@@ -351,6 +353,20 @@ impl<'a> RecordView<'a> {
         } else {
             8
         })?;
+        // Ports are written as i32 but are 16-bit: anything else is damage, and would not
+        // survive a re-encode.
+        for (what, port_at) in [
+            ("born port", store_ts_at - 4),
+            ("store port", reconsume_at_of(store_host_at, sys_flag) - 4),
+        ] {
+            let port = read_i32(raw, port_at);
+            if !(0..=i32::from(u16::MAX)).contains(&port) {
+                return Err(DecodeRecordError::BadField {
+                    what,
+                    value: i64::from(port),
+                });
+            }
+        }
         let reconsume_at = c.skip(4)?;
         c.skip(8)?;
         let body_len_at = c.skip(4)?;
@@ -365,6 +381,13 @@ impl<'a> RecordView<'a> {
             read_i16(raw, at) as u16 as usize
         } else {
             let at = c.skip(1)?;
+            // Java reads this byte as signed: a V1 topic is at most 127 bytes.
+            if raw[at] > MAX_TOPIC_LEN_V1 as u8 {
+                return Err(DecodeRecordError::BadField {
+                    what: "V1 topic length",
+                    value: i64::from(raw[at] as i8),
+                });
+            }
             raw[at] as usize
         };
         let topic_at = c.skip(topic_len)?;
@@ -372,7 +395,14 @@ impl<'a> RecordView<'a> {
             return Err(DecodeRecordError::TopicNotUtf8);
         }
         let props_len_at = c.skip(2)?;
-        let props_len = read_i16(raw, props_len_at).max(0) as usize;
+        let props_len = read_i16(raw, props_len_at);
+        if props_len < 0 {
+            return Err(DecodeRecordError::BadField {
+                what: "properties length",
+                value: i64::from(props_len),
+            });
+        }
+        let props_len = props_len as usize;
         let props_at = c.skip(props_len)?;
         if c.at != total_size {
             return Err(DecodeRecordError::SizeMismatch {
@@ -509,6 +539,16 @@ impl<'a> RecordView<'a> {
             properties: self.properties(),
         }
     }
+}
+
+/// Where RECONSUMETIMES starts, after the store host at `store_host_at`.
+fn reconsume_at_of(store_host_at: usize, sys_flag: i32) -> usize {
+    store_host_at
+        + if sys_flag & sysflag::STOREHOST_V6 != 0 {
+            20
+        } else {
+            8
+        }
 }
 
 fn read_host(buf: &[u8], at: usize, v6: bool) -> SocketAddr {

@@ -292,3 +292,30 @@ fn a_declared_size_below_the_head_is_an_error_not_a_panic_whatever_follows() {
         ));
     }
 }
+
+#[test]
+fn fields_no_broker_writes_are_errors_so_every_decoded_v1_record_re_encodes_to_its_bytes() {
+    let raw = encode(&sample_fields()).unwrap();
+    let born_port_at = pos::BORN_HOST + 4;
+    let props_len_at = raw.len() - sample_fields().properties.len() - 2;
+    let topic_len_at = props_len_at - sample_fields().topic.len() - 1;
+    for (at, bytes) in [
+        (born_port_at, &[0xff, 0xff, 0xff, 0xff][..]),
+        (born_port_at, &[0x00, 0x01, 0x00, 0x00][..]),
+        (props_len_at, &[0xff, 0xff][..]),
+        (topic_len_at, &[0xc8][..]),
+    ] {
+        let mut bad = raw.clone();
+        bad[at..at + bytes.len()].copy_from_slice(bytes);
+        assert!(
+            matches!(
+                RecordView::decode(&bad),
+                Err(DecodeRecordError::BadField { .. }
+                    | DecodeRecordError::SizeMismatch { .. }
+                    | DecodeRecordError::Truncated { .. })
+            ),
+            "{at}: {:?}",
+            RecordView::decode(&bad)
+        );
+    }
+}
