@@ -3,7 +3,8 @@
 //!
 //! Reading follows `java.util.Properties.load`: `#` and `!` comment lines, `=`, `:` or white space
 //! between key and value, leading white space trimmed, a trailing backslash continues the line,
-//! and `\t \n \r \f \uXXXX` escapes; trailing white space of a value is dropped. Writing is `key=value\n` per entry, as Apache writes it.
+//! and `\t \n \r \f \uXXXX` escapes; trailing white space of a value is dropped. Writing is `key=value\n` per entry, as Apache writes it, escaping what reading would change (a value's
+//! trailing blanks as `\u0020`).
 
 /// The entries of a properties text, in order; a repeated key appears twice (the last wins when
 /// collected into a map, as in Java).
@@ -120,16 +121,20 @@ fn push_escaped(out: &mut String, chars: &mut std::iter::Peekable<std::str::Char
 }
 
 fn escape_into(out: &mut String, text: &str, is_key: bool) {
+    // [`parse`] drops a value's trailing blanks; written as `\u0020` they are kept.
+    let trailing_from = text.trim_end_matches(' ').chars().count();
     for (i, c) in text.chars().enumerate() {
         match c {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            '\u{c}' => out.push_str("\\f"),
             '=' | ':' | ' ' if is_key => {
                 out.push('\\');
                 out.push(c);
             }
+            ' ' if i >= trailing_from => out.push_str("\\u0020"),
             ' ' if i == 0 => out.push_str("\\ "),
             '#' | '!' if is_key && i == 0 => {
                 out.push('\\');
@@ -143,6 +148,21 @@ fn escape_into(out: &mut String, text: &str, is_key: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_feeds_and_a_values_trailing_blanks_survive_write_then_parse() {
+        // Fuzz findings: "\f" as a key, "a " and "\fa" as values came back changed.
+        for (key, value) in [
+            ("\u{c}", "x"),
+            ("k", "a "),
+            ("k", "\u{c}a"),
+            ("k", " a  "),
+            ("k", " "),
+        ] {
+            let text = write([(key, value)]);
+            assert_eq!(parse(&text), owned(&[(key, value)]), "{text:?}");
+        }
+    }
 
     fn pairs(text: &str) -> Vec<(String, String)> {
         parse(text)
