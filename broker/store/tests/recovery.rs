@@ -240,6 +240,21 @@ fn a_damaged_size_field_that_swallows_the_next_record_stops_the_open_instead_of_
 }
 
 #[test]
+fn a_negative_body_length_with_records_after_it_is_refused_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let offsets = fill(dir.path(), 600);
+    put_abort_marker_back(dir.path());
+    // BODYLEN (just before the body) of record 550 reads -1 (a fuzz finding: an overflow).
+    let at = body_offset(offsets[550]) - 4;
+    let path = config(dir.path())
+        .commit_log_dir()
+        .join(format!("{:020}", at / FILE_SIZE * FILE_SIZE));
+    let file = OpenOptions::new().write(true).open(path).unwrap();
+    file.write_all_at(&[0xff; 4], at % FILE_SIZE).unwrap();
+    assert_open_refused_at(dir.path(), offsets[550]);
+}
+
+#[test]
 fn written_records_after_a_zeroed_gap_are_not_mistaken_for_the_end_of_data() {
     let dir = tempfile::tempdir().unwrap();
     let offsets = fill(dir.path(), 600);

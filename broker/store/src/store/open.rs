@@ -341,10 +341,11 @@ fn tail_facts(inner: &Inner, end: u64, stop: ScanEnd) -> TailFacts {
         // or a later page written while an earlier one was not), or a damaged size field
         // hiding the records after it. A valid record where its fields end tells them apart:
         // then only what its fields take is its own, and that record is written data after it.
+        // (`computed` is usize::MAX for a negative body length: saturate.)
         ScanEnd::Invalid(DecodeRecordError::SizeMismatch { computed, .. })
-            if valid_record_at(&files, end + *computed as u64) =>
+            if valid_record_at(&files, end.saturating_add(*computed as u64)) =>
         {
-            end + *computed as u64
+            end.saturating_add(*computed as u64)
         }
         ScanEnd::Invalid(_) | ScanEnd::WrongPhysicalOffset { .. } => {
             end + claimed_len(&files, end) as u64
