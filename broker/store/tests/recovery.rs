@@ -121,14 +121,24 @@ fn zero_commit_log(root: &Path, offset: u64, len: usize) {
         .unwrap();
 }
 
+/// The record of 600 that [`crashed_with_a_corrupt_record`] damages.
+const BAD: usize = 550;
+
+/// 600 records, a crash, and a flipped body byte in record `bad`; returns the records' offsets
+/// and the commit log as it then is.
+fn crashed_with_a_corrupt_record(root: &Path, bad: usize) -> (Vec<u64>, Vec<(String, Vec<u8>)>) {
+    let offsets = fill(root, 600);
+    put_abort_marker_back(root);
+    corrupt_commit_log(root, body_offset(offsets[bad]) + 2);
+    let before = commit_log_bytes(root);
+    (offsets, before)
+}
+
 #[test]
 fn a_corrupt_record_with_written_data_after_it_stops_the_open_and_deletes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let offsets = fill(dir.path(), 600);
-    put_abort_marker_back(dir.path());
-    let bad = 550;
-    corrupt_commit_log(dir.path(), body_offset(offsets[bad]) + 2);
-    let before = commit_log_bytes(dir.path());
+    let (offsets, before) = crashed_with_a_corrupt_record(dir.path(), BAD);
+    let bad = BAD;
 
     let err = MessageStore::open_with_report(config(dir.path())).unwrap_err();
     let rmq_store::error::OpenStoreError::CorruptCommitLog {
@@ -159,11 +169,8 @@ fn a_corrupt_record_with_written_data_after_it_stops_the_open_and_deletes_nothin
 #[test]
 fn with_truncate_chosen_the_bytes_after_a_corrupt_record_are_set_aside_before_the_cut() {
     let dir = tempfile::tempdir().unwrap();
-    let offsets = fill(dir.path(), 600);
-    put_abort_marker_back(dir.path());
-    let bad = 550;
-    corrupt_commit_log(dir.path(), body_offset(offsets[bad]) + 2);
-    let before = commit_log_bytes(dir.path());
+    let (offsets, before) = crashed_with_a_corrupt_record(dir.path(), BAD);
+    let bad = BAD;
 
     let mut c = config(dir.path());
     c.recover_corrupt_commit_log = rmq_store::config::CorruptTailPolicy::Quarantine;
