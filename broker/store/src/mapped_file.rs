@@ -5,7 +5,6 @@
 //! at `[0, wrote)` after an acquire load, so they never see a byte while it is being written.
 
 use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
@@ -15,6 +14,7 @@ use memmap2::MmapRaw;
 
 use crate::error::FileError;
 
+mod allocate;
 mod scan;
 mod warm;
 
@@ -112,7 +112,7 @@ impl MappedFile {
             .open(&path)
             .map_err(err)?;
         let sized = match allocation {
-            Allocation::Preallocated => preallocate(&file, size),
+            Allocation::Preallocated => allocate::preallocate(&file, size),
             Allocation::Sparse => file.set_len(size as u64),
         };
         let prepared = sized
@@ -131,46 +131,6 @@ impl MappedFile {
             mapped.allocated.store(size, Ordering::Release);
         }
         Ok(mapped)
-    }
-
-    /// Makes sure the disk blocks under `[0, end)` exist before a write through the mapping
-    /// touches them. A write into a hole of a full filesystem is a SIGBUS that kills the
-    /// process; `fallocate` answers ENOSPC instead ([`FileError::is_out_of_space`]), which the
-    /// writer can wait out. Allocates whole pages, so a writer of small entries makes one call
-    /// per 4 KiB; below what is allocated already it is one atomic load.
-    pub fn ensure_allocated(&self, end: usize) -> Result<(), FileError> {
-        const PAGE: usize = 4096;
-        let done = self.allocated.load(Ordering::Acquire);
-        if end <= done {
-            return Ok(());
-        }
-        let from = done / PAGE * PAGE;
-        let to = (end.div_ceil(PAGE) * PAGE).min(self.size);
-        // SAFETY: plain syscall on our open descriptor; the range lies inside the file's length,
-        // so it allocates blocks without changing the length.
-        let rc = unsafe {
-            libc::fallocate(
-                self.file.as_raw_fd(),
-                0,
-                from as libc::off_t,
-                (to - from) as libc::off_t,
-            )
-        };
-        if rc != 0 {
-            let source = std::io::Error::last_os_error();
-            if matches!(source.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EINVAL)) {
-                // A filesystem without fallocate: writes go to holes as before, guarded only by
-                // the disk-usage check.
-                self.allocated.store(self.size, Ordering::Release);
-                return Ok(());
-            }
-            return Err(FileError::Allocate {
-                path: self.path.clone(),
-                source,
-            });
-        }
-        self.allocated.fetch_max(to, Ordering::AcqRel);
-        Ok(())
     }
 
     /// Opens an existing file. Its write position is unknown until recovery sets it, so it starts
@@ -489,19 +449,6 @@ pub enum Allocation {
     Preallocated,
     /// Blocks on first write. Consume queues.
     Sparse,
-}
-
-fn preallocate(file: &File, size: usize) -> std::io::Result<()> {
-    let len = libc::off_t::try_from(size).map_err(|_| std::io::Error::other("file too large"))?;
-    // SAFETY: plain syscall on a valid, open file descriptor.
-    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
-    match rc {
-        0 => Ok(()),
-        // Filesystems without fallocate: fall back to a sparse length (writes may then hit ENOSPC
-        // as SIGBUS, so the disk-usage guard must keep headroom).
-        libc::EOPNOTSUPP | libc::EINVAL => file.set_len(size as u64),
-        errno => Err(std::io::Error::from_raw_os_error(errno)),
-    }
 }
 
 /// Fsyncs a directory so that entries created or removed in it survive a crash.

@@ -12,6 +12,7 @@ mod read;
 mod replica;
 mod services;
 pub mod tail;
+mod tail_io;
 
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -31,9 +32,10 @@ use crate::error::{FileError, PutError};
 use crate::flush::{FlushHandle, FlushStatus, GroupCommit};
 use crate::index::IndexService;
 
-pub use open::{Quarantined, RecoveryReport};
+pub use open::RecoveryReport;
 pub use read::{GetRequest, GetResult, GetStatus};
 pub use replica::ReplicaWriter;
+pub use tail_io::Quarantined;
 
 /// Called by the dispatch thread for every message that becomes visible in a consume queue.
 pub type ArrivalListener = Box<dyn Fn(&Arrival<'_>) + Send + Sync>;
