@@ -268,3 +268,21 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_header_begin_timestamp_near_the_maximum_makes_lookups_end_without_overflow() {
+    // A fuzz finding: begin timestamp i64::MAX plus an item's time difference overflowed.
+    let dir = tempfile::tempdir().unwrap();
+    let path = {
+        let file = create(dir.path(), 2, 3);
+        assert!(file.put("k", 7, T0 + 5000));
+        file.flush().unwrap();
+        file.path().to_path_buf()
+    };
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[..8].copy_from_slice(&i64::MAX.to_be_bytes());
+    std::fs::write(&path, bytes).unwrap();
+    let file = IndexFile::open(&path, T0, 2, 3).unwrap();
+    assert!(select(&file, "k", 0, i64::MAX).len() <= 1);
+    assert!(select(&file, "k", 0, T0).is_empty());
+}
