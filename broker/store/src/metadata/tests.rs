@@ -358,3 +358,20 @@ fn persist_creates_the_config_directory() {
     DelayOffsetTable::default().persist_to(&config).unwrap();
     assert!(config.join("delayOffset.json").is_file());
 }
+
+#[test]
+fn numbers_kept_from_fields_we_do_not_model_read_back_to_the_same_value() {
+    // A fuzz finding: without serde_json's float_roundtrip, 1241e60 and 10e24 came back one
+    // unit in the last place off after a write and a read.
+    for number in ["1241e60", "10e24", "0.1", "123456789.123456789"] {
+        let text = format!(
+            r#"{{"dataVersion":{{"counter":1,"timestamp":2}},"topicConfigTable":{{}},"x":{number}}}"#
+        );
+        let table: TopicConfigTable = serde_json::from_str(&text).unwrap();
+        let again: TopicConfigTable =
+            serde_json::from_str(&serde_json::to_string(&table).unwrap()).unwrap();
+        assert_eq!(again.extra["x"], table.extra["x"], "{number}");
+        let exact: f64 = number.parse().unwrap();
+        assert_eq!(table.extra["x"].as_f64(), Some(exact), "{number}");
+    }
+}
