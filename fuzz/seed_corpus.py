@@ -6,7 +6,10 @@ dictionary (fuzz/dicts/command_header.dict), reproducibly, from real data only:
   /work/shared/fixtures/apache-4.9.4-stores): commit log records, property strings, message ids,
   consume queue files, index files, metadata JSON files, broker.conf, commit log prefixes;
 - traffic captured in the protocol crate's fixtures and tests: hex records, compressed
-  register bodies, JSON headers and bodies, frames, SQL92 expressions.
+  register bodies, JSON headers and bodies, frames, SQL92 expressions;
+- frames the independent clients (C++ 1.2 and 2.x, ali-ons) sent and were answered, recorded by
+  fuzz/capture_clients.sh into fuzz/traffic/*.frames: every request type they send, with their
+  headers, properties, heartbeat bodies and subscription expressions.
 
 Usage: fuzz/seed_corpus.py [--fixtures DIR]. Each target's seed directory is replaced; files are
 named by a short description and a content hash. The whole corpus stays well under 2 MiB.
@@ -398,6 +401,85 @@ def seed_sql() -> None:
     add("sql_filter", "tag-expression", b"TagA || TagB ||tagC\x00TAGS\x01TagB\x02")
 
 
+# Request codes whose ext fields the client's header types read, by request code; answers by the
+# code of the request they answer.
+REQUEST_HEADERS = {
+    10: "SendMessageRequestHeader", 310: "SendMessageRequestHeaderV2", 320: "SendMessageRequestHeaderV2",
+    11: "PullMessageRequestHeader", 12: "QueryMessageRequestHeader", 14: "QueryConsumerOffsetRequestHeader",
+    15: "UpdateConsumerOffsetRequestHeader", 29: "SearchOffsetRequestHeader", 30: "GetMaxOffsetRequestHeader",
+    31: "GetMinOffsetRequestHeader", 32: "GetEarliestMsgStoretimeRequestHeader", 33: "ViewMessageRequestHeader",
+    35: "UnregisterClientRequestHeader", 36: "ConsumerSendMsgBackRequestHeader", 37: "EndTransactionRequestHeader",
+    38: "GetConsumerListByGroupRequestHeader", 39: "CheckTransactionStateRequestHeader",
+    40: "NotifyConsumerIdsChangedRequestHeader", 105: "GetRouteInfoRequestHeader",
+}
+RESPONSE_HEADERS = {
+    10: "SendMessageResponseHeader", 310: "SendMessageResponseHeader", 320: "SendMessageResponseHeader",
+    11: "PullMessageResponseHeader", 12: "QueryMessageResponseHeader", 14: "QueryConsumerOffsetResponseHeader",
+    29: "SearchOffsetResponseHeader", 30: "GetMaxOffsetResponseHeader", 31: "GetMinOffsetResponseHeader",
+    32: "GetEarliestMsgStoretimeResponseHeader",
+}
+HEARTBEAT = 34
+
+
+def traffic_records(path: Path):
+    """(direction, request code of an answer or -1, whole frame) of a capture_traffic.py file."""
+    data = path.read_bytes()
+    pos = 0
+    while pos + 7 <= len(data):
+        tag, request_code, total = struct.unpack_from(">chi", data, pos)
+        frame_bytes = data[pos + 3 : pos + 7 + total]
+        pos += 7 + total
+        yield tag, request_code, frame_bytes
+
+
+def split_frame(frame_bytes: bytes):
+    """(serialize type, header, body) of a whole frame."""
+    marker = struct.unpack_from(">i", frame_bytes, 4)[0]
+    end = 8 + (marker & 0xFFFFFF)
+    return marker >> 24, frame_bytes[8:end], frame_bytes[end:]
+
+
+def seed_traffic() -> None:
+    """Frames the independent clients sent and were answered (fuzz/capture_clients.sh)."""
+    by_name = {name: i for i, (_, name) in enumerate(header_list())}
+    properties, expressions = [], []
+    for path in sorted((FUZZ / "traffic").glob("*.frames")):
+        requests = []
+        for tag, request_code, frame_bytes in traffic_records(path):
+            serialize_type, header, body = split_frame(frame_bytes)
+            if serialize_type != 0:
+                continue
+            fields = json.loads(header)
+            code, language = fields["code"], fields.get("language", "")
+            is_answer = fields.get("flag", 0) & 1
+            desc = f"{path.stem}-{language}-{'answer' if is_answer else 'request'}-{request_code if is_answer else code}"
+            add("frame_decode", desc, frame_bytes)
+            add("header_decode", desc, header)
+            if not is_answer and tag == b">":
+                requests.append(frame_bytes)
+            name = (RESPONSE_HEADERS if is_answer else REQUEST_HEADERS).get(request_code if is_answer else code)
+            if name:
+                add("command_header", f"{name}-{desc}", bytes([by_name[name], 0]) + header)
+            ext = fields.get("extFields") or {}
+            if not is_answer and (props := ext.get("properties", ext.get("i"))):
+                properties.append(props.encode())
+            if is_answer and (msg_id := ext.get("msgId")):
+                add("msg_id", desc, msg_id.encode())
+            if body.startswith((b"{", b"[")):
+                add("json_bodies", desc, body)
+                if code == HEARTBEAT and not is_answer:
+                    for consumer in json.loads(body).get("consumerDataSet", []):
+                        for sub in consumer.get("subscriptionDataSet", []):
+                            expressions.append(sub.get("subString", "").encode())
+        # A connection's read buffer holds several frames.
+        add("frame_decode", f"{path.stem}-requests", b"".join(requests[:8]))
+    for props in properties:
+        name = props.split(b"\x01", 1)[0]
+        add("message_properties", "client-send", name + b"\x00" + props)
+        for expr in expressions:
+            add("sql_filter", "client-subscription", expr + b"\x00" + props)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fixtures", default="/work/shared/fixtures/apache-4.9.4-stores")
@@ -413,6 +495,7 @@ def main() -> None:
         seed_store_files(stores)
     seed_protocol_fixtures()
     seed_sql()
+    seed_traffic()
 
     total = 0
     for target, seeds in sorted(corpus.items()):
