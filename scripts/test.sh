@@ -16,6 +16,9 @@ scripts/install-clients.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
+echo "== module import cycles (the broker crate has none)"
+python3 scripts/module-cycles.py broker/server/src
+
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -98,8 +98,8 @@ def failure(out, error):
     emit(out, 1)
 
 
-def emit(obj, code):
-    """Print the one JSON line and end the process now (no C++ destructors, no __del__)."""
+def write_line(obj):
+    """Print the one JSON line (once; later calls print nothing) without ending the process."""
     global _printed
     with _out_lock:
         if not _printed:
@@ -107,7 +107,19 @@ def emit(obj, code):
             sys.stdout.write(json.dumps(obj, sort_keys=False) + "\n")
             sys.stdout.flush()
             sys.stderr.flush()
-        os._exit(code)
+
+
+def exit_now(code):
+    """End the process now (no C++ destructors, no __del__)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def emit(obj, code):
+    """Print the one JSON line and end the process now."""
+    write_line(obj)
+    exit_now(code)
 
 
 def start_watchdog(seconds, snapshot):

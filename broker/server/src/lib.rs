@@ -3,8 +3,11 @@
 //! | module | what |
 //! |---|---|
 //! | [`config`] | `broker.conf` keys into a validated [`BrokerConfig`] |
-//! | [`broker`] | shared state, [`start`] / [`RunningBroker::shutdown`], periodic services |
+//! | [`state`] | [`Broker`]: the state processors and services share (imports no service) |
+//! | [`startup`] | [`start`] / [`RunningBroker::shutdown`], the connection handler, periodic services |
+//! | [`stop_signal`] | the stop signal every task watches |
 //! | [`processor`] | one module per request family and the dispatch by code |
+//! | [`notify`] | requests the broker sends to clients (NOTIFY_CONSUMER_IDS_CHANGED) |
 //! | [`topics`] | topic table: system topics, auto-creation, names Apache accepts |
 //! | [`groups`] | subscription groups |
 //! | [`offsets`] | committed consumer offsets |
@@ -20,7 +23,6 @@
 //! | [`props`] | editing stored property strings |
 //! | [`ha`] | master/slave replication: HA listener and client, SYNC_MASTER waits, metadata sync |
 
-pub mod broker;
 pub mod clients;
 pub mod config;
 pub mod filter;
@@ -28,6 +30,7 @@ pub mod groups;
 pub mod ha;
 pub mod long_poll;
 pub mod messaging;
+pub mod notify;
 pub mod offsets;
 pub mod processor;
 pub mod props;
@@ -35,8 +38,12 @@ pub mod rebalance_lock;
 pub mod register;
 pub mod schedule;
 pub mod sql_filter;
+pub mod startup;
+pub mod state;
+pub mod stop_signal;
 pub mod topics;
 pub mod transaction;
 
-pub use broker::{Broker, RunningBroker, StartError, start};
 pub use config::{BrokerConfig, BrokerRole, ConfigError};
+pub use startup::{RunningBroker, StartError, start};
+pub use state::Broker;

@@ -11,6 +11,7 @@ use rmq_protocol::body::perm;
 use rmq_store::metadata::TopicConfig;
 use tracing::warn;
 
+use crate::config::value::{self, ValueError};
 use crate::rebalance_lock::RebalanceLocks;
 use crate::schedule::DelayOffsets;
 use crate::topics::Topics;
@@ -58,52 +59,23 @@ impl Default for MessagingConfig {
     }
 }
 
-/// A value of one of these keys does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}={value:?} is not valid: expected {expected}")]
-pub struct MessagingConfigError {
-    pub key: String,
-    pub value: String,
-    pub expected: &'static str,
-}
-
 impl MessagingConfig {
     /// Applies one key; `Ok(false)` when the key is not one of these.
-    pub fn apply(&mut self, key: &str, value: &str) -> Result<bool, MessagingConfigError> {
+    pub fn apply(&mut self, key: &str, value: &str) -> Result<bool, ValueError> {
         let v = value.trim();
-        let invalid = |expected| MessagingConfigError {
-            key: key.into(),
-            value: v.into(),
-            expected,
-        };
-        let millis = || {
-            v.parse::<u64>()
-                .map(Duration::from_millis)
-                .map_err(|_| invalid("milliseconds"))
-        };
-        let boolean = || match v {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(invalid("true or false")),
-        };
+        let millis = || value::millis(key, v, 0);
+        let boolean = || value::boolean(key, v);
         match key {
             "transactionTimeOut" => self.transaction_timeout = millis()?,
             "transactionCheckMax" => {
-                self.transaction_check_max = v
-                    .parse::<i32>()
-                    .ok()
-                    .filter(|n| *n >= 0)
-                    .ok_or_else(|| invalid("a whole number >= 0"))?
+                self.transaction_check_max = value::number(key, v, 0, i32::MAX)?
             }
             "transactionCheckInterval" => self.transaction_check_interval = millis()?,
             "rejectTransactionMessage" => self.reject_transaction_message = boolean()?,
             "enablePropertyFilter" => self.enable_property_filter = boolean()?,
             "traceTopicEnable" => self.trace_topic_enable = boolean()?,
             "msgTraceTopicName" => {
-                if v.is_empty() {
-                    return Err(invalid("a topic name"));
-                }
-                self.msg_trace_topic_name = v.to_owned();
+                self.msg_trace_topic_name = value::non_empty(key, v)?;
             }
             "rebalanceLockMaxLiveTime" | "rocketmq.broker.rebalance.lockMaxLiveTime" => {
                 self.rebalance_lock_max_live_time = millis()?
@@ -112,16 +84,6 @@ impl MessagingConfig {
             _ => return Ok(false),
         }
         Ok(true)
-    }
-}
-
-impl From<MessagingConfigError> for crate::config::ConfigError {
-    fn from(e: MessagingConfigError) -> Self {
-        crate::config::ConfigError::Invalid {
-            key: e.key,
-            value: e.value,
-            expected: e.expected,
-        }
     }
 }
 

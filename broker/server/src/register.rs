@@ -14,7 +14,8 @@ use rmq_protocol::command::unregister_broker::UnRegisterBrokerRequestHeader;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use crate::broker::{Broker, stopped};
+use crate::state::Broker;
+use crate::stop_signal::stopped;
 
 /// Registers now, then on every period tick or topic change, until stopping.
 pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::config::ConfigError;
+use crate::config::value::{ValueError, boolean, millis, number};
 
 /// Replication settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ impl Default for HaConfig {
 
 impl HaConfig {
     /// Applies one key; `Ok(false)` for keys that are not about replication.
-    pub fn apply(&mut self, key: &str, v: &str) -> Result<bool, ConfigError> {
+    pub fn apply(&mut self, key: &str, v: &str) -> Result<bool, ValueError> {
         match key {
             // Apache ignores addresses shorter than 6 characters.
             "haMasterAddress" => self.master_address = Some(v.to_owned()).filter(|a| a.len() >= 6),
@@ -62,38 +62,6 @@ impl HaConfig {
             _ => return Ok(false),
         }
         Ok(true)
-    }
-}
-
-fn number<T: std::str::FromStr + PartialOrd>(
-    key: &str,
-    v: &str,
-    min: T,
-    max: T,
-) -> Result<T, ConfigError> {
-    match v.parse::<T>() {
-        Ok(n) if n >= min && n <= max => Ok(n),
-        _ => Err(ConfigError::Invalid {
-            key: key.into(),
-            value: v.into(),
-            expected: "a whole number in the allowed range",
-        }),
-    }
-}
-
-fn millis(key: &str, v: &str, min: u64) -> Result<Duration, ConfigError> {
-    number::<u64>(key, v, min, u64::MAX / 2).map(Duration::from_millis)
-}
-
-fn boolean(key: &str, v: &str) -> Result<bool, ConfigError> {
-    match v {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(ConfigError::Invalid {
-            key: key.into(),
-            value: v.into(),
-            expected: "true or false",
-        }),
     }
 }
 

@@ -22,8 +22,25 @@ use tokio::sync::{Notify, oneshot, watch};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use super::ReplicaWait;
-use crate::broker::stopped;
+use crate::stop_signal::stopped;
+
+/// What a send waits for before it is answered.
+#[derive(Debug)]
+pub enum ReplicaWait {
+    Done(ReplicaStatus),
+    Pending(oneshot::Receiver<ReplicaStatus>),
+}
+
+impl ReplicaWait {
+    /// Waits (asynchronously, holding no thread) for the outcome.
+    pub async fn outcome(self) -> ReplicaStatus {
+        match self {
+            ReplicaWait::Done(status) => status,
+            // The waiter was dropped (shutdown): nobody will confirm.
+            ReplicaWait::Pending(rx) => rx.await.unwrap_or(ReplicaStatus::Timeout),
+        }
+    }
+}
 
 /// How often a writer with nothing to send looks at the commit log anyway.
 const POLL: Duration = Duration::from_millis(100);

@@ -6,7 +6,8 @@
 //! | [`config`] | `haMasterAddress`, `haSlaveFallbehindMax`, `slaveTimeout`, ... |
 //! | [`master`] | `haListenPort` listener, per-slave streams, SYNC_MASTER waits, lag log |
 //! | [`slave`] | connection to the master, append, report, reconnect |
-//! | [`sync`] | slave metadata sync every 10 s; GET_ALL_DELAY_OFFSET |
+//! | [`sync`] | slave metadata sync: every 10 s and when replicated data opens a queue |
+//! | [`service`] | binds the HA listener and starts the tasks of the broker's role |
 //!
 //! What a send's answer promises, by role (Apache 4.9):
 //! - `SYNC_MASTER`: SUCCESS only once a slave confirmed the message's end offset (with
@@ -19,27 +20,24 @@
 
 pub mod config;
 pub mod master;
+pub mod service;
 pub mod slave;
 pub mod sync;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use rmq_protocol::code::ResponseCode;
 use rmq_protocol::message::properties::{self, keys};
 use rmq_protocol::message::record::RecordView;
-use rmq_store::ha::{MasterConfig, ReplicaStatus, SlaveConfig};
+use rmq_store::ha::{MasterConfig, ReplicaStatus};
+use rmq_store::metadata::SubscriptionGroupConfig;
 use rmq_store::{GetResult, MessageStore};
-use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
-use tokio::task::JoinSet;
 
 pub use config::HaConfig;
-pub use master::MasterHa;
+pub use master::{MasterHa, ReplicaWait};
 pub use slave::{SlaveHa, SlaveStatus};
 
-use crate::broker::Broker;
 use crate::config::{BrokerConfig, BrokerRole};
 
 /// Apache's remark when a slave is sent a message (`SendMessageProcessor`, SERVICE_NOT_AVAILABLE).
@@ -52,24 +50,6 @@ pub const SLAVE_REFUSES_SENDS: &str = "service not available now. It may be caus
 pub enum Replication {
     Master(Arc<MasterHa>),
     Slave(Arc<SlaveHa>),
-}
-
-/// What a send waits for before it is answered.
-#[derive(Debug)]
-pub enum ReplicaWait {
-    Done(ReplicaStatus),
-    Pending(oneshot::Receiver<ReplicaStatus>),
-}
-
-impl ReplicaWait {
-    /// Waits (asynchronously, holding no thread) for the outcome.
-    pub async fn outcome(self) -> ReplicaStatus {
-        match self {
-            ReplicaWait::Done(status) => status,
-            // The waiter was dropped (shutdown): nobody will confirm.
-            ReplicaWait::Pending(rx) => rx.await.unwrap_or(ReplicaStatus::Timeout),
-        }
-    }
 }
 
 /// The send response code from the flush outcome's code and the replication outcome, as
@@ -179,77 +159,27 @@ impl Replication {
     }
 }
 
-/// Binds the master's `haListenPort` on `bindAddress` (port 0: chosen by the kernel, tests).
-pub async fn bind(config: &BrokerConfig) -> std::io::Result<Option<TcpListener>> {
-    if config.role == BrokerRole::Slave {
-        return Ok(None);
-    }
-    let addr = SocketAddr::new(config.bind_address, config.ha_listen_port);
-    master::bind(addr).await.map(Some)
-}
-
-/// Starts the replication tasks of `broker`.
-pub fn start(
-    broker: &Arc<Broker>,
-    listener: Option<TcpListener>,
-    stopping: &watch::Receiver<bool>,
-    tasks: &mut JoinSet<()>,
-) -> Result<(), rmq_store::error::ReplicaAppendError> {
-    let store = broker.store.clone();
-    match &broker.replication {
-        Replication::Master(master) => {
-            if let Some(listener) = listener {
-                tasks.spawn(master::accept_loop(
-                    master.clone(),
-                    store.clone(),
-                    listener,
-                    stopping.clone(),
-                ));
-            }
-            tasks.spawn(master::expire_loop(master.clone(), stopping.clone()));
-            tasks.spawn(master::lag_log_loop(
-                master.clone(),
-                store,
-                stopping.clone(),
-            ));
-        }
-        Replication::Slave(slave) => {
-            let writer = store.replica_writer()?;
-            let ha = &broker.config.ha;
-            tasks.spawn(slave::run(
-                slave.clone(),
-                writer,
-                SlaveConfig {
-                    heartbeat_interval: ha.heartbeat_interval,
-                    housekeeping_interval: ha.housekeeping_interval,
-                    ..SlaveConfig::default()
-                },
-                broker.config.store.commit_log_file_size as u64,
-                stopping.clone(),
-            ));
-            tasks.spawn(sync::run(broker.clone(), stopping.clone()));
-        }
-    }
-    Ok(())
-}
-
 /// Apache 4.9 `PullMessageProcessor`: the broker id the consumer should pull from next. Without
 /// `slaveReadEnable` always the master; with it, the group's `whichBrokerWhenConsumeSlowly` when
 /// the consumer is further behind than `accessMessageInMemoryMaxRatio` of RAM, else the group's
 /// `brokerId`.
-pub fn suggest_which_broker_id(broker: &Broker, group: &str, result: &GetResult) -> i64 {
-    let ha = &broker.config.ha;
+pub fn suggest_which_broker_id(
+    ha: &HaConfig,
+    group: Option<&SubscriptionGroupConfig>,
+    store: &MessageStore,
+    result: &GetResult,
+) -> i64 {
     if !ha.slave_read_enable {
         return 0;
     }
-    let Some(config) = broker.groups.get(group) else {
+    let Some(config) = group else {
         return 0;
     };
     let behind = result
         .messages
         .last()
         .and_then(physical_offset)
-        .map(|pulled| broker.store.commit_log_max_offset().saturating_sub(pulled));
+        .map(|pulled| store.commit_log_max_offset().saturating_sub(pulled));
     let memory = total_memory() * u64::from(ha.access_message_in_memory_max_ratio) / 100;
     suggest(
         behind,

@@ -18,7 +18,7 @@ use std::time::Duration;
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::body::topic_config::TopicConfigSerializeWrapper;
 use rmq_protocol::code::{RequestCode, ResponseCode};
-use rmq_store::metadata::json::{quote_bare_keys, to_fastjson_string};
+use rmq_store::metadata::json::quote_bare_keys;
 use rmq_store::metadata::{
     ConsumerOffsetTable, DataVersion, DelayOffsetTable, MetadataFile, SubscriptionGroupTable,
     TopicConfigTable,
@@ -27,8 +27,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use crate::broker::{Broker, stopped};
-use crate::processor::answer;
+use crate::state::Broker;
+use crate::stop_signal::stopped;
 use crate::topics;
 
 /// First sync after start (Apache: 3 s).
@@ -228,22 +228,4 @@ async fn sync_groups(broker: &Broker, master: &str) -> Result<(), SyncError> {
         info!(%master, groups, "slave subscription groups updated from the master");
     }
     Ok(())
-}
-
-/// GET_ALL_DELAY_OFFSET (45): the delay scheduler's progress per level, as `delayOffset.json`
-/// holds it (Apache answers `ScheduleMessageService.encode()`: the live table, not the file,
-/// which is written only every `flushDelayOffsetInterval`).
-pub fn all_delay_offset(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
-    let table = DelayOffsetTable {
-        data_version: None,
-        offset_table: broker.messaging.delay_offsets.snapshot(),
-    };
-    match to_fastjson_string(&table) {
-        Ok(text) => RemotingCommand::response_to(request, ResponseCode::Success).with_body(text),
-        Err(error) => answer(
-            request,
-            ResponseCode::SystemError,
-            format!("delay offsets cannot be encoded: {error}"),
-        ),
-    }
 }

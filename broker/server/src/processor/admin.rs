@@ -19,12 +19,12 @@ use rmq_protocol::command::get_consume_stats::{
 use rmq_protocol::command::get_topic_stats::{
     GetTopicStatsInfoRequestHeader, TopicOffset, TopicStatsTable,
 };
-use rmq_store::metadata::SubscriptionGroupConfig;
 use rmq_store::metadata::json::to_fastjson_string;
+use rmq_store::metadata::{DelayOffsetTable, SubscriptionGroupConfig};
 use tracing::info;
 
-use super::{answer, bad_header};
-use crate::broker::Broker;
+use super::reply::{answer, bad_header};
+use crate::state::Broker;
 use crate::topics::{self, validate_topic_name};
 
 /// Version string admin tools show (Apache's `MQVersion` name of the protocol we speak).
@@ -448,4 +448,22 @@ fn text_answer<E: std::fmt::Display>(
     body: Result<String, E>,
 ) -> RemotingCommand {
     json_answer(request, body.map(String::into_bytes))
+}
+
+/// GET_ALL_DELAY_OFFSET (45): the delay scheduler's progress per level, as `delayOffset.json`
+/// holds it (Apache answers `ScheduleMessageService.encode()`: the live table, not the file,
+/// which is written only every `flushDelayOffsetInterval`).
+pub fn all_delay_offset(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
+    let table = DelayOffsetTable {
+        data_version: None,
+        offset_table: broker.messaging.delay_offsets.snapshot(),
+    };
+    match to_fastjson_string(&table) {
+        Ok(text) => RemotingCommand::response_to(request, ResponseCode::Success).with_body(text),
+        Err(error) => answer(
+            request,
+            ResponseCode::SystemError,
+            format!("delay offsets cannot be encoded: {error}"),
+        ),
+    }
 }

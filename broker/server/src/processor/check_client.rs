@@ -9,9 +9,9 @@
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::ResponseCode;
 
-use super::answer;
-use crate::broker::Broker;
+use super::reply::answer;
 use crate::sql_filter::select::{FilterRefused, MessageFilter};
+use crate::state::Broker;
 
 /// Answers CHECK_CLIENT_CONFIG.
 pub fn check_client_config(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {

@@ -17,8 +17,8 @@ use rmq_protocol::command::update_consumer_offset::UpdateConsumerOffsetRequestHe
 use rmq_remoting::ConnHandle;
 use tracing::{info, warn};
 
-use super::{answer, bad_header, success_with};
-use crate::broker::Broker;
+use super::reply::{answer, bad_header, success_with};
+use crate::state::Broker;
 
 /// HEART_BEAT: registers the client's producer and consumer groups; a change of a consumer
 /// group's members or subscriptions is announced to the group (NOTIFY_CONSUMER_IDS_CHANGED).
@@ -75,7 +75,7 @@ pub fn heart_beat(
         );
     }
     if !changed.is_empty() {
-        broker.notify_consumer_ids_changed(&changed);
+        crate::notify::consumer_ids_changed(broker, &changed);
     }
     RemotingCommand::response_to(request, ResponseCode::Success)
 }
@@ -97,7 +97,7 @@ pub fn unregister_client(
         let removed = broker.clients().unregister_consumer(group, conn.id());
         if removed {
             info!(%group, client = %header.client_id, "consumer unregistered");
-            broker.notify_consumer_ids_changed(&[group.to_owned()]);
+            crate::notify::consumer_ids_changed(broker, &[group.to_owned()]);
         }
     }
     RemotingCommand::response_to(request, ResponseCode::Success)

@@ -16,10 +16,10 @@ use rmq_remoting::ConnHandle;
 use rmq_store::PutMessage;
 use tracing::{error, info};
 
-use super::{answer, bad_header};
-use crate::broker::Broker;
+use super::reply::{answer, bad_header};
 use crate::config::BrokerRole;
 use crate::props;
+use crate::state::Broker;
 use crate::transaction::{put_op, read_half};
 
 /// Answers END_TRANSACTION.

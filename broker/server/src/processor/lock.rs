@@ -7,8 +7,8 @@ use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::ResponseCode;
 use rmq_protocol::command::lock_batch_mq::{LockBatchRequestBody, LockBatchResponseBody};
 
-use super::answer;
-use crate::broker::Broker;
+use super::reply::answer;
+use crate::state::Broker;
 
 /// LOCK_BATCH_MQ: answers the queues the client holds after the call.
 pub fn lock_batch(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {

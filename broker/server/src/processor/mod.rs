@@ -23,15 +23,16 @@ pub mod end_transaction;
 pub mod lock;
 pub mod pull;
 pub mod query;
+pub mod reply;
 pub mod send;
 pub mod send_back;
 pub mod send_route;
 
-use rmq_protocol::code::{RequestCode, ResponseCode};
-use rmq_protocol::{ReadHeaderError, RemotingCommand};
+use rmq_protocol::RemotingCommand;
+use rmq_protocol::code::RequestCode;
 use rmq_remoting::ConnHandle;
 
-use crate::broker::Broker;
+use crate::state::Broker;
 
 /// Answers one request.
 pub async fn dispatch(
@@ -72,7 +73,7 @@ pub async fn dispatch(
         RequestCode::DeleteSubscriptiongroup => admin::delete_group(broker, &request),
         RequestCode::GetAllSubscriptiongroupConfig => admin::all_groups(broker, &request),
         RequestCode::GetAllConsumerOffset => admin::all_consumer_offsets(broker, &request),
-        RequestCode::GetAllDelayOffset => crate::ha::sync::all_delay_offset(broker, &request),
+        RequestCode::GetAllDelayOffset => admin::all_delay_offset(broker, &request),
         RequestCode::GetBrokerRuntimeInfo => admin::runtime_info(broker, &request),
         RequestCode::GetTopicStatsInfo => admin::topic_stats(broker, &request),
         RequestCode::GetConsumeStats => admin::consume_stats(broker, &request),
@@ -80,27 +81,4 @@ pub async fn dispatch(
         RequestCode::UpdateBrokerConfig => admin::update_broker_config(broker, &request),
         _ => RemotingCommand::request_code_not_supported(&request),
     }
-}
-
-/// The answer to a request whose header is missing a field or has one that does not parse.
-pub fn bad_header(request: &RemotingCommand, error: &ReadHeaderError) -> RemotingCommand {
-    RemotingCommand::response_to(request, ResponseCode::SystemError)
-        .with_remark(format!("request header is not valid: {error}"))
-}
-
-/// A SUCCESS response with `header`.
-pub fn success_with(
-    request: &RemotingCommand,
-    header: &impl rmq_protocol::CommandHeader,
-) -> RemotingCommand {
-    RemotingCommand::response_to(request, ResponseCode::Success).with_header(header)
-}
-
-/// A response with `code` and `remark`.
-pub fn answer(
-    request: &RemotingCommand,
-    code: ResponseCode,
-    remark: impl Into<String>,
-) -> RemotingCommand {
-    RemotingCommand::response_to(request, code).with_remark(remark)
 }

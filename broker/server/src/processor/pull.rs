@@ -18,10 +18,10 @@ use rmq_protocol::command::pull_message::{
 use rmq_store::{GetRequest, GetStatus};
 use tokio::time::Instant;
 
-use super::{answer, bad_header};
-use crate::broker::Broker;
+use super::reply::{answer, bad_header};
 use crate::config::BrokerRole;
 use crate::sql_filter::select::{FilterRefused, MessageFilter};
+use crate::state::Broker;
 
 /// Most bytes returned by one pull (Apache's `maxTransferBytesOnMessageInMemory`); at least one
 /// message is always returned, however large.
@@ -280,8 +280,9 @@ fn get(
     };
     let response_header = PullMessageResponseHeader {
         suggest_which_broker_id: crate::ha::suggest_which_broker_id(
-            broker,
-            &header.consumer_group,
+            &broker.config.ha,
+            broker.groups.get(&header.consumer_group).as_ref(),
+            &broker.store,
             &result,
         ),
         next_begin_offset: next_begin_offset as i64,

@@ -18,8 +18,8 @@ use rmq_protocol::command::query_message::{QueryMessageRequestHeader, QueryMessa
 use rmq_protocol::command::search_offset::{SearchOffsetRequestHeader, SearchOffsetResponseHeader};
 use rmq_protocol::command::view_message::ViewMessageRequestHeader;
 
-use super::{answer, bad_header, success_with};
-use crate::broker::Broker;
+use super::reply::{answer, bad_header, success_with};
+use crate::state::Broker;
 
 /// GET_MAX_OFFSET: the next offset to be written in a queue.
 pub fn max_offset(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {

@@ -22,8 +22,8 @@ use rmq_store::error::PutError;
 use rmq_store::{BatchItem, FlushStatus, PutBatch, PutMessage, PutResult};
 use tracing::{error, warn};
 
-use super::{answer, bad_header};
-use crate::broker::Broker;
+use super::reply::{answer, bad_header};
+use crate::state::Broker;
 use crate::topics::{RETRY_GROUP_TOPIC_PREFIX, is_not_allowed_send_topic, validate_topic_name};
 
 /// Largest properties string Apache accepts (`Short.MAX_VALUE`).

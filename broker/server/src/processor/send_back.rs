@@ -29,9 +29,9 @@ use rmq_store::PutMessage;
 use rmq_store::metadata::TopicConfig;
 use tracing::{error, info};
 
-use super::{answer, bad_header};
-use crate::broker::Broker;
+use super::reply::{answer, bad_header};
 use crate::props;
+use crate::state::Broker;
 use crate::topics::{DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX};
 
 /// `MQVersion.Version.V3_4_9.ordinal()`: from this request version on, the header's

@@ -12,9 +12,9 @@ use rmq_protocol::code::ResponseCode;
 use rmq_protocol::command::send_message::SendMessageRequestHeader;
 use rmq_protocol::message::properties::keys;
 
-use super::answer;
-use crate::broker::Broker;
+use super::reply::answer;
 use crate::props;
+use crate::state::Broker;
 use crate::topics::TRANS_HALF_TOPIC;
 use crate::transaction::{self, HALF_QUEUE_ID};
 

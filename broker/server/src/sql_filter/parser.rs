@@ -19,7 +19,7 @@
 //! the whole expression must be boolean. Unlike Apache, tokens left after a complete expression
 //! are an error rather than silently ignored.
 
-use super::{Cmp, Expr, Value};
+use super::ast::{Cmp, Expr, Value, compare_values};
 
 /// Why an expression was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -374,7 +374,7 @@ impl Parser {
                     check_less_than_operand(operand, at)?;
                 }
                 if let (Expr::Const(l), Expr::Const(h)) = (&low, &high)
-                    && super::compare_values(l, h).is_ok_and(|o| o == std::cmp::Ordering::Greater)
+                    && compare_values(l, h).is_ok_and(|o| o == std::cmp::Ordering::Greater)
                 {
                     return err(
                         at,

@@ -28,10 +28,11 @@ use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use super::{CHECK_GROUP, HALF_QUEUE_ID, op_offsets};
-use crate::broker::{Broker, stopped};
 use crate::config::BrokerRole;
 use crate::offsets::ConsumerOffsets;
 use crate::props;
+use crate::state::Broker;
+use crate::stop_signal::stopped;
 use crate::topics::{TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC, Topics};
 
 /// What to do with one unresolved half message.

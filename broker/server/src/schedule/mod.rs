@@ -3,7 +3,7 @@
 //! A message sent with property `DELAY=<level>` is not stored in its topic: [`put_message`]
 //! rewrites it into `SCHEDULE_TOPIC_XXXX`, queue `level - 1`, keeping the real topic and queue in
 //! `REAL_TOPIC`/`REAL_QID`; the store writes its delivery time (store time + the level's delay)
-//! as the consume-queue tag code. The scheduler ([`run`]) walks each level's queue from its
+//! as the consume-queue tag code. The scheduler ([`service::run`]) walks each level's queue from its
 //! persisted offset and, for every entry that is due, stores the message again in its real topic
 //! and queue ([`delivered`]) and moves the offset past it; the first entry not yet due ends the
 //! walk for that level (entries of one level are due in store order).
@@ -18,9 +18,11 @@
 //!                        │ scheduler: due? ──► T/q (REAL_TOPIC, REAL_QID)
 //! ```
 
+pub mod service;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rmq_protocol::message::properties::keys;
@@ -30,11 +32,8 @@ use rmq_store::delay_level::{DelayLevels, SCHEDULE_TOPIC};
 use rmq_store::error::{MetadataError, PutError};
 use rmq_store::metadata::{DelayOffsetTable, MetadataFile};
 use rmq_store::{GetRequest, GetStatus, MessageStore, PutMessage, PutResult};
-use tokio::sync::watch;
-use tracing::{error, info, warn};
+use tracing::{error, warn};
 
-use crate::broker::{Broker, stopped};
-use crate::config::BrokerRole;
 use crate::props;
 
 /// How often each level's queue is looked at (Apache: 100 ms between scans).
@@ -294,58 +293,6 @@ pub fn delivered(view: &RecordView<'_>) -> Option<Delivered> {
         topic: topic.to_owned(),
         queue_id: i32::try_from(queue_id).ok()?,
     })
-}
-
-/// The scheduler of one broker: delivers due messages every 100 ms (masters only) and persists
-/// progress every `flushDelayOffsetInterval`.
-pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
-    if broker.config.role == BrokerRole::Slave {
-        return;
-    }
-    let stop = stopped(stopping);
-    tokio::pin!(stop);
-    let mut back_off = BackOff::new();
-    let flush_every = broker.config.messaging.flush_delay_offset_interval;
-    let mut last_flush = tokio::time::Instant::now();
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            () = tokio::time::sleep(TICK) => {}
-        }
-        let b = broker.clone();
-        let mut bo = std::mem::take(&mut back_off);
-        let pass = tokio::task::spawn_blocking(move || {
-            let levels = &b.config.store.delay_levels;
-            let now = rmq_store::commit_log::now_ms();
-            let n = deliver_due(&b.store, levels, &b.messaging.delay_offsets, &mut bo, now);
-            (n, bo)
-        })
-        .await;
-        match pass {
-            Ok((n, bo)) => {
-                back_off = bo;
-                if n > 0 {
-                    info!(delivered = n, "delayed messages delivered");
-                }
-            }
-            Err(join) => error!(error = %join, "delay delivery pass failed"),
-        }
-        if last_flush.elapsed() >= flush_every {
-            last_flush = tokio::time::Instant::now();
-            persist(&broker);
-        }
-    }
-}
-
-/// Writes `delayOffset.json`, logging a failure.
-pub fn persist(broker: &Broker) {
-    if let Err(e) = broker
-        .messaging
-        .delay_offsets
-        .persist(&broker.config.store.config_dir())
-    {
-        error!(error = %e, "delayOffset.json could not be written");
-    }
 }
 
 #[cfg(test)]

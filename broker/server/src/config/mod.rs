@@ -4,6 +4,8 @@
 //! knows are logged and ignored, as Apache ignores them. A value that does not parse is a startup
 //! error naming the key.
 
+pub mod value;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,7 +14,9 @@ use rmq_protocol::body::perm;
 use rmq_store::StoreConfig;
 use rmq_store::config::ConfigError as StoreConfigError;
 
-use crate::ha::HaConfig;
+use crate::ha::config::HaConfig;
+
+use self::value::{ValueError, boolean, millis, non_empty, number};
 
 /// The replication role (`brokerRole`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,14 +171,16 @@ impl BrokerConfig {
             "defaultTopicQueueNums" => self.default_topic_queue_nums = number(key, v, 1, 1024)?,
             "brokerPermission" => self.broker_permission = number(key, v, 0, 15)?,
             "longPollingEnable" => self.long_polling_enable = boolean(key, v)?,
-            "shortPollingTimeMills" => self.short_polling_time = millis(key, v)?,
-            "flushConsumerOffsetInterval" => self.flush_consumer_offset_interval = millis(key, v)?,
+            "shortPollingTimeMills" => self.short_polling_time = millis(key, v, 0)?,
+            "flushConsumerOffsetInterval" => {
+                self.flush_consumer_offset_interval = millis(key, v, 0)?
+            }
             "registerNameServerPeriod" => {
                 // Apache clamps the period to [10 s, 60 s]; tests may go lower.
-                self.register_name_server_period = millis(key, v)?;
+                self.register_name_server_period = millis(key, v, 0)?;
             }
-            "registerBrokerTimeoutMills" => self.register_broker_timeout = millis(key, v)?,
-            "channelExpiredTimeout" => self.channel_expired_timeout = millis(key, v)?,
+            "registerBrokerTimeoutMills" => self.register_broker_timeout = millis(key, v, 0)?,
+            "channelExpiredTimeout" => self.channel_expired_timeout = millis(key, v, 0)?,
             "regionId" => self.region_id = non_empty(key, v)?,
             "traceOn" => self.trace_on = boolean(key, v)?,
             "maxPullBatch" => self.max_pull_batch = number(key, v, 1, 100_000)?,
@@ -262,6 +268,16 @@ pub enum ConfigError {
     Inconsistent(String),
 }
 
+impl From<ValueError> for ConfigError {
+    fn from(e: ValueError) -> Self {
+        ConfigError::Invalid {
+            key: e.key,
+            value: e.value,
+            expected: e.expected,
+        }
+    }
+}
+
 fn split_addrs(v: &str) -> Vec<String> {
     v.split(';')
         .map(str::trim)
@@ -272,49 +288,6 @@ fn split_addrs(v: &str) -> Vec<String> {
 
 fn valid_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
-}
-
-fn non_empty(key: &str, v: &str) -> Result<String, ConfigError> {
-    if v.is_empty() {
-        return Err(ConfigError::Invalid {
-            key: key.into(),
-            value: v.into(),
-            expected: "a non-empty value",
-        });
-    }
-    Ok(v.to_owned())
-}
-
-fn number<T: std::str::FromStr + PartialOrd>(
-    key: &str,
-    v: &str,
-    min: T,
-    max: T,
-) -> Result<T, ConfigError> {
-    match v.parse::<T>() {
-        Ok(n) if n >= min && n <= max => Ok(n),
-        _ => Err(ConfigError::Invalid {
-            key: key.into(),
-            value: v.into(),
-            expected: "a whole number in the allowed range",
-        }),
-    }
-}
-
-fn millis(key: &str, v: &str) -> Result<Duration, ConfigError> {
-    number::<u64>(key, v, 0, u64::MAX / 2).map(Duration::from_millis)
-}
-
-fn boolean(key: &str, v: &str) -> Result<bool, ConfigError> {
-    match v {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(ConfigError::Invalid {
-            key: key.into(),
-            value: v.into(),
-            expected: "true or false",
-        }),
-    }
 }
 
 #[cfg(test)]

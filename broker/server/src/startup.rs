@@ -1,14 +1,13 @@
-//! The running broker: shared state ([`Broker`]), startup ([`start`]), the request dispatch, and
-//! the periodic services (name-server registration, offset persistence, client expiry).
+//! Start-up and shutdown: opens the store, loads metadata, builds the shared [`Broker`], binds
+//! the listeners and starts the periodic services; [`RunningBroker::shutdown`] stops them in
+//! order.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::AtomicI32;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rmq_protocol::RemotingCommand;
-use rmq_protocol::code::{RequestCode, ResponseCode};
-use rmq_protocol::command::notify_consumer_ids_changed::NotifyConsumerIdsChangedRequestHeader;
 use rmq_remoting::{Client, ConnHandle, Handler, ServerConfig, serve};
 use rmq_store::MessageStore;
 use rmq_store::error::{MetadataError, OpenStoreError};
@@ -23,81 +22,10 @@ use crate::groups::Groups;
 use crate::ha::Replication;
 use crate::long_poll::PullWaiters;
 use crate::offsets::ConsumerOffsets;
-use crate::processor;
-use crate::register;
+use crate::state::{Broker, Stats};
+use crate::stop_signal::stopped;
 use crate::topics::Topics;
-
-/// Everything request processors share.
-#[derive(Debug)]
-pub struct Broker {
-    pub config: BrokerConfig,
-    pub store: Arc<MessageStore>,
-    pub topics: Topics,
-    pub groups: Groups,
-    pub offsets: ConsumerOffsets,
-    pub clients: Mutex<Clients<ConnHandle>>,
-    pub waiters: Arc<PullWaiters>,
-    /// The address written into offset message ids (the store host).
-    pub store_host: SocketAddr,
-    /// `brokerPermission`, changeable by UPDATE_BROKER_CONFIG.
-    pub permission: AtomicI32,
-    pub started_at_ms: i64,
-    pub stats: Stats,
-    /// Client used to talk to name servers.
-    pub namesrv_client: Client,
-    /// Set when the broker is stopping: suspended pulls answer at once.
-    pub stopping: watch::Receiver<bool>,
-    /// Retry/DLQ, delay levels, transactions and queue locks.
-    pub messaging: crate::messaging::Messaging,
-    /// Master/slave replication (`brokerRole`).
-    pub replication: Replication,
-}
-
-/// Counters for GET_BROKER_RUNTIME_INFO.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub put_messages: AtomicU64,
-    pub put_bytes: AtomicU64,
-    pub got_messages: AtomicU64,
-}
-
-impl Broker {
-    /// The client table.
-    pub fn clients(&self) -> MutexGuard<'_, Clients<ConnHandle>> {
-        self.clients.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// `brokerPermission` now.
-    pub fn permission(&self) -> i32 {
-        self.permission.load(Ordering::Relaxed)
-    }
-
-    /// Tells every member of the listed groups that membership changed, so they rebalance.
-    pub fn notify_consumer_ids_changed(&self, groups: &[String]) {
-        for group in groups {
-            if self
-                .groups
-                .get(group)
-                .is_some_and(|g| !g.notify_consumer_ids_changed_enable)
-            {
-                continue;
-            }
-            let channels = self.clients().consumer_channels(group);
-            let header = NotifyConsumerIdsChangedRequestHeader {
-                consumer_group: group.clone(),
-            };
-            for channel in channels {
-                let request = RemotingCommand::request_with_header(
-                    RequestCode::NotifyConsumerIdsChanged,
-                    &header,
-                );
-                tokio::spawn(async move {
-                    let _ = channel.send_oneway(request).await;
-                });
-            }
-        }
-    }
-}
+use crate::{notify, processor, register};
 
 /// The remoting handler: one dispatch by request code.
 #[derive(Debug, Clone)]
@@ -114,7 +42,7 @@ impl Handler for BrokerHandler {
         let changed = self.broker.clients().connection_closed(conn.id());
         if !changed.is_empty() {
             info!(peer = %conn.peer(), groups = ?changed, "consumer connection closed");
-            self.broker.notify_consumer_ids_changed(&changed);
+            notify::consumer_ids_changed(&self.broker, &changed);
         }
     }
 }
@@ -152,7 +80,7 @@ impl RunningBroker {
         self.broker.waiters.wake_all();
         while self.tasks.join_next().await.is_some() {}
         register::unregister_all(&self.broker).await;
-        crate::schedule::persist(&self.broker);
+        crate::schedule::service::persist(&self.broker);
         if let Err(error) = self.broker.offsets.persist() {
             error!(error = %error, "consumer offsets could not be persisted at shutdown");
         }
@@ -213,12 +141,13 @@ pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError
     if ephemeral {
         config.ha_listen_port = 0;
     }
-    let ha_listener = crate::ha::bind(&config)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: SocketAddr::new(config.bind_address, config.ha_listen_port),
-            source,
-        })?;
+    let ha_listener =
+        crate::ha::service::bind(&config)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: SocketAddr::new(config.bind_address, config.ha_listen_port),
+                source,
+            })?;
     if let Some(port) = ha_listener.as_ref().and_then(|l| l.local_addr().ok()) {
         config.ha_listen_port = port.port();
     }
@@ -305,12 +234,15 @@ pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError
     tasks.spawn(register::run(broker.clone(), stopping.clone()));
     tasks.spawn(persist_offsets(broker.clone(), stopping.clone()));
     tasks.spawn(expire_clients(broker.clone(), stopping.clone()));
-    tasks.spawn(crate::schedule::run(broker.clone(), stopping.clone()));
+    tasks.spawn(crate::schedule::service::run(
+        broker.clone(),
+        stopping.clone(),
+    ));
     tasks.spawn(crate::transaction::check::run(
         broker.clone(),
         stopping.clone(),
     ));
-    crate::ha::start(&broker, ha_listener, &stopping, &mut tasks)?;
+    crate::ha::service::start(&broker, ha_listener, &stopping, &mut tasks)?;
     info!(
         addr = %local_addr,
         broker = %broker.config.broker_name,
@@ -325,11 +257,6 @@ pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError
         stop,
         tasks,
     })
-}
-
-/// Completes when `stopping` turns true.
-pub async fn stopped(mut stopping: watch::Receiver<bool>) {
-    let _ = stopping.wait_for(|s| *s).await;
 }
 
 /// The address written into message ids: `brokerIP1` if it is (or resolves to) an IP, else the
@@ -382,16 +309,7 @@ async fn expire_clients(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
         let changed = broker.clients().expire(Instant::now(), timeout);
         if !changed.is_empty() {
             info!(groups = ?changed, "clients without heartbeat expired");
-            broker.notify_consumer_ids_changed(&changed);
+            notify::consumer_ids_changed(&broker, &changed);
         }
     }
-}
-
-/// The answer to a request that is refused: `code` and Apache's remark.
-pub fn refuse(
-    request: &RemotingCommand,
-    code: ResponseCode,
-    remark: impl Into<String>,
-) -> RemotingCommand {
-    RemotingCommand::response_to(request, code).with_remark(remark)
 }

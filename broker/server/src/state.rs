@@ -1,0 +1,65 @@
+//! The state every request processor and service shares: [`Broker`]. It imports no processor
+//! and no service; start-up ([`crate::startup`]) builds it and starts what runs over it.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use rmq_remoting::{Client, ConnHandle};
+use rmq_store::MessageStore;
+use tokio::sync::watch;
+
+use crate::clients::Clients;
+use crate::config::BrokerConfig;
+use crate::groups::Groups;
+use crate::ha::Replication;
+use crate::long_poll::PullWaiters;
+use crate::messaging::Messaging;
+use crate::offsets::ConsumerOffsets;
+use crate::topics::Topics;
+
+/// Everything request processors share.
+#[derive(Debug)]
+pub struct Broker {
+    pub config: BrokerConfig,
+    pub store: Arc<MessageStore>,
+    pub topics: Topics,
+    pub groups: Groups,
+    pub offsets: ConsumerOffsets,
+    pub clients: Mutex<Clients<ConnHandle>>,
+    pub waiters: Arc<PullWaiters>,
+    /// The address written into offset message ids (the store host).
+    pub store_host: SocketAddr,
+    /// `brokerPermission`, changeable by UPDATE_BROKER_CONFIG.
+    pub permission: AtomicI32,
+    pub started_at_ms: i64,
+    pub stats: Stats,
+    /// Client used to talk to name servers.
+    pub namesrv_client: Client,
+    /// Set when the broker is stopping: suspended pulls answer at once.
+    pub stopping: watch::Receiver<bool>,
+    /// Retry/DLQ, delay levels, transactions and queue locks.
+    pub messaging: Messaging,
+    /// Master/slave replication (`brokerRole`).
+    pub replication: Replication,
+}
+
+/// Counters for GET_BROKER_RUNTIME_INFO.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub put_messages: AtomicU64,
+    pub put_bytes: AtomicU64,
+    pub got_messages: AtomicU64,
+}
+
+impl Broker {
+    /// The client table.
+    pub fn clients(&self) -> MutexGuard<'_, Clients<ConnHandle>> {
+        self.clients.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `brokerPermission` now.
+    pub fn permission(&self) -> i32 {
+        self.permission.load(Ordering::Relaxed)
+    }
+}
