@@ -28,7 +28,6 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use rmq_protocol::code::ResponseCode;
-use rmq_protocol::message::properties::{self, keys};
 use rmq_protocol::message::record::RecordView;
 use rmq_store::ha::{MasterConfig, ReplicaStatus};
 use rmq_store::metadata::SubscriptionGroupConfig;
@@ -60,13 +59,6 @@ pub fn response_code(flush_code: ResponseCode, replica: ReplicaStatus) -> Respon
         ReplicaStatus::SlaveNotAvailable => ResponseCode::SlaveNotAvailable,
         ReplicaStatus::Timeout => ResponseCode::FlushSlaveTimeout,
     }
-}
-
-/// Apache's `isWaitStoreMsgOK`: a message waits unless its `WAIT` property is `false`.
-pub fn waits_for_store(properties_text: Option<&str>) -> bool {
-    properties_text
-        .and_then(|p| properties::find(p.as_bytes(), keys::WAIT))
-        .is_none_or(|w| w != "false")
 }
 
 impl Replication {
@@ -243,14 +235,6 @@ mod tests {
                 "{flush:?} {replica:?}"
             );
         }
-    }
-
-    #[test]
-    fn only_wait_false_skips_the_wait() {
-        assert!(waits_for_store(None));
-        assert!(waits_for_store(Some("TAGS\u{1}a\u{2}")));
-        assert!(waits_for_store(Some("WAIT\u{1}true\u{2}")));
-        assert!(!waits_for_store(Some("TAGS\u{1}a\u{2}WAIT\u{1}false\u{2}")));
     }
 
     #[test]

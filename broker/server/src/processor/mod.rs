@@ -2,13 +2,12 @@
 //!
 //! | module | codes |
 //! |---|---|
-//! | [`send`] | SEND_MESSAGE, SEND_MESSAGE_V2, SEND_BATCH_MESSAGE |
+//! | [`send`] | SEND_MESSAGE, SEND_MESSAGE_V2, SEND_BATCH_MESSAGE; [`send::decide`]: checks and route, pure |
 //! | [`pull`] | PULL_MESSAGE (with long polling) |
 //! | [`consumer`] | HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, QUERY/UPDATE_CONSUMER_OFFSET |
 //! | [`query`] | GET_MAX/MIN_OFFSET, GET_EARLIEST_MSG_STORETIME, SEARCH_OFFSET_BY_TIMESTAMP, QUERY_MESSAGE, VIEW_MESSAGE_BY_ID |
 //! | [`admin`] | topics, subscription groups, offsets, stats and broker config for tools |
 //! | [`send_back`] | CONSUMER_SEND_MSG_BACK: retry topic or dead-letter queue |
-//! | [`send_route`] | where a send is stored: DLQ past the retry limit, half topic for transactions |
 //! | [`end_transaction`] | END_TRANSACTION: commit or roll back a half message |
 //! | [`lock`] | LOCK_BATCH_MQ, UNLOCK_BATCH_MQ for orderly consumers |
 //! | [`check_client`] | CHECK_CLIENT_CONFIG: a consumer's SQL92 expression checked at start |
@@ -26,7 +25,6 @@ pub mod query;
 pub mod reply;
 pub mod send;
 pub mod send_back;
-pub mod send_route;
 
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::RequestCode;

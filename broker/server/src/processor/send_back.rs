@@ -15,13 +15,12 @@
 //! `DELAY` and `WAIT=false`; its reconsume count is the stored one + 1.
 //!
 //! Producers may also send to `%RETRY%<group>` directly (clients fall back to that when the
-//! send-back fails); [`retry_to_dlq`] applies the same limit on that path.
+//! send-back fails); [`super::send::decide::route`] applies the same limit on that path.
 
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::body::perm;
 use rmq_protocol::code::ResponseCode;
 use rmq_protocol::command::consumer_send_msg_back::ConsumerSendMsgBackRequestHeader;
-use rmq_protocol::command::send_message::SendMessageRequestHeader;
 use rmq_protocol::message::msg_id::offset_msg_id;
 use rmq_protocol::message::properties::{self, keys};
 use rmq_protocol::message::record::RecordView;
@@ -30,13 +29,11 @@ use rmq_store::metadata::TopicConfig;
 use tracing::{error, info};
 
 use super::reply::{answer, bad_header};
+use super::send::decide::max_reconsume_times;
 use crate::props;
 use crate::state::Broker;
-use crate::topics::{DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX};
+use crate::topics::DLQ_GROUP_TOPIC_PREFIX;
 
-/// `MQVersion.Version.V3_4_9.ordinal()`: from this request version on, the header's
-/// `maxReconsumeTimes` overrides the group's `retryMaxTimes`.
-pub const VERSION_3_4_9: i32 = 121;
 /// Queues of a dead-letter topic (`DLQ_NUMS_PER_GROUP`).
 pub const DLQ_QUEUE_NUMS: i32 = 1;
 
@@ -165,12 +162,11 @@ pub fn send_back(broker: &Broker, request: &RemotingCommand) -> RemotingCommand 
             format!("look message by offset failed, {}", header.offset),
         );
     };
-    let mut max_reconsume_times = group.retry_max_times;
-    if request.version >= VERSION_3_4_9
-        && let Some(times) = header.max_reconsume_times
-    {
-        max_reconsume_times = times;
-    }
+    let max_reconsume_times = max_reconsume_times(
+        group.retry_max_times,
+        request.version,
+        header.max_reconsume_times,
+    );
     let destination = destination(
         view.reconsume_times(),
         max_reconsume_times,
@@ -211,56 +207,8 @@ pub fn send_back(broker: &Broker, request: &RemotingCommand) -> RemotingCommand 
     }
 }
 
-/// Apache's `handleRetryAndDLQ` on the send path: a send to `%RETRY%<group>` whose
-/// `reconsumeTimes` reached the limit goes to `%DLQ%<group>` instead. Returns the dead-letter
-/// topic to use, `None` to send as asked, or the refusal.
-pub fn retry_to_dlq(
-    broker: &Broker,
-    request: &RemotingCommand,
-    header: &SendMessageRequestHeader,
-) -> Result<Option<String>, Box<RemotingCommand>> {
-    let Some(group) = header.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) else {
-        return Ok(None);
-    };
-    let config = match broker.groups.find_or_create(group) {
-        Ok(Some(config)) => config,
-        Ok(None) => {
-            return Err(Box::new(answer(
-                request,
-                ResponseCode::SubscriptionGroupNotExist,
-                format!(
-                    "subscription group not exist, {group} http://rocketmq.apache.org/docs/faq/"
-                ),
-            )));
-        }
-        Err(e) => {
-            return Err(Box::new(answer(
-                request,
-                ResponseCode::SystemError,
-                e.to_string(),
-            )));
-        }
-    };
-    let mut max = config.retry_max_times;
-    if request.version >= VERSION_3_4_9
-        && let Some(times) = header.max_reconsume_times
-    {
-        max = times;
-    }
-    if header.reconsume_times.unwrap_or(0) < max {
-        return Ok(None);
-    }
-    match dlq(broker, group) {
-        Ok(topic) => {
-            info!(%group, reconsume_times = ?header.reconsume_times, "retry send past the limit goes to the dead-letter queue");
-            Ok(Some(topic.topic_name))
-        }
-        Err(remark) => Err(Box::new(answer(request, ResponseCode::SystemError, remark))),
-    }
-}
-
 /// The group's dead-letter topic, created write-only on first use.
-fn dlq(broker: &Broker, group: &str) -> Result<TopicConfig, String> {
+pub fn dlq(broker: &Broker, group: &str) -> Result<TopicConfig, String> {
     let name = dlq_topic(group);
     if let Some(topic) = broker.topics.get(&name) {
         return Ok(topic);

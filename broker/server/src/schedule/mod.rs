@@ -51,12 +51,23 @@ pub fn put_message(
     levels: &DelayLevels,
     msg: &PutMessage<'_>,
 ) -> Result<PutResult, PutError> {
+    put_delayed(store, levels, msg, props::int(msg.properties, keys::DELAY))
+}
+
+/// [`put_message`] for a message whose `DELAY` the caller already read (`delay_level`).
+pub fn put_delayed(
+    store: &MessageStore,
+    levels: &DelayLevels,
+    msg: &PutMessage<'_>,
+    delay_level: Option<i64>,
+) -> Result<PutResult, PutError> {
     match delay_rewrite(
         levels,
         msg.topic,
         msg.queue_id,
         msg.sys_flag,
         msg.properties,
+        delay_level,
     ) {
         Some((queue_id, properties)) => store.put_message(&PutMessage {
             topic: SCHEDULE_TOPIC,
@@ -68,19 +79,21 @@ pub fn put_message(
     }
 }
 
-/// The schedule queue and properties of a message that must wait, or `None`.
+/// The schedule queue and properties of a message with `delay_level` (its `DELAY`) that must
+/// wait, or `None`.
 pub fn delay_rewrite(
     levels: &DelayLevels,
     topic: &str,
     queue_id: i32,
     sys_flag: i32,
     properties: &[u8],
+    delay_level: Option<i64>,
 ) -> Option<(i32, Vec<u8>)> {
     let tx = sysflag::transaction_type(sys_flag);
     if tx != sysflag::TRANSACTION_NOT_TYPE && tx != sysflag::TRANSACTION_COMMIT_TYPE {
         return None;
     }
-    let level = props::int(properties, keys::DELAY)?;
+    let level = delay_level?;
     if level <= 0 || levels.max_level() <= 0 {
         return None;
     }
@@ -314,21 +327,23 @@ mod tests {
     fn a_delayed_send_is_rewritten_into_the_level_queue_with_its_real_address() {
         let levels = DelayLevels::parse("1s 2s 3s").unwrap();
         let props = properties::encode([("TAGS", "a"), ("DELAY", "2")]);
-        let (queue, rewritten) = delay_rewrite(&levels, "T", 5, 0, &props).unwrap();
+        let (queue, rewritten) =
+            delay_rewrite(&levels, "T", 5, 0, &props, props::int(&props, keys::DELAY)).unwrap();
         assert_eq!(queue, 1);
         assert_eq!(properties::find(&rewritten, keys::REAL_TOPIC), Some("T"));
         assert_eq!(properties::find(&rewritten, keys::REAL_QID), Some("5"));
         assert_eq!(properties::find(&rewritten, keys::TAGS), Some("a"));
         // Capped at the highest level.
         let far = properties::encode([("DELAY", "40")]);
-        let (queue, rewritten) = delay_rewrite(&levels, "T", 0, 0, &far).unwrap();
+        let (queue, rewritten) =
+            delay_rewrite(&levels, "T", 0, 0, &far, props::int(&far, keys::DELAY)).unwrap();
         assert_eq!(queue, 2);
         assert_eq!(properties::find(&rewritten, keys::DELAY), Some("3"));
         // No delay, level 0, or a half message: stored as is.
-        assert!(delay_rewrite(&levels, "T", 0, 0, b"TAGS\x01a\x02").is_none());
-        assert!(delay_rewrite(&levels, "T", 0, 0, b"DELAY\x010\x02").is_none());
+        assert!(delay_rewrite(&levels, "T", 0, 0, b"TAGS\x01a\x02", None).is_none());
+        assert!(delay_rewrite(&levels, "T", 0, 0, b"DELAY\x010\x02", Some(0)).is_none());
         let prepared = sysflag::TRANSACTION_PREPARED_TYPE;
-        assert!(delay_rewrite(&levels, "T", 0, prepared, &props).is_none());
+        assert!(delay_rewrite(&levels, "T", 0, prepared, &props, Some(3)).is_none());
     }
 
     fn put_delayed(store: &MessageStore, levels: &DelayLevels, key: &str, level: i32) {

@@ -60,11 +60,6 @@ pub fn half_message(
     (props, sys_flag)
 }
 
-/// Whether a send carries `TRAN_MSG=true` (Java `Boolean.parseBoolean`).
-pub fn is_half(properties: &[u8]) -> bool {
-    properties::find(properties, keys::TRAN_MSG).is_some_and(|v| v.eq_ignore_ascii_case("true"))
-}
-
 /// Creates a 1-queue system topic of the transaction machinery if missing.
 pub fn ensure_topic(topics: &Topics, name: &str) {
     if topics.get(name).is_some() {
@@ -169,8 +164,6 @@ mod tests {
         assert_eq!(properties::find(&half, keys::REAL_QID), Some("3"));
         assert_eq!(properties::find(&half, keys::PGROUP), Some("pg"));
         assert_eq!(flag, 1);
-        assert!(is_half(&props));
-        assert!(!is_half(b"TRAN_MSG\x01false\x02"));
     }
 
     #[test]
