@@ -21,6 +21,8 @@
 //! | [`http`] | `/metrics`, `/healthz`, `/readyz` |
 //! | [`leader`] | optional Lease leader election |
 
+#![forbid(unsafe_code)]
+
 pub mod build;
 pub mod controller;
 pub mod crd;

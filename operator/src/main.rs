@@ -1,6 +1,8 @@
 //! `rmq-operator`: runs the RocketCluster controller with metrics, health endpoints and optional
 //! leader election.
 
+#![forbid(unsafe_code)]
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -18,6 +18,8 @@
 //! Memory is bounded by the load shape: at most `--threads`/`--inflight` requests (or one pull
 //! per queue) are in flight, and the histograms have a fixed size.
 
+#![forbid(unsafe_code)]
+
 pub mod cli;
 pub mod consume;
 pub mod error;

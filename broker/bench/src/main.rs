@@ -1,5 +1,7 @@
 //! The `rmq-bench` binary: parse, run on a tokio runtime, exit 1 with the cause on failure.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

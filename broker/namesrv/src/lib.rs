@@ -22,6 +22,8 @@
 //!                                        └──────────────────────────────────┘
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod config;
 pub mod kv;
 pub mod processor;

@@ -8,6 +8,8 @@
 //! `rmq-namesrv listening on <addr>` says the server accepts requests. A config that cannot be
 //! read or holds an invalid value stops the start with exit code 1 and a message naming it.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

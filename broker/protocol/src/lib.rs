@@ -29,6 +29,8 @@
 //! `Complete { frame_len }`, then [`frame::parse`] those bytes (or let [`frame::decode`] do both).
 //! A check error means the stream is broken and the connection must be closed.
 
+#![forbid(unsafe_code)]
+
 pub mod batch;
 pub mod body;
 pub mod code;

@@ -15,6 +15,8 @@
 //!   pull over one connection), bounded per connection so one peer cannot exhaust memory;
 //! - a response carries its request's `opaque` and serialize type; oneway requests get no answer.
 
+#![forbid(unsafe_code)]
+
 pub mod client;
 pub mod connection;
 pub mod server;

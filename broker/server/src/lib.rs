@@ -23,6 +23,8 @@
 //! | [`props`] | editing stored property strings |
 //! | [`ha`] | master/slave replication: HA listener and client, SYNC_MASTER waits, metadata sync |
 
+#![forbid(unsafe_code)]
+
 pub mod clients;
 pub mod config;
 pub mod filter;

@@ -1,5 +1,7 @@
 //! `rmq-broker -c broker.conf`: runs a broker until SIGTERM or SIGINT, then shuts down cleanly.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

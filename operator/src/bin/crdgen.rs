@@ -3,6 +3,8 @@
 //! `cargo run -p rmq-operator --bin crdgen` from anywhere in the workspace; `--stdout` prints it
 //! instead.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 
 use anyhow::Context;

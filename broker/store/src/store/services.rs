@@ -334,27 +334,33 @@ pub(super) fn flush_all(inner: &Inner) -> Result<(), OpenStoreError> {
     Ok(())
 }
 
-/// Share of the filesystem holding `dir` that is used, 0.0..=1.0.
 /// Free space at which consume queues that ran short of room may take entries again: a page
 /// for each of 256 queues.
 const QUEUE_ROOM_TO_RESUME: u64 = 1 << 20;
 
-/// Bytes of the filesystem holding `dir` that this process may still write.
-fn disk_available_bytes(dir: &Path) -> Option<u64> {
+/// `statvfs(2)` of the filesystem holding `dir`.
+fn statvfs(dir: &Path) -> Option<libc::statvfs> {
     let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
+    // SAFETY: `statvfs` is a plain C struct of integers, for which all-zero bytes are a valid
+    // value; the call below overwrites it.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: valid NUL-terminated path and a properly sized out-parameter.
     if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
         return None;
     }
-    Some(st.f_bavail as u64 * st.f_frsize as u64)
+    Some(st)
 }
 
+/// Bytes of the filesystem holding `dir` that this process may still write.
+fn disk_available_bytes(dir: &Path) -> Option<u64> {
+    let st = statvfs(dir)?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+/// Share of the filesystem holding `dir` that is used, 0.0..=1.0.
 pub(super) fn disk_used_ratio(dir: &Path) -> Option<f64> {
-    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: valid NUL-terminated path and a properly sized out-parameter.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 || st.f_blocks == 0 {
+    let st = statvfs(dir)?;
+    if st.f_blocks == 0 {
         return None;
     }
     // As `df` computes Use%: used / (used + available to us). Blocks reserved for root count
