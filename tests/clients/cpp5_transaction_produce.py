@@ -104,12 +104,11 @@ def main():
                          "local": local})
     if error is None:
         time.sleep(args.run_s)
-    C.bounded(producer.shutdown, 10.0, "producer shutdown")
     out = snapshot()
     if error:
         C.failure(out, error)
     del out["cpp_log"]
-    C.emit(out, 0)
+    C.emit_then_shut_down(out, [(producer.shutdown, "producer shutdown")])
 
 
 if __name__ == "__main__":

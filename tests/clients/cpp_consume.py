@@ -137,14 +137,7 @@ def main():
     if error:
         C.failure(out, error)
     del out["cpp_log"]
-    # The result goes out before shutdown: the C++ client 1.2 sometimes aborts inside shutdown
-    # ("terminate called after throwing an instance of 'boost::thread_interrupted'", see
-    # apache/rocketmq-client-cpp#204), and what was received must not be lost with it. A
-    # shutdown that fails or hangs is only logged; the exit code stays 0.
-    C.write_line(out)
-    for c, inst in zip(consumers, instances):
-        C.bounded(c.shutdown, 15.0, "consumer %s shutdown" % inst)
-    C.exit_now(0)
+    C.emit_then_shut_down(out, [(c.shutdown, "consumer %s shutdown" % inst) for c, inst in zip(consumers, instances)])
 
 
 if __name__ == "__main__":

@@ -101,14 +101,11 @@ def main():
             results.append({"i": i, "msg_id": r.msg_id, "offset": r.offset, "status": status})
 
     C.log("sent %d/%d in %.2fs", len(results), args.count, time.monotonic() - started)
-    ok, err = C.bounded(producer.shutdown, 10.0, "producer shutdown")
     out = snapshot()
-    if not ok:
-        out["shutdown_error"] = err
     if error:
         C.failure(out, error)
     del out["cpp_log"]
-    C.emit(out, 0)
+    C.emit_then_shut_down(out, [(producer.shutdown, "producer shutdown")])
 
 
 if __name__ == "__main__":

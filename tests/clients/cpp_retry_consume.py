@@ -116,12 +116,11 @@ def main():
             if n < args.expect_deliveries:
                 error = "timeout after %.1fs: %d of %d deliveries" % (args.timeout_s, n, args.expect_deliveries)
             break
-    C.bounded(c.shutdown, 15.0, "consumer shutdown")
     out = snapshot()
     if error:
         C.failure(out, error)
     del out["cpp_log"]
-    C.emit(out, 0)
+    C.emit_then_shut_down(out, [(c.shutdown, "consumer shutdown")])
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ use rmq_protocol::code::ResponseCode;
 use rmq_protocol::message::properties::{self, keys};
 use rmq_protocol::message::sysflag;
 use rmq_store::error::PutError;
-use rmq_store::metadata::TopicConfig;
+use rmq_store::metadata::{SubscriptionGroupConfig, TopicConfig};
 
 use crate::config::BrokerRole;
 use crate::ha::SLAVE_REFUSES_SENDS;
@@ -195,6 +195,29 @@ pub fn check_broker(role: BrokerRole, writeable: bool, broker_ip: &str) -> Resul
     Ok(())
 }
 
+/// Whether the broker takes a send-back: the write permission (a slave has none).
+pub fn check_writeable(writeable: bool, broker_ip: &str) -> Result<(), SendRefused> {
+    if !writeable {
+        return Err(SendRefused::BrokerNotWriteable {
+            broker_ip: broker_ip.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// A consumer group named by a send to its retry topic or by a send-back, found or
+/// auto-created, or why there is none.
+pub fn found_group<E: std::fmt::Display>(
+    group: &str,
+    lookup: Result<Option<SubscriptionGroupConfig>, E>,
+) -> Result<SubscriptionGroupConfig, SendRefused> {
+    match lookup {
+        Ok(Some(config)) => Ok(config),
+        Ok(None) => Err(SendRefused::GroupNotExist(group.to_owned())),
+        Err(error) => Err(SendRefused::GroupNotLoaded(error.to_string())),
+    }
+}
+
 /// The topic's name is one Apache accepts and not a topic only the broker writes.
 pub fn check_topic_name(topic: &str) -> Result<(), SendRefused> {
     validate_topic_name(topic)?;
@@ -227,9 +250,7 @@ pub fn choose_queue(
     round_robin: u32,
     producer_group: &str,
 ) -> Result<i32, SendRefused> {
-    if !perm::is_writeable(topic.perm) {
-        return Err(SendRefused::TopicNotWriteable(topic.topic_name.clone()));
-    }
+    check_topic_writeable(topic)?;
     let queues = topic.write_queue_nums.max(topic.read_queue_nums);
     let queue_id = if requested >= 0 {
         requested
@@ -247,6 +268,14 @@ pub fn choose_queue(
         });
     }
     Ok(queue_id)
+}
+
+/// The topic takes writes (its `perm` has the write bit).
+pub fn check_topic_writeable(topic: &TopicConfig) -> Result<(), SendRefused> {
+    if !perm::is_writeable(topic.perm) {
+        return Err(SendRefused::TopicNotWriteable(topic.topic_name.clone()));
+    }
+    Ok(())
 }
 
 /// A message's body and (completed) properties fit Apache's limits.

@@ -156,7 +156,7 @@ fn accept(
         put_batch(broker, request, header, &props, queue_id, born_host)?
     } else {
         let retry = match (retry_group, group) {
-            (Some(name), Some(group)) => Some((name, retry_group_config(name, group)?)),
+            (Some(name), Some(group)) => Some((name, decide::found_group(name, group)?)),
             _ => None,
         };
         put_one(broker, request, header, &props, queue_id, retry, born_host)?
@@ -166,18 +166,6 @@ fn accept(
         put,
         waits_for_store: props.waits_for_store,
     })
-}
-
-/// The group of a retry topic, or why a send to it is refused.
-fn retry_group_config(
-    name: &str,
-    lookup: Result<Option<SubscriptionGroupConfig>, rmq_store::error::MetadataError>,
-) -> Result<SubscriptionGroupConfig, SendRefused> {
-    match lookup {
-        Ok(Some(config)) => Ok(config),
-        Ok(None) => Err(SendRefused::GroupNotExist(name.to_owned())),
-        Err(error) => Err(SendRefused::GroupNotLoaded(error.to_string())),
-    }
 }
 
 fn put_one(

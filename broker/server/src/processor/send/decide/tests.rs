@@ -3,7 +3,7 @@ use rmq_protocol::code::ResponseCode;
 use rmq_protocol::message::properties::{self, keys};
 use rmq_protocol::message::sysflag;
 use rmq_store::error::PutError;
-use rmq_store::metadata::TopicConfig;
+use rmq_store::metadata::{SubscriptionGroupConfig, TopicConfig};
 
 use super::*;
 use crate::config::BrokerRole;
@@ -324,4 +324,37 @@ fn completed_properties_add_uniq_key_and_cluster_only_when_missing() {
     let mut out = Vec::new();
     complete_properties(b"", &plain(), "C1", || "ID".into(), &mut out);
     assert_eq!(out, b"UNIQ_KEY\x01ID\x02CLUSTER\x01C1\x02");
+}
+
+#[test]
+fn a_group_lookup_yields_the_group_group_not_exist_or_a_system_error() {
+    let config = SubscriptionGroupConfig {
+        group_name: "g".into(),
+        ..SubscriptionGroupConfig::default()
+    };
+    assert_eq!(
+        found_group::<String>("g", Ok(Some(config)))
+            .unwrap()
+            .group_name,
+        "g"
+    );
+    assert_eq!(
+        found_group::<String>("g", Ok(None)).unwrap_err().code(),
+        ResponseCode::SubscriptionGroupNotExist
+    );
+    assert_eq!(
+        found_group("g", Err("io")).unwrap_err().code(),
+        ResponseCode::SystemError
+    );
+}
+
+#[test]
+fn a_broker_without_write_permission_refuses_send_backs_with_no_permission() {
+    check_writeable(true, "h").unwrap();
+    let refused = check_writeable(false, "h").unwrap_err();
+    assert_eq!(refused.code(), ResponseCode::NoPermission);
+    assert_eq!(
+        refused.to_string(),
+        "the broker[h] sending message is forbidden"
+    );
 }
