@@ -64,19 +64,23 @@ pub async fn dispatch(
         RequestCode::SearchOffsetByTimestamp => query::search_offset(broker, &request),
         RequestCode::QueryMessage => query::query_message(broker, &request),
         RequestCode::ViewMessageById => query::view_message(broker, &request),
-        RequestCode::UpdateAndCreateTopic => admin::update_and_create_topic(broker, &request),
-        RequestCode::DeleteTopicInBroker => admin::delete_topic(broker, &request),
-        RequestCode::GetAllTopicConfig => admin::all_topic_config(broker, &request),
-        RequestCode::UpdateAndCreateSubscriptiongroup => admin::update_group(broker, &request),
-        RequestCode::DeleteSubscriptiongroup => admin::delete_group(broker, &request),
-        RequestCode::GetAllSubscriptiongroupConfig => admin::all_groups(broker, &request),
-        RequestCode::GetAllConsumerOffset => admin::all_consumer_offsets(broker, &request),
-        RequestCode::GetAllDelayOffset => admin::all_delay_offset(broker, &request),
-        RequestCode::GetBrokerRuntimeInfo => admin::runtime_info(broker, &request),
-        RequestCode::GetTopicStatsInfo => admin::topic_stats(broker, &request),
-        RequestCode::GetConsumeStats => admin::consume_stats(broker, &request),
-        RequestCode::GetBrokerConfig => admin::broker_config(broker, &request),
-        RequestCode::UpdateBrokerConfig => admin::update_broker_config(broker, &request),
+        RequestCode::UpdateAndCreateTopic => {
+            admin::topic::update_and_create_topic(broker, &request)
+        }
+        RequestCode::DeleteTopicInBroker => admin::topic::delete_topic(broker, &request),
+        RequestCode::GetAllTopicConfig => admin::topic::all_topic_config(broker, &request),
+        RequestCode::UpdateAndCreateSubscriptiongroup => {
+            admin::group::update_group(broker, &request)
+        }
+        RequestCode::DeleteSubscriptiongroup => admin::group::delete_group(broker, &request),
+        RequestCode::GetAllSubscriptiongroupConfig => admin::group::all_groups(broker, &request),
+        RequestCode::GetAllConsumerOffset => admin::offsets::all_consumer_offsets(broker, &request),
+        RequestCode::GetAllDelayOffset => admin::offsets::all_delay_offset(broker, &request),
+        RequestCode::GetBrokerRuntimeInfo => admin::broker::runtime_info(broker, &request),
+        RequestCode::GetTopicStatsInfo => admin::topic::topic_stats(broker, &request),
+        RequestCode::GetConsumeStats => admin::group::consume_stats(broker, &request),
+        RequestCode::GetBrokerConfig => admin::broker::broker_config(broker, &request),
+        RequestCode::UpdateBrokerConfig => admin::broker::update_broker_config(broker, &request),
         _ => RemotingCommand::request_code_not_supported(&request),
     }
 }

@@ -1,0 +1,160 @@
+//! The decisions of the admin requests, without I/O: which topics and groups tools may create,
+//! change or delete, what a runtime configuration change means, which topics a group's consume
+//! statistics cover, and Apache's codes and remarks for every refusal ([`AdminRefused`]).
+
+use std::collections::BTreeMap;
+
+use rmq_protocol::code::ResponseCode;
+use rmq_store::metadata::SubscriptionGroupConfig;
+
+use crate::topics::{self, TopicNameError, validate_topic_name};
+
+/// Why an admin request is refused; all are SYSTEM_ERROR but a missing topic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminRefused {
+    #[error("{0}")]
+    TopicName(#[from] TopicNameError),
+    #[error("The topic[{0}] is conflict with system topic.")]
+    SystemTopic(String),
+    #[error("readQueueNums {read} and writeQueueNums {write} must be positive")]
+    QueueNums { read: i32, write: i32 },
+    #[error("topic[{0}] not exist")]
+    TopicNotExist(String),
+    #[error("subscription group body is not valid: {0}")]
+    GroupBody(String),
+    #[error("groupName is blank")]
+    GroupNameBlank,
+    #[error("groupName is missing")]
+    GroupNameMissing,
+    #[error("these keys cannot be changed at run time: {0:?}; only brokerPermission can")]
+    NotChangeable(Vec<String>),
+    #[error("brokerPermission={0:?} is not a number")]
+    PermissionNotNumber(String),
+    #[error("brokerPermission={0} is out of range")]
+    PermissionOutOfRange(i32),
+    /// A metadata file could not be written, or an answer encoded.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl AdminRefused {
+    pub fn code(&self) -> ResponseCode {
+        match self {
+            AdminRefused::TopicNotExist(_) => ResponseCode::TopicNotExist,
+            _ => ResponseCode::SystemError,
+        }
+    }
+}
+
+/// Topics no tool may create, change or delete: the broker's own (auto-create template, self
+/// test, offset-moved events, schedule, benchmark, the cluster's and the broker's name) and
+/// those only the broker writes.
+pub fn is_system_topic(topic: &str, cluster_name: &str, broker_name: &str) -> bool {
+    topic == topics::AUTO_CREATE_TOPIC
+        || topic == topics::SELF_TEST_TOPIC
+        || topic == topics::OFFSET_MOVED_EVENT
+        || topic == topics::SCHEDULE_TOPIC
+        || topic == topics::BENCHMARK_TOPIC
+        || topic == cluster_name
+        || topic == broker_name
+        || topics::is_not_allowed_send_topic(topic)
+}
+
+/// UPDATE_AND_CREATE_TOPIC: a valid name, not a system topic, positive queue counts.
+pub fn check_topic_update(
+    topic: &str,
+    read_queue_nums: i32,
+    write_queue_nums: i32,
+    cluster_name: &str,
+    broker_name: &str,
+) -> Result<(), AdminRefused> {
+    validate_topic_name(topic)?;
+    if is_system_topic(topic, cluster_name, broker_name) {
+        return Err(AdminRefused::SystemTopic(topic.to_owned()));
+    }
+    if read_queue_nums <= 0 || write_queue_nums <= 0 {
+        return Err(AdminRefused::QueueNums {
+            read: read_queue_nums,
+            write: write_queue_nums,
+        });
+    }
+    Ok(())
+}
+
+/// DELETE_TOPIC_IN_BROKER: anything but a system topic.
+pub fn check_topic_delete(
+    topic: &str,
+    cluster_name: &str,
+    broker_name: &str,
+) -> Result<(), AdminRefused> {
+    if is_system_topic(topic, cluster_name, broker_name) {
+        return Err(AdminRefused::SystemTopic(topic.to_owned()));
+    }
+    Ok(())
+}
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP's body: a `SubscriptionGroupConfig` with a name.
+pub fn parse_group(body: &[u8]) -> Result<SubscriptionGroupConfig, AdminRefused> {
+    let config: SubscriptionGroupConfig =
+        serde_json::from_slice(body).map_err(|e| AdminRefused::GroupBody(e.to_string()))?;
+    if config.group_name.is_empty() {
+        return Err(AdminRefused::GroupNameBlank);
+    }
+    Ok(config)
+}
+
+/// UPDATE_BROKER_CONFIG: only `brokerPermission` changes at run time (0..=15); anything else
+/// is refused with the keys named, so a tool never believes a change it did not get. Returns
+/// the new permission, or `None` when the request changes nothing.
+pub fn permission_update(props: &BTreeMap<String, String>) -> Result<Option<i32>, AdminRefused> {
+    let unchangeable: Vec<String> = props
+        .keys()
+        .filter(|k| *k != "brokerPermission")
+        .cloned()
+        .collect();
+    if !unchangeable.is_empty() {
+        return Err(AdminRefused::NotChangeable(unchangeable));
+    }
+    let Some(value) = props.get("brokerPermission") else {
+        return Ok(None);
+    };
+    let permission = value
+        .trim()
+        .parse::<i32>()
+        .map_err(|_| AdminRefused::PermissionNotNumber(value.clone()))?;
+    if !(0..=15).contains(&permission) {
+        return Err(AdminRefused::PermissionOutOfRange(permission));
+    }
+    Ok(Some(permission))
+}
+
+/// The topics GET_CONSUME_STATS reports for a group: the one asked for, else every topic the
+/// group committed offsets on or subscribes to, sorted, once each.
+pub fn consume_stats_topics(
+    asked: Option<&str>,
+    committed: Vec<String>,
+    subscribed: impl IntoIterator<Item = String>,
+) -> Vec<String> {
+    if let Some(topic) = asked.filter(|t| !t.is_empty()) {
+        return vec![topic.to_owned()];
+    }
+    let mut topics = committed;
+    topics.extend(subscribed);
+    topics.sort();
+    topics.dedup();
+    topics
+}
+
+/// `runtime` of GET_BROKER_RUNTIME_INFO, as Apache writes it.
+pub fn uptime_text(uptime_s: i64) -> String {
+    format!(
+        "[ {} days, {} hours, {} minutes, {} seconds ]",
+        uptime_s / 86400,
+        uptime_s / 3600 % 24,
+        uptime_s / 60 % 60,
+        uptime_s % 60
+    )
+}
+
+#[cfg(test)]
+mod tests;

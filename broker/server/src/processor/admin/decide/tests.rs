@@ -1,0 +1,120 @@
+use std::collections::BTreeMap;
+
+use rmq_protocol::code::ResponseCode;
+
+use super::*;
+
+fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn tools_may_not_create_change_or_delete_the_brokers_own_topics() {
+    for topic in [
+        "TBW102",
+        "SELF_TEST_TOPIC",
+        "OFFSET_MOVED_EVENT",
+        "SCHEDULE_TOPIC_XXXX",
+        "BenchmarkTest",
+        "DefaultCluster",
+        "broker-a",
+        "RMQ_SYS_TRANS_HALF_TOPIC",
+    ] {
+        let refused = check_topic_update(topic, 4, 4, "DefaultCluster", "broker-a").unwrap_err();
+        assert_eq!(refused.code(), ResponseCode::SystemError, "{topic}");
+        assert_eq!(
+            refused.to_string(),
+            format!("The topic[{topic}] is conflict with system topic.")
+        );
+        assert!(check_topic_delete(topic, "DefaultCluster", "broker-a").is_err());
+    }
+    assert_eq!(
+        check_topic_delete("Orders", "DefaultCluster", "broker-a"),
+        Ok(())
+    );
+}
+
+#[test]
+fn a_topic_update_needs_a_valid_name_and_positive_queue_counts() {
+    assert_eq!(check_topic_update("Orders", 8, 8, "c", "b"), Ok(()));
+    let name = check_topic_update("a/b", 8, 8, "c", "b").unwrap_err();
+    assert_eq!(name.code(), ResponseCode::SystemError);
+    assert!(name.to_string().contains("illegal characters"));
+    for (read, write) in [(0, 8), (8, 0), (-1, -1)] {
+        let refused = check_topic_update("Orders", read, write, "c", "b").unwrap_err();
+        assert_eq!(refused, AdminRefused::QueueNums { read, write });
+        assert_eq!(refused.code(), ResponseCode::SystemError);
+    }
+}
+
+#[test]
+fn a_group_body_must_parse_and_name_its_group() {
+    let group = parse_group(br#"{"groupName":"g","retryMaxTimes":3}"#).unwrap();
+    assert_eq!(group.group_name, "g");
+    assert_eq!(group.retry_max_times, 3);
+    assert_eq!(
+        parse_group(br#"{"retryMaxTimes":3}"#),
+        Err(AdminRefused::GroupNameBlank)
+    );
+    let broken = parse_group(b"{").unwrap_err();
+    assert!(matches!(broken, AdminRefused::GroupBody(_)));
+    assert_eq!(broken.code(), ResponseCode::SystemError);
+}
+
+#[test]
+fn only_the_broker_permission_changes_at_run_time_within_0_to_15() {
+    assert_eq!(
+        permission_update(&props(&[("brokerPermission", " 4 ")])),
+        Ok(Some(4))
+    );
+    assert_eq!(permission_update(&props(&[])), Ok(None));
+    assert_eq!(
+        permission_update(&props(&[
+            ("brokerPermission", "6"),
+            ("flushDiskType", "SYNC_FLUSH")
+        ])),
+        Err(AdminRefused::NotChangeable(vec!["flushDiskType".into()]))
+    );
+    assert_eq!(
+        permission_update(&props(&[("brokerPermission", "rw")])),
+        Err(AdminRefused::PermissionNotNumber("rw".into()))
+    );
+    assert_eq!(
+        permission_update(&props(&[("brokerPermission", "16")])),
+        Err(AdminRefused::PermissionOutOfRange(16))
+    );
+}
+
+#[test]
+fn consume_stats_cover_the_asked_topic_or_every_committed_and_subscribed_one_once() {
+    assert_eq!(
+        consume_stats_topics(Some("T"), vec!["A".into()], ["B".to_owned()]),
+        ["T"]
+    );
+    assert_eq!(
+        consume_stats_topics(
+            Some(""),
+            vec!["B".into(), "A".into()],
+            ["B".to_owned(), "C".to_owned()]
+        ),
+        ["A", "B", "C"]
+    );
+}
+
+#[test]
+fn a_missing_topic_is_answered_topic_not_exist() {
+    let refused = AdminRefused::TopicNotExist("T".into());
+    assert_eq!(refused.code(), ResponseCode::TopicNotExist);
+    assert_eq!(refused.to_string(), "topic[T] not exist");
+}
+
+#[test]
+fn uptime_is_written_in_days_hours_minutes_and_seconds() {
+    assert_eq!(
+        uptime_text(2 * 86400 + 3 * 3600 + 4 * 60 + 5),
+        "[ 2 days, 3 hours, 4 minutes, 5 seconds ]"
+    );
+}

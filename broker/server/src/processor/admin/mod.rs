@@ -1,0 +1,47 @@
+//! Requests of admin tools (mqadmin, rmqctl, dashboards): topics, subscription groups, committed
+//! offsets, statistics and the broker's configuration. [`decide`] holds the rules and refusals;
+//! one module per family does the lookups and writes.
+//!
+//! | module | codes |
+//! |---|---|
+//! | [`topic`] | UPDATE_AND_CREATE_TOPIC, DELETE_TOPIC_IN_BROKER, GET_ALL_TOPIC_CONFIG, GET_TOPIC_STATS_INFO |
+//! | [`group`] | UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, DELETE_SUBSCRIPTIONGROUP, GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_CONSUME_STATS |
+//! | [`offsets`] | GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET |
+//! | [`broker`] | GET_BROKER_RUNTIME_INFO, GET_BROKER_CONFIG, UPDATE_BROKER_CONFIG |
+
+pub mod broker;
+pub mod decide;
+pub mod group;
+pub mod offsets;
+pub mod topic;
+
+use rmq_protocol::RemotingCommand;
+use rmq_protocol::code::ResponseCode;
+
+use self::decide::AdminRefused;
+use super::reply::answer;
+
+/// Version string admin tools show (Apache's `MQVersion` name of the protocol we speak).
+pub const BROKER_VERSION_DESC: &str = "V4_9_4";
+
+/// The answer to a refused admin request.
+fn refusal(request: &RemotingCommand, refused: &AdminRefused) -> RemotingCommand {
+    answer(request, refused.code(), refused.to_string())
+}
+
+fn json_answer<E: std::fmt::Display>(
+    request: &RemotingCommand,
+    body: Result<Vec<u8>, E>,
+) -> RemotingCommand {
+    match body {
+        Ok(body) => RemotingCommand::response_to(request, ResponseCode::Success).with_body(body),
+        Err(error) => refusal(request, &AdminRefused::Failed(error.to_string())),
+    }
+}
+
+fn text_answer<E: std::fmt::Display>(
+    request: &RemotingCommand,
+    body: Result<String, E>,
+) -> RemotingCommand {
+    json_answer(request, body.map(String::into_bytes))
+}
