@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rmq_protocol::body::properties;
+use rmq_protocol::conf::{self, Key, ValueError};
+use rmq_protocol::conf_key;
 use tracing::warn;
 
 /// Apache's name server port.
@@ -28,6 +30,16 @@ pub const DEFAULT_LISTEN_PORT: u16 = 9876;
 pub const DEFAULT_BROKER_CHANNEL_EXPIRED_TIME: Duration = Duration::from_secs(120);
 /// Apache 5.x `NamesrvConfig.scanNotActiveBrokerInterval`.
 pub const DEFAULT_SCAN_NOT_ACTIVE_BROKER_INTERVAL: Duration = Duration::from_millis(5000);
+
+/// The keys of `namesrv.properties`.
+pub const KEYS: &[Key<NamesrvConfig>] = &[
+    conf_key!("listenPort": listen_port = number(0, 65535)),
+    conf_key!("bindAddress": bind_address = value),
+    conf_key!("kvConfigPath": kv_config_path = value),
+    conf_key!("scanNotActiveBrokerInterval": scan_not_active_broker_interval = millis(1)),
+    conf_key!("brokerChannelExpiredTime": broker_channel_expired_time = millis(1)),
+    conf_key!("orderMessageEnable": order_message_enable = value),
+];
 
 /// The name server's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,12 +70,8 @@ pub enum ConfigError {
         #[source]
         source: io::Error,
     },
-    #[error("invalid value {value:?} for config key `{key}`: expected {expected}")]
-    InvalidValue {
-        key: String,
-        value: String,
-        expected: &'static str,
-    },
+    #[error(transparent)]
+    Value(#[from] ValueError),
 }
 
 impl Default for NamesrvConfig {
@@ -96,8 +104,8 @@ impl NamesrvConfig {
         Ok(config)
     }
 
-    /// Applies `entries` in order, logging unknown keys. On an invalid value `self` is left
-    /// unchanged: the entries are applied to a copy first.
+    /// Applies `entries` in order, all or nothing: on the first invalid value the configuration
+    /// stays as it was. Unknown keys are logged and skipped.
     pub fn update(
         &mut self,
         entries: impl IntoIterator<Item = (String, String)>,
@@ -112,30 +120,13 @@ impl NamesrvConfig {
         Ok(())
     }
 
-    /// Sets one key.
+    /// Applies one key.
     pub fn set(&mut self, key: &str, value: &str) -> Result<Setting, ConfigError> {
-        let value = value.trim();
-        match key {
-            "listenPort" => self.listen_port = parse(key, value, "a port number (0-65535)")?,
-            "bindAddress" => self.bind_address = parse(key, value, "an IP address")?,
-            "kvConfigPath" if value.is_empty() => return Err(invalid(key, value, "a file path")),
-            "kvConfigPath" => self.kv_config_path = PathBuf::from(value),
-            "scanNotActiveBrokerInterval" => {
-                self.scan_not_active_broker_interval = positive_millis(key, value)?;
-            }
-            "brokerChannelExpiredTime" => {
-                self.broker_channel_expired_time = positive_millis(key, value)?;
-            }
-            "orderMessageEnable" => {
-                self.order_message_enable = match value {
-                    "true" => true,
-                    "false" => false,
-                    _ => return Err(invalid(key, value, "true or false")),
-                };
-            }
-            _ => return Ok(Setting::Unknown),
-        }
-        Ok(Setting::Applied)
+        Ok(if conf::apply(KEYS, self, key, value)? {
+            Setting::Applied
+        } else {
+            Setting::Unknown
+        })
     }
 
     /// The address to bind.
@@ -145,23 +136,9 @@ impl NamesrvConfig {
 
     /// Every key with its current value, as GET_NAMESRV_CONFIG answers (sorted by key).
     pub fn to_properties(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("bindAddress", self.bind_address.to_string()),
-            (
-                "brokerChannelExpiredTime",
-                self.broker_channel_expired_time.as_millis().to_string(),
-            ),
-            (
-                "kvConfigPath",
-                self.kv_config_path.to_string_lossy().into_owned(),
-            ),
-            ("listenPort", self.listen_port.to_string()),
-            ("orderMessageEnable", self.order_message_enable.to_string()),
-            (
-                "scanNotActiveBrokerInterval",
-                self.scan_not_active_broker_interval.as_millis().to_string(),
-            ),
-        ]
+        let mut shown = conf::show(KEYS, self);
+        shown.sort();
+        shown
     }
 }
 
@@ -172,31 +149,6 @@ pub fn default_kv_config_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
         .join("namesrv")
         .join("kvConfig.json")
-}
-
-fn parse<T: std::str::FromStr>(
-    key: &str,
-    value: &str,
-    expected: &'static str,
-) -> Result<T, ConfigError> {
-    value
-        .parse()
-        .map_err(|_unparsable| invalid(key, value, expected))
-}
-
-fn positive_millis(key: &str, value: &str) -> Result<Duration, ConfigError> {
-    match parse::<u64>(key, value, "a positive number of milliseconds")? {
-        0 => Err(invalid(key, value, "a positive number of milliseconds")),
-        millis => Ok(Duration::from_millis(millis)),
-    }
-}
-
-fn invalid(key: &str, value: &str, expected: &'static str) -> ConfigError {
-    ConfigError::InvalidValue {
-        key: key.to_owned(),
-        value: value.to_owned(),
-        expected,
-    }
 }
 
 #[cfg(test)]
@@ -254,7 +206,7 @@ mod tests {
         let error = NamesrvConfig::from_properties_text("listenPort=abc\n").unwrap_err();
         assert!(matches!(
             &error,
-            ConfigError::InvalidValue { key, value, .. } if key == "listenPort" && value == "abc"
+            ConfigError::Value(ValueError { key, value, .. }) if key == "listenPort" && value == "abc"
         ));
         let text = error.to_string();
         assert!(
@@ -276,7 +228,7 @@ mod tests {
             assert!(
                 matches!(
                     NamesrvConfig::from_properties_text(text),
-                    Err(ConfigError::InvalidValue { .. })
+                    Err(ConfigError::Value(_))
                 ),
                 "{text}"
             );

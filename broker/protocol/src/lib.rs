@@ -8,6 +8,7 @@
 //! | [`code`] | [`RequestCode`] and [`ResponseCode`] tables with explicit discriminants |
 //! | [`language`] | [`LanguageCode`] and the `version` ordinals |
 //! | [`command`] | one module per command: typed headers ([`CommandHeader`]) and command-specific bodies |
+//! | [`conf`] | `broker.conf` / `namesrv.properties`: one table of keys per settings struct, one value error |
 //! | [`body`] | shared JSON bodies (routes, cluster info, topic configs, ...) and fastjson's unquoted integer keys |
 //! | [`batch`] | the SEND_BATCH_MESSAGE body |
 //! | [`message`] | message properties, tag hash, the stored record, message ids |
@@ -35,6 +36,7 @@ pub mod batch;
 pub mod body;
 pub mod code;
 pub mod command;
+pub mod conf;
 pub mod decimal;
 pub mod ext_fields;
 pub mod frame;
