@@ -8,10 +8,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rmq_protocol::body::perm;
+use rmq_protocol::conf::{self, Key, ValueError};
+use rmq_protocol::conf_key;
 use rmq_store::metadata::TopicConfig;
 use tracing::warn;
 
-use crate::config::value::{self, ValueError};
 use crate::rebalance_lock::RebalanceLocks;
 use crate::schedule::DelayOffsets;
 use crate::topics::Topics;
@@ -62,30 +63,23 @@ impl Default for MessagingConfig {
 impl MessagingConfig {
     /// Applies one key; `Ok(false)` when the key is not one of these.
     pub fn apply(&mut self, key: &str, value: &str) -> Result<bool, ValueError> {
-        let v = value.trim();
-        let millis = || value::millis(key, v, 0);
-        let boolean = || value::boolean(key, v);
-        match key {
-            "transactionTimeOut" => self.transaction_timeout = millis()?,
-            "transactionCheckMax" => {
-                self.transaction_check_max = value::number(key, v, 0, i32::MAX)?
-            }
-            "transactionCheckInterval" => self.transaction_check_interval = millis()?,
-            "rejectTransactionMessage" => self.reject_transaction_message = boolean()?,
-            "enablePropertyFilter" => self.enable_property_filter = boolean()?,
-            "traceTopicEnable" => self.trace_topic_enable = boolean()?,
-            "msgTraceTopicName" => {
-                self.msg_trace_topic_name = value::non_empty(key, v)?;
-            }
-            "rebalanceLockMaxLiveTime" | "rocketmq.broker.rebalance.lockMaxLiveTime" => {
-                self.rebalance_lock_max_live_time = millis()?
-            }
-            "flushDelayOffsetInterval" => self.flush_delay_offset_interval = millis()?,
-            _ => return Ok(false),
-        }
-        Ok(true)
+        conf::apply(KEYS, self, key, value)
     }
 }
+
+/// The keys of the messaging features.
+pub const KEYS: &[Key<MessagingConfig>] = &[
+    conf_key!("transactionTimeOut": transaction_timeout = millis(0)),
+    conf_key!("transactionCheckMax": transaction_check_max = number(0, i32::MAX)),
+    conf_key!("transactionCheckInterval": transaction_check_interval = millis(0)),
+    conf_key!("rejectTransactionMessage": reject_transaction_message = value),
+    conf_key!("enablePropertyFilter": enable_property_filter = value),
+    conf_key!("traceTopicEnable": trace_topic_enable = value),
+    conf_key!("msgTraceTopicName": msg_trace_topic_name = value),
+    conf_key!("rebalanceLockMaxLiveTime" | "rocketmq.broker.rebalance.lockMaxLiveTime":
+        rebalance_lock_max_live_time = millis(0)),
+    conf_key!("flushDelayOffsetInterval": flush_delay_offset_interval = millis(0)),
+];
 
 /// Adds the topics these features own at start: the trace topic when `traceTopicEnable`
 /// (1 queue, read and write, as Apache's `TopicConfigManager`).

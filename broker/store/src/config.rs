@@ -2,8 +2,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
+
+use rmq_protocol::conf::{self, Key, Value, ValueError};
+use rmq_protocol::conf_key;
 
 /// How an append is made durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,18 +17,21 @@ pub enum FlushDiskType {
     SyncFlush,
 }
 
-impl FromStr for FlushDiskType {
-    type Err = ConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "ASYNC_FLUSH" => Ok(FlushDiskType::AsyncFlush),
-            "SYNC_FLUSH" => Ok(FlushDiskType::SyncFlush),
-            other => Err(ConfigError::Invalid {
-                key: "flushDiskType".into(),
-                value: other.into(),
-                expected: "ASYNC_FLUSH or SYNC_FLUSH",
-            }),
+impl Value for FlushDiskType {
+    const EXPECTED: &'static str = "ASYNC_FLUSH or SYNC_FLUSH";
+    fn parse_value(text: &str) -> Option<FlushDiskType> {
+        match text {
+            "ASYNC_FLUSH" => Some(FlushDiskType::AsyncFlush),
+            "SYNC_FLUSH" => Some(FlushDiskType::SyncFlush),
+            _ => None,
         }
+    }
+    fn write_value(&self) -> String {
+        match self {
+            FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
+            FlushDiskType::SyncFlush => "SYNC_FLUSH",
+        }
+        .to_owned()
     }
 }
 
@@ -43,31 +48,26 @@ pub enum CorruptTailPolicy {
     Quarantine,
 }
 
-impl FromStr for CorruptTailPolicy {
-    type Err = ConfigError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "refuse" => Ok(CorruptTailPolicy::Refuse),
-            "truncate" => Ok(CorruptTailPolicy::Quarantine),
-            other => Err(ConfigError::Invalid {
-                key: "recoverCorruptCommitLog".into(),
-                value: other.into(),
-                expected: "refuse or truncate",
-            }),
+impl Value for CorruptTailPolicy {
+    const EXPECTED: &'static str = "refuse or truncate";
+    fn parse_value(text: &str) -> Option<CorruptTailPolicy> {
+        match text {
+            "refuse" => Some(CorruptTailPolicy::Refuse),
+            "truncate" => Some(CorruptTailPolicy::Quarantine),
+            _ => None,
         }
+    }
+    fn write_value(&self) -> String {
+        match self {
+            CorruptTailPolicy::Refuse => "refuse",
+            CorruptTailPolicy::Quarantine => "truncate",
+        }
+        .to_owned()
     }
 }
 
-/// A configuration value could not be applied.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{key}={value:?} is invalid: expected {expected}")]
-    Invalid {
-        key: String,
-        value: String,
-        expected: &'static str,
-    },
-}
+/// A store key's value does not parse or is outside its bounds.
+pub type ConfigError = ValueError;
 
 /// Settings of a [`crate::MessageStore`].
 #[derive(Debug, Clone)]
@@ -193,97 +193,67 @@ impl StoreConfig {
         self.root_dir.join("config")
     }
 
-    /// Applies one `broker.conf` key. Returns `Ok(false)` for keys the store does not own.
+    /// Applies one key; `Ok(false)` when it is not a store key.
     pub fn apply(&mut self, key: &str, value: &str) -> Result<bool, ConfigError> {
-        let v = value.trim();
-        match key {
-            "storePathRootDir" => self.root_dir = PathBuf::from(v),
-            "storePathCommitLog" => self.commit_log_dir = Some(PathBuf::from(v)),
-            "mappedFileSizeCommitLog" | "mapedFileSizeCommitLog" => {
-                self.commit_log_file_size = parse_range(key, v, 4096, i32::MAX as usize)?;
-            }
-            "mappedFileSizeConsumeQueue" | "mapedFileSizeConsumeQueue" => {
-                let size: usize = parse_range(key, v, CQ_ENTRY_SIZE, i32::MAX as usize)?;
-                // Apache rounds to a whole number of entries.
-                self.consume_queue_file_size = size / CQ_ENTRY_SIZE * CQ_ENTRY_SIZE;
-            }
-            "flushDiskType" => self.flush_disk_type = v.parse()?,
-            "flushIntervalCommitLog" => self.flush_interval_commit_log = millis(key, v)?,
-            "flushCommitLogLeastPages" => {
-                self.flush_commit_log_least_pages = parse_range(key, v, 0, 1 << 20)?
-            }
-            "flushCommitLogThoroughInterval" => {
-                self.flush_commit_log_thorough_interval = millis(key, v)?
-            }
-            "syncFlushTimeout" => self.sync_flush_timeout = millis(key, v)?,
-            "flushIntervalConsumeQueue" => self.flush_interval_consume_queue = millis(key, v)?,
-            "flushConsumeQueueThoroughInterval" => {
-                self.flush_consume_queue_thorough_interval = millis(key, v)?
-            }
-            "maxMessageSize" => self.max_message_size = parse_range(key, v, 1, 1 << 30)?,
-            "messageIndexEnable" => self.message_index_enable = boolean(key, v)?,
-            "maxHashSlotNum" => self.max_hash_slot_num = parse_range(key, v, 1, 50_000_000)?,
-            "maxIndexNum" => self.max_index_num = parse_range(key, v, 1, 100_000_000)?,
-            "checkCRCOnRecover" => self.check_crc_on_recover = boolean(key, v)?,
-            "recoverCorruptCommitLog" => self.recover_corrupt_commit_log = v.parse()?,
-            "deleteWhen" => {
-                for hour in v.split(';').filter(|h| !h.is_empty()) {
-                    let _: u32 = parse_range(key, hour, 0, 23)?;
-                }
-                self.delete_when = v.to_owned();
-            }
-            "fileReservedTime" => {
-                self.file_reserved_time_hours = parse_range(key, v, 0, 24 * 365 * 100)?
-            }
-            "diskMaxUsedSpaceRatio" => {
-                let ratio: u32 = parse_range(key, v, 0, 100)?;
-                self.disk_max_used_space_ratio = ratio.clamp(10, 95);
-            }
-            "cleanResourceInterval" => self.clean_resource_interval = millis(key, v)?,
-            "deleteFileBatchMax" => self.delete_file_batch_max = parse_range(key, v, 1, 10_000)?,
-            "messageDelayLevel" => {
-                self.delay_levels = crate::delay_level::DelayLevels::parse(v).map_err(|_| {
-                    ConfigError::Invalid {
-                        key: key.into(),
-                        value: v.into(),
-                        expected: "space-separated delays such as 1s 5m 2h 1d",
-                    }
-                })?;
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+        conf::apply(KEYS, self, key, value)
     }
 }
 
-fn parse_range<T>(key: &str, v: &str, min: T, max: T) -> Result<T, ConfigError>
-where
-    T: FromStr + PartialOrd + Copy,
-{
-    match v.parse::<T>() {
-        Ok(n) if n >= min && n <= max => Ok(n),
-        _ => Err(ConfigError::Invalid {
-            key: key.into(),
-            value: v.into(),
-            expected: "a whole number in the allowed range",
-        }),
-    }
-}
+/// The store's keys of `broker.conf`, with Apache's names (and old spellings) and bounds.
+pub const KEYS: &[Key<StoreConfig>] = &[
+    conf_key!("storePathRootDir": root_dir = value),
+    Key {
+        name: "storePathCommitLog",
+        aliases: &[],
+        set: |c, v| {
+            c.commit_log_dir = Some(conf::value(v)?);
+            Ok(())
+        },
+        get: |c| c.commit_log_dir().display().to_string(),
+    },
+    conf_key!("mappedFileSizeCommitLog" | "mapedFileSizeCommitLog":
+        commit_log_file_size = number(4096, i32::MAX as usize)),
+    Key {
+        name: "mappedFileSizeConsumeQueue",
+        aliases: &["mapedFileSizeConsumeQueue"],
+        set: |c, v| {
+            let size = conf::number(v, CQ_ENTRY_SIZE, i32::MAX as usize)?;
+            // Apache rounds to a whole number of entries.
+            c.consume_queue_file_size = size / CQ_ENTRY_SIZE * CQ_ENTRY_SIZE;
+            Ok(())
+        },
+        get: |c| c.consume_queue_file_size.to_string(),
+    },
+    conf_key!("flushDiskType": flush_disk_type = value),
+    conf_key!("flushIntervalCommitLog": flush_interval_commit_log = millis(0)),
+    conf_key!("flushCommitLogLeastPages": flush_commit_log_least_pages = number(0, 1 << 20)),
+    conf_key!("flushCommitLogThoroughInterval": flush_commit_log_thorough_interval = millis(0)),
+    conf_key!("syncFlushTimeout": sync_flush_timeout = millis(0)),
+    conf_key!("flushIntervalConsumeQueue": flush_interval_consume_queue = millis(0)),
+    conf_key!("flushConsumeQueueThoroughInterval": flush_consume_queue_thorough_interval = millis(0)),
+    conf_key!("maxMessageSize": max_message_size = number(1, 1 << 30)),
+    conf_key!("messageIndexEnable": message_index_enable = value),
+    conf_key!("maxHashSlotNum": max_hash_slot_num = number(1, 50_000_000)),
+    conf_key!("maxIndexNum": max_index_num = number(1, 100_000_000)),
+    conf_key!("checkCRCOnRecover": check_crc_on_recover = value),
+    conf_key!("recoverCorruptCommitLog": recover_corrupt_commit_log = value),
+    conf_key!("deleteWhen": delete_when = with(delete_when, String::clone)),
+    conf_key!("fileReservedTime": file_reserved_time_hours = number(0, 24 * 365 * 100)),
+    conf_key!("diskMaxUsedSpaceRatio": disk_max_used_space_ratio = with(
+        |v: &str| conf::number(v, 0u32, 100).map(|ratio| ratio.clamp(10, 95)),
+        u32::to_string
+    )),
+    conf_key!("cleanResourceInterval": clean_resource_interval = millis(0)),
+    conf_key!("deleteFileBatchMax": delete_file_batch_max = number(1, 10_000)),
+    conf_key!("messageDelayLevel": delay_levels = value),
+];
 
-fn millis(key: &str, v: &str) -> Result<Duration, ConfigError> {
-    parse_range::<u64>(key, v, 0, u64::MAX / 2).map(Duration::from_millis)
-}
-
-fn boolean(key: &str, v: &str) -> Result<bool, ConfigError> {
-    match v {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(ConfigError::Invalid {
-            key: key.into(),
-            value: v.into(),
-            expected: "true or false",
-        }),
+/// `deleteWhen`: hours of the day (0-23) separated by `;`.
+fn delete_when(v: &str) -> Result<String, &'static str> {
+    for hour in v.split(';').filter(|h| !h.is_empty()) {
+        conf::number::<u32>(hour, 0, 23).map_err(|_| "hours 0-23 separated by ';'")?;
     }
+    Ok(v.to_owned())
 }
 
 #[cfg(test)]
@@ -308,6 +278,30 @@ mod tests {
         assert!(c.apply("deleteWhen", "04;25").is_err());
         assert!(c.apply("mappedFileSizeCommitLog", "-1").is_err());
         assert!(!c.apply("brokerName", "b").unwrap());
+    }
+
+    #[test]
+    fn every_store_key_is_shown_as_it_reads_back() {
+        let mut c = StoreConfig::new("/data/store");
+        for (key, value) in [
+            ("flushDiskType", "SYNC_FLUSH"),
+            ("recoverCorruptCommitLog", "truncate"),
+            ("messageDelayLevel", "1s 90s 2h 1d"),
+            ("deleteWhen", "03;15"),
+            ("diskMaxUsedSpaceRatio", "99"),
+            ("storePathCommitLog", "/fast/commitlog"),
+        ] {
+            assert!(c.apply(key, value).unwrap(), "{key}");
+        }
+        assert_eq!(c.disk_max_used_space_ratio, 95, "clamped as Apache does");
+        let shown = conf::show(KEYS, &c);
+        assert!(shown.contains(&("messageDelayLevel", "1s 90s 2h 1d".to_owned())));
+        assert!(shown.contains(&("flushDiskType", "SYNC_FLUSH".to_owned())));
+        let mut again = StoreConfig::new("/elsewhere");
+        for (key, value) in &shown {
+            again.apply(key, value).unwrap();
+        }
+        assert_eq!(conf::show(KEYS, &again), shown);
     }
 
     #[test]

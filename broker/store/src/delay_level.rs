@@ -37,6 +37,26 @@ impl Default for DelayLevels {
     }
 }
 
+impl rmq_protocol::conf::Value for DelayLevels {
+    const EXPECTED: &'static str = "space-separated delays such as 1s 5m 2h 1d";
+    fn parse_value(text: &str) -> Option<DelayLevels> {
+        DelayLevels::parse(text).ok()
+    }
+    /// Each delay in its largest whole unit, as `messageDelayLevel` is written.
+    fn write_value(&self) -> String {
+        self.millis
+            .iter()
+            .map(|ms| match *ms {
+                ms if ms > 0 && ms % 86_400_000 == 0 => format!("{}d", ms / 86_400_000),
+                ms if ms > 0 && ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+                ms if ms > 0 && ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+                ms => format!("{}s", ms / 1000),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 impl DelayLevels {
     /// Parses `"1s 5s 10m 2h 1d"` as `ScheduleMessageService.parseDelayLevel` does: items split on
     /// spaces, each a whole number with unit `s`, `m`, `h` or `d`.
@@ -104,6 +124,12 @@ impl DelayLevels {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_levels_are_written_back_as_apache_spells_them() {
+        use rmq_protocol::conf::Value;
+        assert_eq!(DelayLevels::default().write_value(), DEFAULT_DELAY_LEVELS);
+    }
 
     #[test]
     fn the_default_table_has_eighteen_levels_from_one_second_to_two_hours() {

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use crate::config::value::{ValueError, boolean, millis, number};
+use rmq_protocol::conf::{self, Key, ValueError};
+use rmq_protocol::conf_key;
 
 /// Replication settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,25 +46,25 @@ impl Default for HaConfig {
 impl HaConfig {
     /// Applies one key; `Ok(false)` for keys that are not about replication.
     pub fn apply(&mut self, key: &str, v: &str) -> Result<bool, ValueError> {
-        match key {
-            // Apache ignores addresses shorter than 6 characters.
-            "haMasterAddress" => self.master_address = Some(v.to_owned()).filter(|a| a.len() >= 6),
-            "haSendHeartbeatInterval" => self.heartbeat_interval = millis(key, v, 1)?,
-            "haHousekeepingInterval" => self.housekeeping_interval = millis(key, v, 1)?,
-            "haTransferBatchSize" => {
-                self.transfer_batch_size = number(key, v, 1, rmq_store::ha::frame::MAX_BODY_LEN)?
-            }
-            "haSlaveFallbehindMax" => self.slave_fall_behind_max = number(key, v, 1, u64::MAX)?,
-            "slaveTimeout" => self.slave_timeout = millis(key, v, 1)?,
-            "slaveReadEnable" => self.slave_read_enable = boolean(key, v)?,
-            "accessMessageInMemoryMaxRatio" => {
-                self.access_message_in_memory_max_ratio = number(key, v, 0, 100)?
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+        conf::apply(KEYS, self, key, v)
     }
 }
+
+/// The replication keys of `broker.conf`.
+pub const KEYS: &[Key<HaConfig>] = &[
+    // Apache ignores addresses shorter than 6 characters.
+    conf_key!("haMasterAddress": master_address = with(
+        |v: &str| Ok(Some(v.to_owned()).filter(|a| a.len() >= 6)),
+        |a: &Option<String>| a.clone().unwrap_or_default()
+    )),
+    conf_key!("haSendHeartbeatInterval": heartbeat_interval = millis(1)),
+    conf_key!("haHousekeepingInterval": housekeeping_interval = millis(1)),
+    conf_key!("haTransferBatchSize": transfer_batch_size = number(1, rmq_store::ha::frame::MAX_BODY_LEN)),
+    conf_key!("haSlaveFallbehindMax": slave_fall_behind_max = number(1, u64::MAX)),
+    conf_key!("slaveTimeout": slave_timeout = millis(1)),
+    conf_key!("slaveReadEnable": slave_read_enable = value),
+    conf_key!("accessMessageInMemoryMaxRatio": access_message_in_memory_max_ratio = number(0, 100)),
+];
 
 #[cfg(test)]
 mod tests {

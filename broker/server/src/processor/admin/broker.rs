@@ -82,56 +82,16 @@ pub fn runtime_info(broker: &Broker, request: &RemotingCommand) -> RemotingComma
     json_answer(request, serde_json::to_vec(&KvTable { table }))
 }
 
-/// GET_BROKER_CONFIG (26): the configuration as properties text.
+/// GET_BROKER_CONFIG (26): every key of `broker.conf` with its value now, as properties text
+/// (the same key tables that read the file; `brokerPermission` as changed at run time).
 pub fn broker_config(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
-    let c = &broker.config;
-    let mut props = BTreeMap::new();
-    let mut put = |k: &str, v: String| {
-        props.insert(k.to_owned(), v);
-    };
-    put("brokerClusterName", c.cluster_name.clone());
-    put("brokerName", c.broker_name.clone());
-    put("brokerId", c.broker_id.to_string());
-    put("brokerIP1", c.broker_ip1.clone());
-    put("listenPort", c.listen_port.to_string());
-    put("haListenPort", c.ha_listen_port.to_string());
-    put("namesrvAddr", c.namesrv_addrs.join(";"));
-    put("brokerRole", c.role.name().into());
-    put(
-        "flushDiskType",
-        format!("{:?}", c.store.flush_disk_type)
-            .to_uppercase()
-            .replace("FLUSH", "_FLUSH"),
-    );
-    put("brokerPermission", broker.permission().to_string());
-    put(
-        "autoCreateTopicEnable",
-        c.auto_create_topic_enable.to_string(),
-    );
-    put(
-        "autoCreateSubscriptionGroup",
-        c.auto_create_subscription_group.to_string(),
-    );
-    put(
-        "defaultTopicQueueNums",
-        c.default_topic_queue_nums.to_string(),
-    );
-    put("maxMessageSize", c.store.max_message_size.to_string());
-    put("storePathRootDir", c.store.root_dir.display().to_string());
-    put(
-        "storePathCommitLog",
-        c.store.commit_log_dir().display().to_string(),
-    );
-    put(
-        "mappedFileSizeCommitLog",
-        c.store.commit_log_file_size.to_string(),
-    );
-    put("deleteWhen", c.store.delete_when.clone());
-    put(
-        "fileReservedTime",
-        c.store.file_reserved_time_hours.to_string(),
-    );
-    put("longPollingEnable", c.long_polling_enable.to_string());
+    let mut props: BTreeMap<String, String> = broker
+        .config
+        .shown()
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect();
+    props.insert("brokerPermission".into(), broker.permission().to_string());
     let version = serde_json::json!({
         "counter": broker.topics.snapshot().data_version.counter,
         "timestamp": broker.started_at_ms,

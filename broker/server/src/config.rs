@@ -4,19 +4,16 @@
 //! knows are logged and ignored, as Apache ignores them. A value that does not parse is a startup
 //! error naming the key.
 
-pub mod value;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use rmq_protocol::body::perm;
+use rmq_protocol::conf::{self, Key, Value, ValueError};
+use rmq_protocol::conf_key;
 use rmq_store::StoreConfig;
-use rmq_store::config::ConfigError as StoreConfigError;
 
 use crate::ha::config::HaConfig;
-
-use self::value::{ValueError, boolean, millis, non_empty, number};
 
 /// The replication role (`brokerRole`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,68 +129,26 @@ impl BrokerConfig {
         Ok(config)
     }
 
-    /// Applies one key. Unknown keys are remembered, not rejected.
+    /// Applies one key: the broker's own, then the messaging, replication and store keys.
+    /// Unknown keys are remembered, not rejected.
     pub fn apply(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
-        let v = value.trim();
-        match key {
-            "brokerClusterName" => self.cluster_name = non_empty(key, v)?,
-            "brokerName" => self.broker_name = non_empty(key, v)?,
-            "brokerId" => self.broker_id = number(key, v, 0, i64::MAX)?,
-            "namesrvAddr" => self.namesrv_addrs = split_addrs(v),
-            "brokerIP1" => self.broker_ip1 = non_empty(key, v)?,
-            // 0 lets the kernel choose (tests); the chosen port is then advertised.
-            "listenPort" => self.listen_port = number(key, v, 0, 65535)?,
-            "haListenPort" => self.ha_listen_port = number(key, v, 1, 65535)?,
-            "bindAddress" => {
-                self.bind_address = v.parse().map_err(|_| ConfigError::Invalid {
-                    key: key.into(),
-                    value: v.into(),
-                    expected: "an IP address",
-                })?;
-            }
-            "fastListenEnable" => self.fast_listen_enable = boolean(key, v)?,
-            "brokerRole" => {
-                self.role = match v {
-                    "ASYNC_MASTER" => BrokerRole::AsyncMaster,
-                    "SYNC_MASTER" => BrokerRole::SyncMaster,
-                    "SLAVE" => BrokerRole::Slave,
-                    _ => {
-                        return Err(ConfigError::Invalid {
-                            key: key.into(),
-                            value: v.into(),
-                            expected: "ASYNC_MASTER, SYNC_MASTER or SLAVE",
-                        });
-                    }
-                }
-            }
-            "autoCreateTopicEnable" => self.auto_create_topic_enable = boolean(key, v)?,
-            "autoCreateSubscriptionGroup" => self.auto_create_subscription_group = boolean(key, v)?,
-            "defaultTopicQueueNums" => self.default_topic_queue_nums = number(key, v, 1, 1024)?,
-            "brokerPermission" => self.broker_permission = number(key, v, 0, 15)?,
-            "longPollingEnable" => self.long_polling_enable = boolean(key, v)?,
-            "shortPollingTimeMills" => self.short_polling_time = millis(key, v, 0)?,
-            "flushConsumerOffsetInterval" => {
-                self.flush_consumer_offset_interval = millis(key, v, 0)?
-            }
-            "registerNameServerPeriod" => {
-                // Apache clamps the period to [10 s, 60 s]; tests may go lower.
-                self.register_name_server_period = millis(key, v, 0)?;
-            }
-            "registerBrokerTimeoutMills" => self.register_broker_timeout = millis(key, v, 0)?,
-            "channelExpiredTimeout" => self.channel_expired_timeout = millis(key, v, 0)?,
-            "regionId" => self.region_id = non_empty(key, v)?,
-            "traceOn" => self.trace_on = boolean(key, v)?,
-            "maxPullBatch" => self.max_pull_batch = number(key, v, 1, 100_000)?,
-            _ if self.messaging.apply(key, v)? => {}
-            _ if self.ha.apply(key, v)? => {}
-            _ => {
-                let owned = self.store.apply(key, v).map_err(ConfigError::Store)?;
-                if !owned && !IGNORED_KEYS.contains(&key) {
-                    self.unknown_keys.push(key.to_owned());
-                }
-            }
+        let known = conf::apply(KEYS, self, key, value)?
+            || conf::apply(crate::messaging::KEYS, &mut self.messaging, key, value)?
+            || conf::apply(crate::ha::config::KEYS, &mut self.ha, key, value)?
+            || conf::apply(rmq_store::config::KEYS, &mut self.store, key, value)?;
+        if !known && !IGNORED_KEYS.contains(&key) {
+            self.unknown_keys.push(key.to_owned());
         }
         Ok(())
+    }
+
+    /// Every key of every section with its current value, as GET_BROKER_CONFIG answers.
+    pub fn shown(&self) -> Vec<(&'static str, String)> {
+        let mut shown = conf::show(KEYS, self);
+        shown.extend(conf::show(crate::messaging::KEYS, &self.messaging));
+        shown.extend(conf::show(crate::ha::config::KEYS, &self.ha));
+        shown.extend(conf::show(rmq_store::config::KEYS, &self.store));
+        shown
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -256,25 +211,55 @@ const IGNORED_KEYS: &[&str] = &[
 /// The configuration is not usable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{key}={value:?} is not valid: expected {expected}")]
-    Invalid {
-        key: String,
-        value: String,
-        expected: &'static str,
-    },
     #[error(transparent)]
-    Store(StoreConfigError),
+    Value(#[from] ValueError),
     #[error("{0}")]
     Inconsistent(String),
 }
 
-impl From<ValueError> for ConfigError {
-    fn from(e: ValueError) -> Self {
-        ConfigError::Invalid {
-            key: e.key,
-            value: e.value,
-            expected: e.expected,
-        }
+/// The broker's own keys of `broker.conf` (the messaging, replication and store keys are in
+/// their sections' tables).
+pub const KEYS: &[Key<BrokerConfig>] = &[
+    conf_key!("brokerClusterName": cluster_name = value),
+    conf_key!("brokerName": broker_name = value),
+    conf_key!("brokerId": broker_id = number(0, i64::MAX)),
+    conf_key!("namesrvAddr": namesrv_addrs = with(|v: &str| Ok(split_addrs(v)), |a: &Vec<String>| a.join(";"))),
+    conf_key!("brokerIP1": broker_ip1 = value),
+    // 0 lets the kernel choose (tests); the chosen port is then advertised.
+    conf_key!("listenPort": listen_port = number(0, 65535)),
+    conf_key!("haListenPort": ha_listen_port = number(1, 65535)),
+    conf_key!("bindAddress": bind_address = value),
+    conf_key!("fastListenEnable": fast_listen_enable = value),
+    conf_key!("brokerRole": role = value),
+    conf_key!("autoCreateTopicEnable": auto_create_topic_enable = value),
+    conf_key!("autoCreateSubscriptionGroup": auto_create_subscription_group = value),
+    conf_key!("defaultTopicQueueNums": default_topic_queue_nums = number(1, 1024)),
+    conf_key!("brokerPermission": broker_permission = number(0, 15)),
+    conf_key!("longPollingEnable": long_polling_enable = value),
+    conf_key!("shortPollingTimeMills": short_polling_time = millis(0)),
+    conf_key!("flushConsumerOffsetInterval": flush_consumer_offset_interval = millis(0)),
+    // Apache clamps the period to [10 s, 60 s]; tests may go lower.
+    conf_key!("registerNameServerPeriod": register_name_server_period = millis(0)),
+    conf_key!("registerBrokerTimeoutMills": register_broker_timeout = millis(0)),
+    conf_key!("channelExpiredTimeout": channel_expired_timeout = millis(0)),
+    conf_key!("regionId": region_id = value),
+    conf_key!("traceOn": trace_on = value),
+    conf_key!("maxPullBatch": max_pull_batch = number(1, 100_000)),
+];
+
+impl Value for BrokerRole {
+    const EXPECTED: &'static str = "ASYNC_MASTER, SYNC_MASTER or SLAVE";
+    fn parse_value(text: &str) -> Option<BrokerRole> {
+        [
+            BrokerRole::AsyncMaster,
+            BrokerRole::SyncMaster,
+            BrokerRole::Slave,
+        ]
+        .into_iter()
+        .find(|role| role.name() == text)
+    }
+    fn write_value(&self) -> String {
+        self.name().to_owned()
     }
 }
 
