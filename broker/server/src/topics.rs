@@ -245,16 +245,12 @@ impl Topics {
         let capped =
             !perm::is_writeable(broker_permission) || !perm::is_readable(broker_permission);
         wire::TopicConfigSerializeWrapper {
-            data_version: wire::DataVersion {
-                counter: table.data_version.counter,
-                timestamp: table.data_version.timestamp,
-                ..Default::default()
-            },
+            data_version: table.data_version,
             topic_config_table: table
                 .topic_config_table
                 .iter()
                 .map(|(name, config)| {
-                    let mut out = to_wire(config);
+                    let mut out = config.clone();
                     if capped {
                         out.perm = broker_permission;
                     }
@@ -308,41 +304,6 @@ impl Topics {
         self.table
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// The store's topic config as the protocol's.
-pub fn to_wire(config: &TopicConfig) -> wire::TopicConfig {
-    wire::TopicConfig {
-        attributes: config.attributes.clone(),
-        order: config.order,
-        perm: config.perm,
-        read_queue_nums: config.read_queue_nums,
-        topic_filter_type: match config.topic_filter_type {
-            rmq_store::metadata::TopicFilterType::SingleTag => wire::TopicFilterType::SingleTag,
-            rmq_store::metadata::TopicFilterType::MultiTag => wire::TopicFilterType::MultiTag,
-        },
-        topic_name: config.topic_name.clone(),
-        topic_sys_flag: config.topic_sys_flag,
-        write_queue_nums: config.write_queue_nums,
-    }
-}
-
-/// The protocol's topic config as the store's.
-pub fn from_wire(config: &wire::TopicConfig) -> TopicConfig {
-    TopicConfig {
-        attributes: config.attributes.clone(),
-        order: config.order,
-        perm: config.perm,
-        read_queue_nums: config.read_queue_nums,
-        topic_filter_type: match config.topic_filter_type {
-            wire::TopicFilterType::SingleTag => rmq_store::metadata::TopicFilterType::SingleTag,
-            wire::TopicFilterType::MultiTag => rmq_store::metadata::TopicFilterType::MultiTag,
-        },
-        topic_name: config.topic_name.clone(),
-        topic_sys_flag: config.topic_sys_flag,
-        write_queue_nums: config.write_queue_nums,
-        extra: BTreeMap::new(),
     }
 }
 

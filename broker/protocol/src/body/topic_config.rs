@@ -76,7 +76,9 @@ impl<'de> Deserialize<'de> for TopicFilterType {
     }
 }
 
-/// One topic's config on one broker.
+/// One topic's config on one broker: the one model of `topics.json` (the store's metadata),
+/// GET_ALL_TOPIC_CONFIG and REGISTER_BROKER. Fields are in alphabetical order because fastjson
+/// writes them so.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct TopicConfig {
@@ -89,6 +91,10 @@ pub struct TopicConfig {
     pub topic_name: String,
     pub topic_sys_flag: i32,
     pub write_queue_nums: i32,
+    /// Fields this model does not know (newer Apache versions add some), kept and written back
+    /// so a round trip through us loses nothing.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 impl Default for TopicConfig {
@@ -103,6 +109,7 @@ impl Default for TopicConfig {
             topic_name: String::new(),
             topic_sys_flag: 0,
             write_queue_nums: 16,
+            extra: BTreeMap::new(),
         }
     }
 }

@@ -34,6 +34,7 @@ impl CreateTopicRequestHeader {
             topic_sys_flag: self.topic_sys_flag.unwrap_or(0),
             order: self.order,
             attributes: Default::default(),
+            extra: Default::default(),
         }
     }
 }

@@ -29,7 +29,6 @@ use tracing::{debug, info, warn};
 
 use crate::state::Broker;
 use crate::stop_signal::stopped;
-use crate::topics;
 
 /// First sync after start (Apache: 3 s).
 const FIRST_SYNC: Duration = Duration::from_secs(3);
@@ -163,7 +162,7 @@ async fn sync_topics(broker: &Broker, master: &str) -> Result<(), SyncError> {
         topic_config_table: wire
             .topic_config_table
             .iter()
-            .map(|(name, config)| (name.clone(), topics::from_wire(config)))
+            .map(|(name, config)| (name.clone(), config.clone()))
             .collect(),
         extra: Default::default(),
     };

@@ -13,63 +13,12 @@ use serde_json::Value;
 
 use super::MetadataFile;
 
-/// Apache's `DataVersion`: bumped on every change, compared by name servers and slaves.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct DataVersion {
-    pub counter: i64,
-    /// 5.x only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state_version: Option<i64>,
-    /// Milliseconds since the epoch of the last change.
-    pub timestamp: i64,
-}
-
-/// How a topic's tags are filtered (`TopicFilterType`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum TopicFilterType {
-    #[default]
-    SingleTag,
-    MultiTag,
-}
+/// The topic model, its version stamp and filter type are the protocol's: `topics.json` holds
+/// what GET_ALL_TOPIC_CONFIG and REGISTER_BROKER carry.
+pub use rmq_protocol::body::topic_config::{DataVersion, TopicConfig, TopicFilterType};
 
 /// Permission bits (`PermName`): 2 = write, 4 = read, 1 = inherit, 8 = priority.
 pub const PERM_READ_WRITE: i32 = 6;
-
-/// Apache's `TopicConfig`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct TopicConfig {
-    /// 5.x: e.g. `{"+message.type":"NORMAL"}`.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub attributes: BTreeMap<String, String>,
-    pub order: bool,
-    pub perm: i32,
-    pub read_queue_nums: i32,
-    pub topic_filter_type: TopicFilterType,
-    pub topic_name: String,
-    pub topic_sys_flag: i32,
-    pub write_queue_nums: i32,
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, Value>,
-}
-
-impl Default for TopicConfig {
-    fn default() -> Self {
-        TopicConfig {
-            attributes: BTreeMap::new(),
-            order: false,
-            perm: PERM_READ_WRITE,
-            read_queue_nums: 16,
-            topic_filter_type: TopicFilterType::SingleTag,
-            topic_name: String::new(),
-            topic_sys_flag: 0,
-            write_queue_nums: 16,
-            extra: BTreeMap::new(),
-        }
-    }
-}
 
 /// `config/topics.json` (`TopicConfigSerializeWrapper`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -14,7 +14,6 @@ use super::decide::{self, AdminRefused};
 use super::{json_answer, refusal};
 use crate::processor::reply::bad_header;
 use crate::state::Broker;
-use crate::topics;
 
 /// UPDATE_AND_CREATE_TOPIC (17).
 pub fn update_and_create_topic(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
@@ -31,7 +30,7 @@ pub fn update_and_create_topic(broker: &Broker, request: &RemotingCommand) -> Re
     ) {
         return refusal(request, &refused);
     }
-    let config = topics::from_wire(&header.to_topic_config());
+    let config = header.to_topic_config();
     match broker.topics.upsert(config) {
         Ok(()) => RemotingCommand::response_to(request, ResponseCode::Success),
         Err(error) => refusal(request, &AdminRefused::Failed(error.to_string())),
