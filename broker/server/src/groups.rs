@@ -8,6 +8,7 @@ use rmq_store::error::MetadataError;
 use rmq_store::metadata::{MetadataFile, SubscriptionGroupConfig, SubscriptionGroupTable};
 use tracing::info;
 
+use crate::clock::Clock;
 use crate::topics::bump;
 
 /// Groups Apache creates at start for its own tools.
@@ -34,11 +35,17 @@ pub struct Groups {
     /// Held from snapshot to rename: concurrent writers (first pulls of a new group on several
     /// queues at once) share one temp file name, and a later snapshot must win.
     persisting: std::sync::Mutex<()>,
+    /// Stamps data versions.
+    clock: Clock,
 }
 
 impl Groups {
     /// Loads `subscriptionGroup.json` and adds the system groups.
-    pub fn load(config_dir: PathBuf, auto_create: bool) -> Result<Groups, MetadataError> {
+    pub fn load(
+        config_dir: PathBuf,
+        auto_create: bool,
+        clock: Clock,
+    ) -> Result<Groups, MetadataError> {
         let mut table = SubscriptionGroupTable::load_from(&config_dir)?
             .map(|loaded| loaded.value)
             .unwrap_or_default();
@@ -55,6 +62,7 @@ impl Groups {
             table: RwLock::new(table),
             config_dir,
             auto_create,
+            clock,
             persisting: std::sync::Mutex::new(()),
         };
         groups.persist()?;
@@ -93,7 +101,7 @@ impl Groups {
             table
                 .subscription_group_table
                 .insert(config.group_name.clone(), config);
-            bump(&mut table.data_version);
+            bump(&mut table.data_version, self.clock.now_ms());
         }
         self.persist()
     }
@@ -104,7 +112,7 @@ impl Groups {
             let mut table = self.write();
             let existed = table.subscription_group_table.remove(group).is_some();
             if existed {
-                bump(&mut table.data_version);
+                bump(&mut table.data_version, self.clock.now_ms());
             }
             existed
         };
@@ -171,13 +179,13 @@ mod tests {
     #[test]
     fn groups_are_auto_created_only_when_enabled_and_survive_reload() {
         let dir = tempfile::tempdir().unwrap();
-        let strict = Groups::load(dir.path().to_path_buf(), false).unwrap();
+        let strict = Groups::load(dir.path().to_path_buf(), false, Clock::system()).unwrap();
         assert!(strict.find_or_create("cg").unwrap().is_none());
-        let lenient = Groups::load(dir.path().to_path_buf(), true).unwrap();
+        let lenient = Groups::load(dir.path().to_path_buf(), true, Clock::system()).unwrap();
         let created = lenient.find_or_create("cg").unwrap().unwrap();
         assert!(created.consume_enable);
         assert_eq!(created.retry_max_times, 16);
-        let reloaded = Groups::load(dir.path().to_path_buf(), false).unwrap();
+        let reloaded = Groups::load(dir.path().to_path_buf(), false, Clock::system()).unwrap();
         assert!(reloaded.get("cg").is_some());
         assert!(reloaded.get("TOOLS_CONSUMER").is_some());
     }
@@ -185,7 +193,9 @@ mod tests {
     #[test]
     fn groups_created_concurrently_all_succeed_and_all_survive_a_reload() {
         let dir = tempfile::tempdir().unwrap();
-        let groups = std::sync::Arc::new(Groups::load(dir.path().to_path_buf(), true).unwrap());
+        let groups = std::sync::Arc::new(
+            Groups::load(dir.path().to_path_buf(), true, Clock::system()).unwrap(),
+        );
         let threads: Vec<_> = (0..8)
             .map(|t| {
                 let groups = groups.clone();
@@ -202,7 +212,7 @@ mod tests {
         for thread in threads {
             thread.join().unwrap();
         }
-        let reloaded = Groups::load(dir.path().to_path_buf(), false).unwrap();
+        let reloaded = Groups::load(dir.path().to_path_buf(), false, Clock::system()).unwrap();
         for t in 0..8 {
             for i in 0..25 {
                 assert!(

@@ -6,6 +6,7 @@
 //! | [`state`] | [`Broker`]: the state processors and services share (imports no service) |
 //! | [`startup`] | [`start`] / [`RunningBroker::shutdown`], the connection handler, periodic services |
 //! | [`stop_signal`] | the stop signal every task watches |
+//! | [`clock`] | the broker's wall clock, set by hand in tests |
 //! | [`processor`] | one module per request family and the dispatch by code |
 //! | [`notify`] | requests the broker sends to clients (NOTIFY_CONSUMER_IDS_CHANGED) |
 //! | [`topics`] | topic table: system topics, auto-creation, names Apache accepts |
@@ -26,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clients;
+pub mod clock;
 pub mod config;
 pub mod filter;
 pub mod groups;
@@ -47,5 +49,5 @@ pub mod topics;
 pub mod transaction;
 
 pub use config::{BrokerConfig, BrokerRole, ConfigError};
-pub use startup::{RunningBroker, StartError, start};
+pub use startup::{RunningBroker, StartError, start, start_with_clock};
 pub use state::Broker;

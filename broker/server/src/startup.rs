@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 use crate::clients::Clients;
+use crate::clock::Clock;
 use crate::config::BrokerConfig;
 use crate::groups::Groups;
 use crate::ha::Replication;
@@ -108,7 +109,15 @@ pub enum StartError {
 }
 
 /// Opens the store, loads metadata, binds the listeners and starts the periodic services.
-pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError> {
+pub async fn start(config: BrokerConfig) -> Result<RunningBroker, StartError> {
+    start_with_clock(config, Clock::system()).await
+}
+
+/// [`start`] with the wall clock every part of the broker reads (tests pass a manual one).
+pub async fn start_with_clock(
+    mut config: BrokerConfig,
+    clock: Clock,
+) -> Result<RunningBroker, StartError> {
     for key in &config.unknown_keys {
         warn!(%key, "unknown broker.conf key ignored");
     }
@@ -173,8 +182,13 @@ pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError
         &config.broker_name,
         config.auto_create_topic_enable,
         config.default_topic_queue_nums,
+        clock.clone(),
     )?;
-    let groups = Groups::load(config_dir.clone(), config.auto_create_subscription_group)?;
+    let groups = Groups::load(
+        config_dir.clone(),
+        config.auto_create_subscription_group,
+        clock.clone(),
+    )?;
     let offsets = ConsumerOffsets::load(config_dir)?;
     let waiters = Arc::new(PullWaiters::default());
     let replication = Replication::new(&config);
@@ -204,7 +218,8 @@ pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError
         clients: Mutex::new(Clients::default()),
         waiters,
         store_host,
-        started_at_ms: rmq_store::commit_log::now_ms(),
+        started_at_ms: clock.now_ms(),
+        clock,
         stats: Stats::default(),
         namesrv_client: Client::default(),
         stopping: stopping.clone(),

@@ -10,6 +10,7 @@ use rmq_store::MessageStore;
 use tokio::sync::watch;
 
 use crate::clients::Clients;
+use crate::clock::Clock;
 use crate::config::BrokerConfig;
 use crate::groups::Groups;
 use crate::ha::Replication;
@@ -33,6 +34,8 @@ pub struct Broker {
     /// `brokerPermission`, changeable by UPDATE_BROKER_CONFIG.
     pub permission: AtomicI32,
     pub started_at_ms: i64,
+    /// The wall clock every processor and service reads.
+    pub clock: Clock,
     pub stats: Stats,
     /// Client used to talk to name servers.
     pub namesrv_client: Client,

@@ -16,6 +16,8 @@ use rmq_store::metadata::{DataVersion, MetadataFile, TopicConfig, TopicConfigTab
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
+use crate::clock::Clock;
+
 /// The topic clients name as `defaultTopic` to have topics created on first send.
 pub const AUTO_CREATE_TOPIC: &str = "TBW102";
 pub const SELF_TEST_TOPIC: &str = "SELF_TEST_TOPIC";
@@ -48,6 +50,8 @@ pub struct Topics {
     /// Held from snapshot to rename: concurrent writers (auto-creation on several connections)
     /// share one temp file name, and a later snapshot must not be overwritten by an earlier one.
     persisting: std::sync::Mutex<()>,
+    /// Stamps data versions.
+    clock: Clock,
 }
 
 /// Why a topic name is refused, with Apache's wording.
@@ -98,6 +102,7 @@ impl Topics {
         broker_name: &str,
         auto_create_topic_enable: bool,
         default_topic_queue_nums: i32,
+        clock: Clock,
     ) -> Result<Topics, MetadataError> {
         let table = TopicConfigTable::load_from(&config_dir)?
             .map(|loaded| loaded.value)
@@ -107,6 +112,7 @@ impl Topics {
             config_dir,
             changed: Arc::new(Notify::new()),
             persisting: std::sync::Mutex::new(()),
+            clock,
         };
         let rw = perm::READ | perm::WRITE;
         let mut system = vec![
@@ -278,7 +284,7 @@ impl Topics {
     fn commit(&self) -> Result<(), MetadataError> {
         {
             let mut table = self.write();
-            bump(&mut table.data_version);
+            bump(&mut table.data_version, self.clock.now_ms());
         }
         let result = self.persist();
         self.changed.notify_one();
@@ -307,10 +313,10 @@ impl Topics {
     }
 }
 
-/// Bumps a data version: counter + 1, timestamp now.
-pub fn bump(version: &mut DataVersion) {
+/// Bumps a data version: counter + 1, timestamp `now_ms`.
+pub fn bump(version: &mut DataVersion, now_ms: i64) {
     version.counter += 1;
-    version.timestamp = rmq_store::commit_log::now_ms();
+    version.timestamp = now_ms;
 }
 
 fn system_topic(name: &str, queues: i32, perm: i32) -> TopicConfig {
@@ -349,6 +355,7 @@ mod tests {
             "broker-a",
             auto_create,
             8,
+            Clock::system(),
         )
         .unwrap()
     }

@@ -120,6 +120,7 @@ pub async fn end_transaction(
         conn.peer(),
         half.queue_id(),
         half.queue_offset(),
+        broker.clock.now_ms(),
     ) {
         error!(error = %e, "transaction op record could not be stored");
         return answer(request, ResponseCode::SystemError, e.to_string());

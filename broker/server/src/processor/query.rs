@@ -100,7 +100,7 @@ pub fn query_message(broker: &Broker, request: &RemotingCommand) -> RemotingComm
         body.extend_from_slice(message);
     }
     let response_header = QueryMessageResponseHeader {
-        index_last_update_timestamp: rmq_store::commit_log::now_ms(),
+        index_last_update_timestamp: broker.clock.now_ms(),
         index_last_update_phyoffset: broker.store.dispatched_offset() as i64,
     };
     success_with(request, &response_header).with_body(body.freeze())

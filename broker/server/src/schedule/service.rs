@@ -30,7 +30,7 @@ pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
         let mut bo = std::mem::take(&mut back_off);
         let pass = tokio::task::spawn_blocking(move || {
             let levels = &b.config.store.delay_levels;
-            let now = rmq_store::commit_log::now_ms();
+            let now = b.clock.now_ms();
             let n = deliver_due(&b.store, levels, &b.messaging.delay_offsets, &mut bo, now);
             (n, bo)
         })

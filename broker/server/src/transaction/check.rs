@@ -366,7 +366,7 @@ pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
                 reserved_ms: (b.config.store.file_reserved_time_hours as i64)
                     .saturating_mul(3_600_000),
             };
-            let now = rmq_store::commit_log::now_ms();
+            let now = b.clock.now_ms();
             run_pass(&b.store, &b.topics, &b.offsets, limits, now)
         })
         .await;

@@ -84,19 +84,21 @@ pub fn read_half(store: &MessageStore, offset: i64) -> Option<bytes::Bytes> {
     is_half.then_some(raw)
 }
 
-/// Writes the op record marking the half message at `half_queue_offset` as resolved.
+/// Writes the op record marking the half message at `half_queue_offset` as resolved, born at
+/// `now_ms`.
 pub fn put_op(
     store: &MessageStore,
     topics: &Topics,
     born_host: std::net::SocketAddr,
     half_queue_id: i32,
     half_queue_offset: i64,
+    now_ms: i64,
 ) -> Result<PutResult, PutError> {
     ensure_topic(topics, TRANS_OP_HALF_TOPIC);
     let body = half_queue_offset.to_string();
     let props = properties::encode([(keys::TAGS, OP_TAG), (keys::WAIT, "true")]);
     store.put_message(&PutMessage {
-        born_timestamp: rmq_store::commit_log::now_ms(),
+        born_timestamp: now_ms,
         properties: &props,
         ..PutMessage::new(
             TRANS_OP_HALF_TOPIC,

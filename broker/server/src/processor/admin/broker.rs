@@ -19,7 +19,7 @@ use crate::state::Broker;
 /// GET_BROKER_RUNTIME_INFO (28): the figures `mqadmin brokerStatus` and `clusterList` show.
 pub fn runtime_info(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
     let store = &broker.store;
-    let now = rmq_store::commit_log::now_ms();
+    let now = broker.clock.now_ms();
     let uptime_s = (now - broker.started_at_ms).max(0) / 1000;
     let (producers, consumers) = broker.clients().counts();
     let mut table = BTreeMap::new();

@@ -332,7 +332,7 @@ fn unique_id(broker: &Broker) -> String {
     bytes.extend_from_slice(&ip);
     bytes.extend_from_slice(&(std::process::id() as u16).to_be_bytes());
     bytes.extend_from_slice(&(broker.started_at_ms as u32).to_be_bytes());
-    let since = rmq_store::commit_log::now_ms() - broker.started_at_ms;
+    let since = broker.clock.now_ms() - broker.started_at_ms;
     bytes.extend_from_slice(&(since as u32).to_be_bytes());
     bytes.extend_from_slice(&(COUNTER.fetch_add(1, Ordering::Relaxed) as u16).to_be_bytes());
     rmq_protocol::message::msg_id::to_hex(&bytes)

@@ -78,7 +78,15 @@ fn fixture() -> Fixture {
     config.commit_log_file_size = 1 << 20;
     let store = MessageStore::open(config).unwrap();
     let config_dir = dir.path().join("config");
-    let topics = Topics::load(config_dir.clone(), "c", "b", true, 4).unwrap();
+    let topics = Topics::load(
+        config_dir.clone(),
+        "c",
+        "b",
+        true,
+        4,
+        crate::clock::Clock::system(),
+    )
+    .unwrap();
     let offsets = ConsumerOffsets::load(config_dir).unwrap();
     Fixture {
         dir,
@@ -170,7 +178,15 @@ fn a_half_message_with_an_op_record_is_never_checked() {
     let born = rmq_store::commit_log::now_ms();
     let (q1, _) = put_half(&f, "U1", born);
     put_half(&f, "U2", born);
-    put_op(&f.store, &f.topics, "127.0.0.1:1".parse().unwrap(), 0, q1).unwrap();
+    put_op(
+        &f.store,
+        &f.topics,
+        "127.0.0.1:1".parse().unwrap(),
+        0,
+        q1,
+        0,
+    )
+    .unwrap();
     assert!(f.store.wait_dispatched(Duration::from_secs(5)));
     let outcome = pass(&f, born + 7_000);
     assert_eq!(outcome.resolved, 1);
@@ -184,7 +200,15 @@ fn a_half_message_with_an_op_record_is_never_checked() {
     );
     // The copy of U2 is resolved by an op on the copy's offset: no further check.
     let copy = outcome.checks[0].header.tran_state_table_offset;
-    put_op(&f.store, &f.topics, "127.0.0.1:1".parse().unwrap(), 0, copy).unwrap();
+    put_op(
+        &f.store,
+        &f.topics,
+        "127.0.0.1:1".parse().unwrap(),
+        0,
+        copy,
+        0,
+    )
+    .unwrap();
     assert!(f.store.wait_dispatched(Duration::from_secs(5)));
     let again = pass(&f, born + 70_000);
     assert!(again.checks.is_empty());
