@@ -7,6 +7,7 @@
 //! record's last byte.
 
 mod open;
+mod queue_reader;
 mod queue_table;
 mod read;
 mod replica;

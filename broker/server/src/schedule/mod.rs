@@ -31,7 +31,7 @@ use rmq_protocol::message::sysflag;
 use rmq_store::delay_level::{DelayLevels, SCHEDULE_TOPIC};
 use rmq_store::error::{MetadataError, PutError};
 use rmq_store::metadata::{DelayOffsetTable, MetadataFile};
-use rmq_store::{GetRequest, GetStatus, MessageStore, PutMessage, PutResult};
+use rmq_store::{MessageStore, PutMessage, PutResult};
 use tracing::{error, warn};
 
 use crate::props;
@@ -199,67 +199,51 @@ pub fn deliver_due(
             offset = min;
         }
         // Look at the head alone until something is due: most ticks find nothing to do.
-        let mut batch = 1;
-        'level: while offset < store.max_offset_in_queue(SCHEDULE_TOPIC, queue_id) {
-            let result = store.get_message(&GetRequest {
-                topic: SCHEDULE_TOPIC,
-                queue_id,
-                offset,
-                max_count: batch,
-                max_bytes: usize::MAX,
-                filter: None,
-            });
-            if result.status != GetStatus::Found {
-                if result.next_begin_offset > offset {
-                    offset = result.next_begin_offset;
+        let mut reader = store.read_queue(SCHEDULE_TOPIC, queue_id, offset);
+        loop {
+            let Some(raw) = reader.next() else {
+                // Everything readable was delivered; unreadable entries are passed over.
+                offset = offset.max(reader.position());
+                break;
+            };
+            let view = match RecordView::decode(&raw) {
+                Ok(view) => view,
+                Err(e) => {
+                    error!(level, offset, error = %e, "unreadable delayed message skipped");
                     continue;
                 }
+            };
+            let record_offset = view.queue_offset().max(0) as u64;
+            let deliver_at = levels.schedule_tags_code(
+                SCHEDULE_TOPIC,
+                view.properties(),
+                view.store_timestamp(),
+                view.store_timestamp(),
+            );
+            if let Step::Wait(_) = decide(deliver_at, now, level_delay) {
+                offset = record_offset;
                 break;
             }
-            for raw in &result.messages {
-                let view = match RecordView::decode(raw) {
-                    Ok(view) => view,
-                    Err(e) => {
-                        error!(level, offset, error = %e, "unreadable delayed message skipped");
-                        offset += 1;
-                        continue;
-                    }
-                };
-                let record_offset = view.queue_offset().max(0) as u64;
-                let deliver_at = levels.schedule_tags_code(
-                    SCHEDULE_TOPIC,
-                    view.properties(),
-                    view.store_timestamp(),
-                    view.store_timestamp(),
+            let Some(message) = delivered(&view) else {
+                error!(
+                    level,
+                    offset = record_offset,
+                    "delayed message without REAL_TOPIC/REAL_QID dropped"
                 );
-                match decide(deliver_at, now, level_delay) {
-                    Step::Wait(_) => {
-                        offset = record_offset;
-                        break 'level;
-                    }
-                    Step::Deliver => {}
-                }
-                let Some(message) = delivered(&view) else {
-                    error!(
-                        level,
-                        offset = record_offset,
-                        "delayed message without REAL_TOPIC/REAL_QID dropped"
-                    );
+                offset = record_offset + 1;
+                continue;
+            };
+            match store.put_message(&message.as_put(&view)) {
+                Ok(_) => {
+                    delivered_count += 1;
+                    reader.set_batch(READ_BATCH);
                     offset = record_offset + 1;
-                    continue;
-                };
-                match store.put_message(&message.as_put(&view)) {
-                    Ok(_) => {
-                        delivered_count += 1;
-                        batch = READ_BATCH;
-                        offset = record_offset + 1;
-                    }
-                    Err(e) => {
-                        error!(level, offset = record_offset, error = %e, "delayed message could not be delivered; retrying in 10 s");
-                        offset = record_offset;
-                        back_off.insert(level, now + BACK_OFF_MS);
-                        break 'level;
-                    }
+                }
+                Err(e) => {
+                    error!(level, offset = record_offset, error = %e, "delayed message could not be delivered; retrying in 10 s");
+                    offset = record_offset;
+                    back_off.insert(level, now + BACK_OFF_MS);
+                    break;
                 }
             }
         }
@@ -312,6 +296,7 @@ pub fn delivered(view: &RecordView<'_>) -> Option<Delivered> {
 mod tests {
     use super::*;
     use rmq_protocol::message::properties;
+    use rmq_store::GetRequest;
     use rmq_store::StoreConfig;
 
     #[test]

@@ -23,7 +23,7 @@ use rmq_protocol::command::check_transaction_state::CheckTransactionStateRequest
 use rmq_protocol::message::msg_id::offset_msg_id;
 use rmq_protocol::message::properties::{self, keys};
 use rmq_protocol::message::record::{self, RecordView};
-use rmq_store::{GetRequest, GetStatus, MessageStore, PutMessage};
+use rmq_store::{MessageStore, PutMessage};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
@@ -141,36 +141,24 @@ pub fn run_pass(
             }
         }
     }
+    // Up to the end the pass started with: the copies it appends are for the next pass.
+    let mut reader = store
+        .read_queue(TRANS_HALF_TOPIC, queue_id, half_start as u64)
+        .until(half_max);
     let mut next = half_start;
-    while (next as u64) < half_max {
-        if let Some(ops) = pending.remove(&next) {
+    let mut stopped = false;
+    while let Some(raw) = reader.next() {
+        // One record per read: the reader's position is just past it.
+        let at = reader.position() as i64 - 1;
+        if let Some(ops) = pending.remove(&at) {
             done_ops.extend(ops);
             outcome.resolved += 1;
-            next += 1;
+            next = at + 1;
             continue;
         }
-        let result = store.get_message(&GetRequest {
-            topic: TRANS_HALF_TOPIC,
-            queue_id,
-            offset: next as u64,
-            max_count: 1,
-            max_bytes: usize::MAX,
-            filter: None,
-        });
-        let Some(raw) = result
-            .messages
-            .first()
-            .filter(|_| result.status == GetStatus::Found)
-        else {
-            if result.next_begin_offset as i64 > next {
-                next = result.next_begin_offset as i64;
-                continue;
-            }
-            break;
-        };
-        let Ok(view) = RecordView::decode(raw) else {
-            error!(offset = next, "unreadable half message skipped");
-            next += 1;
+        let Ok(view) = RecordView::decode(&raw) else {
+            error!(offset = at, "unreadable half message skipped");
+            next = at + 1;
             continue;
         };
         let props_raw = view.properties();
@@ -182,7 +170,11 @@ pub fn run_pass(
             store_timestamp: view.store_timestamp(),
         };
         match decide(facts, limits, now, now) {
-            Decision::Later => break,
+            Decision::Later => {
+                next = at;
+                stopped = true;
+                break;
+            }
             Decision::Discard => {
                 discard(store, topics, &view);
                 outcome.discarded += 1;
@@ -190,10 +182,24 @@ pub fn run_pass(
             Decision::Check { check_times } => match put_back(store, &view, check_times) {
                 Some(check) => outcome.checks.push(check),
                 // Could not append the copy: try again at the next pass.
-                None => break,
+                None => {
+                    next = at;
+                    stopped = true;
+                    break;
+                }
             },
         }
-        next += 1;
+        next = at + 1;
+    }
+    if !stopped {
+        // Entries that could not be read are passed over too.
+        next = next.max(reader.position() as i64);
+    }
+    // Ops of half messages passed over without a record to read are done as well.
+    for (half, ops) in pending {
+        if half < next {
+            done_ops.extend(ops);
+        }
     }
     if next != half_start {
         offsets.commit(CHECK_GROUP, TRANS_HALF_TOPIC, queue_id, next);
@@ -211,39 +217,21 @@ pub fn run_pass(
 
 /// Every op record from `from`: (op offset, half offsets it resolves).
 fn read_ops(store: &MessageStore, queue_id: i32, from: i64) -> Vec<(i64, Vec<i64>)> {
-    let mut ops = Vec::new();
-    let mut offset = from.max(0) as u64;
-    let max = store.max_offset_in_queue(TRANS_OP_HALF_TOPIC, queue_id);
-    while offset < max {
-        let result = store.get_message(&GetRequest {
-            topic: TRANS_OP_HALF_TOPIC,
-            queue_id,
-            offset,
-            max_count: 32,
-            max_bytes: usize::MAX,
-            filter: None,
-        });
-        if result.status != GetStatus::Found {
-            if result.next_begin_offset > offset {
-                offset = result.next_begin_offset;
-                continue;
-            }
-            break;
-        }
-        for raw in &result.messages {
-            if let Ok(view) = RecordView::decode(raw) {
-                let is_op = properties::find(view.properties(), keys::TAGS) == Some(super::OP_TAG);
-                let halves = if is_op {
-                    op_offsets(view.body())
-                } else {
-                    Vec::new()
-                };
-                ops.push((view.queue_offset(), halves));
-            }
-        }
-        offset = result.next_begin_offset;
-    }
-    ops
+    let reader = store
+        .read_queue(TRANS_OP_HALF_TOPIC, queue_id, from.max(0) as u64)
+        .batch(32);
+    reader
+        .filter_map(|raw| {
+            let view = RecordView::decode(&raw).ok()?;
+            let is_op = properties::find(view.properties(), keys::TAGS) == Some(super::OP_TAG);
+            let halves = if is_op {
+                op_offsets(view.body())
+            } else {
+                Vec::new()
+            };
+            Some((view.queue_offset(), halves))
+        })
+        .collect()
 }
 
 /// Appends a copy of the half message with the new check count; returns the check to send.
