@@ -15,6 +15,7 @@
 //! | [`clients`] | producer and consumer groups from heartbeats (pure) |
 //! | [`long_poll`] | suspended pulls woken by message arrival |
 //! | [`filter`] | tag subscription expressions |
+//! | [`route`] | where a message is stored: every placement rule (DLQ, half, commit, delay, due, send-back), pure |
 //! | [`register`] | registration with name servers |
 //! | [`messaging`] | settings and shared state of retry/DLQ, delays, transactions, locks, SQL92, trace |
 //! | [`schedule`] | delay levels: SCHEDULE_TOPIC_XXXX and the delivery service |
@@ -40,6 +41,7 @@ pub mod processor;
 pub mod props;
 pub mod rebalance_lock;
 pub mod register;
+pub mod route;
 pub mod schedule;
 pub mod sql_filter;
 pub mod startup;

@@ -73,7 +73,7 @@ pub enum SyncError {
     },
 }
 
-/// Syncs every [`SYNC_PERIOD`] while the master's address is known.
+/// Syncs every `SYNC_PERIOD` while the master's address is known.
 pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
     let stop = stopped(stopping);
     tokio::pin!(stop);

@@ -11,14 +11,12 @@ use rmq_protocol::code::ResponseCode;
 use rmq_protocol::command::end_transaction::{EndTransactionRequestHeader, commit_or_rollback};
 use rmq_protocol::message::properties::{self, keys};
 use rmq_protocol::message::record::RecordView;
-use rmq_protocol::message::sysflag;
 use rmq_remoting::ConnHandle;
 use rmq_store::PutMessage;
 use tracing::{error, info};
 
 use super::reply::{answer, bad_header};
 use crate::config::BrokerRole;
-use crate::props;
 use crate::state::Broker;
 use crate::transaction::{put_op, read_half};
 
@@ -70,24 +68,20 @@ pub async fn end_transaction(
         .resolved
         .contains(&header.producer_group, uniq);
     if commit && first {
-        let Some(real_topic) = properties::find(half_props, keys::REAL_TOPIC) else {
+        let Some((real_topic, real_queue, sys_flag)) =
+            crate::route::committed(half_props, half.sys_flag())
+        else {
             return answer(
                 request,
                 ResponseCode::SystemError,
                 "half message has no REAL_TOPIC",
             );
         };
-        let real_queue = props::int(half_props, keys::REAL_QID)
-            .and_then(|q| i32::try_from(q).ok())
-            .unwrap_or(0);
         let message = PutMessage {
             topic: real_topic,
             queue_id: real_queue,
             flag: half.flag(),
-            sys_flag: sysflag::with_transaction_type(
-                half.sys_flag(),
-                sysflag::TRANSACTION_COMMIT_TYPE,
-            ),
+            sys_flag,
             born_timestamp: half.born_timestamp(),
             born_host: half.born_host(),
             reconsume_times: half.reconsume_times(),

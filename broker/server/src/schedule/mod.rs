@@ -5,7 +5,7 @@
 //! `REAL_TOPIC`/`REAL_QID`; the store writes its delivery time (store time + the level's delay)
 //! as the consume-queue tag code. The scheduler ([`service::run`]) walks each level's queue from its
 //! persisted offset and, for every entry that is due, stores the message again in its real topic
-//! and queue ([`delivered`]) and moves the offset past it; the first entry not yet due ends the
+//! and queue ([`crate::route::delivered`]) and moves the offset past it; the first entry not yet due ends the
 //! walk for that level (entries of one level are due in store order).
 //!
 //! Progress is written to `config/delayOffset.json` every `flushDelayOffsetInterval` (10 s) and
@@ -27,7 +27,6 @@ use std::time::Duration;
 
 use rmq_protocol::message::properties::keys;
 use rmq_protocol::message::record::RecordView;
-use rmq_protocol::message::sysflag;
 use rmq_store::delay_level::{DelayLevels, SCHEDULE_TOPIC};
 use rmq_store::error::{MetadataError, PutError};
 use rmq_store::metadata::{DelayOffsetTable, MetadataFile};
@@ -61,7 +60,7 @@ pub fn put_delayed(
     msg: &PutMessage<'_>,
     delay_level: Option<i64>,
 ) -> Result<PutResult, PutError> {
-    match delay_rewrite(
+    match crate::route::delay_rewrite(
         levels,
         msg.topic,
         msg.queue_id,
@@ -77,31 +76,6 @@ pub fn put_delayed(
         }),
         None => store.put_message(msg),
     }
-}
-
-/// The schedule queue and properties of a message with `delay_level` (its `DELAY`) that must
-/// wait, or `None`.
-pub fn delay_rewrite(
-    levels: &DelayLevels,
-    topic: &str,
-    queue_id: i32,
-    sys_flag: i32,
-    properties: &[u8],
-    delay_level: Option<i64>,
-) -> Option<(i32, Vec<u8>)> {
-    let tx = sysflag::transaction_type(sys_flag);
-    if tx != sysflag::TRANSACTION_NOT_TYPE && tx != sysflag::TRANSACTION_COMMIT_TYPE {
-        return None;
-    }
-    let level = delay_level?;
-    if level <= 0 || levels.max_level() <= 0 {
-        return None;
-    }
-    let level = level.min(i64::from(levels.max_level())) as i32;
-    let mut rewritten = props::with(properties, keys::DELAY, &level.to_string());
-    rewritten = props::with(&rewritten, keys::REAL_TOPIC, topic);
-    rewritten = props::with(&rewritten, keys::REAL_QID, &queue_id.to_string());
-    Some((level - 1, rewritten))
 }
 
 /// What to do with the next entry of a level's queue.
@@ -224,7 +198,7 @@ pub fn deliver_due(
                 offset = record_offset;
                 break;
             }
-            let Some(message) = delivered(&view) else {
+            let Some(message) = crate::route::delivered(&view) else {
                 error!(
                     level,
                     offset = record_offset,
@@ -252,84 +226,12 @@ pub fn deliver_due(
     delivered_count
 }
 
-/// A due message rebuilt for its real topic (`messageTimeup`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivered {
-    pub topic: String,
-    pub queue_id: i32,
-}
-
-impl Delivered {
-    fn as_put<'a>(&'a self, view: &RecordView<'a>) -> PutMessage<'a> {
-        PutMessage {
-            topic: &self.topic,
-            queue_id: self.queue_id,
-            flag: view.flag(),
-            sys_flag: view.sys_flag(),
-            born_timestamp: view.born_timestamp(),
-            born_host: view.born_host(),
-            reconsume_times: view.reconsume_times(),
-            prepared_transaction_offset: 0,
-            body: view.body(),
-            // Apache stores the property string it read, DELAY included (the level is only
-            // cleared from the in-memory map), so consumers see the level the producer asked for.
-            properties: view.properties(),
-        }
-    }
-}
-
-/// Where a delayed record goes when due; `None` without a usable REAL_TOPIC/REAL_QID.
-pub fn delivered(view: &RecordView<'_>) -> Option<Delivered> {
-    let props = view.properties();
-    let topic = rmq_protocol::message::properties::find(props, keys::REAL_TOPIC)?;
-    let queue_id = props::int(props, keys::REAL_QID)?;
-    if topic.is_empty() {
-        return None;
-    }
-    Some(Delivered {
-        topic: topic.to_owned(),
-        queue_id: i32::try_from(queue_id).ok()?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use rmq_protocol::message::properties;
     use rmq_store::GetRequest;
     use rmq_store::StoreConfig;
-
-    #[test]
-    fn due_entries_are_delivered_and_future_ones_wait() {
-        assert_eq!(decide(1_000, 1_000, 5_000), Step::Deliver);
-        assert_eq!(decide(900, 1_000, 5_000), Step::Deliver);
-        assert_eq!(decide(3_000, 1_000, 5_000), Step::Wait(2_000));
-        // Further away than the whole level delay: the clock went back; deliver now.
-        assert_eq!(decide(10_000, 1_000, 5_000), Step::Deliver);
-    }
-
-    #[test]
-    fn a_delayed_send_is_rewritten_into_the_level_queue_with_its_real_address() {
-        let levels = DelayLevels::parse("1s 2s 3s").unwrap();
-        let props = properties::encode([("TAGS", "a"), ("DELAY", "2")]);
-        let (queue, rewritten) =
-            delay_rewrite(&levels, "T", 5, 0, &props, props::int(&props, keys::DELAY)).unwrap();
-        assert_eq!(queue, 1);
-        assert_eq!(properties::find(&rewritten, keys::REAL_TOPIC), Some("T"));
-        assert_eq!(properties::find(&rewritten, keys::REAL_QID), Some("5"));
-        assert_eq!(properties::find(&rewritten, keys::TAGS), Some("a"));
-        // Capped at the highest level.
-        let far = properties::encode([("DELAY", "40")]);
-        let (queue, rewritten) =
-            delay_rewrite(&levels, "T", 0, 0, &far, props::int(&far, keys::DELAY)).unwrap();
-        assert_eq!(queue, 2);
-        assert_eq!(properties::find(&rewritten, keys::DELAY), Some("3"));
-        // No delay, level 0, or a half message: stored as is.
-        assert!(delay_rewrite(&levels, "T", 0, 0, b"TAGS\x01a\x02", None).is_none());
-        assert!(delay_rewrite(&levels, "T", 0, 0, b"DELAY\x010\x02", Some(0)).is_none());
-        let prepared = sysflag::TRANSACTION_PREPARED_TYPE;
-        assert!(delay_rewrite(&levels, "T", 0, prepared, &props, Some(3)).is_none());
-    }
 
     fn put_delayed(store: &MessageStore, levels: &DelayLevels, key: &str, level: i32) {
         let props = properties::encode([("KEYS", key), ("DELAY", &level.to_string())]);
@@ -343,6 +245,15 @@ mod tests {
         )
         .unwrap();
         assert!(store.wait_dispatched(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn due_entries_are_delivered_and_future_ones_wait() {
+        assert_eq!(decide(1_000, 1_000, 5_000), Step::Deliver);
+        assert_eq!(decide(900, 1_000, 5_000), Step::Deliver);
+        assert_eq!(decide(3_000, 1_000, 5_000), Step::Wait(2_000));
+        // Further away than the whole level delay: the clock went back; deliver now.
+        assert_eq!(decide(10_000, 1_000, 5_000), Step::Deliver);
     }
 
     #[test]

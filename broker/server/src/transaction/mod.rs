@@ -29,13 +29,11 @@ use std::sync::{Mutex, PoisonError};
 use rmq_protocol::body::perm;
 use rmq_protocol::message::properties::{self, keys};
 use rmq_protocol::message::record::RecordView;
-use rmq_protocol::message::sysflag;
 use rmq_store::error::PutError;
 use rmq_store::metadata::TopicConfig;
 use rmq_store::{MessageStore, PutMessage, PutResult};
 use tracing::warn;
 
-use crate::props;
 use crate::topics::{TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC, Topics};
 
 /// The system group whose offsets record the check progress.
@@ -44,21 +42,6 @@ pub const CHECK_GROUP: &str = "CID_RMQ_SYS_TRANS";
 pub const OP_TAG: &str = "d";
 /// The half queue every half message goes to.
 pub const HALF_QUEUE_ID: i32 = 0;
-
-/// The properties and sysFlag of a half message (`parseHalfMessageInner`): the real topic and
-/// queue saved as properties, the transaction bits reset so the record gets a consume-queue slot
-/// in the half topic.
-pub fn half_message(
-    topic: &str,
-    queue_id: i32,
-    sys_flag: i32,
-    properties: &[u8],
-) -> (Vec<u8>, i32) {
-    let props = props::with(properties, keys::REAL_TOPIC, topic);
-    let props = props::with(&props, keys::REAL_QID, &queue_id.to_string());
-    let sys_flag = sysflag::with_transaction_type(sys_flag, sysflag::TRANSACTION_NOT_TYPE);
-    (props, sys_flag)
-}
 
 /// Creates a 1-queue system topic of the transaction machinery if missing.
 pub fn ensure_topic(topics: &Topics, name: &str) {
@@ -157,16 +140,6 @@ impl Resolved {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_half_message_keeps_its_real_address_and_loses_the_prepared_bit() {
-        let props = properties::encode([("TRAN_MSG", "true"), ("PGROUP", "pg")]);
-        let (half, flag) = half_message("Pay", 3, sysflag::TRANSACTION_PREPARED_TYPE | 1, &props);
-        assert_eq!(properties::find(&half, keys::REAL_TOPIC), Some("Pay"));
-        assert_eq!(properties::find(&half, keys::REAL_QID), Some("3"));
-        assert_eq!(properties::find(&half, keys::PGROUP), Some("pg"));
-        assert_eq!(flag, 1);
-    }
 
     #[test]
     fn op_bodies_of_both_versions_are_read() {

@@ -15,6 +15,7 @@ use rmq_store::metadata::{SubscriptionGroupConfig, TopicConfig};
 
 use crate::config::BrokerRole;
 use crate::ha::SLAVE_REFUSES_SENDS;
+use crate::route::Route;
 use crate::topics::{TopicNameError, is_not_allowed_send_topic, validate_topic_name};
 
 /// Largest properties string Apache accepts (`Short.MAX_VALUE`).
@@ -320,20 +321,8 @@ pub fn max_reconsume_times(group_max: i32, request_version: i32, header_max: Opt
     }
 }
 
-/// Where a single message is stored, before a `DELAY` (if any) parks it in
-/// `SCHEDULE_TOPIC_XXXX`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    /// The topic and queue the producer asked for.
-    AsAsked,
-    /// `%DLQ%<group>` queue 0, its delay cleared: a send to `%RETRY%<group>` whose reconsume
-    /// count reached the group's limit (Apache's `handleRetryAndDLQ`).
-    DeadLetter,
-    /// `RMQ_SYS_TRANS_HALF_TOPIC` queue 0, the real topic and queue kept in properties.
-    Half,
-}
-
-/// Routes one message. `retry_limit` is the reconsume limit when the topic is a retry topic.
+/// Routes one message ([`crate::route::send`]), refused when it is a half message and the
+/// broker rejects transactions (`rejectTransactionMessage`).
 pub fn route(
     reconsume_times: i32,
     retry_limit: Option<i32>,
@@ -341,18 +330,13 @@ pub fn route(
     reject_transaction_message: bool,
     broker_ip: &str,
 ) -> Result<Route, SendRefused> {
-    if retry_limit.is_some_and(|limit| reconsume_times >= limit) {
-        return Ok(Route::DeadLetter);
+    let route = crate::route::send(reconsume_times, retry_limit, props.transaction);
+    if route == Route::Half && reject_transaction_message {
+        return Err(SendRefused::TransactionRejected {
+            broker_ip: broker_ip.to_owned(),
+        });
     }
-    if props.transaction {
-        if reject_transaction_message {
-            return Err(SendRefused::TransactionRejected {
-                broker_ip: broker_ip.to_owned(),
-            });
-        }
-        return Ok(Route::Half);
-    }
-    Ok(Route::AsAsked)
+    Ok(route)
 }
 
 /// Completes a client's property string into `out`: `UNIQ_KEY` when the client set none (so

@@ -28,9 +28,10 @@ use rmq_store::metadata::SubscriptionGroupConfig;
 use rmq_store::{BatchItem, FlushStatus, PutBatch, PutMessage, PutResult};
 use tracing::{error, warn};
 
-use self::decide::{Route, SendProps, SendRefused};
+use self::decide::{SendProps, SendRefused};
 use super::reply::{answer, bad_header};
 use crate::props;
+use crate::route::{self, Route};
 use crate::state::Broker;
 use crate::topics::{RETRY_GROUP_TOPIC_PREFIX, TRANS_HALF_TOPIC};
 use crate::transaction::{self, HALF_QUEUE_ID};
@@ -224,7 +225,7 @@ fn put_one(
         Route::Half => {
             transaction::ensure_topic(&broker.topics, TRANS_HALF_TOPIC);
             let (properties, sys_flag) =
-                transaction::half_message(&header.topic, queue_id, header.sys_flag, &properties);
+                route::half_message(&header.topic, queue_id, header.sys_flag, &properties);
             let topic = TRANS_HALF_TOPIC.to_owned();
             (
                 topic,

@@ -8,6 +8,7 @@ use rmq_store::error::PutError;
 
 use super::super::send::decide::SendRefused;
 use crate::props;
+use crate::route::Destination;
 use crate::topics::DLQ_GROUP_TOPIC_PREFIX;
 
 /// Why a send-back is refused.
@@ -44,34 +45,6 @@ pub fn dlq_topic(group: &str) -> String {
     format!("{DLQ_GROUP_TOPIC_PREFIX}{group}")
 }
 
-/// Where a failed message goes next.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
-    /// The retry topic, through this delay level.
-    Retry {
-        delay_level: i32,
-    },
-    DeadLetter,
-}
-
-/// Apache's rule: dead letter once `reconsume_times >= max` or on a negative level; else retry
-/// with the consumer's level, or `3 + reconsume_times` when it named none (0).
-pub fn destination(
-    reconsume_times: i32,
-    max_reconsume_times: i32,
-    delay_level: i32,
-) -> Destination {
-    if reconsume_times >= max_reconsume_times || delay_level < 0 {
-        Destination::DeadLetter
-    } else if delay_level == 0 {
-        Destination::Retry {
-            delay_level: 3 + reconsume_times,
-        }
-    } else {
-        Destination::Retry { delay_level }
-    }
-}
-
 /// The properties of the message sent back (`RETRY_TOPIC` once, `ORIGIN_MESSAGE_ID` once,
 /// `DELAY`, `WAIT=false`).
 pub fn sent_back_properties(
@@ -101,16 +74,6 @@ pub fn sent_back_properties(
 mod tests {
     use super::*;
     use rmq_protocol::message::properties;
-
-    #[test]
-    fn retries_use_level_three_plus_attempts_until_the_limit_then_dead_letter() {
-        assert_eq!(destination(0, 16, 0), Destination::Retry { delay_level: 3 });
-        assert_eq!(destination(5, 16, 0), Destination::Retry { delay_level: 8 });
-        assert_eq!(destination(5, 16, 2), Destination::Retry { delay_level: 2 });
-        assert_eq!(destination(16, 16, 0), Destination::DeadLetter);
-        assert_eq!(destination(0, 16, -1), Destination::DeadLetter);
-        assert_eq!(destination(0, 0, 0), Destination::DeadLetter);
-    }
 
     #[test]
     fn the_original_topic_and_first_msg_id_are_kept_across_attempts() {

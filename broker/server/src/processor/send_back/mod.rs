@@ -31,11 +31,10 @@ use rmq_store::PutMessage;
 use rmq_store::metadata::TopicConfig;
 use tracing::{error, info};
 
-use self::decide::{
-    DLQ_QUEUE_NUMS, Destination, SendBackRefused, destination, dlq_topic, sent_back_properties,
-};
+use self::decide::{DLQ_QUEUE_NUMS, SendBackRefused, dlq_topic, sent_back_properties};
 use super::reply::{answer, bad_header};
 use super::send::decide::{self as send_decide, SendRefused, max_reconsume_times};
+use crate::route::{Destination, destination};
 use crate::state::Broker;
 
 /// Answers CONSUMER_SEND_MSG_BACK.

@@ -4,7 +4,8 @@ use rmq_protocol::message::sysflag;
 use rmq_store::StoreConfig;
 
 use super::*;
-use crate::transaction::{half_message, put_op};
+use crate::route::half_message;
+use crate::transaction::put_op;
 
 const LIMITS: Limits = Limits {
     timeout_ms: 6_000,
