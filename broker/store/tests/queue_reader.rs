@@ -57,16 +57,7 @@ fn a_bound_holds_even_when_the_queue_grows_meanwhile() {
 #[test]
 fn entries_whose_commit_log_was_removed_are_passed_over_from_the_first_readable_one() {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = small_config(dir.path());
-    c.delete_when = (0..24)
-        .map(|h| format!("{h:02}"))
-        .collect::<Vec<_>>()
-        .join(";");
-    c.file_reserved_time_hours = 1;
-    c.disk_max_used_space_ratio = 100;
-    c.disk_space_clean_forcibly_ratio = 1.0;
-    c.disk_space_warning_level_ratio = 1.0;
-    let store = MessageStore::open(c).unwrap();
+    let store = MessageStore::open(support::retention_by_age_config(dir.path())).unwrap();
     for _ in 0..600 {
         put(&store, 0, &[7u8; 200], "");
     }

@@ -172,17 +172,7 @@ fn a_second_open_of_a_locked_store_is_refused_and_oversize_bodies_are_rejected()
 #[test]
 fn retention_deletes_expired_files_and_moves_queue_min_offsets() {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = small_config(dir.path());
-    c.delete_when = (0..24)
-        .map(|h| format!("{h:02}"))
-        .collect::<Vec<_>>()
-        .join(";");
-    c.file_reserved_time_hours = 1;
-    // Only age may delete here, however full this machine's disk is.
-    c.disk_max_used_space_ratio = 100;
-    c.disk_space_clean_forcibly_ratio = 1.0;
-    c.disk_space_warning_level_ratio = 1.0;
-    let store = MessageStore::open(c).unwrap();
+    let store = MessageStore::open(support::retention_by_age_config(dir.path())).unwrap();
     for i in 0..1000 {
         put(&store, 0, &[7u8; 200], &format!("KEYS\u{1}k{i}\u{2}"));
     }

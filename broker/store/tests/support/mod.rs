@@ -13,6 +13,21 @@ pub const TOPIC: &str = "T";
 /// Size of a commit log file under [`small_config`].
 pub const COMMIT_LOG_FILE_SIZE: usize = 32 * 1024;
 
+/// [`small_config`] whose retention may run at any hour and deletes files older than an hour,
+/// by age only, however full this machine's disk is.
+pub fn retention_by_age_config(root: &Path) -> StoreConfig {
+    let mut c = small_config(root);
+    c.delete_when = (0..24)
+        .map(|h| format!("{h:02}"))
+        .collect::<Vec<_>>()
+        .join(";");
+    c.file_reserved_time_hours = 1;
+    c.disk_max_used_space_ratio = 100;
+    c.disk_space_clean_forcibly_ratio = 1.0;
+    c.disk_space_warning_level_ratio = 1.0;
+    c
+}
+
 /// A store under `root` with 32 KiB commit log files, 64-entry consume queue files and an index
 /// of 100 slots and 1000 entries.
 pub fn small_config(root: &Path) -> StoreConfig {
