@@ -1,6 +1,8 @@
 //! Client membership and committed offsets: HEART_BEAT (34), UNREGISTER_CLIENT (35),
 //! GET_CONSUMER_LIST_BY_GROUP (38), QUERY_CONSUMER_OFFSET (14), UPDATE_CONSUMER_OFFSET (15).
 
+pub mod decide;
+
 use std::time::Instant;
 
 use rmq_protocol::RemotingCommand;
@@ -17,6 +19,7 @@ use rmq_protocol::command::update_consumer_offset::UpdateConsumerOffsetRequestHe
 use rmq_remoting::ConnHandle;
 use tracing::{info, warn};
 
+use self::decide::ConsumerRefused;
 use super::reply::{answer, bad_header, success_with};
 use crate::state::Broker;
 
@@ -31,11 +34,7 @@ pub fn heart_beat(
         Ok(data) => data,
         Err(error) => {
             warn!(peer = %conn.peer(), error = %error, body = %String::from_utf8_lossy(&request.body), "heartbeat body is not valid");
-            return answer(
-                request,
-                ResponseCode::SystemError,
-                format!("heartbeat body is not valid: {error}"),
-            );
+            return refusal(request, &ConsumerRefused::HeartbeatBody(error.to_string()));
         }
     };
     let now = Instant::now();
@@ -110,47 +109,33 @@ pub fn consumer_list(broker: &Broker, request: &RemotingCommand) -> RemotingComm
         Err(error) => return bad_header(request, &error),
     };
     let Some(ids) = broker.clients().consumer_ids(&header.consumer_group) else {
-        return answer(
-            request,
-            ResponseCode::SystemError,
-            format!("no consumer for this group, {}", header.consumer_group),
-        );
+        return refusal(request, &ConsumerRefused::NoConsumer(header.consumer_group));
     };
     let body = ConsumerIdList {
         consumer_id_list: ids,
     };
     match serde_json::to_vec(&body) {
         Ok(json) => RemotingCommand::response_to(request, ResponseCode::Success).with_body(json),
-        Err(error) => answer(request, ResponseCode::SystemError, error.to_string()),
+        Err(error) => refusal(request, &ConsumerRefused::Encode(error.to_string())),
     }
 }
 
-/// QUERY_CONSUMER_OFFSET: the committed offset; for a group that never committed on a queue
-/// whose first message is still offset 0, offset 0 (Apache's answer), else QUERY_NOT_FOUND so
-/// the client applies its `consumeFromWhere`.
+/// QUERY_CONSUMER_OFFSET: see [`decide::offset_to_answer`].
 pub fn query_offset(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
     let header: QueryConsumerOffsetRequestHeader = match request.decode_header() {
         Ok(header) => header,
         Err(error) => return bad_header(request, &error),
     };
-    if let Some(offset) =
-        broker
-            .offsets
-            .query(&header.consumer_group, &header.topic, header.queue_id)
-    {
-        return success_with(request, &QueryConsumerOffsetResponseHeader { offset });
-    }
-    let min = broker
+    let committed = broker
+        .offsets
+        .query(&header.consumer_group, &header.topic, header.queue_id);
+    let queue_min = broker
         .store
         .min_offset_in_queue(&header.topic, header.queue_id);
-    if min == 0 && header.set_zero_if_not_found != Some(false) {
-        return success_with(request, &QueryConsumerOffsetResponseHeader { offset: 0 });
+    match decide::offset_to_answer(committed, queue_min, header.set_zero_if_not_found) {
+        Ok(offset) => success_with(request, &QueryConsumerOffsetResponseHeader { offset }),
+        Err(refused) => refusal(request, &refused),
     }
-    answer(
-        request,
-        ResponseCode::QueryNotFound,
-        "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first",
-    )
 }
 
 /// UPDATE_CONSUMER_OFFSET: records a commit (persisted every `flushConsumerOffsetInterval`).
@@ -166,4 +151,9 @@ pub fn update_offset(broker: &Broker, request: &RemotingCommand) -> RemotingComm
         header.commit_offset,
     );
     RemotingCommand::response_to(request, ResponseCode::Success)
+}
+
+/// The answer to a refused consumer request.
+fn refusal(request: &RemotingCommand, refused: &ConsumerRefused) -> RemotingCommand {
+    answer(request, refused.code(), refused.to_string())
 }
