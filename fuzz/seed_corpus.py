@@ -242,6 +242,11 @@ def seed_recovery(store_name: str, store: Path, records) -> None:
             continue
         prefix = first_file[:end]
         add("store_recovery", f"{store_name}-{desc}", bytes([options]) + prefix)
+        # The same bytes as a master streams them to a slave (see replica_append.rs): in one
+        # append, in 64- and 4096-byte chunks, and after a refused append at a wrong offset.
+        for chunk, flags in ((0, 0), (1, 0), (64, 1)):
+            add("replica_append", f"{store_name}-{desc}-chunk{chunk}-flags{flags}",
+                bytes([chunk, flags]) + prefix)
         if desc == "4k-clean":
             # The same records, the rest of the 4 KiB file marked unused by a blank record.
             blank = struct.pack(">iI", 4096 - end, BLANK_MAGIC)
@@ -307,6 +312,9 @@ def seed_store_files(stores: dict[str, Path]) -> None:
             for path in (config / name, config / f"{name}.bak"):
                 if path.exists():
                     add("metadata_json", f"{store_name}-{path.name}", bytes([which]) + path.read_bytes())
+        checkpoint = (store / "checkpoint").read_bytes()
+        add("checkpoint", f"{store_name}-checkpoint", checkpoint.rstrip(b"\x00") or checkpoint[:24])
+        add("checkpoint", f"{store_name}-checkpoint-page", checkpoint)
         conf = (store / "broker.conf.used").read_bytes()
         add("properties_text", f"{store_name}-broker-conf", conf)
         # The broker's topic table as the JSON bodies that carry it.
@@ -386,6 +394,19 @@ def seed_protocol_fixtures() -> None:
     for literal in re.findall(r'"((?:[^"\\]|\\.)*\\n(?:[^"\\]|\\.)*)"', text):
         decoded = literal.encode().decode("unicode_escape").encode()
         add("properties_text", "properties-test", decoded)
+
+
+def seed_kv_config() -> None:
+    """kvConfig.json as Apache's name server writes it (`KVConfigSerializeWrapper`), the order
+    topic namespace the name server reads, and the shapes around it."""
+    for desc, text in (
+        ("order-topics", '{"configTable":{"ORDER_TOPIC_CONFIG":{"TopicA":"broker-a:4;broker-b:4"}}}'),
+        ("two-namespaces", '{"configTable":{"ORDER_TOPIC_CONFIG":{"T":"b:8"},"fuzz":{"k":"v","n":"1"}}}'),
+        ("empty-table", '{"configTable":{}}'),
+        ("blank", "  \n"),
+        ("pretty", '{\n\t"configTable":{\n\t\t"ns":{\n\t\t\t"a":"b"\n\t\t}\n\t}\n}'),
+    ):
+        add("kv_config", desc, text.encode())
 
 
 def seed_sql() -> None:
@@ -495,6 +516,7 @@ def main() -> None:
         seed_store_files(stores)
     seed_protocol_fixtures()
     seed_sql()
+    seed_kv_config()
     seed_traffic()
 
     total = 0

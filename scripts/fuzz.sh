@@ -68,6 +68,9 @@ max_len_of() {
         store_recovery) echo 65537 ;;  # option byte + 64 KiB of commit log
         index_file) echo 43048 ;;      # one index file of 512 slots and 2,048 items
         consume_queue) echo 18000 ;;   # three consume queue files of 300 entries
+        replica_append) echo 16386 ;;  # two option bytes + 16 KiB streamed to a slave
+        kv_config) echo 65536 ;;       # a kvConfig.json of up to 64 KiB
+        checkpoint) echo 8192 ;;       # the checkpoint page and what follows
         *) echo 0 ;;
     esac
 }

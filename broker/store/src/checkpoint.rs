@@ -88,7 +88,8 @@ impl Checkpoint {
         if index_safe {
             min = min.min(self.index_msg_timestamp());
         }
-        (min - 3000).max(0)
+        // Saturating: a damaged file can hold any number, down to i64::MIN.
+        min.saturating_sub(3000).max(0)
     }
 
     /// Writes the three timestamps and fdatasyncs the file.
@@ -128,6 +129,22 @@ mod tests {
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 4096);
         assert_eq!(cp.min_timestamp(false), 1_700_000_002_000);
         assert_eq!(cp.min_timestamp(true), 1_699_999_998_000);
+    }
+
+    #[test]
+    fn a_damaged_checkpoint_with_the_lowest_timestamps_starts_recovery_at_zero() {
+        // Fuzz finding: `min - 3000` overflowed for a file holding i64::MIN.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint");
+        let mut page = vec![0u8; 4096];
+        for field in 0..3 {
+            page[field * 8..field * 8 + 8].copy_from_slice(&i64::MIN.to_be_bytes());
+        }
+        std::fs::write(&path, &page).unwrap();
+        let cp = Checkpoint::open(&path).unwrap();
+        assert_eq!(cp.physic_msg_timestamp(), i64::MIN);
+        assert_eq!(cp.min_timestamp(true), 0);
+        assert_eq!(cp.min_timestamp(false), 0);
     }
 
     #[test]
