@@ -164,6 +164,18 @@ impl Pair {
         unsafe {
             libc::kill(pid as libc::pid_t, signal);
         }
+        if frozen {
+            // kill(2) returns before every thread has stopped: a busy thread can still ack a
+            // replicated message for a moment. Wait until all of them show state T.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !all_threads_stopped(pid) {
+                assert!(
+                    Instant::now() < deadline,
+                    "the slave did not stop on SIGSTOP"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
     }
 
     /// SIGTERM the master and wait for its clean exit.
@@ -360,4 +372,20 @@ fn read_range(store: &Path, from: u64, to: u64) -> Vec<u8> {
         store.display()
     );
     out
+}
+
+/// Whether every thread of process `pid` is stopped (state `T` in `/proc/<pid>/task/*/stat`).
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                let state = stat.rsplit_once(')')?.1.trim_start().chars().next()?;
+                Some(matches!(state, 'T' | 't'))
+            })
+            .unwrap_or(true)
+    })
 }
