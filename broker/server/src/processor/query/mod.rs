@@ -2,6 +2,8 @@
 //! GET_EARLIEST_MSG_STORETIME (32), SEARCH_OFFSET_BY_TIMESTAMP (29), QUERY_MESSAGE (12),
 //! VIEW_MESSAGE_BY_ID (33).
 
+pub mod decide;
+
 use bytes::BytesMut;
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::ResponseCode;
@@ -18,6 +20,7 @@ use rmq_protocol::command::query_message::{QueryMessageRequestHeader, QueryMessa
 use rmq_protocol::command::search_offset::{SearchOffsetRequestHeader, SearchOffsetResponseHeader};
 use rmq_protocol::command::view_message::ViewMessageRequestHeader;
 
+use self::decide::QueryRefused;
 use super::reply::{answer, bad_header, success_with};
 use crate::state::Broker;
 
@@ -52,10 +55,11 @@ pub fn earliest_msg_store_time(broker: &Broker, request: &RemotingCommand) -> Re
         Ok(header) => header,
         Err(error) => return bad_header(request, &error),
     };
-    let timestamp = broker
-        .store
-        .earliest_message_time(&header.topic, header.queue_id)
-        .unwrap_or(-1);
+    let timestamp = decide::earliest_store_time(
+        broker
+            .store
+            .earliest_message_time(&header.topic, header.queue_id),
+    );
     success_with(
         request,
         &GetEarliestMsgStoretimeResponseHeader { timestamp },
@@ -80,7 +84,7 @@ pub fn query_message(broker: &Broker, request: &RemotingCommand) -> RemotingComm
         Ok(header) => header,
         Err(error) => return bad_header(request, &error),
     };
-    let max = usize::try_from(header.max_num).unwrap_or(0).clamp(1, 64);
+    let max = decide::query_limit(header.max_num);
     let found = broker.store.query_by_key(
         &header.topic,
         &header.key,
@@ -89,11 +93,8 @@ pub fn query_message(broker: &Broker, request: &RemotingCommand) -> RemotingComm
         header.end_timestamp,
     );
     if found.is_empty() {
-        return answer(
-            request,
-            ResponseCode::QueryNotFound,
-            "can not find message, maybe time range not correct",
-        );
+        let refused = QueryRefused::NoMessageByKey;
+        return answer(request, refused.code(), refused.to_string());
     }
     let mut body = BytesMut::with_capacity(found.iter().map(|m| m.len()).sum());
     for message in &found {
@@ -119,10 +120,9 @@ pub fn view_message(broker: &Broker, request: &RemotingCommand) -> RemotingComma
         Some(record) => {
             RemotingCommand::response_to(request, ResponseCode::Success).with_body(record)
         }
-        None => answer(
-            request,
-            ResponseCode::SystemError,
-            format!("can not find message by the offset, {}", header.offset),
-        ),
+        None => {
+            let refused = QueryRefused::NoMessageAtOffset(header.offset);
+            answer(request, refused.code(), refused.to_string())
+        }
     }
 }
