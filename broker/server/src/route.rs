@@ -106,21 +106,27 @@ pub struct Delivered {
 }
 
 impl Delivered {
+    /// Apache stores the property string it read, DELAY included (the level is only cleared
+    /// from the in-memory map), so consumers see the level the producer asked for.
     pub fn as_put<'a>(&'a self, view: &RecordView<'a>) -> PutMessage<'a> {
-        PutMessage {
-            topic: &self.topic,
-            queue_id: self.queue_id,
-            flag: view.flag(),
-            sys_flag: view.sys_flag(),
-            born_timestamp: view.born_timestamp(),
-            born_host: view.born_host(),
-            reconsume_times: view.reconsume_times(),
-            prepared_transaction_offset: 0,
-            body: view.body(),
-            // Apache stores the property string it read, DELAY included (the level is only
-            // cleared from the in-memory map), so consumers see the level the producer asked for.
-            properties: view.properties(),
-        }
+        copy_of(view, &self.topic, self.queue_id)
+    }
+}
+
+/// A stored record written again, as it is, to `topic`/`queue_id` (a due delayed message, a
+/// half message put back for its next check or set aside after too many).
+pub fn copy_of<'a>(view: &RecordView<'a>, topic: &'a str, queue_id: i32) -> PutMessage<'a> {
+    PutMessage {
+        topic,
+        queue_id,
+        flag: view.flag(),
+        sys_flag: view.sys_flag(),
+        born_timestamp: view.born_timestamp(),
+        born_host: view.born_host(),
+        reconsume_times: view.reconsume_times(),
+        prepared_transaction_offset: 0,
+        body: view.body(),
+        properties: view.properties(),
     }
 }
 

@@ -242,16 +242,8 @@ fn put_back(store: &MessageStore, view: &RecordView<'_>, check_times: i32) -> Op
         &check_times.to_string(),
     );
     let put = store.put_message(&PutMessage {
-        topic: TRANS_HALF_TOPIC,
-        queue_id: view.queue_id(),
-        flag: view.flag(),
-        sys_flag: view.sys_flag(),
-        born_timestamp: view.born_timestamp(),
-        born_host: view.born_host(),
-        reconsume_times: view.reconsume_times(),
-        prepared_transaction_offset: 0,
-        body: view.body(),
         properties: &props,
+        ..crate::route::copy_of(view, TRANS_HALF_TOPIC, view.queue_id())
     });
     let appended = match put {
         Ok(put) => put.appended,
@@ -309,18 +301,7 @@ fn discard(store: &MessageStore, topics: &Topics, view: &RecordView<'_>) {
         real_topic = properties::find(view.properties(), keys::REAL_TOPIC).unwrap_or(""),
         "half message checked too many times; moved to {TRANS_CHECK_MAX_TIME_TOPIC}"
     );
-    let put = store.put_message(&PutMessage {
-        topic: TRANS_CHECK_MAX_TIME_TOPIC,
-        queue_id: 0,
-        flag: view.flag(),
-        sys_flag: view.sys_flag(),
-        born_timestamp: view.born_timestamp(),
-        born_host: view.born_host(),
-        reconsume_times: view.reconsume_times(),
-        prepared_transaction_offset: 0,
-        body: view.body(),
-        properties: view.properties(),
-    });
+    let put = store.put_message(&crate::route::copy_of(view, TRANS_CHECK_MAX_TIME_TOPIC, 0));
     if let Err(e) = put {
         error!(error = %e, "discarded half message could not be stored");
     }
