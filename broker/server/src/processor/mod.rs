@@ -2,7 +2,7 @@
 //!
 //! | module | codes |
 //! |---|---|
-//! | [`send`] | SEND_MESSAGE, SEND_MESSAGE_V2, SEND_BATCH_MESSAGE; [`send::decide`]: checks and route, pure |
+//! | [`send`] | SEND_MESSAGE, SEND_MESSAGE_V2, SEND_BATCH_MESSAGE |
 //! | [`pull`] | PULL_MESSAGE (with long polling) |
 //! | [`consumer`] | HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, QUERY/UPDATE_CONSUMER_OFFSET |
 //! | [`query`] | GET_MAX/MIN_OFFSET, GET_EARLIEST_MSG_STORETIME, SEARCH_OFFSET_BY_TIMESTAMP, QUERY_MESSAGE, VIEW_MESSAGE_BY_ID |
@@ -11,6 +11,10 @@
 //! | [`end_transaction`] | END_TRANSACTION: commit or roll back a half message |
 //! | [`lock`] | LOCK_BATCH_MQ, UNLOCK_BATCH_MQ for orderly consumers |
 //! | [`check_client`] | CHECK_CLIENT_CONFIG: a consumer's SQL92 expression checked at start |
+//!
+//! Each family but `lock` keeps its rules in a pure `decide` module: typed refusals carrying
+//! Apache's code and remark, unit-tested without sockets. The lock rules are the pure
+//! [`crate::rebalance_lock`]; the module here is the I/O around them.
 //!
 //! Every processor returns a response; a request whose header cannot be read gets Apache's
 //! answer for that (SYSTEM_ERROR with the reason), never a dropped connection.
