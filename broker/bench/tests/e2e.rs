@@ -5,14 +5,18 @@
 //! The servers are the workspace's binaries next to `rmq-bench` in the target directory: build
 //! them first (`cargo build -p rmq-namesrv -p rmq-broker`, or the whole workspace).
 
+#[path = "../../server/tests/common/ports.rs"]
+mod ports;
+
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
+
+use ports::free_port;
 
 /// Longest any rmq-bench invocation of these tests may take before it is killed.
 const BENCH_TIMEOUT: Duration = Duration::from_secs(60);
@@ -30,16 +34,6 @@ fn server_binary(name: &str) -> PathBuf {
         path.display()
     );
     path
-}
-
-fn free_port() -> u16 {
-    // Taken from the kernel and released; a process grabbing it in between fails the start
-    // loudly, never silently.
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A name server and a broker as child processes, stopped on drop.

@@ -7,17 +7,17 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::frame::MAX_FRAME_LEN;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tracing::debug;
 
 use crate::connection::{FrameReader, Outbound, write_loop};
+use crate::pending::{Completed, Opaques, Pending};
 
 /// Client settings.
 #[derive(Debug, Clone)]
@@ -50,10 +50,8 @@ pub struct Client {
 struct ClientInner {
     config: ClientConfig,
     connections: Mutex<HashMap<String, Arc<Connection>>>,
-    next_opaque: AtomicI32,
+    opaques: Opaques,
 }
-
-type Pending = Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>;
 
 #[derive(Debug)]
 struct Connection {
@@ -74,7 +72,7 @@ impl Client {
             inner: Arc::new(ClientInner {
                 config,
                 connections: Mutex::new(HashMap::new()),
-                next_opaque: AtomicI32::new(1),
+                opaques: Opaques::default(),
             }),
         }
     }
@@ -92,14 +90,8 @@ impl Client {
         let code = request.code;
         let exchange = async {
             let connection = self.connection(addr).await?;
-            let opaque = self.next_opaque();
-            request.opaque = opaque;
-            let (tx, rx) = oneshot::channel();
-            lock(&connection.pending).insert(opaque, tx);
-            let forget = Forget {
-                pending: &connection.pending,
-                opaque,
-            };
+            let waiter = connection.pending.register(self.inner.opaques.next());
+            request.opaque = waiter.opaque();
             if connection
                 .outbound
                 .send(Outbound::Command(request))
@@ -111,11 +103,12 @@ impl Client {
                     addr: addr.to_owned(),
                 });
             }
-            let response = rx.await.map_err(|_dropped| InvokeError::Closed {
-                addr: addr.to_owned(),
-            });
-            drop(forget);
-            response
+            waiter
+                .response()
+                .await
+                .map_err(|_closed| InvokeError::Closed {
+                    addr: addr.to_owned(),
+                })
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
@@ -134,7 +127,7 @@ impl Client {
         mut request: RemotingCommand,
     ) -> Result<(), InvokeError> {
         let connection = self.connection(addr).await?;
-        request.opaque = self.next_opaque();
+        request.opaque = self.inner.opaques.next();
         connection
             .outbound
             .send(Outbound::Command(request.into_oneway()))
@@ -153,12 +146,6 @@ impl Client {
         if let Some(connection) = removed {
             let _ = connection.outbound.try_send(Outbound::Close);
         }
-    }
-
-    fn next_opaque(&self) -> i32 {
-        // Wraps after 2^31 requests, as Java's AtomicInteger does; only uniqueness among
-        // in-flight requests matters.
-        self.inner.next_opaque.fetch_add(1, Ordering::Relaxed)
     }
 
     async fn connection(&self, addr: &str) -> Result<Arc<Connection>, InvokeError> {
@@ -223,14 +210,9 @@ impl Client {
                     }
                 };
                 if command.is_response() {
-                    let waiter = lock(&waiting).remove(&command.opaque);
-                    match waiter {
-                        Some(waiter) => {
-                            let _ = waiter.send(command);
-                        }
-                        None => {
-                            debug!(addr = %peer, opaque = command.opaque, "late response dropped")
-                        }
+                    let opaque = command.opaque;
+                    if waiting.complete(command) == Completed::Late {
+                        debug!(addr = %peer, opaque, "late response dropped");
                     }
                 } else if !command.is_oneway() {
                     let answer = RemotingCommand::request_code_not_supported(&command);
@@ -240,7 +222,7 @@ impl Client {
                 }
             }
             // Dropping the waiters fails their requests with `Closed` at once.
-            lock(&waiting).clear();
+            waiting.fail_all();
             let _ = replies.try_send(Outbound::Close);
             if let Some(inner) = inner.upgrade() {
                 let mut connections = lock(&inner.connections);
@@ -266,20 +248,8 @@ impl Client {
     }
 }
 
-/// Removes a pending entry when the request is abandoned (timeout, caller dropped).
-struct Forget<'a> {
-    pending: &'a Pending,
-    opaque: i32,
-}
-
-impl Drop for Forget<'_> {
-    fn drop(&mut self) {
-        lock(self.pending).remove(&self.opaque);
-    }
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // The maps stay consistent even if a holder panicked: every update is a single insert/remove.
+    // The map stays consistent even if a holder panicked: every update is a single insert/remove.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

@@ -6,6 +6,7 @@
 //! | [`connection`] | [`FrameReader`]: buffered reads of whole frames; [`write_loop`]: one writer task per socket |
 //! | [`server`] | [`serve`]: accept loop with a connection limit, one task per request, graceful shutdown |
 //! | [`client`] | [`Client`]: one connection per address, requests matched to responses by `opaque`, timeouts |
+//! | [`pending`] | [`Pending`]: requests waiting for their answers, shared by the client and the server's [`ConnHandle::request`] |
 //!
 //! Rules every connection follows:
 //! - a frame that cannot be delimited or decoded (negative or oversized length, header longer than
@@ -19,8 +20,10 @@
 
 pub mod client;
 pub mod connection;
+pub mod pending;
 pub mod server;
 
 pub use client::{Client, ClientConfig, InvokeError};
 pub use connection::{FrameReader, ReadCommandError, write_loop};
+pub use pending::{ConnectionClosed, Pending};
 pub use server::{ConnHandle, Handler, SendError, ServerConfig, serve};

@@ -24,6 +24,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
 use crate::connection::{FrameReader, Outbound, write_loop};
+use crate::pending::{Completed, Opaques, Pending};
 
 /// Limits of one server.
 #[derive(Debug, Clone)]
@@ -69,8 +70,9 @@ pub trait Handler: Send + Sync + 'static {
     }
 }
 
-/// A served connection, as handlers see it: who it is, and a way to send it oneway requests
-/// (NOTIFY_CONSUMER_IDS_CHANGED, CHECK_TRANSACTION_STATE). Cheap to clone and keep.
+/// A served connection, as handlers see it: who it is, and a way to send it requests, oneway
+/// (NOTIFY_CONSUMER_IDS_CHANGED, CHECK_TRANSACTION_STATE) or answered (GET_CONSUMER_RUNNING_INFO,
+/// CONSUME_MESSAGE_DIRECTLY, RESET_CONSUMER_CLIENT_OFFSET). Cheap to clone and keep.
 #[derive(Debug, Clone)]
 pub struct ConnHandle {
     inner: Arc<ConnInner>,
@@ -83,6 +85,9 @@ struct ConnInner {
     outbound: mpsc::Sender<Outbound>,
     /// Asked by [`ConnHandle::close`]; holds the request until the reader looks.
     close: Notify,
+    /// Our requests to the peer that wait for its answer.
+    pending: Arc<Pending>,
+    opaques: Opaques,
 }
 
 impl ConnHandle {
@@ -107,6 +112,38 @@ impl ConnHandle {
             })
     }
 
+    /// Sends `request` to the peer and waits up to `timeout` for its answer. Fails at once when
+    /// the connection closes meanwhile; an answer arriving after the timeout is dropped.
+    pub async fn request(
+        &self,
+        mut request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, SendError> {
+        let peer = self.inner.peer;
+        let code = request.code;
+        let waiter = self.inner.pending.register(self.inner.opaques.next());
+        request.opaque = waiter.opaque();
+        request.flag &= !rmq_protocol::FLAG_ONEWAY;
+        let exchange = async {
+            self.inner
+                .outbound
+                .send(Outbound::Command(request))
+                .await
+                .map_err(|_closed| SendError::Closed { peer })?;
+            waiter
+                .response()
+                .await
+                .map_err(|_closed| SendError::Closed { peer })
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or(Err(SendError::NoAnswer {
+                peer,
+                code,
+                timeout,
+            }))
+    }
+
     /// Closes the connection as the peer going away would: reading stops, requests already
     /// read are answered, then the socket is shut down and dropped (the name server closes a
     /// broker's connection when the broker expires, as Apache's does).
@@ -125,6 +162,12 @@ impl ConnHandle {
 pub enum SendError {
     #[error("connection to {peer} is closed")]
     Closed { peer: SocketAddr },
+    #[error("{peer} did not answer request {code} within {timeout:?}")]
+    NoAnswer {
+        peer: SocketAddr,
+        code: i32,
+        timeout: Duration,
+    },
 }
 
 /// Requests a connection serves back to back before its reader yields to the writer (see
@@ -216,6 +259,8 @@ async fn run_connection<H: Handler>(
             peer,
             outbound: outbound.clone(),
             close: Notify::new(),
+            pending: Arc::default(),
+            opaques: Opaques::default(),
         }),
     };
     debug!(%peer, id = conn.id(), "connection accepted");
@@ -246,7 +291,10 @@ async fn run_connection<H: Handler>(
             }
         };
         if request.is_response() {
-            debug!(%peer, opaque = request.opaque, "unexpected response ignored");
+            let opaque = request.opaque;
+            if conn.inner.pending.complete(request) == Completed::Late {
+                debug!(%peer, opaque, "answer nobody waits for ignored");
+            }
             continue;
         }
         let handler = handler.clone();
@@ -296,6 +344,8 @@ async fn run_connection<H: Handler>(
             tokio::task::yield_now().await;
         }
     }
+    // Our requests to the peer can no longer be answered.
+    conn.inner.pending.fail_all();
     handler.connection_closed(&conn);
     // Let requests already read finish so their responses are written before the close.
     let drain = async { while waiting.next().await.is_some() {} };

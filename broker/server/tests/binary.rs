@@ -2,6 +2,9 @@
 //! The `rmq-broker` binary: configuration errors stop it with the key named; SIGTERM stops it
 //! cleanly (exit 0, no `abort` marker left, so the next start is a normal recovery).
 
+#[path = "common/ports.rs"]
+mod ports;
+
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,11 +40,7 @@ fn sigterm_shuts_the_broker_down_cleanly_and_removes_the_abort_marker() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let conf = dir.path().join("broker.conf");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = ports::free_port();
     std::fs::write(
         &conf,
         format!(

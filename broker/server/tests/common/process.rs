@@ -3,12 +3,15 @@
 //! are, logs on disk, readiness by log line, SIGTERM expecting exit code 0.
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+#[path = "ports.rs"]
+mod ports;
+pub use ports::free_port;
 
 /// The workspace root.
 pub fn repo() -> PathBuf {
@@ -24,13 +27,6 @@ pub fn sibling_binary(name: &str) -> PathBuf {
         path.display()
     );
     path
-}
-
-/// A port the kernel had free a moment ago. Another process could take it in between, which
-/// fails the start loudly, not silently.
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 /// The command running one of `tests/clients/*` against `namesrv`; the C++ client's logs go
