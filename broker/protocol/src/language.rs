@@ -7,7 +7,7 @@ use std::fmt;
 /// In a JSON header it travels by name (`"JAVA"`), in a ROCKETMQ header as one byte. Names and
 /// bytes we do not know map to [`LanguageCode::Other`]: a new client library must never make us
 /// drop its connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[repr(u8)]
 pub enum LanguageCode {
     #[default]
@@ -85,6 +85,20 @@ impl LanguageCode {
             .into_iter()
             .find(|language| language.name() == name)
             .unwrap_or(LanguageCode::Other)
+    }
+}
+
+/// In a JSON body (a connection list's `language`) a language travels by its Java name.
+impl serde::Serialize for LanguageCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LanguageCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Ok(LanguageCode::from_name(&name))
     }
 }
 

@@ -10,7 +10,9 @@
 //! when absent and always written.
 
 pub mod broker_config;
+pub mod call_consumer;
 pub mod check_transaction_state;
+pub mod connection_list;
 pub mod consumer_send_msg_back;
 pub mod create_topic;
 pub mod delete_topic;
@@ -18,6 +20,7 @@ pub mod end_transaction;
 pub mod get_all_topic_config;
 pub mod get_consume_stats;
 pub mod get_consumer_list;
+pub mod get_consumer_status;
 pub mod get_earliest_msg_storetime;
 pub mod get_max_offset;
 pub mod get_min_offset;
@@ -32,7 +35,9 @@ pub mod pull_message;
 pub mod query_consumer_offset;
 pub mod query_data_version;
 pub mod query_message;
+pub mod query_topic_consume_by_who;
 pub mod register_broker;
+pub mod reset_offset;
 pub mod search_offset;
 pub mod send_message;
 pub mod unregister_broker;
