@@ -112,6 +112,12 @@ impl fmt::Display for LanguageCode {
 ///
 /// The `version` header field carries the sender's ordinal, not a semantic version.
 pub mod version {
+    /// First version whose consumers take RESET_CONSUMER_CLIENT_OFFSET and
+    /// GET_CONSUMER_STATUS_FROM_CLIENT from the broker.
+    pub const V3_0_7_SNAPSHOT: i32 = 28;
+    /// First version whose consumers answer GET_CONSUMER_RUNNING_INFO and
+    /// CONSUME_MESSAGE_DIRECTLY passed on by the broker.
+    pub const V3_1_8_SNAPSHOT: i32 = 62;
     /// First version whose brokers send a REGISTER_BROKER body.
     pub const V3_0_11: i32 = 37;
     /// From this version the broker honours `maxReconsumeTimes` of a send header.

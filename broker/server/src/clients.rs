@@ -8,16 +8,41 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use rmq_protocol::LanguageCode;
 use rmq_protocol::command::heart_beat::{
     ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, SubscriptionData,
 };
+
+/// How a client introduced itself: the id of its heartbeat body, the language and version of
+/// the heartbeat's header (what connection lists show, and what decides whether the client
+/// understands a broker-initiated request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub client_id: String,
+    pub language: LanguageCode,
+    pub version: i32,
+}
 
 /// One connected client of a group.
 #[derive(Debug, Clone)]
 pub struct Member<C> {
     pub channel: C,
     pub client_id: String,
+    pub language: LanguageCode,
+    pub version: i32,
     pub last_heartbeat: Instant,
+}
+
+impl<C> Member<C> {
+    fn new(channel: C, who: &Identity, now: Instant) -> Member<C> {
+        Member {
+            channel,
+            client_id: who.client_id.clone(),
+            language: who.language,
+            version: who.version,
+            last_heartbeat: now,
+        }
+    }
 }
 
 /// A consumer group as its members describe it.
@@ -54,7 +79,7 @@ impl<C: Clone> Clients<C> {
         &mut self,
         conn_id: u64,
         channel: &C,
-        client_id: &str,
+        who: &Identity,
         data: &ConsumerData,
         now: Instant,
     ) -> bool {
@@ -74,20 +99,17 @@ impl<C: Clone> Clients<C> {
         let new_member = match group.members.get_mut(&conn_id) {
             Some(member) => {
                 member.last_heartbeat = now;
-                member.client_id != client_id && {
-                    member.client_id = client_id.to_owned();
+                member.language = who.language;
+                member.version = who.version;
+                member.client_id != who.client_id && {
+                    member.client_id = who.client_id.clone();
                     true
                 }
             }
             None => {
-                group.members.insert(
-                    conn_id,
-                    Member {
-                        channel: channel.clone(),
-                        client_id: client_id.to_owned(),
-                        last_heartbeat: now,
-                    },
-                );
+                group
+                    .members
+                    .insert(conn_id, Member::new(channel.clone(), who, now));
                 true
             }
         };
@@ -108,18 +130,14 @@ impl<C: Clone> Clients<C> {
         &mut self,
         conn_id: u64,
         channel: &C,
-        client_id: &str,
+        who: &Identity,
         group: &str,
         now: Instant,
     ) {
-        self.producers.entry(group.to_owned()).or_default().insert(
-            conn_id,
-            Member {
-                channel: channel.clone(),
-                client_id: client_id.to_owned(),
-                last_heartbeat: now,
-            },
-        );
+        self.producers
+            .entry(group.to_owned())
+            .or_default()
+            .insert(conn_id, Member::new(channel.clone(), who, now));
     }
 
     /// Removes one member of a consumer group; returns whether it was there.
@@ -181,6 +199,22 @@ impl<C: Clone> Clients<C> {
             .values()
             .max_by_key(|m| m.last_heartbeat)
             .map(|m| m.channel.clone())
+    }
+
+    /// The members of a producer group; `None` when the group has none.
+    pub fn producer_group(&self, group: &str) -> Option<&BTreeMap<u64, Member<C>>> {
+        self.producers.get(group)
+    }
+
+    /// The member of a consumer group with this client id (the newest, if it has several
+    /// connections).
+    pub fn consumer(&self, group: &str, client_id: &str) -> Option<&Member<C>> {
+        self.consumers
+            .get(group)?
+            .members
+            .values()
+            .filter(|m| m.client_id == client_id)
+            .max_by_key(|m| m.last_heartbeat)
     }
 
     /// A consumer group's state.
@@ -259,6 +293,14 @@ mod tests {
         }
     }
 
+    fn who(client_id: &str) -> Identity {
+        Identity {
+            client_id: client_id.into(),
+            language: LanguageCode::Java,
+            version: 401,
+        }
+    }
+
     fn subscription() -> SubscriptionData {
         SubscriptionData {
             class_filter_mode: false,
@@ -276,10 +318,10 @@ mod tests {
     fn a_new_member_or_subscription_is_a_change_and_a_repeat_heartbeat_is_not() {
         let t0 = Instant::now();
         let mut clients = Clients::<()>::default();
-        assert!(clients.register_consumer(1, &(), "c1", &consumer("g", &["T"]), t0));
-        assert!(!clients.register_consumer(1, &(), "c1", &consumer("g", &["T"]), t0));
-        assert!(clients.register_consumer(2, &(), "c2", &consumer("g", &["T"]), t0));
-        assert!(clients.register_consumer(2, &(), "c2", &consumer("g", &["T", "U"]), t0));
+        assert!(clients.register_consumer(1, &(), &who("c1"), &consumer("g", &["T"]), t0));
+        assert!(!clients.register_consumer(1, &(), &who("c1"), &consumer("g", &["T"]), t0));
+        assert!(clients.register_consumer(2, &(), &who("c2"), &consumer("g", &["T"]), t0));
+        assert!(clients.register_consumer(2, &(), &who("c2"), &consumer("g", &["T", "U"]), t0));
         assert_eq!(clients.consumer_ids("g").unwrap(), ["c1", "c2"]);
         assert_eq!(clients.groups_subscribed_to("U"), ["g"]);
     }
@@ -288,9 +330,9 @@ mod tests {
     fn closing_a_connection_removes_its_member_and_reports_the_group() {
         let t0 = Instant::now();
         let mut clients = Clients::<()>::default();
-        clients.register_consumer(1, &(), "c1", &consumer("g", &["T"]), t0);
-        clients.register_consumer(2, &(), "c2", &consumer("g", &["T"]), t0);
-        clients.register_producer(2, &(), "c2", "pg", t0);
+        clients.register_consumer(1, &(), &who("c1"), &consumer("g", &["T"]), t0);
+        clients.register_consumer(2, &(), &who("c2"), &consumer("g", &["T"]), t0);
+        clients.register_producer(2, &(), &who("c2"), "pg", t0);
         assert_eq!(clients.connection_closed(2), ["g"]);
         assert_eq!(clients.consumer_ids("g").unwrap(), ["c1"]);
         assert_eq!(clients.counts(), (0, 1));
@@ -302,11 +344,11 @@ mod tests {
     fn members_silent_past_the_timeout_expire() {
         let t0 = Instant::now();
         let mut clients = Clients::<()>::default();
-        clients.register_consumer(1, &(), "c1", &consumer("g", &["T"]), t0);
+        clients.register_consumer(1, &(), &who("c1"), &consumer("g", &["T"]), t0);
         clients.register_consumer(
             2,
             &(),
-            "c2",
+            &who("c2"),
             &consumer("g", &["T"]),
             t0 + Duration::from_secs(100),
         );

@@ -11,6 +11,8 @@
 //! | [`end_transaction`] | END_TRANSACTION: commit or roll back a half message |
 //! | [`lock`] | LOCK_BATCH_MQ, UNLOCK_BATCH_MQ for orderly consumers |
 //! | [`check_client`] | CHECK_CLIENT_CONFIG: a consumer's SQL92 expression checked at start |
+//! | [`connections`] | GET_CONSUMER/PRODUCER_CONNECTION_LIST, QUERY_TOPIC_CONSUME_BY_WHO |
+//! | [`call_client`] | INVOKE_BROKER_TO_RESET_OFFSET, INVOKE_BROKER_TO_GET_CONSUMER_STATUS, GET_CONSUMER_RUNNING_INFO, CONSUME_MESSAGE_DIRECTLY: requests passed on to consumers |
 //!
 //! Each family but `lock` keeps its rules in a pure `decide` module: typed refusals carrying
 //! Apache's code and remark, unit-tested without sockets. The lock rules are the pure
@@ -20,7 +22,9 @@
 //! answer for that (SYSTEM_ERROR with the reason), never a dropped connection.
 
 pub mod admin;
+pub mod call_client;
 pub mod check_client;
+pub mod connections;
 pub mod consumer;
 pub mod end_transaction;
 pub mod lock;
@@ -85,6 +89,21 @@ pub async fn dispatch(
         RequestCode::GetConsumeStats => admin::group::consume_stats(broker, &request),
         RequestCode::GetBrokerConfig => admin::broker::broker_config(broker, &request),
         RequestCode::UpdateBrokerConfig => admin::broker::update_broker_config(broker, &request),
+        RequestCode::GetConsumerConnectionList => {
+            connections::consumer_connections(broker, &request)
+        }
+        RequestCode::GetProducerConnectionList => {
+            connections::producer_connections(broker, &request)
+        }
+        RequestCode::QueryTopicConsumeByWho => connections::consumed_by(broker, &request),
+        RequestCode::InvokeBrokerToResetOffset => call_client::reset_offset(broker, &request).await,
+        RequestCode::InvokeBrokerToGetConsumerStatus => {
+            call_client::consumer_status(broker, &request).await
+        }
+        RequestCode::GetConsumerRunningInfo => call_client::running_info(broker, &request).await,
+        RequestCode::ConsumeMessageDirectly => {
+            call_client::consume_directly(broker, &request).await
+        }
         _ => RemotingCommand::request_code_not_supported(&request),
     }
 }

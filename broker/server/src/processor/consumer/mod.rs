@@ -21,6 +21,7 @@ use tracing::{info, warn};
 
 use self::decide::ConsumerRefused;
 use super::reply::{answer, bad_header, success_with};
+use crate::clients::Identity;
 use crate::state::Broker;
 
 /// HEART_BEAT: registers the client's producer and consumer groups; a change of a consumer
@@ -38,6 +39,11 @@ pub fn heart_beat(
         }
     };
     let now = Instant::now();
+    let who = Identity {
+        client_id: data.client_id.clone(),
+        language: request.language,
+        version: request.version,
+    };
     let mut changed = Vec::new();
     for consumer in &data.consumer_data_set {
         match broker.groups.find_or_create(&consumer.group_name) {
@@ -58,20 +64,16 @@ pub fn heart_beat(
         let group_changed =
             broker
                 .clients()
-                .register_consumer(conn.id(), conn, &data.client_id, consumer, now);
+                .register_consumer(conn.id(), conn, &who, consumer, now);
         if group_changed {
             info!(group = %consumer.group_name, client = %data.client_id, peer = %conn.peer(), "consumer group changed");
             changed.push(consumer.group_name.clone());
         }
     }
     for producer in &data.producer_data_set {
-        broker.clients().register_producer(
-            conn.id(),
-            conn,
-            &data.client_id,
-            &producer.group_name,
-            now,
-        );
+        broker
+            .clients()
+            .register_producer(conn.id(), conn, &who, &producer.group_name, now);
     }
     if !changed.is_empty() {
         crate::notify::consumer_ids_changed(broker, &changed);
