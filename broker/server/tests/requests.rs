@@ -466,3 +466,91 @@ async fn every_message_of_a_batch_keeps_its_own_properties_with_cluster_and_uniq
     assert_eq!(find(1, keys::KEYS), None, "nothing leaks between messages");
     running.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_5x_lookups_and_lite_pull_answer_like_apache_5() {
+    use rmq_protocol::body::topic_list::TopicList;
+    use rmq_protocol::command::get_subscription_group_config::GetSubscriptionGroupConfigRequestHeader;
+    use rmq_protocol::command::get_topic_config::GetTopicConfigRequestHeader;
+
+    let dir = tempfile::tempdir().unwrap();
+    let running = broker(dir.path(), "brokerName=broker-a\n").await;
+    let addr = running.local_addr().to_string();
+    let client = Client::default();
+    let sent = client
+        .invoke(&addr, send("Lite", "m0", "a"), T)
+        .await
+        .unwrap();
+    assert_eq!(sent.code, ResponseCode::Success as i32, "{sent:?}");
+    assert!(running.broker().store.wait_dispatched(T));
+
+    let topic_config = |topic: &str| {
+        RemotingCommand::request_with_header(
+            RequestCode::GetTopicConfig,
+            &GetTopicConfigRequestHeader {
+                topic: topic.into(),
+                lo: None,
+            },
+        )
+    };
+    let found = client.invoke(&addr, topic_config("Lite"), T).await.unwrap();
+    assert_eq!(found.code, ResponseCode::Success as i32, "{found:?}");
+    let config: serde_json::Value = serde_json::from_slice(&found.body).unwrap();
+    assert_eq!(config["topicName"], "Lite");
+    assert_eq!(config["writeQueueNums"], 4);
+    let missing = client.invoke(&addr, topic_config("Nope"), T).await.unwrap();
+    assert_answered(
+        &missing,
+        ResponseCode::TopicNotExist,
+        "No topic in this broker. topic: Nope",
+    );
+
+    let group_config = |group: &str| {
+        RemotingCommand::request_with_header(
+            RequestCode::GetSubscriptiongroupConfig,
+            &GetSubscriptionGroupConfigRequestHeader {
+                group: group.into(),
+            },
+        )
+    };
+    let missing = client
+        .invoke(&addr, group_config("nobody"), T)
+        .await
+        .unwrap();
+    assert_answered(
+        &missing,
+        ResponseCode::SubscriptionGroupNotExist,
+        "No group in this broker",
+    );
+
+    let system = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(RequestCode::GetSystemTopicListFromBroker),
+            T,
+        )
+        .await
+        .unwrap();
+    let list: TopicList = serde_json::from_slice(&system.body).unwrap();
+    assert!(list.topic_list.iter().any(|t| t == "broker-a"), "{list:?}");
+    assert!(list.topic_list.iter().any(|t| t == "SCHEDULE_TOPIC_XXXX"));
+
+    // A lite pull is a pull.
+    let mut lite = pull("Lite", 0, 0, "*");
+    lite.code = RequestCode::LitePullMessage as i32;
+    let pulled = client.invoke(&addr, lite, T).await.unwrap();
+    assert_eq!(pulled.code, ResponseCode::Success as i32, "{pulled:?}");
+    let record = RecordView::decode(&pulled.body).unwrap();
+    assert_eq!(&record.body()[..], b"m0");
+
+    let create = RemotingCommand::request(RequestCode::UpdateAndCreateSubscriptiongroup)
+        .with_body(r#"{"groupName":"made","retryQueueNums":1,"consumeEnable":true}"#);
+    let created = client.invoke(&addr, create, T).await.unwrap();
+    assert_eq!(created.code, ResponseCode::Success as i32, "{created:?}");
+    let found = client.invoke(&addr, group_config("made"), T).await.unwrap();
+    assert_eq!(found.code, ResponseCode::Success as i32, "{found:?}");
+    let group: serde_json::Value = serde_json::from_slice(&found.body).unwrap();
+    assert_eq!(group["groupName"], "made");
+    assert_eq!(group["retryQueueNums"], 1);
+    running.shutdown().await;
+}

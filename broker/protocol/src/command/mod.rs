@@ -25,6 +25,8 @@ pub mod get_earliest_msg_storetime;
 pub mod get_max_offset;
 pub mod get_min_offset;
 pub mod get_route_info;
+pub mod get_subscription_group_config;
+pub mod get_topic_config;
 pub mod get_topic_stats;
 pub mod get_topics_by_cluster;
 pub mod heart_beat;

@@ -3,7 +3,7 @@
 //! | module | codes |
 //! |---|---|
 //! | [`send`] | SEND_MESSAGE, SEND_MESSAGE_V2, SEND_BATCH_MESSAGE |
-//! | [`pull`] | PULL_MESSAGE (with long polling) |
+//! | [`pull`] | PULL_MESSAGE, LITE_PULL_MESSAGE (with long polling) |
 //! | [`consumer`] | HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, QUERY/UPDATE_CONSUMER_OFFSET |
 //! | [`query`] | GET_MAX/MIN_OFFSET, GET_EARLIEST_MSG_STORETIME, SEARCH_OFFSET_BY_TIMESTAMP, QUERY_MESSAGE, VIEW_MESSAGE_BY_ID |
 //! | [`admin`] | topics, subscription groups, offsets, stats and broker config for tools |
@@ -53,7 +53,10 @@ pub async fn dispatch(
         RequestCode::SendMessage | RequestCode::SendMessageV2 | RequestCode::SendBatchMessage => {
             send::send(broker, conn, &request).await
         }
-        RequestCode::PullMessage => pull::pull(broker, &request).await,
+        // 5.x lite pull consumers pull with their own code and the same header.
+        RequestCode::PullMessage | RequestCode::LitePullMessage => {
+            pull::pull(broker, &request).await
+        }
         RequestCode::ConsumerSendMsgBack => send_back::send_back(broker, &request),
         RequestCode::EndTransaction => {
             end_transaction::end_transaction(broker, conn, &request).await
@@ -85,6 +88,9 @@ pub async fn dispatch(
         RequestCode::GetAllConsumerOffset => admin::offsets::all_consumer_offsets(broker, &request),
         RequestCode::GetAllDelayOffset => admin::offsets::all_delay_offset(broker, &request),
         RequestCode::GetBrokerRuntimeInfo => admin::broker::runtime_info(broker, &request),
+        RequestCode::GetTopicConfig => admin::topic::topic_config(broker, &request),
+        RequestCode::GetSystemTopicListFromBroker => admin::topic::system_topics(broker, &request),
+        RequestCode::GetSubscriptiongroupConfig => admin::group::group_config(broker, &request),
         RequestCode::GetTopicStatsInfo => admin::topic::topic_stats(broker, &request),
         RequestCode::GetConsumeStats => admin::group::consume_stats(broker, &request),
         RequestCode::GetBrokerConfig => admin::broker::broker_config(broker, &request),

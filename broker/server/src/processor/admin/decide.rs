@@ -20,6 +20,11 @@ pub enum AdminRefused {
     QueueNums { read: i32, write: i32 },
     #[error("topic[{0}] not exist")]
     TopicNotExist(String),
+    /// GET_TOPIC_CONFIG's remark for a topic this broker does not have.
+    #[error("No topic in this broker. topic: {0}")]
+    NoTopicHere(String),
+    #[error("No group in this broker")]
+    NoGroupHere,
     #[error("subscription group body is not valid: {0}")]
     GroupBody(String),
     #[error("groupName is blank")]
@@ -40,7 +45,10 @@ pub enum AdminRefused {
 impl AdminRefused {
     pub fn code(&self) -> ResponseCode {
         match self {
-            AdminRefused::TopicNotExist(_) => ResponseCode::TopicNotExist,
+            AdminRefused::TopicNotExist(_) | AdminRefused::NoTopicHere(_) => {
+                ResponseCode::TopicNotExist
+            }
+            AdminRefused::NoGroupHere => ResponseCode::SubscriptionGroupNotExist,
             _ => ResponseCode::SystemError,
         }
     }
@@ -58,6 +66,30 @@ pub fn is_system_topic(topic: &str, cluster_name: &str, broker_name: &str) -> bo
         || topic == cluster_name
         || topic == broker_name
         || topics::is_not_allowed_send_topic(topic)
+}
+
+/// GET_SYSTEM_TOPIC_LIST_FROM_BROKER: Apache's system topics, and the topics named after the
+/// cluster and the broker, sorted.
+pub fn system_topic_list(cluster_name: &str, broker_name: &str) -> Vec<String> {
+    let mut list: Vec<String> = [
+        topics::AUTO_CREATE_TOPIC,
+        topics::SCHEDULE_TOPIC,
+        topics::BENCHMARK_TOPIC,
+        topics::TRANS_HALF_TOPIC,
+        crate::messaging::DEFAULT_TRACE_TOPIC,
+        topics::TRANS_OP_HALF_TOPIC,
+        topics::TRANS_CHECK_MAX_TIME_TOPIC,
+        topics::SELF_TEST_TOPIC,
+        topics::OFFSET_MOVED_EVENT,
+        cluster_name,
+        broker_name,
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    list.sort();
+    list.dedup();
+    list
 }
 
 /// UPDATE_AND_CREATE_TOPIC: a valid name, not a system topic, positive queue counts.

@@ -1,5 +1,6 @@
 //! Subscription-group requests of admin tools: UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
-//! DELETE_SUBSCRIPTIONGROUP, GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_CONSUME_STATS.
+//! DELETE_SUBSCRIPTIONGROUP, GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_SUBSCRIPTIONGROUP_CONFIG,
+//! GET_CONSUME_STATS.
 
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::body::MessageQueue;
@@ -7,6 +8,7 @@ use rmq_protocol::code::ResponseCode;
 use rmq_protocol::command::get_consume_stats::{
     ConsumeStats, GetConsumeStatsRequestHeader, OffsetWrapper,
 };
+use rmq_protocol::command::get_subscription_group_config::GetSubscriptionGroupConfigRequestHeader;
 use rmq_store::metadata::json::to_fastjson_string;
 use tracing::info;
 
@@ -42,6 +44,18 @@ pub fn delete_group(broker: &Broker, request: &RemotingCommand) -> RemotingComma
 /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201).
 pub fn all_groups(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
     text_answer(request, to_fastjson_string(&broker.groups.snapshot()))
+}
+
+/// GET_SUBSCRIPTIONGROUP_CONFIG (352): one group's configuration.
+pub fn group_config(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
+    let header: GetSubscriptionGroupConfigRequestHeader = match request.decode_header() {
+        Ok(header) => header,
+        Err(error) => return bad_header(request, &error),
+    };
+    match broker.groups.get(&header.group) {
+        Some(config) => json_answer(request, serde_json::to_vec(&config)),
+        None => refusal(request, &AdminRefused::NoGroupHere),
+    }
 }
 
 /// GET_CONSUME_STATS (208): broker and committed offsets of a group on each queue.

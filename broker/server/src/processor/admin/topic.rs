@@ -1,11 +1,13 @@
 //! Topic requests of admin tools: UPDATE_AND_CREATE_TOPIC, DELETE_TOPIC_IN_BROKER,
-//! GET_ALL_TOPIC_CONFIG, GET_TOPIC_STATS_INFO.
+//! GET_ALL_TOPIC_CONFIG, GET_TOPIC_CONFIG, GET_TOPIC_STATS_INFO, GET_SYSTEM_TOPIC_LIST_FROM_BROKER.
 
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::body::MessageQueue;
+use rmq_protocol::body::topic_list::TopicList;
 use rmq_protocol::code::ResponseCode;
 use rmq_protocol::command::create_topic::CreateTopicRequestHeader;
 use rmq_protocol::command::delete_topic::DeleteTopicRequestHeader;
+use rmq_protocol::command::get_topic_config::GetTopicConfigRequestHeader;
 use rmq_protocol::command::get_topic_stats::{
     GetTopicStatsInfoRequestHeader, TopicOffset, TopicStatsTable,
 };
@@ -65,6 +67,31 @@ pub fn all_topic_config(broker: &Broker, request: &RemotingCommand) -> RemotingC
     json_answer(
         request,
         broker.topics.wire_snapshot(broker.permission()).to_json(),
+    )
+}
+
+/// GET_TOPIC_CONFIG (351): one topic's configuration.
+pub fn topic_config(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
+    let header: GetTopicConfigRequestHeader = match request.decode_header() {
+        Ok(header) => header,
+        Err(error) => return bad_header(request, &error),
+    };
+    match broker.topics.get(&header.topic) {
+        Some(config) => json_answer(request, serde_json::to_vec(&config)),
+        None => refusal(request, &AdminRefused::NoTopicHere(header.topic)),
+    }
+}
+
+/// GET_SYSTEM_TOPIC_LIST_FROM_BROKER (305).
+pub fn system_topics(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
+    let topic_list =
+        decide::system_topic_list(&broker.config.cluster_name, &broker.config.broker_name);
+    json_answer(
+        request,
+        serde_json::to_vec(&TopicList {
+            broker_addr: None,
+            topic_list,
+        }),
     )
 }
 

@@ -118,3 +118,34 @@ fn uptime_is_written_in_days_hours_minutes_and_seconds() {
         "[ 2 days, 3 hours, 4 minutes, 5 seconds ]"
     );
 }
+
+#[test]
+fn the_system_topic_list_is_apaches_nine_and_the_cluster_and_broker_names() {
+    let list = system_topic_list("DefaultCluster", "broker-a");
+    assert_eq!(list.len(), 11);
+    for topic in [
+        "TBW102",
+        "SCHEDULE_TOPIC_XXXX",
+        "RMQ_SYS_TRANS_HALF_TOPIC",
+        "RMQ_SYS_TRACE_TOPIC",
+        "OFFSET_MOVED_EVENT",
+        "DefaultCluster",
+        "broker-a",
+    ] {
+        assert!(
+            list.iter().any(|t| t == topic),
+            "{topic} missing from {list:?}"
+        );
+    }
+}
+
+#[test]
+fn a_topic_or_group_this_broker_lacks_is_answered_with_its_not_exist_code() {
+    let topic = AdminRefused::NoTopicHere("T".into());
+    assert_eq!(topic.code(), ResponseCode::TopicNotExist);
+    assert_eq!(topic.to_string(), "No topic in this broker. topic: T");
+    assert_eq!(
+        AdminRefused::NoGroupHere.code(),
+        ResponseCode::SubscriptionGroupNotExist
+    );
+}
