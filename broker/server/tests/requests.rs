@@ -541,7 +541,7 @@ async fn the_5x_lookups_and_lite_pull_answer_like_apache_5() {
     let pulled = client.invoke(&addr, lite, T).await.unwrap();
     assert_eq!(pulled.code, ResponseCode::Success as i32, "{pulled:?}");
     let record = RecordView::decode(&pulled.body).unwrap();
-    assert_eq!(&record.body()[..], b"m0");
+    assert_eq!(record.body(), b"m0");
 
     let create = RemotingCommand::request(RequestCode::UpdateAndCreateSubscriptiongroup)
         .with_body(r#"{"groupName":"made","retryQueueNums":1,"consumeEnable":true}"#);
