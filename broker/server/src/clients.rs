@@ -201,6 +201,17 @@ impl<C: Clone> Clients<C> {
             .map(|m| m.channel.clone())
     }
 
+    /// The newest connection of the client with this id in any producer group: where a
+    /// request-reply requester waits for its reply.
+    pub fn producer_by_client_id(&self, client_id: &str) -> Option<C> {
+        self.producers
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter(|m| m.client_id == client_id)
+            .max_by_key(|m| m.last_heartbeat)
+            .map(|m| m.channel.clone())
+    }
+
     /// The members of a producer group; `None` when the group has none.
     pub fn producer_group(&self, group: &str) -> Option<&BTreeMap<u64, Member<C>>> {
         self.producers.get(group)
@@ -338,6 +349,18 @@ mod tests {
         assert_eq!(clients.counts(), (0, 1));
         assert!(clients.connection_closed(1).contains(&"g".to_owned()));
         assert!(clients.consumer_ids("g").is_none());
+    }
+
+    #[test]
+    fn a_requester_is_found_by_its_client_id_in_whichever_producer_group_it_joined() {
+        let t0 = Instant::now();
+        let mut clients = Clients::<u8>::default();
+        clients.register_producer(1, &1, &who("c1"), "pg1", t0);
+        clients.register_producer(2, &2, &who("c2"), "pg2", t0);
+        clients.register_producer(3, &3, &who("c2"), "pg2", t0 + Duration::from_secs(1));
+        assert_eq!(clients.producer_by_client_id("c1"), Some(1));
+        assert_eq!(clients.producer_by_client_id("c2"), Some(3));
+        assert_eq!(clients.producer_by_client_id("c9"), None);
     }
 
     #[test]

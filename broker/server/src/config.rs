@@ -63,6 +63,8 @@ pub struct BrokerConfig {
     pub channel_expired_timeout: Duration,
     pub region_id: String,
     pub trace_on: bool,
+    /// Whether replies (SEND_REPLY_MESSAGE) are stored as well as pushed to the requester.
+    pub store_reply_message_enable: bool,
     pub max_pull_batch: usize,
     /// Retry/DLQ, transactions, ordered consumption, SQL92 and trace keys.
     pub messaging: crate::messaging::MessagingConfig,
@@ -101,6 +103,7 @@ impl BrokerConfig {
             channel_expired_timeout: Duration::from_millis(120_000),
             region_id: "DefaultRegion".into(),
             trace_on: true,
+            store_reply_message_enable: true,
             max_pull_batch: 32,
             messaging: crate::messaging::MessagingConfig::default(),
             ha: HaConfig::default(),
@@ -244,6 +247,7 @@ pub const KEYS: &[Key<BrokerConfig>] = &[
     conf_key!("channelExpiredTimeout": channel_expired_timeout = millis(0)),
     conf_key!("regionId": region_id = value),
     conf_key!("traceOn": trace_on = value),
+    conf_key!("storeReplyMessageEnable": store_reply_message_enable = value),
     conf_key!("maxPullBatch": max_pull_batch = number(1, 100_000)),
 ];
 

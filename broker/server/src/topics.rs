@@ -122,6 +122,7 @@ impl Topics {
             system_topic(broker_name, 1, rw),
             system_topic(OFFSET_MOVED_EVENT, 1, rw),
             system_topic(SCHEDULE_TOPIC, 18, rw),
+            system_topic(&reply_topic(cluster_name), 1, rw),
         ];
         if auto_create_topic_enable {
             system.push(system_topic(
@@ -317,6 +318,11 @@ impl Topics {
 pub fn bump(version: &mut DataVersion, now_ms: i64) {
     version.counter += 1;
     version.timestamp = now_ms;
+}
+
+/// The topic replies of request-reply go to (`{cluster}_REPLY_TOPIC`), created at start.
+pub fn reply_topic(cluster_name: &str) -> String {
+    format!("{cluster_name}_REPLY_TOPIC")
 }
 
 fn system_topic(name: &str, queues: i32, perm: i32) -> TopicConfig {

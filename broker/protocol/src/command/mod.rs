@@ -39,6 +39,7 @@ pub mod query_data_version;
 pub mod query_message;
 pub mod query_topic_consume_by_who;
 pub mod register_broker;
+pub mod reply_message;
 pub mod reset_offset;
 pub mod search_offset;
 pub mod send_message;

@@ -79,7 +79,8 @@ impl SendMessageRequestHeader {
         fields: &ExtFields,
     ) -> Result<SendMessageRequestHeader, ReadHeaderError> {
         let v2 = code == RequestCode::SendMessageV2.code()
-            || code == RequestCode::SendBatchMessage.code();
+            || code == RequestCode::SendBatchMessage.code()
+            || code == RequestCode::SendReplyMessageV2.code();
         if v2 {
             SendMessageRequestHeaderV2::from_ext_fields(fields).map(SendMessageRequestHeader::from)
         } else {
@@ -199,9 +200,9 @@ mod tests {
     }
 
     #[test]
-    fn from_request_reads_v2_keys_for_v2_and_batch_codes_and_java_names_otherwise() {
+    fn from_request_reads_v2_keys_for_v2_batch_and_reply_v2_codes_and_java_names_otherwise() {
         let v2_fields = SendMessageRequestHeaderV2::from(v1()).to_ext_fields();
-        for code in [310, 320] {
+        for code in [310, 320, 325] {
             assert_eq!(
                 SendMessageRequestHeader::from_request(code, &v2_fields).unwrap(),
                 v1()

@@ -37,6 +37,12 @@ pub mod keys {
     pub const CONSUME_START_TIME: &str = "CONSUME_START_TIME";
     pub const BUYER_ID: &str = "BUYER_ID";
     pub const SHARDING_KEY: &str = "__SHARDINGKEY";
+    /// Request-reply: the requester's client id, where the broker pushes the reply.
+    pub const REPLY_TO_CLIENT: &str = "REPLY_TO_CLIENT";
+    /// Request-reply: matches a reply to its request on the requester.
+    pub const CORRELATION_ID: &str = "CORRELATION_ID";
+    /// Request-reply: when the broker pushed the reply (ms), added to the pushed copy only.
+    pub const PUSH_REPLY_TIME: &str = "PUSH_REPLY_TIME";
 }
 
 /// Appends one `name 0x01 value 0x02` pair.

@@ -7,6 +7,7 @@
 //! | [`consumer`] | HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, QUERY/UPDATE_CONSUMER_OFFSET |
 //! | [`query`] | GET_MAX/MIN_OFFSET, GET_EARLIEST_MSG_STORETIME, SEARCH_OFFSET_BY_TIMESTAMP, QUERY_MESSAGE, VIEW_MESSAGE_BY_ID |
 //! | [`admin`] | topics, subscription groups, offsets, stats and broker config for tools |
+//! | [`send_reply`] | SEND_REPLY_MESSAGE, SEND_REPLY_MESSAGE_V2: stored, then pushed to the requester (PUSH_REPLY_MESSAGE_TO_CLIENT) |
 //! | [`send_back`] | CONSUMER_SEND_MSG_BACK: retry topic or dead-letter queue |
 //! | [`end_transaction`] | END_TRANSACTION: commit or roll back a half message |
 //! | [`lock`] | LOCK_BATCH_MQ, UNLOCK_BATCH_MQ for orderly consumers |
@@ -33,6 +34,7 @@ pub mod query;
 pub mod reply;
 pub mod send;
 pub mod send_back;
+pub mod send_reply;
 
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::RequestCode;
@@ -54,6 +56,9 @@ pub async fn dispatch(
             send::send(broker, conn, &request).await
         }
         // 5.x lite pull consumers pull with their own code and the same header.
+        RequestCode::SendReplyMessage | RequestCode::SendReplyMessageV2 => {
+            send_reply::send_reply(broker, conn, &request).await
+        }
         RequestCode::PullMessage | RequestCode::LitePullMessage => {
             pull::pull(broker, &request).await
         }

@@ -65,11 +65,12 @@ pub fn is_system_topic(topic: &str, cluster_name: &str, broker_name: &str) -> bo
         || topic == topics::BENCHMARK_TOPIC
         || topic == cluster_name
         || topic == broker_name
+        || topic == topics::reply_topic(cluster_name)
         || topics::is_not_allowed_send_topic(topic)
 }
 
-/// GET_SYSTEM_TOPIC_LIST_FROM_BROKER: Apache's system topics, and the topics named after the
-/// cluster and the broker, sorted.
+/// GET_SYSTEM_TOPIC_LIST_FROM_BROKER: Apache's system topics, the topics named after the
+/// cluster and the broker, and the cluster's reply topic, sorted.
 pub fn system_topic_list(cluster_name: &str, broker_name: &str) -> Vec<String> {
     let mut list: Vec<String> = [
         topics::AUTO_CREATE_TOPIC,
@@ -83,6 +84,7 @@ pub fn system_topic_list(cluster_name: &str, broker_name: &str) -> Vec<String> {
         topics::OFFSET_MOVED_EVENT,
         cluster_name,
         broker_name,
+        &topics::reply_topic(cluster_name),
     ]
     .into_iter()
     .map(str::to_owned)

@@ -46,7 +46,19 @@ pub async fn send(
         Ok(header) => header,
         Err(error) => return bad_header(request, &error),
     };
-    let accepted = match accept(broker, request, &header, conn.peer()) {
+    store_and_answer(broker, conn, request, &header).await
+}
+
+/// Checks, routes and stores the message(s) of a send-shaped request with `header`, waits for
+/// what the configured flush and replication ask, and answers. Also the store step of a reply
+/// ([`super::send_reply`]).
+pub async fn store_and_answer(
+    broker: &Broker,
+    conn: &ConnHandle,
+    request: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+) -> RemotingCommand {
+    let accepted = match accept(broker, request, header, conn.peer()) {
         Ok(accepted) => accepted,
         Err(refused) => return refusal(request, &header.topic, &refused),
     };

@@ -120,9 +120,9 @@ fn uptime_is_written_in_days_hours_minutes_and_seconds() {
 }
 
 #[test]
-fn the_system_topic_list_is_apaches_nine_and_the_cluster_and_broker_names() {
+fn the_system_topic_list_is_apaches_nine_the_cluster_and_broker_names_and_the_reply_topic() {
     let list = system_topic_list("DefaultCluster", "broker-a");
-    assert_eq!(list.len(), 11);
+    assert_eq!(list.len(), 12);
     for topic in [
         "TBW102",
         "SCHEDULE_TOPIC_XXXX",

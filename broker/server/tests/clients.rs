@@ -1,8 +1,9 @@
 #![allow(clippy::unwrap_used)]
-//! Tools asking about and through a group's consumers, with the broker in-process and the
-//! consumers as raw sockets that heartbeat as a Java or C++ client would and answer what the
-//! broker asks them: connection lists, who consumes a topic, offset resets (online and
-//! offline), status, running info, consuming one stored message.
+//! What the broker asks of its clients, with the broker in-process and the clients as raw
+//! sockets that heartbeat as a Java or C++ client would and answer what the broker asks them:
+//! tools' connection lists, who consumes a topic, offset resets (online and offline), status,
+//! running info, consuming one stored message; and request-reply, the reply pushed to the
+//! requester.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,9 +40,13 @@ mod support;
 const T: Duration = Duration::from_secs(10);
 
 async fn broker(dir: &std::path::Path) -> RunningBroker {
+    broker_with(dir, "").await
+}
+
+async fn broker_with(dir: &std::path::Path, extra: &str) -> RunningBroker {
     let text = format!(
         "brokerName=broker-a\nlistenPort=0\nbindAddress=127.0.0.1\nfastListenEnable=false\n\
-         storePathRootDir={}\nmappedFileSizeCommitLog=4194304\n",
+         storePathRootDir={}\nmappedFileSizeCommitLog=4194304\n{extra}",
         dir.display()
     );
     rmq_broker::start(BrokerConfig::from_properties(&text).unwrap())
@@ -49,9 +54,10 @@ async fn broker(dir: &std::path::Path) -> RunningBroker {
         .unwrap()
 }
 
-/// A consumer of group `g` on topic `T` (and producer of `pg`) speaking raw frames: it records
-/// every request the broker sends and answers the ones that expect an answer.
-struct FakeConsumer {
+/// A consumer of group `g` on topic `T` and producer of `pg` speaking raw frames: it records
+/// every request the broker sends and answers the ones that expect an answer (a pushed reply
+/// with SUCCESS, unless its client id starts with `refuser`).
+struct FakeClient {
     client_id: String,
     local_addr: String,
     writer: Arc<AsyncMutex<OwnedWriteHalf>>,
@@ -64,14 +70,14 @@ async fn write(writer: &AsyncMutex<OwnedWriteHalf>, command: &RemotingCommand) {
     writer.lock().await.write_all(&frame).await.unwrap();
 }
 
-impl FakeConsumer {
+impl FakeClient {
     async fn join(addr: &str, client_id: &str, language: LanguageCode, version: i32) -> Self {
         let stream = TcpStream::connect(addr).await.unwrap();
         let local_addr = stream.local_addr().unwrap().to_string();
         let (read, write_half) = stream.into_split();
         let writer = Arc::new(AsyncMutex::new(write_half));
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let consumer = FakeConsumer {
+        let consumer = FakeClient {
             client_id: client_id.into(),
             local_addr,
             writer: writer.clone(),
@@ -104,6 +110,11 @@ impl FakeConsumer {
                             ),
                         ),
                     ),
+                    326 if me.starts_with("refuser") => Some(
+                        RemotingCommand::response_to(&command, ResponseCode::SystemError)
+                            .with_remark("no request waits for this reply"),
+                    ),
+                    326 => Some(RemotingCommand::response_to(&command, ResponseCode::Success)),
                     _ => None,
                 };
                 if let Some(answer) = answer {
@@ -248,8 +259,8 @@ async fn connection_lists_show_each_client_as_it_reported_itself_and_who_consume
         "the consumer group[g] not online",
     );
 
-    let java = FakeConsumer::join(&addr, "10.0.0.1@1", LanguageCode::Java, 413).await;
-    let cpp = FakeConsumer::join(&addr, "10.0.0.2@2", LanguageCode::Cpp, 401).await;
+    let java = FakeClient::join(&addr, "10.0.0.1@1", LanguageCode::Java, 413).await;
+    let cpp = FakeClient::join(&addr, "10.0.0.2@2", LanguageCode::Cpp, 401).await;
     until_online(&client, &addr, 2).await;
     let answer = client.invoke(&addr, consumer_list("g"), T).await.unwrap();
     let listed: ConsumerConnection = serde_json::from_slice(&answer.body).unwrap();
@@ -374,8 +385,8 @@ async fn a_reset_reaches_every_online_consumer_in_its_librarys_form_and_an_offli
         "no topic in this broker. topic=Nope",
     );
 
-    let java = FakeConsumer::join(&addr, "java@1", LanguageCode::Java, 413).await;
-    let cpp = FakeConsumer::join(&addr, "cpp@1", LanguageCode::Cpp, 401).await;
+    let java = FakeClient::join(&addr, "java@1", LanguageCode::Java, 413).await;
+    let cpp = FakeClient::join(&addr, "cpp@1", LanguageCode::Cpp, 401).await;
     until_online(&client, &addr, 2).await;
     let answer = client.invoke(&addr, reset("T", 0, true), T).await.unwrap();
     assert_eq!(answer.code, ResponseCode::Success as i32, "{answer:?}");
@@ -438,8 +449,8 @@ async fn status_running_info_and_consume_directly_are_the_named_consumers_own_an
         "No Any Consumer online in the consumer group: [g]",
     );
 
-    let _a = FakeConsumer::join(&addr, "a@1", LanguageCode::Java, 413).await;
-    let _b = FakeConsumer::join(&addr, "b@1", LanguageCode::Java, 413).await;
+    let _a = FakeClient::join(&addr, "a@1", LanguageCode::Java, 413).await;
+    let _b = FakeClient::join(&addr, "b@1", LanguageCode::Java, 413).await;
     until_online(&client, &addr, 2).await;
     let all = client.invoke(&addr, status(None), T).await.unwrap();
     let text = String::from_utf8_lossy(&all.body).into_owned();
@@ -508,6 +519,112 @@ async fn status_running_info_and_consume_directly_are_the_named_consumers_own_an
         &missing,
         ResponseCode::SystemError,
         "is not stored on this broker",
+    );
+    running.shutdown().await;
+}
+
+/// A reply as a replier sends it (SEND_REPLY_MESSAGE_V2 to the cluster's reply topic), for the
+/// requester `reply_to`.
+fn reply(reply_to: Option<&str>, body: &str) -> RemotingCommand {
+    let mut properties = "CORRELATION_ID\u{1}corr-1\u{2}MSG_TYPE\u{1}reply\u{2}".to_owned();
+    if let Some(client) = reply_to {
+        properties.push_str(&format!("REPLY_TO_CLIENT\u{1}{client}\u{2}"));
+    }
+    let header = support::send_header("DefaultCluster_REPLY_TOPIC", properties);
+    RemotingCommand::request_with_header(
+        RequestCode::SendReplyMessageV2,
+        &rmq_protocol::command::send_message::SendMessageRequestHeaderV2::from(header),
+    )
+    .with_body(body.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_is_stored_and_pushed_to_its_requester_and_the_replier_learns_when_it_cannot_be() {
+    use rmq_protocol::command::reply_message::ReplyMessageRequestHeader;
+    use rmq_protocol::message::properties;
+
+    let dir = tempfile::tempdir().unwrap();
+    let running = broker(dir.path()).await;
+    let addr = running.local_addr().to_string();
+    let client = Client::default();
+    let requester = FakeClient::join(&addr, "requester@1", LanguageCode::Java, 413).await;
+    let refuser = FakeClient::join(&addr, "refuser@1", LanguageCode::Java, 413).await;
+    until_online(&client, &addr, 2).await;
+
+    let answered = client
+        .invoke(&addr, reply(Some("requester@1"), "pong"), T)
+        .await
+        .unwrap();
+    assert_eq!(answered.code, ResponseCode::Success as i32, "{answered:?}");
+    let pushed = &requester.received(326).await[0];
+    assert!(!pushed.is_oneway());
+    assert_eq!(&pushed.body[..], b"pong");
+    let header: ReplyMessageRequestHeader = pushed.decode_header().unwrap();
+    assert_eq!(header.topic, "DefaultCluster_REPLY_TOPIC");
+    let props = header.properties.unwrap();
+    assert_eq!(
+        properties::find(props.as_bytes(), "CORRELATION_ID"),
+        Some("corr-1")
+    );
+    assert!(properties::find(props.as_bytes(), "PUSH_REPLY_TIME").is_some());
+    assert_eq!(header.store_host, running.broker().store_host.to_string());
+    // Stored as well: the answer carries where, and the record is there.
+    let sent: SendMessageResponseHeader = answered.decode_header().unwrap();
+    let offset = rmq_protocol::message::msg_id::parse_offset_msg_id(&sent.msg_id)
+        .unwrap()
+        .1;
+    assert!(running.broker().store.read_record(offset as u64).is_some());
+
+    let no_requester = client.invoke(&addr, reply(None, "x"), T).await.unwrap();
+    assert_answered(
+        &no_requester,
+        ResponseCode::SystemError,
+        "reply message properties[REPLY_TO_CLIENT] is null",
+    );
+    let gone = client
+        .invoke(&addr, reply(Some("gone@9"), "x"), T)
+        .await
+        .unwrap();
+    assert_answered(
+        &gone,
+        ResponseCode::SystemError,
+        "push reply message fail, channel of <gone@9> not found.",
+    );
+    let refused = client
+        .invoke(&addr, reply(Some("refuser@1"), "x"), T)
+        .await
+        .unwrap();
+    assert_answered(
+        &refused,
+        ResponseCode::SystemError,
+        "push reply message to refuser@1fail.",
+    );
+    assert_eq!(refuser.received(326).await.len(), 1);
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_reply_storing_off_a_reply_is_only_pushed_and_answered_with_apaches_placeholders() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = broker_with(dir.path(), "storeReplyMessageEnable=false\n").await;
+    let addr = running.local_addr().to_string();
+    let client = Client::default();
+    let requester = FakeClient::join(&addr, "requester@1", LanguageCode::Java, 413).await;
+    until_online(&client, &addr, 1).await;
+    let answered = client
+        .invoke(&addr, reply(Some("requester@1"), "pong"), T)
+        .await
+        .unwrap();
+    assert_eq!(answered.code, ResponseCode::Success as i32, "{answered:?}");
+    let sent: SendMessageResponseHeader = answered.decode_header().unwrap();
+    assert_eq!((sent.msg_id.as_str(), sent.queue_offset), ("0", 0));
+    assert_eq!(&requester.received(326).await[0].body[..], b"pong");
+    assert_eq!(
+        running
+            .broker()
+            .store
+            .max_offset_in_queue("DefaultCluster_REPLY_TOPIC", 0),
+        0
     );
     running.shutdown().await;
 }
