@@ -178,11 +178,18 @@ impl Cluster {
         addr: &str,
         request: rmq_protocol::RemotingCommand,
     ) -> Result<rmq_protocol::RemotingCommand, rmq_remoting::InvokeError> {
-        self.runtime.block_on(self.remoting.invoke(
-            addr,
-            request,
-            std::time::Duration::from_secs(10),
-        ))
+        self.request_within(addr, request, std::time::Duration::from_secs(10))
+    }
+
+    /// Sends `request` to `addr` and returns the response (`timeout` at most).
+    pub fn request_within(
+        &self,
+        addr: &str,
+        request: rmq_protocol::RemotingCommand,
+        timeout: std::time::Duration,
+    ) -> Result<rmq_protocol::RemotingCommand, rmq_remoting::InvokeError> {
+        self.runtime
+            .block_on(self.remoting.invoke(addr, request, timeout))
     }
 
     /// SIGTERM and wait for a clean exit (code 0).

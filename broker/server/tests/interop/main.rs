@@ -8,6 +8,7 @@ mod faults;
 mod harness;
 #[path = "../support/mod.rs"]
 mod support;
+mod tools;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
