@@ -23,6 +23,7 @@
 //! | [`rebalance_lock`] | queue locks of orderly consumers |
 //! | [`sql_filter`] | SQL92 property filters |
 //! | [`props`] | editing stored property strings |
+//! | [`stats`] | traffic totals, per-second samples and the 10 s / 1 min / 10 min rates runtime info reports |
 //! | [`ha`] | master/slave replication: HA listener and client, SYNC_MASTER waits, metadata sync |
 
 #![forbid(unsafe_code)]
@@ -46,6 +47,7 @@ pub mod schedule;
 pub mod sql_filter;
 pub mod startup;
 pub mod state;
+pub mod stats;
 pub mod stop_signal;
 pub mod topics;
 pub mod transaction;

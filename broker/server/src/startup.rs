@@ -23,7 +23,8 @@ use crate::groups::Groups;
 use crate::ha::Replication;
 use crate::long_poll::PullWaiters;
 use crate::offsets::ConsumerOffsets;
-use crate::state::{Broker, Stats};
+use crate::state::Broker;
+use crate::stats::{Counters, DayMarks, History};
 use crate::stop_signal::stopped;
 use crate::topics::Topics;
 use crate::{notify, processor, register};
@@ -208,6 +209,7 @@ pub async fn start_with_clock(
     messaging.delay_offsets.load(&config.store.config_dir())?;
     crate::messaging::create_system_topics(&topics, &config.messaging);
     let (stop, stopping) = watch::channel(false);
+    let day_marks = DayMarks::starting(clock.now_ms(), Default::default());
     let broker = Arc::new(Broker {
         permission: AtomicI32::new(config.broker_permission),
         config,
@@ -220,7 +222,8 @@ pub async fn start_with_clock(
         store_host,
         started_at_ms: clock.now_ms(),
         clock,
-        stats: Stats::default(),
+        stats: Counters::default(),
+        history: Mutex::new((History::default(), day_marks)),
         namesrv_client: Client::default(),
         stopping: stopping.clone(),
         messaging,
@@ -249,6 +252,7 @@ pub async fn start_with_clock(
     tasks.spawn(register::run(broker.clone(), stopping.clone()));
     tasks.spawn(persist_offsets(broker.clone(), stopping.clone()));
     tasks.spawn(expire_clients(broker.clone(), stopping.clone()));
+    tasks.spawn(crate::stats::service::run(broker.clone(), stopping.clone()));
     tasks.spawn(crate::schedule::service::run(
         broker.clone(),
         stopping.clone(),

@@ -2,7 +2,7 @@
 //! and no service; start-up ([`crate::startup`]) builds it and starts what runs over it.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rmq_remoting::{Client, ConnHandle};
@@ -17,6 +17,7 @@ use crate::ha::Replication;
 use crate::long_poll::PullWaiters;
 use crate::messaging::Messaging;
 use crate::offsets::ConsumerOffsets;
+use crate::stats::{Counters, DayMarks, History};
 use crate::topics::Topics;
 
 /// Everything request processors share.
@@ -36,7 +37,10 @@ pub struct Broker {
     pub started_at_ms: i64,
     /// The wall clock every processor and service reads.
     pub clock: Clock,
-    pub stats: Stats,
+    /// Traffic totals, bumped on the request paths.
+    pub stats: Counters,
+    /// Per-second samples of `stats` and the midnight totals, for the rates tools show.
+    pub history: Mutex<(History, DayMarks)>,
     /// Client used to talk to name servers.
     pub namesrv_client: Client,
     /// Set when the broker is stopping: suspended pulls answer at once.
@@ -47,15 +51,22 @@ pub struct Broker {
     pub replication: Replication,
 }
 
-/// Counters for GET_BROKER_RUNTIME_INFO.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub put_messages: AtomicU64,
-    pub put_bytes: AtomicU64,
-    pub got_messages: AtomicU64,
-}
-
 impl Broker {
+    /// Takes one sample of the traffic counters (the stats service, once a second).
+    pub fn sample_stats(&self) {
+        let now = self.clock.now_ms();
+        let reading = self.stats.read();
+        let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
+        history.0.push(now, reading);
+        history.1.observe(now, reading);
+    }
+
+    /// The rates and midnight totals, read under one lock.
+    pub fn with_history<T>(&self, read: impl FnOnce(&History, &DayMarks) -> T) -> T {
+        let history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
+        read(&history.0, &history.1)
+    }
+
     /// The client table.
     pub fn clients(&self) -> MutexGuard<'_, Clients<ConnHandle>> {
         self.clients.lock().unwrap_or_else(PoisonError::into_inner)

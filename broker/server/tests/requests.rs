@@ -554,3 +554,75 @@ async fn the_5x_lookups_and_lite_pull_answer_like_apache_5() {
     assert_eq!(group["retryQueueNums"], 1);
     running.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_info_reports_rates_over_apaches_windows_and_the_morning_totals() {
+    use rmq_broker::clock::Clock;
+    use rmq_protocol::body::kv_table::KvTable;
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "listenPort=0\nbindAddress=127.0.0.1\nfastListenEnable=false\nstorePathRootDir={}\n\
+         mappedFileSizeCommitLog=4194304\n",
+        dir.path().display()
+    );
+    let config = BrokerConfig::from_properties(&text).unwrap();
+    let day = 24 * 60 * 60 * 1000;
+    let clock = Clock::manual(day * 20_000 + 1_000);
+    let running = rmq_broker::start_with_clock(config, clock.clone())
+        .await
+        .unwrap();
+    let addr = running.local_addr().to_string();
+    let client = Client::default();
+    let broker = running.broker();
+    // Eleven samples a second apart with 20 sends between each: 20 messages a second.
+    let mut sent = 0;
+    for _ in 0..=10 {
+        broker.sample_stats();
+        for _ in 0..20 {
+            let r = client
+                .invoke(&addr, send("Rate", &format!("m{sent}"), "a"), T)
+                .await
+                .unwrap();
+            assert_eq!(r.code, ResponseCode::Success as i32);
+            sent += 1;
+        }
+        clock.advance(1000);
+    }
+    broker.sample_stats();
+    let info = |client: Client, addr: String| async move {
+        let r = client
+            .invoke(
+                &addr,
+                RemotingCommand::request(RequestCode::GetBrokerRuntimeInfo),
+                T,
+            )
+            .await
+            .unwrap();
+        serde_json::from_slice::<KvTable>(&r.body).unwrap().table
+    };
+    let table = info(client.clone(), addr.clone()).await;
+    let put_tps: Vec<f64> = table["putTps"]
+        .split(' ')
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(put_tps, [20.0, 0.0, 0.0], "{table:?}");
+    assert_eq!(table["msgPutTotalTodayNow"], "220");
+    assert_eq!(table["msgPutTotalTodayMorning"], "0");
+    assert!(table["commitLogDirCapacity"].starts_with("Total : "));
+    for key in [
+        "getFoundTps",
+        "getMissTps",
+        "getTotalTps",
+        "getTransferedTps",
+    ] {
+        assert_eq!(table[key].split(' ').count(), 3, "{key}: {table:?}");
+    }
+    // Past midnight, this morning's total is what was put before it.
+    clock.advance(day);
+    broker.sample_stats();
+    let table = info(client, addr).await;
+    assert_eq!(table["msgPutTotalTodayMorning"], "220");
+    assert_eq!(table["msgPutTotalYesterdayMorning"], "0");
+    running.shutdown().await;
+}

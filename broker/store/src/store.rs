@@ -254,6 +254,11 @@ impl MessageStore {
     pub fn commit_log_flushed_offset(&self) -> u64 {
         self.inner.commit_log.flushed_offset()
     }
+    /// Size of the filesystem holding the store and the bytes still writable on it; `None`
+    /// when `statvfs` fails.
+    pub fn disk_capacity(&self) -> Option<(u64, u64)> {
+        services::disk_capacity(&self.inner.config.root_dir)
+    }
     /// Commit log offset up to which consume queues and index are built.
     pub fn dispatched_offset(&self) -> u64 {
         self.inner.reput_offset.load(Ordering::Acquire)

@@ -357,6 +357,15 @@ fn disk_available_bytes(dir: &Path) -> Option<u64> {
     Some(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
+/// Size of the filesystem holding `dir` and the bytes this process may still write to it.
+pub(super) fn disk_capacity(dir: &Path) -> Option<(u64, u64)> {
+    let st = statvfs(dir)?;
+    Some((
+        st.f_blocks.saturating_mul(st.f_frsize),
+        st.f_bavail.saturating_mul(st.f_frsize),
+    ))
+}
+
 /// Share of the filesystem holding `dir` that is used, 0.0..=1.0.
 pub(super) fn disk_used_ratio(dir: &Path) -> Option<f64> {
     let st = statvfs(dir)?;

@@ -15,6 +15,7 @@ use tracing::info;
 
 use super::{BROKER_VERSION_DESC, decide, json_answer, refusal};
 use crate::state::Broker;
+use crate::stats;
 
 /// GET_BROKER_RUNTIME_INFO (28): the figures `mqadmin brokerStatus` and `clusterList` show.
 pub fn runtime_info(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
@@ -32,22 +33,86 @@ pub fn runtime_info(broker: &Broker, request: &RemotingCommand) -> RemotingComma
         rmq_protocol::language::version::CURRENT.to_string(),
     );
     put("brokerRole", broker.config.role.name().into());
+    let now_reading = broker.stats.read();
+    broker.with_history(|history, marks| {
+        put("msgPutTotalTodayNow", now_reading.put_messages.to_string());
+        put("msgGetTotalTodayNow", now_reading.got_messages.to_string());
+        put(
+            "msgPutTotalTodayMorning",
+            marks.today_morning.put_messages.to_string(),
+        );
+        put(
+            "msgGetTotalTodayMorning",
+            marks.today_morning.got_messages.to_string(),
+        );
+        put(
+            "msgPutTotalYesterdayMorning",
+            marks.yesterday_morning.put_messages.to_string(),
+        );
+        put(
+            "msgGetTotalYesterdayMorning",
+            marks.yesterday_morning.got_messages.to_string(),
+        );
+        put("putTps", history.rates_text(|r| r.put_messages));
+        put("getFoundTps", history.rates_text(|r| r.get_found));
+        put("getMissTps", history.rates_text(|r| r.get_miss));
+        put(
+            "getTotalTps",
+            history.rates_text(|r| r.get_found + r.get_miss),
+        );
+        put("getTransferedTps", history.rates_text(|r| r.got_messages));
+    });
+    let put_bytes = broker.stats.put_bytes.load(Ordering::Relaxed);
     put(
-        "msgPutTotalTodayNow",
+        "putMessageTimesTotal",
+        now_reading.put_messages.max(1).to_string(),
+    );
+    put("putMessageSizeTotal", put_bytes.to_string());
+    put(
+        "putMessageAverageSize",
+        stats::java_double(put_bytes as f64 / now_reading.put_messages.max(1) as f64),
+    );
+    put(
+        "putMessageFailedTimes",
         broker
             .stats
-            .put_messages
+            .put_failures
             .load(Ordering::Relaxed)
             .to_string(),
     );
     put(
-        "msgGetTotalTodayNow",
-        broker
-            .stats
-            .got_messages
-            .load(Ordering::Relaxed)
-            .to_string(),
+        "remainHowManyDataToFlush",
+        decide::human_bytes(
+            store
+                .commit_log_max_offset()
+                .saturating_sub(store.commit_log_flushed_offset()),
+        ),
     );
+    if let Some((total, free)) = store.disk_capacity() {
+        put(
+            "commitLogDirCapacity",
+            format!(
+                "Total : {}, Free : {}.",
+                decide::human_bytes(total),
+                decide::human_bytes(free)
+            ),
+        );
+    }
+    // Requests run on the connection that read them, not on bounded thread pools: there is
+    // no queue to report, so these read as Apache's idle broker.
+    for key in [
+        "sendThreadPoolQueueSize",
+        "pullThreadPoolQueueSize",
+        "queryThreadPoolQueueSize",
+        "EndTransactionQueueSize",
+        "sendThreadPoolQueueHeadWaitTimeMills",
+        "pullThreadPoolQueueHeadWaitTimeMills",
+        "queryThreadPoolQueueHeadWaitTimeMills",
+        "pageCacheLockTimeMills",
+        "startAcceptSendRequestTimeStamp",
+    ] {
+        put(key, "0".into());
+    }
     put(
         "commitLogMaxOffset",
         store.commit_log_max_offset().to_string(),

@@ -179,6 +179,17 @@ pub fn consume_stats_topics(
     topics
 }
 
+/// A byte count as Apache's `MixAll.humanReadableByteCount(bytes, false)` writes it
+/// (`512 B`, `1.5 KiB`, `20.0 GiB`).
+pub fn human_bytes(bytes: u64) -> String {
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let exp = ((bytes as f64).ln() / 1024f64.ln()) as i32;
+    let unit = b"KMGTPE"[(exp as usize - 1).min(5)] as char;
+    format!("{:.1} {unit}iB", bytes as f64 / 1024f64.powi(exp))
+}
+
 /// `runtime` of GET_BROKER_RUNTIME_INFO, as Apache writes it.
 pub fn uptime_text(uptime_s: i64) -> String {
     format!(

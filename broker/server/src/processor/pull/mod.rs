@@ -162,9 +162,19 @@ fn get(
                 .stats
                 .got_messages
                 .fetch_add(kept as u64, Ordering::Relaxed);
+            broker
+                .stats
+                .got_bytes
+                .fetch_add(joined.len() as u64, Ordering::Relaxed);
             body = joined.freeze();
         }
     }
+    let found = if kept > 0 {
+        &broker.stats.get_found
+    } else {
+        &broker.stats.get_miss
+    };
+    found.fetch_add(1, Ordering::Relaxed);
     let code = decide::response_code(result.status, header.queue_offset, kept);
     let next_begin_offset = decide::next_begin_offset(result.status, result.next_begin_offset);
     let response_header = PullMessageResponseHeader {

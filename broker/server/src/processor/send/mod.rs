@@ -60,7 +60,7 @@ pub async fn store_and_answer(
 ) -> RemotingCommand {
     let accepted = match accept(broker, request, header, conn.peer()) {
         Ok(accepted) => accepted,
-        Err(refused) => return refusal(request, &header.topic, &refused),
+        Err(refused) => return refusal(broker, request, &header.topic, &refused),
     };
     // SYNC_MASTER: the slave wait starts with the flush wait, as Apache combines the two.
     let replica = broker
@@ -75,7 +75,7 @@ pub async fn store_and_answer(
                 ResponseCode::FlushDiskTimeout
             }
             FlushStatus::Failed => {
-                return refusal(request, &header.topic, &SendRefused::FlushFailed);
+                return refusal(broker, request, &header.topic, &SendRefused::FlushFailed);
             }
         },
     };
@@ -110,9 +110,16 @@ pub async fn store_and_answer(
         .with_ext_field(TRACE_ON, broker.config.trace_on.to_string())
 }
 
-/// The answer to a refused send; refusals that say the broker is at fault are logged.
-fn refusal(request: &RemotingCommand, topic: &str, refused: &SendRefused) -> RemotingCommand {
+/// The answer to a refused send; refusals that say the broker is at fault are logged and
+/// counted (`putMessageFailedTimes`).
+fn refusal(
+    broker: &Broker,
+    request: &RemotingCommand,
+    topic: &str,
+    refused: &SendRefused,
+) -> RemotingCommand {
     if refused.is_broker_fault() {
+        broker.stats.put_failures.fetch_add(1, Ordering::Relaxed);
         error!(%topic, error = %refused, "send refused");
     }
     answer(request, refused.code(), refused.to_string())

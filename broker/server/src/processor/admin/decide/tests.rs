@@ -149,3 +149,10 @@ fn a_topic_or_group_this_broker_lacks_is_answered_with_its_not_exist_code() {
         ResponseCode::SubscriptionGroupNotExist
     );
 }
+
+#[test]
+fn byte_counts_read_as_apaches_human_readable_form() {
+    assert_eq!(human_bytes(512), "512 B");
+    assert_eq!(human_bytes(1536), "1.5 KiB");
+    assert_eq!(human_bytes(20 * 1024 * 1024 * 1024), "20.0 GiB");
+}
