@@ -9,6 +9,8 @@ pub enum Reason {
     DiskUsage,
     /// Disk usage passed `diskSpaceCleanForciblyRatio`: age no longer protects files.
     Forced,
+    /// An operator asked for it (DELETE_EXPIRED_COMMITLOG): expired files go whatever the hour.
+    Manual,
 }
 
 /// What a retention pass looks at.
@@ -24,6 +26,8 @@ pub struct Inputs<'a> {
     pub disk_max_used_ratio: f64,
     pub clean_forcibly_ratio: f64,
     pub batch_max: usize,
+    /// An operator asked for a pass now: the hour does not matter, the age still does.
+    pub manual: bool,
 }
 
 /// How many of the oldest files to delete, and why.
@@ -48,6 +52,8 @@ pub fn plan(i: &Inputs<'_>) -> Plan {
         Some(Reason::DiskUsage)
     } else if is_hour {
         Some(Reason::DeleteHour)
+    } else if i.manual {
+        Some(Reason::Manual)
     } else {
         None
     };
@@ -88,7 +94,26 @@ mod tests {
             disk_max_used_ratio: 0.75,
             clean_forcibly_ratio: 0.85,
             batch_max: 10,
+            manual: false,
         }
+    }
+
+    #[test]
+    fn a_manual_pass_deletes_expired_files_outside_the_hour_and_never_young_ones() {
+        let now = 100 * 24 * HOUR + 9 * HOUR;
+        let files = [Some(now - 80 * HOUR), Some(now - 10 * HOUR), Some(now)];
+        assert_eq!(plan(&inputs(&files, now, 0.1)).delete, 0);
+        let manual = Inputs {
+            manual: true,
+            ..inputs(&files, now, 0.1)
+        };
+        assert_eq!(
+            plan(&manual),
+            Plan {
+                delete: 1,
+                reason: Some(Reason::Manual)
+            }
+        );
     }
 
     #[test]

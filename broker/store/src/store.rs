@@ -291,7 +291,20 @@ impl MessageStore {
 
     /// Runs one retention pass now (it also runs every `cleanResourceInterval`).
     pub fn run_retention_once(&self) {
-        services::clean_once(&self.inner);
+        services::clean_once(&self.inner, false);
+    }
+
+    /// Deletes the consume queue and index files that only point at commit log data already
+    /// deleted (CLEAN_EXPIRED_CONSUMEQUEUE); returns how many queue files went.
+    pub fn delete_expired_queue_files(&self) -> usize {
+        services::delete_expired_queue_files(&self.inner)
+    }
+
+    /// Deletes the commit log files older than `fileReservedTime` now, whatever the hour
+    /// (DELETE_EXPIRED_COMMITLOG), with the consume queue and index files below them. Files
+    /// younger than the reserved time stay.
+    pub fn delete_expired_now(&self) {
+        services::clean_once(&self.inner, true);
     }
 
     /// Stops the threads, flushes everything and removes the abort marker: the next open is a

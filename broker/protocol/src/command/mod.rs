@@ -10,8 +10,10 @@
 //! when absent and always written.
 
 pub mod broker_config;
+pub mod broker_consume_stats;
 pub mod call_consumer;
 pub mod check_transaction_state;
+pub mod clone_group_offset;
 pub mod connection_list;
 pub mod consumer_send_msg_back;
 pub mod create_topic;
@@ -34,13 +36,17 @@ pub mod kv_config;
 pub mod lock_batch_mq;
 pub mod notify_consumer_ids_changed;
 pub mod pull_message;
+pub mod query_consume_queue;
+pub mod query_consume_time_span;
 pub mod query_consumer_offset;
+pub mod query_correction_offset;
 pub mod query_data_version;
 pub mod query_message;
 pub mod query_topic_consume_by_who;
 pub mod register_broker;
 pub mod reply_message;
 pub mod reset_offset;
+pub mod resume_check_half_message;
 pub mod search_offset;
 pub mod send_message;
 pub mod unregister_broker;

@@ -96,6 +96,22 @@ pub async fn dispatch(
         RequestCode::GetTopicConfig => admin::topic::topic_config(broker, &request),
         RequestCode::GetSystemTopicListFromBroker => admin::topic::system_topics(broker, &request),
         RequestCode::GetSubscriptiongroupConfig => admin::group::group_config(broker, &request),
+        RequestCode::QueryConsumeTimeSpan => admin::consume::time_span(broker, &request),
+        RequestCode::QueryCorrectionOffset => admin::consume::correction_offset(broker, &request),
+        RequestCode::CloneGroupOffset => admin::consume::clone_offsets(broker, &request),
+        RequestCode::GetBrokerConsumeStats => {
+            admin::consume::broker_consume_stats(broker, &request)
+        }
+        RequestCode::CleanExpiredConsumequeue => {
+            admin::maintenance::clean_expired_queues(broker, &request).await
+        }
+        RequestCode::DeleteExpiredCommitlog => {
+            admin::maintenance::delete_expired_commit_log(broker, &request).await
+        }
+        RequestCode::QueryConsumeQueue => admin::maintenance::query_consume_queue(broker, &request),
+        RequestCode::ResumeCheckHalfMessage => {
+            admin::maintenance::resume_half_message(broker, &request)
+        }
         RequestCode::GetTopicStatsInfo => admin::topic::topic_stats(broker, &request),
         RequestCode::GetConsumeStats => admin::group::consume_stats(broker, &request),
         RequestCode::GetBrokerConfig => admin::broker::broker_config(broker, &request),

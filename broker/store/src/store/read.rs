@@ -161,6 +161,24 @@ impl MessageStore {
     }
 
     /// Next offset to be written in a queue (0 if the queue does not exist).
+    /// Up to `count` raw entries of a consume queue from logical offset `from`, with the
+    /// queue's min and max offsets (`mqadmin queryCq`); `None` when the queue does not exist.
+    pub fn queue_entries(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        from: u64,
+        count: usize,
+    ) -> Option<(u64, u64, Vec<crate::consume_queue::CqEntry>)> {
+        let q = self.inner.queue(topic, queue_id)?;
+        let (min, max) = (q.min_offset(), q.max_offset());
+        let entries = (from.max(min)..max)
+            .take(count)
+            .map_while(|n| q.get(n))
+            .collect();
+        Some((min, max, entries))
+    }
+
     pub fn max_offset_in_queue(&self, topic: &str, queue_id: i32) -> u64 {
         self.inner
             .queue(topic, queue_id)

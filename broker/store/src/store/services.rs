@@ -388,12 +388,14 @@ fn clean_loop(inner: &Inner) {
         if nap(inner, inner.config.clean_resource_interval) {
             return;
         }
-        clean_once(inner);
+        clean_once(inner, false);
     }
 }
 
 /// One retention pass.
-pub(super) fn clean_once(inner: &Inner) {
+/// One retention pass; `manual` when an operator asked for it (expired files go whatever the
+/// hour).
+pub(super) fn clean_once(inner: &Inner, manual: bool) {
     let cfg = &inner.config;
     let ratio = disk_used_ratio(&cfg.commit_log_dir()).unwrap_or(0.0);
     let full = ratio > cfg.disk_space_warning_level_ratio;
@@ -436,6 +438,7 @@ pub(super) fn clean_once(inner: &Inner) {
         disk_max_used_ratio: f64::from(cfg.disk_max_used_space_ratio) / 100.0,
         clean_forcibly_ratio: cfg.disk_space_clean_forcibly_ratio,
         batch_max: cfg.delete_file_batch_max,
+        manual,
     });
     if plan.delete == 0 {
         return;
@@ -447,15 +450,25 @@ pub(super) fn clean_once(inner: &Inner) {
             break;
         }
     }
+    delete_expired_queue_files(inner);
+}
+
+/// Deletes consume queue and index files whose entries all point below the commit log's
+/// first offset (data already gone); returns how many queue files went.
+pub(super) fn delete_expired_queue_files(inner: &Inner) -> usize {
     let min = inner.commit_log.min_offset();
     let queues: Vec<Arc<ConsumeQueue>> = inner
         .queues
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .all();
+    let mut deleted = 0;
     for q in queues {
-        if let Err(e) = q.delete_expired(min) {
-            warn!(topic = q.topic(), queue_id = q.queue_id(), error = %e, "failed to delete consume queue files");
+        match q.delete_expired(min) {
+            Ok(n) => deleted += n,
+            Err(e) => {
+                warn!(topic = q.topic(), queue_id = q.queue_id(), error = %e, "failed to delete consume queue files")
+            }
         }
     }
     if let Some(index) = &inner.index
@@ -463,4 +476,5 @@ pub(super) fn clean_once(inner: &Inner) {
     {
         warn!(error = %e, "failed to delete index files");
     }
+    deleted
 }

@@ -179,6 +179,61 @@ pub fn consume_stats_topics(
     topics
 }
 
+/// QUERY_CORRECTION_OFFSET: per queue, the least offset committed by the groups not named in
+/// `filter_groups` (comma-separated; offsets below the queue's minimum ignored), replaced by
+/// `i64::MAX` where it is ahead of `compare`'s. Apache removes the filter groups' offsets from
+/// its table while computing this; here they are only left out.
+pub fn correction_offsets(
+    offsets_by_group: &[(String, BTreeMap<i32, i64>)],
+    filter_groups: &str,
+    queue_min_offset: impl Fn(i32) -> i64,
+    compare: &BTreeMap<i32, i64>,
+) -> BTreeMap<i32, i64> {
+    let filtered: Vec<&str> = filter_groups
+        .split(',')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .collect();
+    let mut least: BTreeMap<i32, i64> = BTreeMap::new();
+    for (group, offsets) in offsets_by_group {
+        if filtered.contains(&group.as_str()) {
+            continue;
+        }
+        for (&queue_id, &offset) in offsets {
+            if offset >= queue_min_offset(queue_id) {
+                let entry = least.entry(queue_id).or_insert(offset);
+                *entry = (*entry).min(offset);
+            }
+        }
+    }
+    for (queue_id, compare_offset) in compare {
+        if let Some(offset) = least.get_mut(queue_id)
+            && *offset > *compare_offset
+        {
+            *offset = i64::MAX;
+        }
+    }
+    least
+}
+
+/// CLONE_GROUP_OFFSET and GET_BROKER_CONSUME_STATS skip a topic an online group does not
+/// subscribe to (unless the clone is `offline`); a group with no online member keeps all.
+pub fn group_covers_topic(
+    offline: bool,
+    online_subscriptions: Option<
+        &BTreeMap<String, rmq_protocol::command::heart_beat::SubscriptionData>,
+    >,
+    topic: &str,
+) -> bool {
+    offline || online_subscriptions.is_none_or(|subs| subs.is_empty() || subs.contains_key(topic))
+}
+
+/// How long the next message of a queue has waited for the group: `now` less the store time of
+/// the message at the group's offset; 0 when the group is at the end.
+pub fn consume_delay_ms(now_ms: i64, next_store_time: Option<i64>) -> i64 {
+    next_store_time.map_or(0, |t| (now_ms - t).max(0))
+}
+
 /// A byte count as Apache's `MixAll.humanReadableByteCount(bytes, false)` writes it
 /// (`512 B`, `1.5 KiB`, `20.0 GiB`).
 pub fn human_bytes(bytes: u64) -> String {

@@ -156,3 +156,34 @@ fn byte_counts_read_as_apaches_human_readable_form() {
     assert_eq!(human_bytes(1536), "1.5 KiB");
     assert_eq!(human_bytes(20 * 1024 * 1024 * 1024), "20.0 GiB");
 }
+
+#[test]
+fn correction_offsets_are_the_least_of_the_unfiltered_groups_and_max_where_ahead_of_compare() {
+    let offsets = vec![
+        ("a".to_owned(), BTreeMap::from([(0, 10), (1, 4)])),
+        ("b".to_owned(), BTreeMap::from([(0, 7), (1, 1)])),
+        ("skip".to_owned(), BTreeMap::from([(0, 0)])),
+    ];
+    // Queue 1's minimum is 2: b's offset 1 there is ignored.
+    let min = |q: i32| if q == 1 { 2 } else { 0 };
+    let compare = BTreeMap::from([(0, 9), (1, 3)]);
+    let out = correction_offsets(&offsets, "skip, other", min, &compare);
+    assert_eq!(out, BTreeMap::from([(0, 7), (1, i64::MAX)]));
+}
+
+#[test]
+fn an_online_group_covers_only_its_subscriptions_unless_offline() {
+    use rmq_protocol::command::heart_beat::SubscriptionData;
+    let subs = BTreeMap::from([("T".to_owned(), SubscriptionData::default())]);
+    assert!(group_covers_topic(false, Some(&subs), "T"));
+    assert!(!group_covers_topic(false, Some(&subs), "U"));
+    assert!(group_covers_topic(true, Some(&subs), "U"));
+    assert!(group_covers_topic(false, None, "U"));
+}
+
+#[test]
+fn the_consume_delay_is_the_wait_of_the_next_message_and_zero_at_the_end() {
+    assert_eq!(consume_delay_ms(1_000, Some(400)), 600);
+    assert_eq!(consume_delay_ms(1_000, None), 0);
+    assert_eq!(consume_delay_ms(1_000, Some(2_000)), 0);
+}
