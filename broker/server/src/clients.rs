@@ -212,6 +212,11 @@ impl<C: Clone> Clients<C> {
             .map(|m| m.channel.clone())
     }
 
+    /// Every producer group and its members.
+    pub fn producer_groups(&self) -> impl Iterator<Item = (&String, &BTreeMap<u64, Member<C>>)> {
+        self.producers.iter()
+    }
+
     /// The members of a producer group; `None` when the group has none.
     pub fn producer_group(&self, group: &str) -> Option<&BTreeMap<u64, Member<C>>> {
         self.producers.get(group)

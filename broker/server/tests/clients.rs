@@ -310,6 +310,27 @@ async fn connection_lists_show_each_client_as_it_reported_itself_and_who_consume
         .unwrap();
     let producers: ProducerConnection = serde_json::from_slice(&producers.body).unwrap();
     assert_eq!(producers.connection_set.len(), 2);
+    let all = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(RequestCode::GetAllProducerInfo),
+            T,
+        )
+        .await
+        .unwrap();
+    let all: rmq_protocol::command::connection_list::ProducerTableInfo =
+        serde_json::from_slice(&all.body).unwrap();
+    let remotes: Vec<&str> = all.data["pg"]
+        .iter()
+        .map(|p| p.remote_ip.as_str())
+        .collect();
+    assert_eq!(
+        remotes,
+        [
+            format!("/{}", java.local_addr),
+            format!("/{}", cpp.local_addr)
+        ]
+    );
     let unknown = client
         .invoke(
             &addr,

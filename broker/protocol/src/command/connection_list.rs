@@ -1,6 +1,6 @@
-//! GET_CONSUMER_CONNECTION_LIST (203) and GET_PRODUCER_CONNECTION_LIST (204): who is connected
-//! to a broker for a group, as each client reported itself (id, language, version) and where its
-//! connection comes from.
+//! GET_CONSUMER_CONNECTION_LIST (203), GET_PRODUCER_CONNECTION_LIST (204) and
+//! GET_ALL_PRODUCER_INFO (328): who is connected to a broker for a group, as each client reported
+//! itself (id, language, version) and where its connection comes from.
 
 use std::collections::BTreeMap;
 
@@ -64,6 +64,25 @@ pub struct ProducerConnection {
     pub connection_set: Vec<Connection>,
 }
 
+/// GET_ALL_PRODUCER_INFO's answer: every producer group's connections.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProducerTableInfo {
+    pub data: BTreeMap<String, Vec<ProducerInfo>>,
+}
+
+/// One producer connection; `remote_ip` as Java prints a socket address (`/10.0.0.5:53012`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProducerInfo {
+    pub client_id: String,
+    pub language: LanguageCode,
+    pub last_update_timestamp: i64,
+    #[serde(rename = "remoteIP")]
+    pub remote_ip: String,
+    pub version: i32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::assert_round_trip_and_required;
@@ -104,6 +123,27 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<ConsumerConnection>(&json).unwrap(),
             body
+        );
+    }
+
+    #[test]
+    fn the_producer_table_has_javas_names() {
+        let table = ProducerTableInfo {
+            data: [(
+                "pg".to_owned(),
+                vec![ProducerInfo {
+                    client_id: "c".into(),
+                    language: LanguageCode::Java,
+                    last_update_timestamp: 5,
+                    remote_ip: "/127.0.0.1:1".into(),
+                    version: 401,
+                }],
+            )]
+            .into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&table).unwrap(),
+            r#"{"data":{"pg":[{"clientId":"c","language":"JAVA","lastUpdateTimestamp":5,"remoteIP":"/127.0.0.1:1","version":401}]}}"#
         );
     }
 

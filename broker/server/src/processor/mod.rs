@@ -12,7 +12,7 @@
 //! | [`end_transaction`] | END_TRANSACTION: commit or roll back a half message |
 //! | [`lock`] | LOCK_BATCH_MQ, UNLOCK_BATCH_MQ for orderly consumers |
 //! | [`check_client`] | CHECK_CLIENT_CONFIG: a consumer's SQL92 expression checked at start |
-//! | [`connections`] | GET_CONSUMER/PRODUCER_CONNECTION_LIST, QUERY_TOPIC_CONSUME_BY_WHO |
+//! | [`connections`] | GET_CONSUMER/PRODUCER_CONNECTION_LIST, GET_ALL_PRODUCER_INFO, QUERY_TOPIC_CONSUME_BY_WHO |
 //! | [`call_client`] | INVOKE_BROKER_TO_RESET_OFFSET, INVOKE_BROKER_TO_GET_CONSUMER_STATUS, GET_CONSUMER_RUNNING_INFO, CONSUME_MESSAGE_DIRECTLY: requests passed on to consumers |
 //!
 //! Each family but `lock` keeps its rules in a pure `decide` module: typed refusals carrying
@@ -123,6 +123,7 @@ pub async fn dispatch(
             connections::producer_connections(broker, &request)
         }
         RequestCode::QueryTopicConsumeByWho => connections::consumed_by(broker, &request),
+        RequestCode::GetAllProducerInfo => connections::all_producers(broker, &request),
         RequestCode::InvokeBrokerToResetOffset => call_client::reset_offset(broker, &request).await,
         RequestCode::InvokeBrokerToGetConsumerStatus => {
             call_client::consumer_status(broker, &request).await

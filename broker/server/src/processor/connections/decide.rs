@@ -4,7 +4,12 @@
 use std::collections::BTreeSet;
 
 use rmq_protocol::code::ResponseCode;
-use rmq_protocol::command::connection_list::{Connection, ConsumerConnection, ProducerConnection};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use rmq_protocol::command::connection_list::{
+    Connection, ConsumerConnection, ProducerConnection, ProducerInfo, ProducerTableInfo,
+};
 
 use crate::clients::{ConsumerGroup, Member};
 
@@ -69,6 +74,34 @@ pub fn producer_connection<'a, C: 'a>(
     Ok(ProducerConnection {
         connection_set: connections(members, addr_of),
     })
+}
+
+/// GET_ALL_PRODUCER_INFO: every producer group's connections, each with its last heartbeat
+/// as wall-clock time (`now_ms` is the wall clock at `now`).
+pub fn producer_table<'a, C: 'a>(
+    groups: impl Iterator<Item = (&'a String, &'a BTreeMap<u64, Member<C>>)>,
+    addr_of: impl Fn(&C) -> String,
+    now: Instant,
+    now_ms: i64,
+) -> ProducerTableInfo {
+    let data = groups
+        .map(|(group, members)| {
+            let mut infos: Vec<ProducerInfo> = members
+                .values()
+                .map(|m| ProducerInfo {
+                    client_id: m.client_id.clone(),
+                    language: m.language,
+                    last_update_timestamp: now_ms
+                        - now.saturating_duration_since(m.last_heartbeat).as_millis() as i64,
+                    remote_ip: format!("/{}", addr_of(&m.channel)),
+                    version: m.version,
+                })
+                .collect();
+            infos.sort();
+            (group.clone(), infos)
+        })
+        .collect();
+    ProducerTableInfo { data }
 }
 
 /// QUERY_TOPIC_CONSUME_BY_WHO: groups online and subscribed, and groups with a committed
@@ -172,6 +205,20 @@ mod tests {
         assert_eq!(answer.connection_set.len(), 1);
         assert_eq!(answer.connection_set[0].language, LanguageCode::Go);
         assert_eq!(answer.connection_set[0].client_addr, "10.0.0.9:1");
+    }
+
+    #[test]
+    fn the_producer_table_dates_each_heartbeat_by_the_wall_clock() {
+        let now = Instant::now();
+        let mut clients = Clients::<String>::default();
+        let go = who("p@1", LanguageCode::Go, 401);
+        clients.register_producer(1, &"10.0.0.9:1".into(), &go, "pg", now);
+        let later = now + std::time::Duration::from_millis(1500);
+        let table = producer_table(clients.producer_groups(), String::clone, later, 10_000);
+        let info = &table.data["pg"][0];
+        assert_eq!(info.last_update_timestamp, 8_500);
+        assert_eq!(info.remote_ip, "/10.0.0.9:1");
+        assert_eq!(info.language, LanguageCode::Go);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Connection lists for tools: GET_CONSUMER_CONNECTION_LIST (203),
-//! GET_PRODUCER_CONNECTION_LIST (204), QUERY_TOPIC_CONSUME_BY_WHO (300).
+//! GET_PRODUCER_CONNECTION_LIST (204), QUERY_TOPIC_CONSUME_BY_WHO (300),
+//! GET_ALL_PRODUCER_INFO (328).
 
 pub mod decide;
 
@@ -49,6 +50,18 @@ pub fn producer_connections(broker: &Broker, request: &RemotingCommand) -> Remot
     );
     drop(clients);
     json(request, decided)
+}
+
+/// GET_ALL_PRODUCER_INFO (328).
+pub fn all_producers(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
+    let now_ms = broker.clock.now_ms();
+    let table = decide::producer_table(
+        broker.clients().producer_groups(),
+        addr_of,
+        std::time::Instant::now(),
+        now_ms,
+    );
+    json(request, Ok::<_, ConnectionsRefused>(table))
 }
 
 /// QUERY_TOPIC_CONSUME_BY_WHO (300).
