@@ -11,6 +11,10 @@ use rmq_protocol::body::kv_table::KvTable;
 use rmq_protocol::body::route::{ClusterInfo, TopicRouteData};
 use rmq_protocol::body::topic_list::TopicList;
 use rmq_protocol::code::{RequestCode, ResponseCode};
+use rmq_protocol::command::connection_list::{
+    ConsumerConnection, GetConsumerConnectionListRequestHeader,
+    GetProducerConnectionListRequestHeader, ProducerConnection,
+};
 use rmq_protocol::command::create_topic::CreateTopicRequestHeader;
 use rmq_protocol::command::delete_topic::{
     DeleteTopicFromNamesrvRequestHeader, DeleteTopicRequestHeader,
@@ -22,6 +26,9 @@ use rmq_protocol::command::kv_config::{
     GetKvConfigRequestHeader, GetKvConfigResponseHeader, PutKvConfigRequestHeader,
 };
 use rmq_protocol::command::query_message::QueryMessageRequestHeader;
+use rmq_protocol::command::reset_offset::{ResetOffsetBody, ResetOffsetRequestHeader};
+use rmq_protocol::command::search_offset::{SearchOffsetRequestHeader, SearchOffsetResponseHeader};
+use rmq_protocol::command::update_consumer_offset::UpdateConsumerOffsetRequestHeader;
 use rmq_protocol::command::view_message::ViewMessageRequestHeader;
 use rmq_remoting::{Client, ClientConfig};
 
@@ -242,6 +249,164 @@ impl Admin {
             return Ok(None);
         }
         Ok(Some(response.body))
+    }
+
+    /// GET_CONSUMER_CONNECTION_LIST; `None` when the group has no member online there
+    /// (CONSUMER_NOT_ONLINE).
+    pub async fn consumer_connections(
+        &self,
+        addr: &str,
+        group: &str,
+    ) -> Result<Option<ConsumerConnection>, RpcError> {
+        let code = RequestCode::GetConsumerConnectionList;
+        let header = GetConsumerConnectionListRequestHeader {
+            consumer_group: group.to_owned(),
+        };
+        let response = self
+            .call_accepting(
+                addr,
+                RemotingCommand::request_with_header(code, &header),
+                &[ResponseCode::ConsumerNotOnline],
+            )
+            .await?;
+        if response.code == ResponseCode::ConsumerNotOnline.code() {
+            return Ok(None);
+        }
+        decode_body(addr, code, || {
+            rmq_protocol::body::decode("ConsumerConnection", &response.body)
+        })
+        .map(Some)
+    }
+
+    /// GET_PRODUCER_CONNECTION_LIST; `None` when the group has no connection there.
+    pub async fn producer_connections(
+        &self,
+        addr: &str,
+        group: &str,
+    ) -> Result<Option<ProducerConnection>, RpcError> {
+        let code = RequestCode::GetProducerConnectionList;
+        let header = GetProducerConnectionListRequestHeader {
+            producer_group: group.to_owned(),
+        };
+        match self
+            .call(addr, RemotingCommand::request_with_header(code, &header))
+            .await
+        {
+            Ok(response) => decode_body(addr, code, || {
+                rmq_protocol::body::decode("ProducerConnection", &response.body)
+            })
+            .map(Some),
+            // Apache answers SYSTEM_ERROR "the producer group[..] not exist".
+            Err(RpcError::Refused { code: answered, .. })
+                if answered == ResponseCode::SystemError.code() =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// INVOKE_BROKER_TO_RESET_OFFSET; `None` when no consumer of the group is online there
+    /// (CONSUMER_NOT_ONLINE), which is when tools reset the committed offsets themselves.
+    pub async fn reset_offset(
+        &self,
+        addr: &str,
+        header: &ResetOffsetRequestHeader,
+    ) -> Result<Option<ResetOffsetBody>, RpcError> {
+        let code = RequestCode::InvokeBrokerToResetOffset;
+        let response = self
+            .call_accepting(
+                addr,
+                RemotingCommand::request_with_header(code, header),
+                &[ResponseCode::ConsumerNotOnline],
+            )
+            .await?;
+        if response.code == ResponseCode::ConsumerNotOnline.code() {
+            return Ok(None);
+        }
+        decode_body(addr, code, || ResetOffsetBody::decode(&response.body)).map(Some)
+    }
+
+    /// SEARCH_OFFSET_BY_TIMESTAMP: the first offset of a queue stored at or after `timestamp`.
+    pub async fn search_offset(
+        &self,
+        addr: &str,
+        topic: &str,
+        queue_id: i32,
+        timestamp: i64,
+    ) -> Result<i64, RpcError> {
+        let code = RequestCode::SearchOffsetByTimestamp;
+        let header = SearchOffsetRequestHeader {
+            topic: topic.to_owned(),
+            queue_id,
+            timestamp,
+            boundary_type: None,
+        };
+        let response = self
+            .call(addr, RemotingCommand::request_with_header(code, &header))
+            .await?;
+        response
+            .decode_header::<SearchOffsetResponseHeader>()
+            .map(|h| h.offset)
+            .map_err(|source| RpcError::Decode {
+                request: code.code(),
+                addr: addr.to_owned(),
+                what: "header",
+                source: source.into(),
+            })
+    }
+
+    /// UPDATE_CONSUMER_OFFSET: commits `offset` for `group` on one queue.
+    pub async fn commit_offset(
+        &self,
+        addr: &str,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+    ) -> Result<(), RpcError> {
+        let header = UpdateConsumerOffsetRequestHeader {
+            consumer_group: group.to_owned(),
+            topic: topic.to_owned(),
+            queue_id,
+            commit_offset: offset,
+        };
+        let request =
+            RemotingCommand::request_with_header(RequestCode::UpdateConsumerOffset, &header);
+        self.call(addr, request).await.map(drop)
+    }
+
+    /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP with a `SubscriptionGroupConfig` body.
+    pub async fn update_group(
+        &self,
+        addr: &str,
+        config: &serde_json::Value,
+    ) -> Result<(), RpcError> {
+        let request = RemotingCommand::request(RequestCode::UpdateAndCreateSubscriptiongroup)
+            .with_body(config.to_string());
+        self.call(addr, request).await.map(drop)
+    }
+
+    /// DELETE_SUBSCRIPTIONGROUP.
+    pub async fn delete_group(&self, addr: &str, group: &str) -> Result<(), RpcError> {
+        let request = RemotingCommand::request(RequestCode::DeleteSubscriptiongroup)
+            .with_ext_field("groupName", group);
+        self.call(addr, request).await.map(drop)
+    }
+
+    /// A request without header or body that only needs a SUCCESS (CLEAN_EXPIRED_CONSUMEQUEUE,
+    /// DELETE_EXPIRED_COMMITLOG).
+    pub async fn plain(&self, addr: &str, code: RequestCode) -> Result<(), RpcError> {
+        self.call(addr, RemotingCommand::request(code))
+            .await
+            .map(drop)
+    }
+
+    /// UPDATE_BROKER_CONFIG with `key=value` lines.
+    pub async fn update_broker_config(&self, addr: &str, properties: &str) -> Result<(), RpcError> {
+        let request = RemotingCommand::request(RequestCode::UpdateBrokerConfig)
+            .with_body(properties.to_owned());
+        self.call(addr, request).await.map(drop)
     }
 
     /// Sends to the name servers in turn until one answers; the answer must be SUCCESS.

@@ -85,6 +85,25 @@ pub enum Command {
     QueryMsgByKey(QueryMsgByKeyArgs),
     /// Show a message's trace (what clients with message trace on recorded about it)
     QueryMsgTraceById(QueryMsgTraceByIdArgs),
+    /// List a consumer group's connections, subscriptions and consume settings
+    ConsumerConnection(GroupArgs),
+    /// List a producer group's connections to the brokers of a topic
+    ProducerConnection(ProducerConnectionArgs),
+    /// Print every runtime figure of a broker, or of every master of a cluster
+    BrokerStatus(BrokerTargetArgs),
+    /// Reset a consumer group's offsets on a topic to a time (consumers online take it at once)
+    ResetOffsetByTime(ResetOffsetByTimeArgs),
+    /// Move a consumer group's offsets on a topic to the end of each queue
+    SkipAccumulatedMessage(ResetOffsetArgs),
+    /// Create or change a subscription group on a broker or every master of a cluster
+    UpdateSubGroup(UpdateSubGroupArgs),
+    /// Delete a subscription group from a broker or every master of a cluster
+    DeleteSubGroup(GroupOnBrokersArgs),
+    /// Delete consume queue files that only point at deleted commit log data
+    #[command(name = "cleanExpiredCQ")]
+    CleanExpiredCq(BrokerTargetArgs),
+    /// Change a broker setting at run time (brokers refuse, naming it, a key they cannot change)
+    UpdateBrokerConfig(UpdateBrokerConfigArgs),
     /// Run a local cluster from a RocketCluster manifest (no Kubernetes needed)
     Up(UpArgs),
     /// Stop a local cluster started by `rmqctl up`
@@ -97,6 +116,123 @@ pub struct ClusterListArgs {
     /// Only this cluster
     #[arg(short = 'c', long = "clusterName")]
     pub cluster: Option<String>,
+}
+
+/// A consumer or producer group.
+#[derive(Debug, Clone, Args)]
+pub struct GroupArgs {
+    /// Group name
+    #[arg(short = 'g', long = "consumerGroup")]
+    pub group: String,
+}
+
+/// `producerConnection`.
+#[derive(Debug, Clone, Args)]
+pub struct ProducerConnectionArgs {
+    /// Producer group
+    #[arg(short = 'g', long = "producerGroup")]
+    pub group: String,
+    /// A topic the group sends to (its brokers are asked)
+    #[arg(short = 't', long = "topic")]
+    pub topic: String,
+}
+
+/// One broker, or every master of a cluster.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["broker", "cluster"])))]
+pub struct BrokerTargetArgs {
+    /// This broker only (`host:port`)
+    #[arg(short = 'b', long = "brokerAddr")]
+    pub broker: Option<String>,
+    /// Every master of this cluster
+    #[arg(short = 'c', long = "clusterName")]
+    pub cluster: Option<String>,
+}
+
+/// A group's offsets on a topic.
+#[derive(Debug, Clone, Args)]
+pub struct ResetOffsetArgs {
+    /// Consumer group
+    #[arg(short = 'g', long = "group")]
+    pub group: String,
+    /// Topic
+    #[arg(short = 't', long = "topic")]
+    pub topic: String,
+    /// Also move offsets forward (without it, only offsets that move back change)
+    #[arg(short = 'f', long = "force", default_value_t = true, action = ArgAction::Set,
+          value_name = "true|false")]
+    pub force: bool,
+}
+
+/// `resetOffsetByTime`.
+#[derive(Debug, Clone, Args)]
+pub struct ResetOffsetByTimeArgs {
+    #[command(flatten)]
+    pub reset: ResetOffsetArgs,
+    /// `now`, milliseconds since the epoch, or yyyy-MM-dd#HH:mm:ss:SSS (UTC)
+    #[arg(short = 's', long = "timestamp")]
+    pub time: String,
+}
+
+/// `updateSubGroup`, with `SubscriptionGroupConfig`'s defaults.
+#[derive(Debug, Clone, Args)]
+pub struct UpdateSubGroupArgs {
+    /// Group name
+    #[arg(short = 'g', long = "groupName")]
+    pub group: String,
+    #[command(flatten)]
+    pub target: BrokerTargetArgs,
+    /// Whether the group may consume
+    #[arg(short = 's', long = "consumeEnable", default_value_t = true, action = ArgAction::Set)]
+    pub consume_enable: bool,
+    /// Start from the queue's minimum offset
+    #[arg(short = 'm', long = "consumeFromMinEnable", default_value_t = false, action = ArgAction::Set)]
+    pub consume_from_min_enable: bool,
+    /// Broadcast consumption
+    #[arg(short = 'd', long = "consumeBroadcastEnable", default_value_t = false, action = ArgAction::Set)]
+    pub consume_broadcast_enable: bool,
+    /// Retry queues
+    #[arg(short = 'q', long = "retryQueueNums", default_value_t = 1)]
+    pub retry_queue_nums: i32,
+    /// Deliveries before the dead-letter queue
+    #[arg(short = 'r', long = "retryMaxTimes", default_value_t = 16)]
+    pub retry_max_times: i32,
+    /// Broker id to consume from
+    #[arg(short = 'i', long = "brokerId", default_value_t = 0)]
+    pub broker_id: i64,
+    /// Broker id to consume from when consumption is slow
+    #[arg(
+        short = 'w',
+        long = "whichBrokerWhenConsumeSlowly",
+        default_value_t = 1
+    )]
+    pub which_broker_when_consume_slowly: i64,
+    /// Tell the group's consumers at once when members change
+    #[arg(short = 'a', long = "notifyConsumerIdsChanged", default_value_t = true, action = ArgAction::Set)]
+    pub notify_consumer_ids_changed_enable: bool,
+}
+
+/// A subscription group on a broker or every master of a cluster.
+#[derive(Debug, Clone, Args)]
+pub struct GroupOnBrokersArgs {
+    /// Group name
+    #[arg(short = 'g', long = "groupName")]
+    pub group: String,
+    #[command(flatten)]
+    pub target: BrokerTargetArgs,
+}
+
+/// `updateBrokerConfig`.
+#[derive(Debug, Clone, Args)]
+pub struct UpdateBrokerConfigArgs {
+    /// Setting name, as in broker.conf
+    #[arg(short = 'k', long = "key")]
+    pub key: String,
+    /// New value
+    #[arg(short = 'v', long = "value")]
+    pub value: String,
+    #[command(flatten)]
+    pub target: BrokerTargetArgs,
 }
 
 /// `updateTopic`.

@@ -97,6 +97,20 @@ pub enum CmdError {
     NoConsumeProgress { group: String },
     #[error("topic {topic:?} has no queue offsets on any broker")]
     NoTopicStats { topic: String },
+    #[error("group {group:?} has no client online on any broker asked")]
+    GroupNotOnline { group: String },
+    #[error("bad -s: {reason}")]
+    BadTime { reason: String },
+    #[error("{action} stopped at broker {addr}{}", done_suffix(.done))]
+    BrokerApply {
+        /// What was being done, e.g. `deleting subscription group "g"`.
+        action: String,
+        addr: String,
+        /// Brokers where it was already done.
+        done: Vec<String>,
+        #[source]
+        source: Box<RpcError>,
+    },
     #[error("the JSON output could not be written")]
     Json(#[source] serde_json::Error),
     #[error(transparent)]

@@ -45,8 +45,10 @@ use serde::Serialize;
 use crate::admin::Admin;
 use crate::cli::{Cli, Command};
 use crate::commands::{
-    cluster_list, consumer_progress, delete_topic, query_msg_by_id, query_msg_by_key,
-    query_msg_trace, topic_list, topic_route, topic_status, update_topic,
+    broker_status, clean_expired_cq, cluster_list, consumer_connection, consumer_progress,
+    delete_sub_group, delete_topic, producer_connection, query_msg_by_id, query_msg_by_key,
+    query_msg_trace, render_applied, reset_offset_by_time, topic_list, topic_route, topic_status,
+    update_broker_config, update_sub_group, update_topic,
 };
 use crate::error::CmdError;
 
@@ -111,6 +113,51 @@ pub async fn run(cli: &Cli) -> Result<Output, CmdError> {
             let mut output = print(json, &trace, query_msg_trace::render_trace)?;
             output.warnings = trace.warnings;
             Ok(output)
+        }
+        Command::ConsumerConnection(args) => {
+            let found = consumer_connection::run(&admin, args).await?;
+            print(
+                json,
+                &found,
+                consumer_connection::render_consumer_connections,
+            )
+        }
+        Command::ProducerConnection(args) => {
+            let found = producer_connection::run(&admin, args).await?;
+            print(
+                json,
+                &found,
+                producer_connection::render_producer_connections,
+            )
+        }
+        Command::BrokerStatus(args) => {
+            let status = broker_status::run(&admin, args).await?;
+            print(json, &status, broker_status::render_broker_status)
+        }
+        Command::ResetOffsetByTime(args) => {
+            let timestamp = reset_offset_by_time::timestamp_of(&args.time)?;
+            let reset = reset_offset_by_time::run(&admin, &args.reset, timestamp).await?;
+            print(json, &reset, reset_offset_by_time::render_offset_reset)
+        }
+        Command::SkipAccumulatedMessage(args) => {
+            let reset = reset_offset_by_time::run(&admin, args, -1).await?;
+            print(json, &reset, reset_offset_by_time::render_offset_reset)
+        }
+        Command::UpdateSubGroup(args) => {
+            let applied = update_sub_group::run(&admin, args).await?;
+            print(json, &applied, render_applied)
+        }
+        Command::DeleteSubGroup(args) => {
+            let applied = delete_sub_group::run(&admin, args).await?;
+            print(json, &applied, render_applied)
+        }
+        Command::CleanExpiredCq(args) => {
+            let applied = clean_expired_cq::run(&admin, args).await?;
+            print(json, &applied, render_applied)
+        }
+        Command::UpdateBrokerConfig(args) => {
+            let applied = update_broker_config::run(&admin, args).await?;
+            print(json, &applied, render_applied)
         }
         Command::Up(args) => {
             local::up::run(args).await?;

@@ -2,22 +2,94 @@
 //! function building it from decoded answers, a pure `render_*` giving the table, and a thin
 //! async `run` doing the requests.
 
+pub mod broker_status;
+pub mod clean_expired_cq;
 pub mod cluster_list;
+pub mod consumer_connection;
 pub mod consumer_progress;
+pub mod delete_sub_group;
 pub mod delete_topic;
 pub mod message;
+pub mod producer_connection;
 pub mod query_msg_by_id;
 pub mod query_msg_by_key;
 pub mod query_msg_trace;
+pub mod reset_offset_by_time;
 pub mod topic_list;
 pub mod topic_route;
 pub mod topic_status;
+pub mod update_broker_config;
+pub mod update_sub_group;
 pub mod update_topic;
+
+use std::future::Future;
 
 use rmq_protocol::body::perm;
 use rmq_protocol::body::route::{BrokerData, ClusterInfo};
+use rmq_protocol::language::version;
+use serde::Serialize;
 
-use crate::error::CmdError;
+use crate::error::{CmdError, RpcError};
+use crate::table::{Align, Table};
+
+/// A change applied to brokers one after the other: what, and where it was done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Applied {
+    pub action: String,
+    pub brokers: Vec<String>,
+}
+
+/// One row per broker.
+pub fn render_applied(applied: &Applied) -> String {
+    let mut table = Table::new(&[("Broker", Align::Left), ("Done", Align::Left)]);
+    for addr in &applied.brokers {
+        table.row(vec![addr.clone(), applied.action.clone()]);
+    }
+    table.render()
+}
+
+/// Runs `change` on each broker in turn; the first failure stops it, naming the broker and
+/// those already changed.
+pub async fn apply_each<F, Fut>(
+    action: String,
+    addrs: Vec<String>,
+    change: F,
+) -> Result<Applied, CmdError>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<(), RpcError>>,
+{
+    let mut done = Vec::new();
+    for addr in addrs {
+        if let Err(source) = change(addr.clone()).await {
+            return Err(CmdError::BrokerApply {
+                action,
+                addr,
+                done,
+                source: Box::new(source),
+            });
+        }
+        done.push(addr);
+    }
+    Ok(Applied {
+        action,
+        brokers: done,
+    })
+}
+
+/// Apache's `MQVersion` name of the ordinals clients commonly send; others as `ordinal N`.
+pub fn version_name(ordinal: i32) -> String {
+    match ordinal {
+        version::V3_0_11 => "V3_0_11".to_owned(),
+        version::V4_0_0 => "V4_0_0".to_owned(),
+        version::V4_9_4 => "V4_9_4".to_owned(),
+        version::V4_9_8 => "V4_9_8".to_owned(),
+        version::V5_0_0 => "V5_0_0".to_owned(),
+        version::V5_3_3 => "V5_3_3".to_owned(),
+        other => format!("ordinal {other}"),
+    }
+}
 
 /// A master of a cluster: broker name and address.
 #[derive(Debug, Clone, PartialEq, Eq)]
