@@ -14,8 +14,10 @@ use rmq_protocol::command::connection_list::{
 };
 use rmq_protocol::command::get_consume_stats::{ConsumeStats, GetConsumeStatsRequestHeader};
 use rmq_protocol::command::get_consumer_status::GetConsumerStatusRequestHeader;
-use rmq_protocol::command::reset_offset::{ResetOffsetBody, ResetOffsetRequestHeader};
+use rmq_protocol::command::reset_offset::ResetOffsetRequestHeader;
 use rmq_protocol::command::send_message::SendMessageResponseHeader;
+
+use serde_json::Value;
 
 use super::harness::Cluster;
 use super::support;
@@ -205,14 +207,147 @@ fn tools_reach_a_cpp_consumer_through_the_broker_and_a_reset_makes_it_consume_ev
         "{direct:?}"
     );
 
-    let answer = reset(&cluster, "Reset", "cg");
-    assert_eq!(answer.code, ResponseCode::Success as i32, "{answer:?}");
-    let table = ResetOffsetBody::decode(&answer.body).unwrap().offset_table;
-    assert!(table.iter().all(|(_, offset)| *offset == 0), "{table:?}");
+    // rmqctl sees the same member, and resets through the broker while it is online.
+    let listed = rmqctl_json(&cluster, &["consumerConnection", "-g", "cg"]);
+    assert_eq!(listed["connections"][0]["language"], "CPP");
+    assert_eq!(listed["subscriptions"][0][0], "%RETRY%cg");
+    let by_time = rmqctl_json(
+        &cluster,
+        &["resetOffsetByTime", "-g", "cg", "-t", "Reset", "-s", "0"],
+    );
+    let queues = by_time["queues"].as_array().unwrap();
+    assert_eq!(queues.len(), 4);
+    assert!(
+        queues
+            .iter()
+            .all(|q| q["offset"] == 0 && q["applied"] == "consumers"),
+        "{by_time}"
+    );
     // The consumer took the reset: every message came a second time.
     let consumed = super::harness::finish("cpp_consume.py", consumer);
     assert_eq!(consumed["distinct"], 30);
     assert_eq!(consumed["count"], 60, "{}", consumed["count"]);
+
+    // Offline, the same tools commit the offsets themselves.
+    let skipped = rmqctl_json(
+        &cluster,
+        &["skipAccumulatedMessage", "-g", "cg", "-t", "Reset"],
+    );
+    let offsets: Vec<&Value> = skipped["queues"].as_array().unwrap().iter().collect();
+    assert!(
+        offsets.iter().all(|q| q["applied"] == "committed"),
+        "{skipped}"
+    );
+    assert_eq!(offsets[0]["offset"], 30);
+    until_committed(&cluster, "Reset", "cg", 30);
+    let back = rmqctl_json(
+        &cluster,
+        &["resetOffsetByTime", "-g", "cg", "-t", "Reset", "-s", "0"],
+    );
+    assert_eq!(back["queues"][0]["offset"], 0, "{back}");
+    assert_eq!(back["queues"][0]["applied"], "committed");
+    let answer = reset(&cluster, "Reset", "cg");
+    assert_eq!(
+        answer.code,
+        ResponseCode::ConsumerNotOnline as i32,
+        "{answer:?}"
+    );
+}
+
+/// Runs `rmqctl ... --json`; it must succeed.
+fn rmqctl_json(cluster: &Cluster, args: &[&str]) -> Value {
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let output = cluster.rmqctl(&with_json);
+    assert!(
+        output.status.success(),
+        "rmqctl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn rmqctl_changes_groups_and_broker_settings_on_real_brokers_and_names_the_broker_that_refuses() {
+    let cluster = Cluster::start("");
+    let status = rmqctl_json(&cluster, &["brokerStatus", "-c", "DefaultCluster"]);
+    let figures = &status["brokers"][&cluster.broker_addr];
+    assert_eq!(
+        figures["putTps"].as_str().unwrap().split(' ').count(),
+        3,
+        "{status}"
+    );
+
+    let created = rmqctl_json(
+        &cluster,
+        &[
+            "updateSubGroup",
+            "-g",
+            "billing",
+            "-c",
+            "DefaultCluster",
+            "-r",
+            "3",
+        ],
+    );
+    assert_eq!(created["brokers"][0], cluster.broker_addr.as_str());
+    let group = cluster
+        .request(
+            &cluster.broker_addr,
+            RemotingCommand::request_with_header(
+                RequestCode::GetSubscriptiongroupConfig,
+                &rmq_protocol::command::get_subscription_group_config::GetSubscriptionGroupConfigRequestHeader {
+                    group: "billing".into(),
+                },
+            ),
+        )
+        .unwrap();
+    let group: Value = serde_json::from_slice(&group.body).unwrap();
+    assert_eq!(group["retryMaxTimes"], 3);
+    rmqctl_json(
+        &cluster,
+        &[
+            "deleteSubGroup",
+            "-g",
+            "billing",
+            "-b",
+            &cluster.broker_addr,
+        ],
+    );
+    rmqctl_json(&cluster, &["cleanExpiredCQ", "-c", "DefaultCluster"]);
+
+    rmqctl_json(
+        &cluster,
+        &[
+            "updateBrokerConfig",
+            "-k",
+            "brokerPermission",
+            "-v",
+            "4",
+            "-b",
+            &cluster.broker_addr,
+        ],
+    );
+    let status = rmqctl_json(&cluster, &["brokerStatus", "-b", &cluster.broker_addr]);
+    assert_eq!(
+        status["brokers"][&cluster.broker_addr]["brokerPermission"],
+        "4"
+    );
+    let refused = cluster.rmqctl(&[
+        "updateBrokerConfig",
+        "-k",
+        "flushDiskType",
+        "-v",
+        "SYNC_FLUSH",
+        "-c",
+        "DefaultCluster",
+    ]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains(&cluster.broker_addr) && said.contains("flushDiskType"),
+        "{said}"
+    );
 }
 
 #[test]
