@@ -45,6 +45,12 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Cluster {
+        Cluster::start_with("").0
+    }
+
+    /// A cluster whose broker.conf has `extra` lines too; with `metrics`, the broker serves
+    /// Prometheus metrics on the port returned.
+    fn start_with(extra: &str) -> (Cluster, u16) {
         let dir = tempfile::tempdir().unwrap();
         let ns_port = free_port();
         let ns_conf = dir.path().join("namesrv.properties");
@@ -64,12 +70,14 @@ impl Cluster {
         cluster.spawn("rmq-namesrv", &ns_conf);
         cluster.wait_for_log("rmq-namesrv", "listening on");
         let broker_conf = cluster.dir.path().join("broker.conf");
+        let metrics_port = free_port();
         std::fs::write(
             &broker_conf,
             format!(
                 "brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerId=0\n\
                  namesrvAddr={}\nbrokerIP1=127.0.0.1\nlistenPort={}\nbindAddress=127.0.0.1\n\
-                 storePathRootDir={}\nmappedFileSizeCommitLog=67108864\n",
+                 storePathRootDir={}\nmappedFileSizeCommitLog=67108864\n\
+                 metricsExporterType=PROM\nmetricsPromExporterPort={metrics_port}\n{extra}\n",
                 cluster.namesrv,
                 free_port(),
                 cluster.dir.path().join("store").display()
@@ -79,7 +87,7 @@ impl Cluster {
         cluster.spawn("rmq-broker", &broker_conf);
         cluster.wait_for_log("rmq-broker", "listening on");
         cluster.wait_for_log("rmq-namesrv", "new broker registered");
-        cluster
+        (cluster, metrics_port)
     }
 
     fn spawn(&mut self, name: &'static str, config: &Path) {
@@ -294,6 +302,99 @@ fn topics_created_up_front_spread_the_load_and_are_all_consumed() {
     assert_eq!(summary_count(&consumed, "messages"), 300, "{consumed}");
     assert_eq!(consumed["gaps"], 0);
     assert_eq!(consumed["duplicates"], 0);
+}
+
+/// `GET /metrics` from the broker's Prometheus endpoint.
+fn scrape(port: u16) -> String {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    text
+}
+
+/// The value of the series of `family` whose labels include every one of `labels`.
+fn series(text: &str, family: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|line| line.starts_with(&format!("{family}{{")))
+        .find(|line| labels.iter().all(|label| line.contains(label)))
+        .and_then(|line| line.rsplit(' ').next())
+        .map(|value| value.parse().unwrap())
+}
+
+#[test]
+fn metrics_move_by_what_the_load_generator_sent_and_consumed() {
+    let (cluster, port) = Cluster::start_with("");
+    let before = scrape(port);
+    assert_eq!(
+        series(
+            &before,
+            "rocketmq_messages_in_total",
+            &["topic=\"Metered\""]
+        ),
+        None
+    );
+    let produced = cluster.bench("produce -t Metered --count 1500 --size 200 --queues 4");
+    let sent = summary_count(&produced, "messages");
+    assert_eq!(sent, 1500, "{produced}");
+    let after_send = scrape(port);
+    let topic = "topic=\"Metered\"";
+    assert_eq!(
+        series(&after_send, "rocketmq_messages_in_total", &[topic]),
+        Some(sent as f64)
+    );
+    let bytes_in = series(&after_send, "rocketmq_throughput_in_total", &[topic]).unwrap();
+    assert!(bytes_in >= (sent * 200) as f64, "{bytes_in}");
+    let answered = |code: &str| {
+        let request = format!("request_code=\"{code}\"");
+        series(
+            &after_send,
+            "rocketmq_rpc_latency_count",
+            &[&request, "response_code=\"0\""],
+        )
+        .unwrap_or(0.0)
+    };
+    let sends = answered("10") + answered("310");
+    assert!(sends >= sent as f64, "{sends} sends answered SUCCESS");
+
+    let consumed = cluster.bench(&format!(
+        "consume -t Metered -g metered --from first --duration 30s --count {sent}"
+    ));
+    let got = summary_count(&consumed, "messages");
+    assert_eq!(got, sent, "{consumed}");
+    let after_consume = scrape(port);
+    assert_eq!(
+        series(&after_consume, "rocketmq_messages_out_total", &[topic]),
+        Some(got as f64)
+    );
+    assert!(
+        series(&after_consume, "rocketmq_throughput_out_total", &[topic]).unwrap()
+            >= (got * 200) as f64
+    );
+    assert!(
+        series(
+            &after_consume,
+            "rocketmq_consumer_lag_messages",
+            &[topic, "consumer_group=\"metered\""]
+        )
+        .is_some(),
+        "{after_consume}"
+    );
+    for family in [
+        "rocketmq_storage_size",
+        "rocketmq_storage_flush_behind_bytes",
+        "rocketmq_producer_connections",
+        "rocketmq_topic_number",
+    ] {
+        assert!(
+            after_consume.contains(&format!("\n{family}{{")),
+            "{family} missing"
+        );
+    }
 }
 
 #[test]

@@ -15,6 +15,33 @@ use rmq_store::StoreConfig;
 
 use crate::ha::config::HaConfig;
 
+/// Where metrics go (`metricsExporterType`, Apache 5's key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsExporter {
+    /// Not exported (Apache's default).
+    Disable,
+    /// Served for Prometheus on `metricsPromExporterHost:metricsPromExporterPort` at `/metrics`.
+    Prom,
+}
+
+impl Value for MetricsExporter {
+    const EXPECTED: &'static str = "DISABLE or PROM (OTLP_GRPC and LOG are not supported)";
+    fn parse_value(text: &str) -> Option<MetricsExporter> {
+        match text {
+            "DISABLE" => Some(MetricsExporter::Disable),
+            "PROM" => Some(MetricsExporter::Prom),
+            _ => None,
+        }
+    }
+    fn write_value(&self) -> String {
+        match self {
+            MetricsExporter::Disable => "DISABLE",
+            MetricsExporter::Prom => "PROM",
+        }
+        .to_owned()
+    }
+}
+
 /// The replication role (`brokerRole`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BrokerRole {
@@ -66,6 +93,12 @@ pub struct BrokerConfig {
     /// Whether replies (SEND_REPLY_MESSAGE) are stored as well as pushed to the requester.
     pub store_reply_message_enable: bool,
     pub max_pull_batch: usize,
+    pub metrics_exporter: MetricsExporter,
+    /// Host the Prometheus endpoint binds; empty: `bindAddress`.
+    pub metrics_prom_host: String,
+    pub metrics_prom_port: u16,
+    /// Topics with their own metric series; later ones count under `topic="_other"`.
+    pub metrics_max_topics: usize,
     /// Retry/DLQ, transactions, ordered consumption, SQL92 and trace keys.
     pub messaging: crate::messaging::MessagingConfig,
     /// Replication keys (`haMasterAddress`, `slaveTimeout`, ...).
@@ -105,6 +138,10 @@ impl BrokerConfig {
             trace_on: true,
             store_reply_message_enable: true,
             max_pull_batch: 32,
+            metrics_exporter: MetricsExporter::Disable,
+            metrics_prom_host: String::new(),
+            metrics_prom_port: 5557,
+            metrics_max_topics: 1000,
             messaging: crate::messaging::MessagingConfig::default(),
             ha: HaConfig::default(),
             store: StoreConfig::new(home.join("store")),
@@ -249,6 +286,11 @@ pub const KEYS: &[Key<BrokerConfig>] = &[
     conf_key!("traceOn": trace_on = value),
     conf_key!("storeReplyMessageEnable": store_reply_message_enable = value),
     conf_key!("maxPullBatch": max_pull_batch = number(1, 100_000)),
+    conf_key!("metricsExporterType": metrics_exporter = value),
+    conf_key!("metricsPromExporterHost": metrics_prom_host = value),
+    // 0 lets the kernel choose (tests).
+    conf_key!("metricsPromExporterPort": metrics_prom_port = number(0, 65535)),
+    conf_key!("metricsMaxTopics": metrics_max_topics = number(1, 1_000_000)),
 ];
 
 impl Value for BrokerRole {

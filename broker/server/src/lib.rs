@@ -23,6 +23,7 @@
 //! | [`rebalance_lock`] | queue locks of orderly consumers |
 //! | [`sql_filter`] | SQL92 property filters |
 //! | [`props`] | editing stored property strings |
+//! | [`metrics`] | Prometheus `/metrics` with Apache 5's metric names (`metricsExporterType=PROM`) |
 //! | [`stats`] | traffic totals, per-second samples and the 10 s / 1 min / 10 min rates runtime info reports |
 //! | [`ha`] | master/slave replication: HA listener and client, SYNC_MASTER waits, metadata sync |
 
@@ -36,6 +37,7 @@ pub mod groups;
 pub mod ha;
 pub mod long_poll;
 pub mod messaging;
+pub mod metrics;
 pub mod notify;
 pub mod offsets;
 pub mod processor;
@@ -52,6 +54,6 @@ pub mod stop_signal;
 pub mod topics;
 pub mod transaction;
 
-pub use config::{BrokerConfig, BrokerRole, ConfigError};
+pub use config::{BrokerConfig, BrokerRole, ConfigError, MetricsExporter};
 pub use startup::{RunningBroker, StartError, start, start_with_clock};
 pub use state::Broker;

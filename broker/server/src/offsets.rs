@@ -90,6 +90,16 @@ impl ConsumerOffsets {
         self.dirty.store(true, Ordering::Release);
     }
 
+    /// Drops every offset of `group` (DELETE_SUBSCRIPTIONGROUP with `removeOffset`). Keys are
+    /// `topic@group`; a topic may itself hold `@`, so the group is matched at the end.
+    pub fn remove_group(&self, group: &str) {
+        let suffix = format!("@{group}");
+        self.lock()
+            .offset_table
+            .retain(|k, _| !k.ends_with(&suffix));
+        self.dirty.store(true, Ordering::Release);
+    }
+
     /// A slave adds its master's offsets over its own (Apache's `putAll`: per `topic@group`).
     pub fn merge_from_master(&self, master: ConsumerOffsetTable) {
         self.lock().offset_table.extend(master.offset_table);

@@ -37,7 +37,13 @@ pub struct BrokerHandler {
 
 impl Handler for BrokerHandler {
     async fn handle(&self, conn: &ConnHandle, request: RemotingCommand) -> Option<RemotingCommand> {
-        Some(processor::dispatch(&self.broker, conn, request).await)
+        let started = Instant::now();
+        let code = request.code;
+        let response = processor::dispatch(&self.broker, conn, request).await;
+        self.broker
+            .metrics
+            .request(code, response.code, started.elapsed());
+        Some(response)
     }
 
     fn connection_closed(&self, conn: &ConnHandle) {
@@ -55,6 +61,7 @@ pub struct RunningBroker {
     broker: Arc<Broker>,
     local_addr: SocketAddr,
     fast_addr: Option<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -63,6 +70,11 @@ impl RunningBroker {
     /// The main listener's address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The Prometheus endpoint's address, when `metricsExporterType=PROM`.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// The `listenPort - 2` listener's address, when it runs.
@@ -148,6 +160,35 @@ pub async fn start_with_clock(
     } else {
         None
     };
+    let metrics_listener = match config.metrics_exporter {
+        crate::config::MetricsExporter::Prom => {
+            let ip = if config.metrics_prom_host.trim().is_empty() {
+                config.bind_address
+            } else {
+                config
+                    .metrics_prom_host
+                    .trim()
+                    .parse()
+                    .map_err(|_| StartError::Bind {
+                        addr: SocketAddr::new(config.bind_address, config.metrics_prom_port),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::InvalidInput,
+                            format!(
+                                "metricsPromExporterHost={:?} is not an IP address",
+                                config.metrics_prom_host
+                            ),
+                        ),
+                    })?
+            };
+            let addr = SocketAddr::new(ip, config.metrics_prom_port);
+            Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?,
+            )
+        }
+        crate::config::MetricsExporter::Disable => None,
+    };
     if ephemeral {
         config.ha_listen_port = 0;
     }
@@ -210,6 +251,7 @@ pub async fn start_with_clock(
     crate::messaging::create_system_topics(&topics, &config.messaging);
     let (stop, stopping) = watch::channel(false);
     let day_marks = DayMarks::starting(clock.now_ms(), Default::default());
+    let metrics = crate::metrics::Metrics::new(config.metrics_max_topics);
     let broker = Arc::new(Broker {
         permission: AtomicI32::new(config.broker_permission),
         config,
@@ -223,6 +265,7 @@ pub async fn start_with_clock(
         started_at_ms: clock.now_ms(),
         clock,
         stats: Counters::default(),
+        metrics,
         history: Mutex::new((History::default(), day_marks)),
         namesrv_client: Client::default(),
         stopping: stopping.clone(),
@@ -253,6 +296,15 @@ pub async fn start_with_clock(
     tasks.spawn(persist_offsets(broker.clone(), stopping.clone()));
     tasks.spawn(expire_clients(broker.clone(), stopping.clone()));
     tasks.spawn(crate::stats::service::run(broker.clone(), stopping.clone()));
+    let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+    if let Some(listener) = metrics_listener {
+        info!(addr = ?metrics_addr, "Prometheus metrics at /metrics");
+        tasks.spawn(crate::metrics::http::serve(
+            listener,
+            broker.clone(),
+            stopping.clone(),
+        ));
+    }
     tasks.spawn(crate::schedule::service::run(
         broker.clone(),
         stopping.clone(),
@@ -273,6 +325,7 @@ pub async fn start_with_clock(
         broker,
         local_addr,
         fast_addr,
+        metrics_addr,
         stop,
         tasks,
     })

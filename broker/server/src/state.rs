@@ -37,6 +37,8 @@ pub struct Broker {
     pub started_at_ms: i64,
     /// The wall clock every processor and service reads.
     pub clock: Clock,
+    /// Prometheus counters of the request paths.
+    pub metrics: crate::metrics::Metrics,
     /// Traffic totals, bumped on the request paths.
     pub stats: Counters,
     /// Per-second samples of `stats` and the midnight totals, for the rates tools show.

@@ -294,6 +294,16 @@ impl MessageStore {
         services::clean_once(&self.inner, false);
     }
 
+    /// Share in use of the filesystems holding the commit log and the consume queues
+    /// (`commitLogDiskRatio`, `consumeQueueDiskRatio`); `None` when `statvfs` fails.
+    pub fn disk_used_ratios(&self) -> (Option<f64>, Option<f64>) {
+        let config = &self.inner.config;
+        (
+            services::disk_used_ratio(&config.commit_log_dir()),
+            services::disk_used_ratio(&config.consume_queue_dir()),
+        )
+    }
+
     /// Deletes the consume queue and index files that only point at commit log data already
     /// deleted (CLEAN_EXPIRED_CONSUMEQUEUE); returns how many queue files went.
     pub fn delete_expired_queue_files(&self) -> usize {

@@ -88,6 +88,23 @@ pub fn runtime_info(broker: &Broker, request: &RemotingCommand) -> RemotingComma
                 .saturating_sub(store.commit_log_flushed_offset()),
         ),
     );
+    let (log_ratio, queue_ratio) = store.disk_used_ratios();
+    let ratio = |r: Option<f64>| r.map_or_else(|| "-1".to_owned(), stats::java_double);
+    put("commitLogDiskRatio", ratio(log_ratio));
+    put(
+        &format!(
+            "commitLogDiskRatio_{}",
+            store.config().commit_log_dir().display()
+        ),
+        ratio(log_ratio),
+    );
+    put("consumeQueueDiskRatio", ratio(queue_ratio));
+    put(
+        "cpuNum",
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .to_string(),
+    );
     if let Some((total, free)) = store.disk_capacity() {
         put(
             "commitLogDirCapacity",
@@ -157,6 +174,14 @@ pub fn broker_config(broker: &Broker, request: &RemotingCommand) -> RemotingComm
         .map(|(key, value)| (key.to_owned(), value))
         .collect();
     props.insert("brokerPermission".into(), broker.permission().to_string());
+    // Keys Apache always lists and `mqadmin exportConfigs` reads without a null check: no
+    // filter servers run here, and TLS is not served (yet).
+    props
+        .entry("filterServerNums".into())
+        .or_insert_with(|| "0".into());
+    props
+        .entry("useTLS".into())
+        .or_insert_with(|| "false".into());
     let version = serde_json::json!({
         "counter": broker.topics.snapshot().data_version.counter,
         "timestamp": broker.started_at_ms,

@@ -30,13 +30,20 @@ pub fn update_group(broker: &Broker, request: &RemotingCommand) -> RemotingComma
     }
 }
 
-/// DELETE_SUBSCRIPTIONGROUP (207).
+/// DELETE_SUBSCRIPTIONGROUP (207); with `removeOffset=true` the group's committed offsets go too.
 pub fn delete_group(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
     let Some(group) = request.ext_fields.get("groupName") else {
         return refusal(request, &AdminRefused::GroupNameMissing);
     };
+    let remove_offsets = request.ext_fields.get("removeOffset") == Some("true");
     match broker.groups.delete(group) {
-        Ok(_) => RemotingCommand::response_to(request, ResponseCode::Success),
+        Ok(_) => {
+            if remove_offsets {
+                info!(%group, "subscription group deleted with its offsets");
+                broker.offsets.remove_group(group);
+            }
+            RemotingCommand::response_to(request, ResponseCode::Success)
+        }
         Err(error) => refusal(request, &AdminRefused::Failed(error.to_string())),
     }
 }

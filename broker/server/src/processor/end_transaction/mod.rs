@@ -8,6 +8,8 @@
 
 pub mod decide;
 
+use std::sync::atomic::Ordering;
+
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::ResponseCode;
 use rmq_protocol::command::end_transaction::EndTransactionRequestHeader;
@@ -80,6 +82,9 @@ fn resolve(
         .messaging
         .resolved
         .contains(&header.producer_group, uniq);
+    if first && matches!(resolution, decide::Resolution::Rollback) {
+        broker.metrics.rollbacks.fetch_add(1, Ordering::Relaxed);
+    }
     match decide::action(resolution, first) {
         Some(Action::CommitAndMark) => {
             let (real_topic, real_queue, sys_flag) =
@@ -105,6 +110,7 @@ fn resolve(
                 &message,
             )
             .map_err(|e| EndTransactionRefused::Store(e.to_string()))?;
+            broker.metrics.commits.fetch_add(1, Ordering::Relaxed);
         }
         Some(Action::MarkOnly) if !first => {
             info!(group = %header.producer_group, %uniq, "transaction already resolved; not stored again");

@@ -166,6 +166,9 @@ fn get(
                 .stats
                 .got_bytes
                 .fetch_add(joined.len() as u64, Ordering::Relaxed);
+            broker
+                .metrics
+                .messages_out(&header.topic, kept as u64, joined.len() as u64);
             body = joined.freeze();
         }
     }

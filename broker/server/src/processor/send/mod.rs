@@ -96,6 +96,9 @@ pub async fn store_and_answer(
         .stats
         .put_bytes
         .fetch_add(appended.wrote_bytes as u64, Ordering::Relaxed);
+    broker
+        .metrics
+        .messages_in(&header.topic, count, appended.wrote_bytes as u64);
     let response_header = SendMessageResponseHeader {
         msg_id,
         queue_id: accepted.queue_id,

@@ -107,6 +107,10 @@ fn store_again(
     crate::schedule::put_message(&broker.store, &broker.config.store.delay_levels, &message)
         .map_err(SendBackRefused::Store)?;
     if destination == Destination::DeadLetter {
+        broker
+            .metrics
+            .sent_to_dlq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         info!(group = %header.group, %topic, reconsume_times = view.reconsume_times(), origin = %origin, "message moved to the dead-letter queue");
     }
     Ok(())

@@ -1,0 +1,144 @@
+//! The `/metrics` endpoint: a minimal HTTP/1.1 server, one request per connection. Anything
+//! but `GET /metrics` gets 404 or 405; a request head over 8 KiB or slower than 5 s is dropped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tracing::{debug, warn};
+
+use crate::state::Broker;
+use crate::stop_signal::stopped;
+
+const MAX_HEAD: usize = 8 * 1024;
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a request head asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Metrics,
+    NotFound,
+    MethodNotAllowed,
+    BadRequest,
+}
+
+/// Reads the request line of `head`.
+pub fn route(head: &[u8]) -> Route {
+    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Route::BadRequest;
+    };
+    if !version.starts_with("HTTP/1.") {
+        return Route::BadRequest;
+    }
+    let path = target.split('?').next().unwrap_or_default();
+    match (method, path) {
+        ("GET", "/metrics") => Route::Metrics,
+        (_, "/metrics") => Route::MethodNotAllowed,
+        _ => Route::NotFound,
+    }
+}
+
+/// A full response with `status` and `body`.
+pub fn response(status: &str, content_type: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Serves `listener` until the broker stops.
+pub async fn serve(listener: TcpListener, broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
+    let stop = stopped(stopping);
+    tokio::pin!(stop);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut stop => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                tokio::spawn(answer(stream, broker.clone()));
+            }
+            Err(error) => {
+                warn!(%error, "metrics endpoint: accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn answer(mut stream: TcpStream, broker: Arc<Broker>) {
+    let mut head = Vec::with_capacity(512);
+    let mut buf = [0u8; 1024];
+    let read = tokio::time::timeout(READ_TIMEOUT, async {
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HEAD {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
+    if !matches!(read, Ok(Ok(()))) {
+        debug!("metrics endpoint: request head not read");
+        return;
+    }
+    let reply = match route(&head) {
+        Route::Metrics => {
+            let scraped = tokio::task::spawn_blocking(move || {
+                super::scrape::scrape(&broker, &broker.metrics)
+            })
+            .await
+            .unwrap_or_default();
+            response(
+                "200 OK",
+                "text/plain; version=0.0.4; charset=utf-8",
+                &scraped,
+            )
+        }
+        Route::NotFound => response("404 Not Found", "text/plain", "not found: try /metrics\n"),
+        Route::MethodNotAllowed => response("405 Method Not Allowed", "text/plain", "only GET\n"),
+        Route::BadRequest => response("400 Bad Request", "text/plain", "bad request\n"),
+    };
+    let _ = stream.write_all(&reply).await;
+    let _ = stream.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_get_metrics_is_served() {
+        assert_eq!(
+            route(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Route::Metrics
+        );
+        assert_eq!(route(b"GET /metrics?x=1 HTTP/1.0\r\n\r\n"), Route::Metrics);
+        assert_eq!(
+            route(b"POST /metrics HTTP/1.1\r\n\r\n"),
+            Route::MethodNotAllowed
+        );
+        assert_eq!(route(b"GET / HTTP/1.1\r\n\r\n"), Route::NotFound);
+        assert_eq!(route(b"\x16\x03\x01garbage"), Route::BadRequest);
+        assert_eq!(route(b""), Route::BadRequest);
+    }
+
+    #[test]
+    fn a_response_carries_its_length_and_closes() {
+        let text = String::from_utf8(response("200 OK", "text/plain", "abc")).unwrap();
+        assert_eq!(
+            text,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"
+        );
+    }
+}

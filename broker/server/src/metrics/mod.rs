@@ -1,0 +1,258 @@
+//! Prometheus metrics of the broker, with Apache RocketMQ 5's metric names so dashboards made
+//! for Apache's OpenTelemetry exporter work unchanged.
+//!
+//! The request paths bump counters held here ([`Metrics`]); everything else (lag, store, HA,
+//! connections) is read from the broker's state when `/metrics` is scraped ([`scrape`]).
+//! [`exposition`] writes the text format; [`http`] serves it (`metricsExporterType=PROM`,
+//! `metricsPromExporterHost`, `metricsPromExporterPort`).
+//!
+//! Label cardinality is bounded: at most `metricsMaxTopics` topics get their own series
+//! (later ones count under `topic="_other"`), at most `metricsMaxLagSeries` group/topic lag
+//! series are written per scrape, and request series are one per request and response code
+//! pair the broker has answered.
+
+pub mod exposition;
+pub mod http;
+pub mod scrape;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+/// The label of topics past the cap.
+pub const OTHER_TOPIC: &str = "_other";
+
+/// Bounds of the request latency histogram, in milliseconds (Apache's `rocketmq_rpc_latency`
+/// buckets: 1, 3, 5, 10, 100, 1000, 3000 ms and beyond).
+pub const LATENCY_BUCKETS_MS: [f64; 7] = [1.0, 3.0, 5.0, 10.0, 100.0, 1000.0, 3000.0];
+
+/// Bounds of the message size histogram, in bytes (Apache's `rocketmq_message_size`).
+pub const SIZE_BUCKETS: [f64; 8] = [
+    1024.0,
+    4096.0,
+    16_384.0,
+    65_536.0,
+    262_144.0,
+    1_048_576.0,
+    4_194_304.0,
+    16_777_216.0,
+];
+
+/// Counts of one topic.
+#[derive(Debug, Default)]
+pub struct TopicCounters {
+    pub messages_in: AtomicU64,
+    pub bytes_in: AtomicU64,
+    pub messages_out: AtomicU64,
+    pub bytes_out: AtomicU64,
+}
+
+/// A histogram with fixed bucket bounds; counts are cumulative only when written.
+#[derive(Debug)]
+pub struct Histogram {
+    bounds: &'static [f64],
+    /// One count per bound, plus one for values above the last.
+    counts: Box<[AtomicU64]>,
+    /// Sum of observed values, in thousandths of the unit.
+    sum_milli: AtomicU64,
+}
+
+impl Histogram {
+    pub fn new(bounds: &'static [f64]) -> Histogram {
+        Histogram {
+            bounds,
+            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum_milli: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, value: f64) {
+        let slot = self
+            .bounds
+            .iter()
+            .position(|bound| value <= *bound)
+            .unwrap_or(self.bounds.len());
+        self.counts[slot].fetch_add(1, Ordering::Relaxed);
+        self.sum_milli
+            .fetch_add((value * 1000.0) as u64, Ordering::Relaxed);
+    }
+
+    /// `(upper bound, cumulative count)` per bucket, `+Inf` last; the sum; the count.
+    pub fn snapshot(&self) -> (Vec<(f64, u64)>, f64, u64) {
+        let mut cumulative = 0;
+        let mut buckets = Vec::with_capacity(self.counts.len());
+        for (slot, count) in self.counts.iter().enumerate() {
+            cumulative += count.load(Ordering::Relaxed);
+            let bound = self.bounds.get(slot).copied().unwrap_or(f64::INFINITY);
+            buckets.push((bound, cumulative));
+        }
+        let sum = self.sum_milli.load(Ordering::Relaxed) as f64 / 1000.0;
+        (buckets, sum, cumulative)
+    }
+}
+
+/// What the request paths count.
+#[derive(Debug)]
+pub struct Metrics {
+    max_topics: usize,
+    topics: RwLock<HashMap<String, Arc<TopicCounters>>>,
+    other: Arc<TopicCounters>,
+    requests: RwLock<HashMap<(i32, i32), Arc<Histogram>>>,
+    pub message_size: Histogram,
+    pub sent_to_dlq: AtomicU64,
+    pub commits: AtomicU64,
+    pub rollbacks: AtomicU64,
+}
+
+impl Metrics {
+    pub fn new(max_topics: usize) -> Metrics {
+        Metrics {
+            max_topics,
+            topics: RwLock::default(),
+            other: Arc::default(),
+            requests: RwLock::default(),
+            message_size: Histogram::new(&SIZE_BUCKETS),
+            sent_to_dlq: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+            rollbacks: AtomicU64::new(0),
+        }
+    }
+
+    /// The counters of `topic`; past the cap, the shared `_other` ones.
+    pub fn topic(&self, topic: &str) -> Arc<TopicCounters> {
+        if let Some(found) = self
+            .topics
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(topic)
+        {
+            return found.clone();
+        }
+        let mut topics = self.topics.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = topics.get(topic) {
+            return found.clone();
+        }
+        if topics.len() >= self.max_topics {
+            return self.other.clone();
+        }
+        let counters = Arc::new(TopicCounters::default());
+        topics.insert(topic.to_owned(), counters.clone());
+        counters
+    }
+
+    /// Messages stored for `topic` by a send.
+    pub fn messages_in(&self, topic: &str, messages: u64, bytes: u64) {
+        let counters = self.topic(topic);
+        counters.messages_in.fetch_add(messages, Ordering::Relaxed);
+        counters.bytes_in.fetch_add(bytes, Ordering::Relaxed);
+        if messages > 0 {
+            self.message_size.observe(bytes as f64 / messages as f64);
+        }
+    }
+
+    /// Messages of `topic` handed to a consumer.
+    pub fn messages_out(&self, topic: &str, messages: u64, bytes: u64) {
+        let counters = self.topic(topic);
+        counters.messages_out.fetch_add(messages, Ordering::Relaxed);
+        counters.bytes_out.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// One answered request.
+    pub fn request(&self, request_code: i32, response_code: i32, took: Duration) {
+        let key = (request_code, response_code);
+        let found = self
+            .requests
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        let histogram = found.unwrap_or_else(|| {
+            self.requests
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(key)
+                .or_insert_with(|| Arc::new(Histogram::new(&LATENCY_BUCKETS_MS)))
+                .clone()
+        });
+        histogram.observe(took.as_secs_f64() * 1000.0);
+    }
+
+    /// Every topic's counters, `_other` last when anything was counted there.
+    pub fn topics(&self) -> Vec<(String, Arc<TopicCounters>)> {
+        let mut all: Vec<(String, Arc<TopicCounters>)> = self
+            .topics
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(name, counters)| (name.clone(), counters.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let other = &self.other;
+        if other.messages_in.load(Ordering::Relaxed) + other.messages_out.load(Ordering::Relaxed)
+            > 0
+        {
+            all.push((OTHER_TOPIC.to_owned(), other.clone()));
+        }
+        all
+    }
+
+    /// Every request series, by request and response code.
+    pub fn requests(&self) -> Vec<((i32, i32), Arc<Histogram>)> {
+        let mut all: Vec<_> = self
+            .requests
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(key, h)| (*key, h.clone()))
+            .collect();
+        all.sort_by_key(|(key, _)| *key);
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_past_the_cap_count_under_other() {
+        let metrics = Metrics::new(2);
+        metrics.messages_in("a", 1, 10);
+        metrics.messages_in("b", 1, 10);
+        metrics.messages_in("c", 2, 20);
+        metrics.messages_out("d", 1, 5);
+        let topics = metrics.topics();
+        let names: Vec<&str> = topics.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["a", "b", OTHER_TOPIC]);
+        let other = &topics[2].1;
+        assert_eq!(other.messages_in.load(Ordering::Relaxed), 2);
+        assert_eq!(other.messages_out.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_histogram_counts_each_value_in_its_bucket_and_reads_cumulatively() {
+        let h = Histogram::new(&LATENCY_BUCKETS_MS);
+        for value in [0.5, 2.0, 2.5, 50.0, 9_999.0] {
+            h.observe(value);
+        }
+        let (buckets, sum, count) = h.snapshot();
+        assert_eq!(count, 5);
+        assert_eq!(buckets[0], (1.0, 1));
+        assert_eq!(buckets[1], (3.0, 3));
+        assert_eq!(buckets[4], (100.0, 4));
+        assert_eq!(buckets.last().unwrap(), &(f64::INFINITY, 5));
+        assert!((sum - 10_054.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn each_request_and_response_code_pair_is_one_series() {
+        let metrics = Metrics::new(10);
+        metrics.request(10, 0, Duration::from_millis(2));
+        metrics.request(10, 0, Duration::from_millis(4));
+        metrics.request(10, 1, Duration::from_millis(4));
+        let series = metrics.requests();
+        assert_eq!(series.len(), 2);
+        assert_eq!(series[0].1.snapshot().2, 2);
+    }
+}
