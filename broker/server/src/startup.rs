@@ -24,7 +24,7 @@ use crate::ha::Replication;
 use crate::long_poll::PullWaiters;
 use crate::offsets::ConsumerOffsets;
 use crate::state::Broker;
-use crate::stats::{Counters, DayMarks, History};
+use crate::stats::{Counters, DayMarks, History, Items};
 use crate::stop_signal::stopped;
 use crate::topics::Topics;
 use crate::{notify, processor, register};
@@ -267,6 +267,7 @@ pub async fn start_with_clock(
         stats: Counters::default(),
         metrics,
         history: Mutex::new((History::default(), day_marks)),
+        items: Mutex::new(Items::default()),
         namesrv_client: Client::default(),
         stopping: stopping.clone(),
         messaging,

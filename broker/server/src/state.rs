@@ -17,7 +17,7 @@ use crate::ha::Replication;
 use crate::long_poll::PullWaiters;
 use crate::messaging::Messaging;
 use crate::offsets::ConsumerOffsets;
-use crate::stats::{Counters, DayMarks, History};
+use crate::stats::{Counters, DayMarks, History, Items};
 use crate::topics::Topics;
 
 /// Everything request processors share.
@@ -43,6 +43,8 @@ pub struct Broker {
     pub stats: Counters,
     /// Per-second samples of `stats` and the midnight totals, for the rates tools show.
     pub history: Mutex<(History, DayMarks)>,
+    /// The minute/hour/day windows of VIEW_BROKER_STATS_DATA.
+    pub items: Mutex<Items>,
     /// Client used to talk to name servers.
     pub namesrv_client: Client,
     /// Set when the broker is stopping: suspended pulls answer at once.
@@ -61,6 +63,32 @@ impl Broker {
         let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
         history.0.push(now, reading);
         history.1.observe(now, reading);
+        drop(history);
+        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+        let cluster = self.config.cluster_name.as_str();
+        let put = reading.put_messages;
+        let got = reading.got_messages;
+        items.tick(now, "BROKER_PUT_NUMS", cluster, put, put);
+        items.tick(now, "BROKER_GET_NUMS", cluster, got, got);
+        for (topic, c) in self.metrics.topics() {
+            let messages = c.messages_in.load(Ordering::Relaxed);
+            let bytes = c.bytes_in.load(Ordering::Relaxed);
+            items.tick(now, "TOPIC_PUT_NUMS", &topic, messages, messages);
+            items.tick(now, "TOPIC_PUT_SIZE", &topic, bytes, messages);
+        }
+        for (topic, group, c) in self.metrics.groups() {
+            let key = format!("{topic}@{group}");
+            let pulls = c.pulls.load(Ordering::Relaxed);
+            let messages = c.messages.load(Ordering::Relaxed);
+            items.tick(now, "GROUP_GET_NUMS", &key, messages, pulls);
+            items.tick(
+                now,
+                "GROUP_GET_SIZE",
+                &key,
+                c.bytes.load(Ordering::Relaxed),
+                pulls,
+            );
+        }
     }
 
     /// The rates and midnight totals, read under one lock.

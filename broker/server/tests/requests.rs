@@ -626,3 +626,74 @@ async fn runtime_info_reports_rates_over_apaches_windows_and_the_morning_totals(
     assert_eq!(table["msgPutTotalYesterdayMorning"], "0");
     running.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_stats_data_reports_puts_by_topic_and_gets_by_group_over_apaches_windows() {
+    use rmq_broker::clock::Clock;
+    use rmq_protocol::command::view_broker_stats::{
+        BrokerStatsData, ViewBrokerStatsDataRequestHeader,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "listenPort=0\nbindAddress=127.0.0.1\nfastListenEnable=false\nstorePathRootDir={}\n\
+         mappedFileSizeCommitLog=4194304\n",
+        dir.path().display()
+    );
+    let clock = Clock::manual(1_700_000_000_000);
+    let running =
+        rmq_broker::start_with_clock(BrokerConfig::from_properties(&text).unwrap(), clock.clone())
+            .await
+            .unwrap();
+    let addr = running.local_addr().to_string();
+    let client = Client::default();
+    let broker = running.broker();
+    broker.sample_stats();
+    for i in 0..30 {
+        let r = client
+            .invoke(&addr, send("S", &format!("m{i}"), "a"), T)
+            .await
+            .unwrap();
+        assert_eq!(r.code, ResponseCode::Success as i32);
+    }
+    assert!(broker.store.wait_dispatched(T));
+    let pulled = client.invoke(&addr, pull("S", 0, 0, "*"), T).await.unwrap();
+    assert_eq!(pulled.code, ResponseCode::Success as i32);
+    clock.advance(10_000);
+    broker.sample_stats();
+    let view = |name: &str, key: &str| {
+        RemotingCommand::request_with_header(
+            RequestCode::ViewBrokerStatsData,
+            &ViewBrokerStatsDataRequestHeader {
+                stats_name: name.into(),
+                stats_key: key.into(),
+            },
+        )
+    };
+    let puts = client
+        .invoke(&addr, view("TOPIC_PUT_NUMS", "S"), T)
+        .await
+        .unwrap();
+    assert_eq!(puts.code, ResponseCode::Success as i32, "{puts:?}");
+    let puts: BrokerStatsData = serde_json::from_slice(&puts.body).unwrap();
+    assert_eq!(puts.stats_minute.sum, 30);
+    assert_eq!(puts.stats_minute.tps, 3.0);
+    assert_eq!(puts.stats_day.sum, 30);
+    let gets = client
+        .invoke(&addr, view("GROUP_GET_NUMS", "S@cg"), T)
+        .await
+        .unwrap();
+    let gets: BrokerStatsData = serde_json::from_slice(&gets.body).unwrap();
+    assert_eq!(gets.stats_minute.sum, 30);
+    assert_eq!(gets.stats_minute.avgpt, 30.0, "one pull took all 30");
+    let unknown = client
+        .invoke(&addr, view("TOPIC_PUT_NUMS", "Nope"), T)
+        .await
+        .unwrap();
+    assert_answered(
+        &unknown,
+        ResponseCode::SystemError,
+        "The stats <TOPIC_PUT_NUMS> <Nope> not exist",
+    );
+    running.shutdown().await;
+}

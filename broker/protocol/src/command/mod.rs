@@ -52,6 +52,7 @@ pub mod send_message;
 pub mod unregister_broker;
 pub mod unregister_client;
 pub mod update_consumer_offset;
+pub mod view_broker_stats;
 pub mod view_message;
 pub mod wipe_write_perm;
 

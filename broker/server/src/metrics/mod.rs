@@ -48,6 +48,15 @@ pub struct TopicCounters {
     pub bytes_out: AtomicU64,
 }
 
+/// What one group took from one topic.
+#[derive(Debug, Default)]
+pub struct GroupCounters {
+    pub messages: AtomicU64,
+    pub bytes: AtomicU64,
+    /// Pulls that returned messages.
+    pub pulls: AtomicU64,
+}
+
 /// A histogram with fixed bucket bounds; counts are cumulative only when written.
 #[derive(Debug)]
 pub struct Histogram {
@@ -98,6 +107,9 @@ pub struct Metrics {
     max_topics: usize,
     topics: RwLock<HashMap<String, Arc<TopicCounters>>>,
     other: Arc<TopicCounters>,
+    /// By topic, then group; at most `max_topics` pairs in all.
+    groups: RwLock<HashMap<String, HashMap<String, Arc<GroupCounters>>>>,
+    group_pairs: AtomicU64,
     requests: RwLock<HashMap<(i32, i32), Arc<Histogram>>>,
     pub message_size: Histogram,
     pub sent_to_dlq: AtomicU64,
@@ -111,6 +123,8 @@ impl Metrics {
             max_topics,
             topics: RwLock::default(),
             other: Arc::default(),
+            groups: RwLock::default(),
+            group_pairs: AtomicU64::new(0),
             requests: RwLock::default(),
             message_size: Histogram::new(&SIZE_BUCKETS),
             sent_to_dlq: AtomicU64::new(0),
@@ -156,6 +170,53 @@ impl Metrics {
         let counters = self.topic(topic);
         counters.messages_out.fetch_add(messages, Ordering::Relaxed);
         counters.bytes_out.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Messages of `topic` handed to `group` by one pull. Pairs past the cap are not kept
+    /// per group (the topic's counters still count them).
+    pub fn group_out(&self, topic: &str, group: &str, messages: u64, bytes: u64) {
+        let found = self
+            .groups
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(topic)
+            .and_then(|groups| groups.get(group))
+            .cloned();
+        let counters = match found {
+            Some(counters) => counters,
+            None => {
+                let mut groups = self.groups.write().unwrap_or_else(PoisonError::into_inner);
+                let by_group = groups.entry(topic.to_owned()).or_default();
+                match by_group.get(group) {
+                    Some(counters) => counters.clone(),
+                    None if self.group_pairs.load(Ordering::Relaxed) >= self.max_topics as u64 => {
+                        return;
+                    }
+                    None => {
+                        self.group_pairs.fetch_add(1, Ordering::Relaxed);
+                        by_group.entry(group.to_owned()).or_default().clone()
+                    }
+                }
+            }
+        };
+        counters.messages.fetch_add(messages, Ordering::Relaxed);
+        counters.bytes.fetch_add(bytes, Ordering::Relaxed);
+        counters.pulls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Every `(topic, group)` pair's counters.
+    pub fn groups(&self) -> Vec<(String, String, Arc<GroupCounters>)> {
+        let groups = self.groups.read().unwrap_or_else(PoisonError::into_inner);
+        let mut all: Vec<_> = groups
+            .iter()
+            .flat_map(|(topic, by_group)| {
+                by_group
+                    .iter()
+                    .map(move |(group, c)| (topic.clone(), group.clone(), c.clone()))
+            })
+            .collect();
+        all.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        all
     }
 
     /// One answered request.
@@ -228,6 +289,18 @@ mod tests {
         let other = &topics[2].1;
         assert_eq!(other.messages_in.load(Ordering::Relaxed), 2);
         assert_eq!(other.messages_out.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn group_pairs_past_the_cap_are_not_kept() {
+        let metrics = Metrics::new(1);
+        metrics.group_out("T", "g1", 3, 30);
+        metrics.group_out("T", "g1", 1, 10);
+        metrics.group_out("T", "g2", 5, 50);
+        let groups = metrics.groups();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].2.messages.load(Ordering::Relaxed), 4);
+        assert_eq!(groups[0].2.pulls.load(Ordering::Relaxed), 2);
     }
 
     #[test]

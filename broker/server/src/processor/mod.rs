@@ -92,6 +92,7 @@ pub async fn dispatch(
         RequestCode::GetAllSubscriptiongroupConfig => admin::group::all_groups(broker, &request),
         RequestCode::GetAllConsumerOffset => admin::offsets::all_consumer_offsets(broker, &request),
         RequestCode::GetAllDelayOffset => admin::offsets::all_delay_offset(broker, &request),
+        RequestCode::ViewBrokerStatsData => admin::broker::stats_data(broker, &request),
         RequestCode::GetBrokerRuntimeInfo => admin::broker::runtime_info(broker, &request),
         RequestCode::GetTopicConfig => admin::topic::topic_config(broker, &request),
         RequestCode::GetSystemTopicListFromBroker => admin::topic::system_topics(broker, &request),

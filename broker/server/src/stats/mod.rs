@@ -4,6 +4,7 @@
 //! two midnights ([`DayMarks`]). Pure: the sampler ([`service`]) feeds time in.
 
 pub mod service;
+pub mod windows;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -110,6 +111,34 @@ pub fn java_double(value: f64) -> String {
         format!("{value:.1}")
     } else {
         format!("{value}")
+    }
+}
+
+/// The statistics VIEW_BROKER_STATS_DATA answers, by name and key, each with its windows.
+#[derive(Debug, Default)]
+pub struct Items {
+    items: std::collections::HashMap<
+        &'static str,
+        std::collections::HashMap<String, windows::Windows>,
+    >,
+}
+
+impl Items {
+    /// Samples one statistic.
+    pub fn tick(&mut self, now_ms: i64, name: &'static str, key: &str, value: u64, calls: u64) {
+        let by_key = self.items.entry(name).or_default();
+        match by_key.get_mut(key) {
+            Some(windows) => windows.tick(now_ms, value, calls),
+            None => {
+                let mut windows = windows::Windows::default();
+                windows.tick(now_ms, value, calls);
+                by_key.insert(key.to_owned(), windows);
+            }
+        }
+    }
+
+    pub fn get(&self, name: &str, key: &str) -> Option<&windows::Windows> {
+        self.items.get(name)?.get(key)
     }
 }
 

@@ -1,7 +1,8 @@
-//! The broker itself as admin tools see it: GET_BROKER_RUNTIME_INFO, GET_BROKER_CONFIG,
-//! UPDATE_BROKER_CONFIG.
+//! The broker itself as admin tools see it: GET_BROKER_RUNTIME_INFO, VIEW_BROKER_STATS_DATA,
+//! GET_BROKER_CONFIG, UPDATE_BROKER_CONFIG.
 
 use std::collections::BTreeMap;
+use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 
 use rmq_protocol::RemotingCommand;
@@ -10,6 +11,9 @@ use rmq_protocol::body::perm;
 use rmq_protocol::code::ResponseCode;
 use rmq_protocol::command::broker_config::{
     GetBrokerConfigResponseHeader, properties_to_string, string_to_properties,
+};
+use rmq_protocol::command::view_broker_stats::{
+    BrokerStatsData, BrokerStatsItem, ViewBrokerStatsDataRequestHeader,
 };
 use tracing::info;
 
@@ -162,6 +166,36 @@ pub fn runtime_info(broker: &Broker, request: &RemotingCommand) -> RemotingComma
         put(key, value);
     }
     json_answer(request, serde_json::to_vec(&KvTable { table }))
+}
+
+/// VIEW_BROKER_STATS_DATA (315): one statistic's last minute, hour and day.
+pub fn stats_data(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
+    let header: ViewBrokerStatsDataRequestHeader = match request.decode_header() {
+        Ok(header) => header,
+        Err(error) => return crate::processor::reply::bad_header(request, &error),
+    };
+    let items = broker.items.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(windows) = items.get(&header.stats_name, &header.stats_key) else {
+        return refusal(
+            request,
+            &decide::AdminRefused::NoStats {
+                name: header.stats_name,
+                key: header.stats_key,
+            },
+        );
+    };
+    let item = |f: stats::windows::Figures| BrokerStatsItem {
+        avgpt: f.avgpt,
+        sum: f.sum,
+        tps: f.tps,
+    };
+    let data = BrokerStatsData {
+        stats_day: item(windows.day()),
+        stats_hour: item(windows.hour()),
+        stats_minute: item(windows.minute()),
+    };
+    drop(items);
+    json_answer(request, serde_json::to_vec(&data))
 }
 
 /// GET_BROKER_CONFIG (26): every key of `broker.conf` with its value now, as properties text

@@ -25,6 +25,9 @@ pub enum AdminRefused {
     NoTopicHere(String),
     #[error("No group in this broker")]
     NoGroupHere,
+    /// Apache's remark for a statistic nothing was counted under.
+    #[error("The stats <{name}> <{key}> not exist")]
+    NoStats { name: String, key: String },
     #[error("subscription group body is not valid: {0}")]
     GroupBody(String),
     #[error("groupName is blank")]

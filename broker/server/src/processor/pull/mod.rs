@@ -169,6 +169,12 @@ fn get(
             broker
                 .metrics
                 .messages_out(&header.topic, kept as u64, joined.len() as u64);
+            broker.metrics.group_out(
+                &header.topic,
+                &header.consumer_group,
+                kept as u64,
+                joined.len() as u64,
+            );
             body = joined.freeze();
         }
     }
