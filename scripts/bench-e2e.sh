@@ -8,7 +8,7 @@
 #
 # Usage: scripts/bench-e2e.sh [--runs N] [--duration 20s] [--warmup 3s] [--cases "a b"]
 #                             [--half-rate 20000] [--bin-dir target/release] [--out DIR]
-#                             [--no-build] [--recycle-memory GIB]
+#                             [--no-build] [--recycle-memory GIB] [--metrics]
 # Cases:
 #   sync-async   128 B, 64 sync senders, ASYNC_FLUSH     (Apache 4.9.4: 46,000 msg/s)
 #   sync-sync    128 B, 64 sync senders, SYNC_FLUSH      (Apache 4.9.4: 32,000 msg/s)
@@ -20,6 +20,8 @@
 #   binhdr-async as sync-async with binary (ROCKETMQ) headers instead of JSON (not run by default)
 # --duration and --warmup are in seconds (`20s`). --recycle-memory GIB: before each case, read
 # and delete GIB GiB of page cache so the commit log reuses warm pages (see bench-lib.sh).
+# --metrics: the broker serves Prometheus metrics (metricsExporterType=PROM) and is scraped
+# every 5 s during the run (a broker without the key logs it as unknown and runs as before).
 # Writes DIR/<case>-<run>.json (the bench document plus broker CPU and RSS) and prints a
 # markdown table of medians and ranges (and the SYNC/ASYNC ratio per round).
 set -euo pipefail
@@ -36,6 +38,7 @@ bin_dir="$repo/target/release"
 out=""
 build=1
 recycle_gib=0
+metrics=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -47,6 +50,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --recycle-memory) recycle_gib=$2; shift 2 ;;
+    --metrics) metrics=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -121,6 +125,10 @@ start_servers() { # dir flushDiskType
       "namesrvAddr=127.0.0.1:$ns_port" "brokerIP1=127.0.0.1" "listenPort=$broker_port" \
       "haListenPort=$(free_port)" "bindAddress=127.0.0.1" "storePathRootDir=$dir/store" \
       "flushDiskType=$flush" "brokerRole=ASYNC_MASTER" > "$dir/broker.conf"
+    if [ "$metrics" = 1 ]; then
+      metrics_port=$(free_port)
+      printf '%s\n' "metricsExporterType=PROM" "metricsPromExporterPort=$metrics_port" >> "$dir/broker.conf"
+    fi
     RUST_LOG=info NO_COLOR=1 "$bin_dir/rmq-broker" -c "$dir/broker.conf" 2> "$dir/broker.log" &
     broker_pid=$!
     wait_up "$broker_pid" "$dir/broker.log" "listening on" && break
@@ -171,6 +179,12 @@ for run in $(seq 1 "$runs"); do
       consumer_pid=$!
       sleep 1 # its routes resolved and its first pulls parked on the broker
     fi
+    scraper_pid=""
+    if [ "$metrics" = 1 ]; then
+      # As a Prometheus server would, every 5 s (the first scrape at once).
+      (while true; do curl -s "http://127.0.0.1:$metrics_port/metrics" > "$dir/metrics.txt" || true; sleep 5; done) &
+      scraper_pid=$!
+    fi
     ticks_before=$(cpu_ticks "$broker_pid")
     read -r busy_before total_before <<< "$(machine_ticks)"
     # shellcheck disable=SC2046
@@ -179,6 +193,7 @@ for run in $(seq 1 "$runs"); do
       $(case_args "$case") --duration "$duration" --json > "$dir/bench.json" 2> "$dir/progress.log"
     ticks=$(( $(cpu_ticks "$broker_pid") - ticks_before ))
     read -r busy_after total_after <<< "$(machine_ticks)"
+    if [ -n "$scraper_pid" ]; then kill "$scraper_pid" 2>/dev/null || true; wait "$scraper_pid" 2>/dev/null || true; fi
     bench_cpu=$(awk '{print $1 + $2}' "$dir/bench.time")
     hz=$(getconf CLK_TCK)
     consume_doc=null

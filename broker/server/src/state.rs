@@ -71,23 +71,17 @@ impl Broker {
         items.tick(now, "BROKER_PUT_NUMS", cluster, put, put);
         items.tick(now, "BROKER_GET_NUMS", cluster, got, got);
         for (topic, c) in self.metrics.topics() {
-            let messages = c.messages_in.load(Ordering::Relaxed);
-            let bytes = c.bytes_in.load(Ordering::Relaxed);
+            let messages = c.messages_in.get();
+            let bytes = c.bytes_in.get();
             items.tick(now, "TOPIC_PUT_NUMS", &topic, messages, messages);
             items.tick(now, "TOPIC_PUT_SIZE", &topic, bytes, messages);
         }
         for (topic, group, c) in self.metrics.groups() {
             let key = format!("{topic}@{group}");
-            let pulls = c.pulls.load(Ordering::Relaxed);
-            let messages = c.messages.load(Ordering::Relaxed);
+            let pulls = c.pulls.get();
+            let messages = c.messages.get();
             items.tick(now, "GROUP_GET_NUMS", &key, messages, pulls);
-            items.tick(
-                now,
-                "GROUP_GET_SIZE",
-                &key,
-                c.bytes.load(Ordering::Relaxed),
-                pulls,
-            );
+            items.tick(now, "GROUP_GET_SIZE", &key, c.bytes.get(), pulls);
         }
     }
 

@@ -15,10 +15,60 @@ pub mod exposition;
 pub mod http;
 pub mod scrape;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
+
+/// Counter shards: each thread adds to its own (cache-line apart), so the request paths of two
+/// cores never write the same line; a scrape sums them.
+const SHARDS: usize = 8;
+
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Shard(AtomicU64);
+
+/// A monotonic count, sharded by thread.
+#[derive(Debug, Default)]
+pub struct Counter {
+    shards: [Shard; SHARDS],
+}
+
+fn shard_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    INDEX.with(|i| *i)
+}
+
+impl Counter {
+    pub fn add(&self, n: u64) {
+        self.shards[shard_index()].0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| s.0.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+/// Identifies a [`Metrics`] in the per-thread caches (tests run several brokers in a process).
+static NEXT_METRICS_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Per-thread caches, by [`Metrics`] id.
+type Cache<T> = RefCell<HashMap<u64, T>>;
+
+thread_local! {
+    /// Per thread, the counters already looked up, so the request paths skip the shared maps'
+    /// locks after the first time.
+    static TOPIC_CACHE: Cache<HashMap<String, Arc<TopicCounters>>> = RefCell::default();
+    static GROUP_CACHE: Cache<HashMap<String, HashMap<String, Arc<GroupCounters>>>> = RefCell::default();
+    static REQUEST_CACHE: Cache<HashMap<(i32, i32), Arc<Histogram>>> = RefCell::default();
+}
 
 /// The label of topics past the cap.
 pub const OTHER_TOPIC: &str = "_other";
@@ -42,19 +92,19 @@ pub const SIZE_BUCKETS: [f64; 8] = [
 /// Counts of one topic.
 #[derive(Debug, Default)]
 pub struct TopicCounters {
-    pub messages_in: AtomicU64,
-    pub bytes_in: AtomicU64,
-    pub messages_out: AtomicU64,
-    pub bytes_out: AtomicU64,
+    pub messages_in: Counter,
+    pub bytes_in: Counter,
+    pub messages_out: Counter,
+    pub bytes_out: Counter,
 }
 
 /// What one group took from one topic.
 #[derive(Debug, Default)]
 pub struct GroupCounters {
-    pub messages: AtomicU64,
-    pub bytes: AtomicU64,
+    pub messages: Counter,
+    pub bytes: Counter,
     /// Pulls that returned messages.
-    pub pulls: AtomicU64,
+    pub pulls: Counter,
 }
 
 /// A histogram with fixed bucket bounds; counts are cumulative only when written.
@@ -62,17 +112,17 @@ pub struct GroupCounters {
 pub struct Histogram {
     bounds: &'static [f64],
     /// One count per bound, plus one for values above the last.
-    counts: Box<[AtomicU64]>,
+    counts: Box<[Counter]>,
     /// Sum of observed values, in thousandths of the unit.
-    sum_milli: AtomicU64,
+    sum_milli: Counter,
 }
 
 impl Histogram {
     pub fn new(bounds: &'static [f64]) -> Histogram {
         Histogram {
             bounds,
-            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-            sum_milli: AtomicU64::new(0),
+            counts: (0..=bounds.len()).map(|_| Counter::default()).collect(),
+            sum_milli: Counter::default(),
         }
     }
 
@@ -82,9 +132,8 @@ impl Histogram {
             .iter()
             .position(|bound| value <= *bound)
             .unwrap_or(self.bounds.len());
-        self.counts[slot].fetch_add(1, Ordering::Relaxed);
-        self.sum_milli
-            .fetch_add((value * 1000.0) as u64, Ordering::Relaxed);
+        self.counts[slot].add(1);
+        self.sum_milli.add((value * 1000.0) as u64);
     }
 
     /// `(upper bound, cumulative count)` per bucket, `+Inf` last; the sum; the count.
@@ -92,11 +141,11 @@ impl Histogram {
         let mut cumulative = 0;
         let mut buckets = Vec::with_capacity(self.counts.len());
         for (slot, count) in self.counts.iter().enumerate() {
-            cumulative += count.load(Ordering::Relaxed);
+            cumulative += count.get();
             let bound = self.bounds.get(slot).copied().unwrap_or(f64::INFINITY);
             buckets.push((bound, cumulative));
         }
-        let sum = self.sum_milli.load(Ordering::Relaxed) as f64 / 1000.0;
+        let sum = self.sum_milli.get() as f64 / 1000.0;
         (buckets, sum, cumulative)
     }
 }
@@ -104,6 +153,7 @@ impl Histogram {
 /// What the request paths count.
 #[derive(Debug)]
 pub struct Metrics {
+    id: u64,
     max_topics: usize,
     topics: RwLock<HashMap<String, Arc<TopicCounters>>>,
     other: Arc<TopicCounters>,
@@ -120,6 +170,7 @@ pub struct Metrics {
 impl Metrics {
     pub fn new(max_topics: usize) -> Metrics {
         Metrics {
+            id: NEXT_METRICS_ID.fetch_add(1, Ordering::Relaxed),
             max_topics,
             topics: RwLock::default(),
             other: Arc::default(),
@@ -135,6 +186,29 @@ impl Metrics {
 
     /// The counters of `topic`; past the cap, the shared `_other` ones.
     pub fn topic(&self, topic: &str) -> Arc<TopicCounters> {
+        let cached = TOPIC_CACHE.with(|cache| {
+            cache
+                .borrow()
+                .get(&self.id)
+                .and_then(|topics| topics.get(topic).cloned())
+        });
+        if let Some(found) = cached {
+            return found;
+        }
+        let found = self.topic_shared(topic);
+        if !Arc::ptr_eq(&found, &self.other) {
+            TOPIC_CACHE.with(|cache| {
+                cache
+                    .borrow_mut()
+                    .entry(self.id)
+                    .or_default()
+                    .insert(topic.to_owned(), found.clone());
+            });
+        }
+        found
+    }
+
+    fn topic_shared(&self, topic: &str) -> Arc<TopicCounters> {
         if let Some(found) = self
             .topics
             .read()
@@ -158,8 +232,8 @@ impl Metrics {
     /// Messages stored for `topic` by a send.
     pub fn messages_in(&self, topic: &str, messages: u64, bytes: u64) {
         let counters = self.topic(topic);
-        counters.messages_in.fetch_add(messages, Ordering::Relaxed);
-        counters.bytes_in.fetch_add(bytes, Ordering::Relaxed);
+        counters.messages_in.add(messages);
+        counters.bytes_in.add(bytes);
         if messages > 0 {
             self.message_size.observe(bytes as f64 / messages as f64);
         }
@@ -168,13 +242,26 @@ impl Metrics {
     /// Messages of `topic` handed to a consumer.
     pub fn messages_out(&self, topic: &str, messages: u64, bytes: u64) {
         let counters = self.topic(topic);
-        counters.messages_out.fetch_add(messages, Ordering::Relaxed);
-        counters.bytes_out.fetch_add(bytes, Ordering::Relaxed);
+        counters.messages_out.add(messages);
+        counters.bytes_out.add(bytes);
     }
 
     /// Messages of `topic` handed to `group` by one pull. Pairs past the cap are not kept
     /// per group (the topic's counters still count them).
     pub fn group_out(&self, topic: &str, group: &str, messages: u64, bytes: u64) {
+        let cached = GROUP_CACHE.with(|cache| {
+            cache
+                .borrow()
+                .get(&self.id)
+                .and_then(|topics| topics.get(topic))
+                .and_then(|groups| groups.get(group).cloned())
+        });
+        if let Some(counters) = cached {
+            counters.messages.add(messages);
+            counters.bytes.add(bytes);
+            counters.pulls.add(1);
+            return;
+        }
         let found = self
             .groups
             .read()
@@ -199,9 +286,18 @@ impl Metrics {
                 }
             }
         };
-        counters.messages.fetch_add(messages, Ordering::Relaxed);
-        counters.bytes.fetch_add(bytes, Ordering::Relaxed);
-        counters.pulls.fetch_add(1, Ordering::Relaxed);
+        GROUP_CACHE.with(|cache| {
+            cache
+                .borrow_mut()
+                .entry(self.id)
+                .or_default()
+                .entry(topic.to_owned())
+                .or_default()
+                .insert(group.to_owned(), counters.clone());
+        });
+        counters.messages.add(messages);
+        counters.bytes.add(bytes);
+        counters.pulls.add(1);
     }
 
     /// Every `(topic, group)` pair's counters.
@@ -222,6 +318,16 @@ impl Metrics {
     /// One answered request.
     pub fn request(&self, request_code: i32, response_code: i32, took: Duration) {
         let key = (request_code, response_code);
+        let cached = REQUEST_CACHE.with(|cache| {
+            cache
+                .borrow()
+                .get(&self.id)
+                .and_then(|series| series.get(&key).cloned())
+        });
+        if let Some(histogram) = cached {
+            histogram.observe(took.as_secs_f64() * 1000.0);
+            return;
+        }
         let found = self
             .requests
             .read()
@@ -235,6 +341,13 @@ impl Metrics {
                 .entry(key)
                 .or_insert_with(|| Arc::new(Histogram::new(&LATENCY_BUCKETS_MS)))
                 .clone()
+        });
+        REQUEST_CACHE.with(|cache| {
+            cache
+                .borrow_mut()
+                .entry(self.id)
+                .or_default()
+                .insert(key, histogram.clone());
         });
         histogram.observe(took.as_secs_f64() * 1000.0);
     }
@@ -250,9 +363,7 @@ impl Metrics {
             .collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
         let other = &self.other;
-        if other.messages_in.load(Ordering::Relaxed) + other.messages_out.load(Ordering::Relaxed)
-            > 0
-        {
+        if other.messages_in.get() + other.messages_out.get() > 0 {
             all.push((OTHER_TOPIC.to_owned(), other.clone()));
         }
         all
@@ -277,6 +388,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn counts_added_from_several_threads_sum_on_read() {
+        let counter = Arc::new(Counter::default());
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let counter = counter.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        counter.add(2);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(counter.get(), 8000);
+    }
+
+    #[test]
+    fn two_metrics_in_one_process_keep_their_own_counts() {
+        let (a, b) = (Metrics::new(10), Metrics::new(10));
+        a.messages_in("T", 1, 1);
+        b.messages_in("T", 5, 5);
+        a.messages_in("T", 1, 1);
+        assert_eq!(a.topic("T").messages_in.get(), 2);
+        assert_eq!(b.topic("T").messages_in.get(), 5);
+    }
+
+    #[test]
     fn topics_past_the_cap_count_under_other() {
         let metrics = Metrics::new(2);
         metrics.messages_in("a", 1, 10);
@@ -287,8 +427,8 @@ mod tests {
         let names: Vec<&str> = topics.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["a", "b", OTHER_TOPIC]);
         let other = &topics[2].1;
-        assert_eq!(other.messages_in.load(Ordering::Relaxed), 2);
-        assert_eq!(other.messages_out.load(Ordering::Relaxed), 1);
+        assert_eq!(other.messages_in.get(), 2);
+        assert_eq!(other.messages_out.get(), 1);
     }
 
     #[test]
@@ -299,8 +439,8 @@ mod tests {
         metrics.group_out("T", "g2", 5, 50);
         let groups = metrics.groups();
         assert_eq!(groups.len(), 1);
-        assert_eq!(groups[0].2.messages.load(Ordering::Relaxed), 4);
-        assert_eq!(groups[0].2.pulls.load(Ordering::Relaxed), 2);
+        assert_eq!(groups[0].2.messages.get(), 4);
+        assert_eq!(groups[0].2.pulls.get(), 2);
     }
 
     #[test]

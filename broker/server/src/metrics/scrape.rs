@@ -41,22 +41,22 @@ fn traffic(text: &mut Text, base: &Labels<'_>, metrics: &Metrics) {
         (
             "rocketmq_messages_in_total",
             "Messages stored by sends, by topic.",
-            |c| c.messages_in.load(Ordering::Relaxed),
+            |c| c.messages_in.get(),
         ),
         (
             "rocketmq_messages_out_total",
             "Messages handed to consumers, by topic.",
-            |c| c.messages_out.load(Ordering::Relaxed),
+            |c| c.messages_out.get(),
         ),
         (
             "rocketmq_throughput_in_total",
             "Bytes stored by sends, by topic.",
-            |c| c.bytes_in.load(Ordering::Relaxed),
+            |c| c.bytes_in.get(),
         ),
         (
             "rocketmq_throughput_out_total",
             "Bytes handed to consumers, by topic.",
-            |c| c.bytes_out.load(Ordering::Relaxed),
+            |c| c.bytes_out.get(),
         ),
     ];
     for (name, help, read) in families {
