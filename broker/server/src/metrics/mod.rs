@@ -59,8 +59,28 @@ impl Counter {
 /// Identifies a [`Metrics`] in the per-thread caches (tests run several brokers in a process).
 static NEXT_METRICS_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Per-thread caches, by [`Metrics`] id.
-type Cache<T> = RefCell<HashMap<u64, T>>;
+/// Per-thread caches, by [`Metrics`] id (almost always one).
+type Cache<T> = RefCell<Vec<(u64, T)>>;
+
+/// The entry of metrics `id` in a per-thread cache.
+fn cached<T: Default>(cache: &mut Vec<(u64, T)>, id: u64) -> &mut T {
+    let at = match cache.iter().position(|(owner, _)| *owner == id) {
+        Some(at) => at,
+        None => {
+            cache.push((id, T::default()));
+            cache.len() - 1
+        }
+    };
+    &mut cache[at].1
+}
+
+/// Runs `f` on the entry of metrics `id` when this thread has one.
+fn peek<T, R>(cache: &[(u64, T)], id: u64, f: impl FnOnce(&T) -> Option<R>) -> Option<R> {
+    cache
+        .iter()
+        .find(|(owner, _)| *owner == id)
+        .and_then(|(_, entry)| f(entry))
+}
 
 thread_local! {
     /// Per thread, the counters already looked up, so the request paths skip the shared maps'
@@ -184,28 +204,36 @@ impl Metrics {
         }
     }
 
-    /// The counters of `topic`; past the cap, the shared `_other` ones.
-    pub fn topic(&self, topic: &str) -> Arc<TopicCounters> {
-        let cached = TOPIC_CACHE.with(|cache| {
-            cache
-                .borrow()
-                .get(&self.id)
-                .and_then(|topics| topics.get(topic).cloned())
+    /// Runs `f` on the counters of `topic` (past the cap, the shared `_other` ones). After the
+    /// first time on a thread, no lock is taken and no reference count touched.
+    fn with_topic(&self, topic: &str, f: impl FnOnce(&TopicCounters)) {
+        let mut f = Some(f);
+        let hit = TOPIC_CACHE.with(|cache| {
+            peek(&cache.borrow(), self.id, |topics| {
+                topics.get(topic).map(|counters| {
+                    if let Some(f) = f.take() {
+                        f(counters);
+                    }
+                })
+            })
         });
-        if let Some(found) = cached {
-            return found;
+        if hit.is_some() {
+            return;
         }
-        let found = self.topic_shared(topic);
+        let found = self.topic(topic);
         if !Arc::ptr_eq(&found, &self.other) {
             TOPIC_CACHE.with(|cache| {
-                cache
-                    .borrow_mut()
-                    .entry(self.id)
-                    .or_default()
-                    .insert(topic.to_owned(), found.clone());
+                cached(&mut cache.borrow_mut(), self.id).insert(topic.to_owned(), found.clone());
             });
         }
-        found
+        if let Some(f) = f.take() {
+            f(&found);
+        }
+    }
+
+    /// The counters of `topic`; past the cap, the shared `_other` ones.
+    pub fn topic(&self, topic: &str) -> Arc<TopicCounters> {
+        self.topic_shared(topic)
     }
 
     fn topic_shared(&self, topic: &str) -> Arc<TopicCounters> {
@@ -231,9 +259,10 @@ impl Metrics {
 
     /// Messages stored for `topic` by a send.
     pub fn messages_in(&self, topic: &str, messages: u64, bytes: u64) {
-        let counters = self.topic(topic);
-        counters.messages_in.add(messages);
-        counters.bytes_in.add(bytes);
+        self.with_topic(topic, |counters| {
+            counters.messages_in.add(messages);
+            counters.bytes_in.add(bytes);
+        });
         if messages > 0 {
             self.message_size.observe(bytes as f64 / messages as f64);
         }
@@ -241,25 +270,29 @@ impl Metrics {
 
     /// Messages of `topic` handed to a consumer.
     pub fn messages_out(&self, topic: &str, messages: u64, bytes: u64) {
-        let counters = self.topic(topic);
-        counters.messages_out.add(messages);
-        counters.bytes_out.add(bytes);
+        self.with_topic(topic, |counters| {
+            counters.messages_out.add(messages);
+            counters.bytes_out.add(bytes);
+        });
     }
 
     /// Messages of `topic` handed to `group` by one pull. Pairs past the cap are not kept
     /// per group (the topic's counters still count them).
     pub fn group_out(&self, topic: &str, group: &str, messages: u64, bytes: u64) {
-        let cached = GROUP_CACHE.with(|cache| {
-            cache
-                .borrow()
-                .get(&self.id)
-                .and_then(|topics| topics.get(topic))
-                .and_then(|groups| groups.get(group).cloned())
-        });
-        if let Some(counters) = cached {
+        let count = |counters: &GroupCounters| {
             counters.messages.add(messages);
             counters.bytes.add(bytes);
             counters.pulls.add(1);
+        };
+        let hit = GROUP_CACHE.with(|cache| {
+            peek(&cache.borrow(), self.id, |topics| {
+                topics
+                    .get(topic)
+                    .and_then(|groups| groups.get(group))
+                    .map(|counters| count(counters))
+            })
+        });
+        if hit.is_some() {
             return;
         }
         let found = self
@@ -287,17 +320,12 @@ impl Metrics {
             }
         };
         GROUP_CACHE.with(|cache| {
-            cache
-                .borrow_mut()
-                .entry(self.id)
-                .or_default()
+            cached(&mut cache.borrow_mut(), self.id)
                 .entry(topic.to_owned())
                 .or_default()
                 .insert(group.to_owned(), counters.clone());
         });
-        counters.messages.add(messages);
-        counters.bytes.add(bytes);
-        counters.pulls.add(1);
+        count(&counters);
     }
 
     /// Every `(topic, group)` pair's counters.
@@ -318,14 +346,13 @@ impl Metrics {
     /// One answered request.
     pub fn request(&self, request_code: i32, response_code: i32, took: Duration) {
         let key = (request_code, response_code);
-        let cached = REQUEST_CACHE.with(|cache| {
-            cache
-                .borrow()
-                .get(&self.id)
-                .and_then(|series| series.get(&key).cloned())
+        let millis = took.as_secs_f64() * 1000.0;
+        let hit = REQUEST_CACHE.with(|cache| {
+            peek(&cache.borrow(), self.id, |series| {
+                series.get(&key).map(|histogram| histogram.observe(millis))
+            })
         });
-        if let Some(histogram) = cached {
-            histogram.observe(took.as_secs_f64() * 1000.0);
+        if hit.is_some() {
             return;
         }
         let found = self
@@ -343,13 +370,9 @@ impl Metrics {
                 .clone()
         });
         REQUEST_CACHE.with(|cache| {
-            cache
-                .borrow_mut()
-                .entry(self.id)
-                .or_default()
-                .insert(key, histogram.clone());
+            cached(&mut cache.borrow_mut(), self.id).insert(key, histogram.clone());
         });
-        histogram.observe(took.as_secs_f64() * 1000.0);
+        histogram.observe(millis);
     }
 
     /// Every topic's counters, `_other` last when anything was counted there.
