@@ -23,6 +23,20 @@ impl ReplyRefused {
     }
 }
 
+/// Whether a send answer means the reply is in the store: SUCCESS, or stored with a flush or
+/// a slave late (Apache's PUT_OK, FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT,
+/// SLAVE_NOT_AVAILABLE); then it is pushed too.
+pub fn was_stored(code: i32) -> bool {
+    [
+        ResponseCode::Success,
+        ResponseCode::FlushDiskTimeout,
+        ResponseCode::FlushSlaveTimeout,
+        ResponseCode::SlaveNotAvailable,
+    ]
+    .iter()
+    .any(|stored| *stored as i32 == code)
+}
+
 /// The requester's client id, from the reply's properties.
 pub fn requester(properties: &[u8]) -> Result<&str, ReplyRefused> {
     properties::find(properties, keys::REPLY_TO_CLIENT).ok_or(ReplyRefused::NoRequester)
@@ -36,6 +50,15 @@ mod tests {
     fn the_requester_is_the_reply_to_client_property() {
         let props = b"CORRELATION_ID\x01c-1\x02REPLY_TO_CLIENT\x0110.0.0.1@42\x02";
         assert_eq!(requester(props), Ok("10.0.0.1@42"));
+    }
+
+    #[test]
+    fn a_reply_stored_late_is_still_pushed_and_a_refused_one_is_not() {
+        assert!(was_stored(ResponseCode::Success as i32));
+        assert!(was_stored(ResponseCode::FlushDiskTimeout as i32));
+        assert!(was_stored(ResponseCode::SlaveNotAvailable as i32));
+        assert!(!was_stored(ResponseCode::MessageIllegal as i32));
+        assert!(!was_stored(ResponseCode::ServiceNotAvailable as i32));
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub async fn send_reply(
     };
     let stored = if broker.config.store_reply_message_enable {
         let stored = super::send::store_and_answer(broker, conn, request, &header).await;
-        if stored.code != ResponseCode::Success as i32 {
+        if !decide::was_stored(stored.code) {
             // Not kept, so not pushed: the replier retries or gives up knowing that.
             return stored;
         }
