@@ -2,7 +2,7 @@
 //! them (client id, address, language, version), its subscriptions and how it consumes.
 
 use futures::future::join_all;
-use rmq_protocol::command::connection_list::ConsumerConnection;
+use rmq_protocol::command::connection_list::{Connection, ConsumerConnection};
 use serde::Serialize;
 
 use super::consumer_progress::RETRY_GROUP_TOPIC_PREFIX;
@@ -39,18 +39,7 @@ pub struct ConnectionRow {
 /// and consume settings. `None` when no broker had the group online.
 pub fn merge(group: &str, answers: &[ConsumerConnection]) -> Option<ConsumerConnections> {
     let first = answers.first()?;
-    let mut connections: Vec<ConnectionRow> = answers
-        .iter()
-        .flat_map(|a| &a.connection_set)
-        .map(|c| ConnectionRow {
-            client_id: c.client_id.clone(),
-            client_addr: c.client_addr.clone(),
-            language: c.language.name().to_owned(),
-            version: version_name(c.version),
-        })
-        .collect();
-    connections.sort();
-    connections.dedup();
+    let connections = rows(answers.iter().flat_map(|a| &a.connection_set));
     Some(ConsumerConnections {
         group: group.to_owned(),
         connections,
@@ -65,15 +54,30 @@ pub fn merge(group: &str, answers: &[ConsumerConnection]) -> Option<ConsumerConn
     })
 }
 
-/// The connections table, the subscriptions, then the consume settings.
-pub fn render_consumer_connections(c: &ConsumerConnections) -> String {
+/// Every distinct connection, sorted, as the tables show them.
+pub fn rows<'a>(connections: impl Iterator<Item = &'a Connection>) -> Vec<ConnectionRow> {
+    let mut rows: Vec<ConnectionRow> = connections
+        .map(|c| ConnectionRow {
+            client_id: c.client_id.clone(),
+            client_addr: c.client_addr.clone(),
+            language: c.language.name().to_owned(),
+            version: version_name(c.version),
+        })
+        .collect();
+    rows.sort();
+    rows.dedup();
+    rows
+}
+
+/// One line per connection.
+pub fn render_rows(rows: &[ConnectionRow]) -> String {
     let mut table = Table::new(&[
         ("ClientId", Align::Left),
         ("ClientAddr", Align::Left),
         ("Language", Align::Left),
         ("Version", Align::Left),
     ]);
-    for row in &c.connections {
+    for row in rows {
         table.row(vec![
             row.client_id.clone(),
             row.client_addr.clone(),
@@ -81,13 +85,18 @@ pub fn render_consumer_connections(c: &ConsumerConnections) -> String {
             row.version.clone(),
         ]);
     }
+    table.render()
+}
+
+/// The connections table, the subscriptions, then the consume settings.
+pub fn render_consumer_connections(c: &ConsumerConnections) -> String {
     let mut subs = Table::new(&[("Topic", Align::Left), ("SubExpression", Align::Left)]);
     for (topic, expression) in &c.subscriptions {
         subs.row(vec![topic.clone(), expression.clone()]);
     }
     format!(
         "{}\nBelow is subscription:\n{}\nConsumeType: {}\nMessageModel: {}\nConsumeFromWhere: {}\n",
-        table.render(),
+        render_rows(&c.connections),
         subs.render(),
         c.consume_type,
         c.message_model,
@@ -95,27 +104,42 @@ pub fn render_consumer_connections(c: &ConsumerConnections) -> String {
     )
 }
 
-/// Asks every broker of the group's retry topic at once.
-pub async fn run(admin: &Admin, args: &GroupArgs) -> Result<ConsumerConnections, CmdError> {
-    let retry_topic = format!("{RETRY_GROUP_TOPIC_PREFIX}{}", args.group);
-    let route = admin.topic_route(&retry_topic).await?;
-    let addrs: Vec<&str> = route
-        .broker_datas
-        .iter()
-        .filter_map(select_broker_addr)
-        .collect();
+/// Asks every broker of `topic`'s route at once (the master, else the lowest slave); the
+/// answers that are there, or the first failure.
+pub async fn ask_route_brokers<T, F, Fut>(
+    admin: &Admin,
+    topic: &str,
+    ask: F,
+) -> Result<Vec<T>, CmdError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, crate::error::RpcError>>,
+{
+    let route = admin.topic_route(topic).await?;
     let answers = join_all(
-        addrs
+        route
+            .broker_datas
             .iter()
-            .map(|addr| admin.consumer_connections(addr, &args.group)),
+            .filter_map(select_broker_addr)
+            .map(|addr| ask(addr.to_owned())),
     )
     .await;
-    let online: Vec<ConsumerConnection> = answers
+    Ok(answers
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
         .flatten()
-        .collect();
+        .collect())
+}
+
+/// Asks every broker of the group's retry topic at once.
+pub async fn run(admin: &Admin, args: &GroupArgs) -> Result<ConsumerConnections, CmdError> {
+    let retry_topic = format!("{RETRY_GROUP_TOPIC_PREFIX}{}", args.group);
+    let group = args.group.as_str();
+    let online = ask_route_brokers(admin, &retry_topic, |addr| async move {
+        admin.consumer_connections(&addr, group).await
+    })
+    .await?;
     merge(&args.group, &online).ok_or_else(|| CmdError::GroupNotOnline {
         group: args.group.clone(),
     })

@@ -1,16 +1,13 @@
 //! `producerConnection -g group -t topic`: the producers of a group connected to the brokers
 //! of a topic, as each reported itself.
 
-use futures::future::join_all;
 use rmq_protocol::command::connection_list::ProducerConnection;
 use serde::Serialize;
 
-use super::consumer_connection::ConnectionRow;
-use super::{select_broker_addr, version_name};
+use super::consumer_connection::{ConnectionRow, ask_route_brokers, render_rows, rows};
 use crate::admin::Admin;
 use crate::cli::ProducerConnectionArgs;
 use crate::error::CmdError;
-use crate::table::{Align, Table};
 
 /// A producer group's connections over the topic's brokers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,42 +20,16 @@ pub struct ProducerConnections {
 
 /// Every distinct connection of the brokers' answers.
 pub fn merge(group: &str, topic: &str, answers: &[ProducerConnection]) -> ProducerConnections {
-    let mut connections: Vec<ConnectionRow> = answers
-        .iter()
-        .flat_map(|a| &a.connection_set)
-        .map(|c| ConnectionRow {
-            client_id: c.client_id.clone(),
-            client_addr: c.client_addr.clone(),
-            language: c.language.name().to_owned(),
-            version: version_name(c.version),
-        })
-        .collect();
-    connections.sort();
-    connections.dedup();
     ProducerConnections {
         group: group.to_owned(),
         topic: topic.to_owned(),
-        connections,
+        connections: rows(answers.iter().flat_map(|a| &a.connection_set)),
     }
 }
 
 /// One row per connection.
 pub fn render_producer_connections(p: &ProducerConnections) -> String {
-    let mut table = Table::new(&[
-        ("ClientId", Align::Left),
-        ("ClientAddr", Align::Left),
-        ("Language", Align::Left),
-        ("Version", Align::Left),
-    ]);
-    for row in &p.connections {
-        table.row(vec![
-            row.client_id.clone(),
-            row.client_addr.clone(),
-            row.language.clone(),
-            row.version.clone(),
-        ]);
-    }
-    table.render()
+    render_rows(&p.connections)
 }
 
 /// Asks every broker of the topic at once; no connection anywhere is an error.
@@ -66,24 +37,11 @@ pub async fn run(
     admin: &Admin,
     args: &ProducerConnectionArgs,
 ) -> Result<ProducerConnections, CmdError> {
-    let route = admin.topic_route(&args.topic).await?;
-    let addrs: Vec<&str> = route
-        .broker_datas
-        .iter()
-        .filter_map(select_broker_addr)
-        .collect();
-    let answers = join_all(
-        addrs
-            .iter()
-            .map(|addr| admin.producer_connections(addr, &args.group)),
-    )
-    .await;
-    let found: Vec<ProducerConnection> = answers
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .flatten()
-        .collect();
+    let group = args.group.as_str();
+    let found = ask_route_brokers(admin, &args.topic, |addr| async move {
+        admin.producer_connections(&addr, group).await
+    })
+    .await?;
     let merged = merge(&args.group, &args.topic, &found);
     if merged.connections.is_empty() {
         return Err(CmdError::GroupNotOnline {
