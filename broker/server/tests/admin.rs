@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)]
 //! Admin requests over real sockets with the broker in-process: consumer progress across
 //! groups (time span, correction offsets, clone, broker consume stats), raw consume queue
-//! entries, half messages put back for checking, and the manual clean-ups.
+//! entries, half messages put back for checking, the manual clean-ups, the 5.x lookups, and the
+//! runtime figures and statistics windows tools read.
 
 use std::time::Duration;
 
@@ -297,5 +298,250 @@ async fn raw_queue_entries_half_messages_put_back_and_manual_cleanups() {
     let body = tool.ok(query(0, 10)).await.body;
     let body: QueryConsumeQueueResponseBody = serde_json::from_slice(&body).unwrap();
     assert_eq!(body.queue_data.len(), 3);
+    running.shutdown().await;
+}
+
+/// Asserts that `response` carries `code` and a remark mentioning `says`.
+fn assert_answered(response: &RemotingCommand, code: ResponseCode, says: &str) {
+    assert_eq!(response.code, code as i32, "{response:?}");
+    let remark = response.remark.as_deref().unwrap_or_default();
+    assert!(remark.contains(says), "{says:?} not in {remark:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_5x_lookups_and_lite_pull_answer_like_apache_5() {
+    use rmq_protocol::body::topic_list::TopicList;
+    use rmq_protocol::command::get_subscription_group_config::GetSubscriptionGroupConfigRequestHeader;
+    use rmq_protocol::command::get_topic_config::GetTopicConfigRequestHeader;
+
+    let dir = tempfile::tempdir().unwrap();
+    let running = broker(dir.path()).await;
+    let addr = running.local_addr().to_string();
+    let client = Client::default();
+    let sent = client
+        .invoke(&addr, support::send_keyed("Lite", "m0"), T)
+        .await
+        .unwrap();
+    assert_eq!(sent.code, ResponseCode::Success as i32, "{sent:?}");
+    assert!(running.broker().store.wait_dispatched(T));
+
+    let topic_config = |topic: &str| {
+        RemotingCommand::request_with_header(
+            RequestCode::GetTopicConfig,
+            &GetTopicConfigRequestHeader {
+                topic: topic.into(),
+                lo: None,
+            },
+        )
+    };
+    let found = client.invoke(&addr, topic_config("Lite"), T).await.unwrap();
+    assert_eq!(found.code, ResponseCode::Success as i32, "{found:?}");
+    let config: serde_json::Value = serde_json::from_slice(&found.body).unwrap();
+    assert_eq!(config["topicName"], "Lite");
+    assert_eq!(config["writeQueueNums"], 4);
+    let missing = client.invoke(&addr, topic_config("Nope"), T).await.unwrap();
+    assert_answered(
+        &missing,
+        ResponseCode::TopicNotExist,
+        "No topic in this broker. topic: Nope",
+    );
+
+    let group_config = |group: &str| {
+        RemotingCommand::request_with_header(
+            RequestCode::GetSubscriptiongroupConfig,
+            &GetSubscriptionGroupConfigRequestHeader {
+                group: group.into(),
+            },
+        )
+    };
+    let missing = client
+        .invoke(&addr, group_config("nobody"), T)
+        .await
+        .unwrap();
+    assert_answered(
+        &missing,
+        ResponseCode::SubscriptionGroupNotExist,
+        "No group in this broker",
+    );
+
+    let system = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(RequestCode::GetSystemTopicListFromBroker),
+            T,
+        )
+        .await
+        .unwrap();
+    let list: TopicList = serde_json::from_slice(&system.body).unwrap();
+    assert!(list.topic_list.iter().any(|t| t == "broker-a"), "{list:?}");
+    assert!(list.topic_list.iter().any(|t| t == "SCHEDULE_TOPIC_XXXX"));
+
+    // A lite pull is a pull.
+    let mut lite = support::pull_request(&support::pull_header("cg", "Lite", 0, 0));
+    lite.code = RequestCode::LitePullMessage as i32;
+    let pulled = client.invoke(&addr, lite, T).await.unwrap();
+    assert_eq!(pulled.code, ResponseCode::Success as i32, "{pulled:?}");
+    let record = RecordView::decode(&pulled.body).unwrap();
+    assert_eq!(record.body(), b"m0");
+
+    let create = RemotingCommand::request(RequestCode::UpdateAndCreateSubscriptiongroup)
+        .with_body(r#"{"groupName":"made","retryQueueNums":1,"consumeEnable":true}"#);
+    let created = client.invoke(&addr, create, T).await.unwrap();
+    assert_eq!(created.code, ResponseCode::Success as i32, "{created:?}");
+    let found = client.invoke(&addr, group_config("made"), T).await.unwrap();
+    assert_eq!(found.code, ResponseCode::Success as i32, "{found:?}");
+    let group: serde_json::Value = serde_json::from_slice(&found.body).unwrap();
+    assert_eq!(group["groupName"], "made");
+    assert_eq!(group["retryQueueNums"], 1);
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_info_reports_rates_over_apaches_windows_and_the_morning_totals() {
+    use rmq_broker::clock::Clock;
+    use rmq_protocol::body::kv_table::KvTable;
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "listenPort=0\nbindAddress=127.0.0.1\nfastListenEnable=false\nstorePathRootDir={}\n\
+         mappedFileSizeCommitLog=4194304\n",
+        dir.path().display()
+    );
+    let config = BrokerConfig::from_properties(&text).unwrap();
+    let day = 24 * 60 * 60 * 1000;
+    let clock = Clock::manual(day * 20_000 + 1_000);
+    let running = rmq_broker::start_with_clock(config, clock.clone())
+        .await
+        .unwrap();
+    let addr = running.local_addr().to_string();
+    let client = Client::default();
+    let broker = running.broker();
+    // Eleven samples a second apart with 20 sends between each: 20 messages a second.
+    let mut sent = 0;
+    for _ in 0..=10 {
+        broker.sample_stats();
+        for _ in 0..20 {
+            let r = client
+                .invoke(&addr, support::send_keyed("Rate", &format!("m{sent}")), T)
+                .await
+                .unwrap();
+            assert_eq!(r.code, ResponseCode::Success as i32);
+            sent += 1;
+        }
+        clock.advance(1000);
+    }
+    broker.sample_stats();
+    let info = |client: Client, addr: String| async move {
+        let r = client
+            .invoke(
+                &addr,
+                RemotingCommand::request(RequestCode::GetBrokerRuntimeInfo),
+                T,
+            )
+            .await
+            .unwrap();
+        serde_json::from_slice::<KvTable>(&r.body).unwrap().table
+    };
+    let table = info(client.clone(), addr.clone()).await;
+    let put_tps: Vec<f64> = table["putTps"]
+        .split(' ')
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(put_tps, [20.0, 0.0, 0.0], "{table:?}");
+    assert_eq!(table["msgPutTotalTodayNow"], "220");
+    assert_eq!(table["msgPutTotalTodayMorning"], "0");
+    assert!(table["commitLogDirCapacity"].starts_with("Total : "));
+    for key in [
+        "getFoundTps",
+        "getMissTps",
+        "getTotalTps",
+        "getTransferedTps",
+    ] {
+        assert_eq!(table[key].split(' ').count(), 3, "{key}: {table:?}");
+    }
+    // Past midnight, this morning's total is what was put before it.
+    clock.advance(day);
+    broker.sample_stats();
+    let table = info(client, addr).await;
+    assert_eq!(table["msgPutTotalTodayMorning"], "220");
+    assert_eq!(table["msgPutTotalYesterdayMorning"], "0");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_stats_data_reports_puts_by_topic_and_gets_by_group_over_apaches_windows() {
+    use rmq_broker::clock::Clock;
+    use rmq_protocol::command::view_broker_stats::{
+        BrokerStatsData, ViewBrokerStatsDataRequestHeader,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "listenPort=0\nbindAddress=127.0.0.1\nfastListenEnable=false\nstorePathRootDir={}\n\
+         mappedFileSizeCommitLog=4194304\n",
+        dir.path().display()
+    );
+    let clock = Clock::manual(1_700_000_000_000);
+    let running =
+        rmq_broker::start_with_clock(BrokerConfig::from_properties(&text).unwrap(), clock.clone())
+            .await
+            .unwrap();
+    let addr = running.local_addr().to_string();
+    let client = Client::default();
+    let broker = running.broker();
+    broker.sample_stats();
+    for i in 0..30 {
+        let r = client
+            .invoke(&addr, support::send_keyed("S", &format!("m{i}")), T)
+            .await
+            .unwrap();
+        assert_eq!(r.code, ResponseCode::Success as i32);
+    }
+    assert!(broker.store.wait_dispatched(T));
+    let pulled = client
+        .invoke(
+            &addr,
+            support::pull_request(&support::pull_header("cg", "S", 0, 0)),
+            T,
+        )
+        .await
+        .unwrap();
+    assert_eq!(pulled.code, ResponseCode::Success as i32);
+    clock.advance(10_000);
+    broker.sample_stats();
+    let view = |name: &str, key: &str| {
+        RemotingCommand::request_with_header(
+            RequestCode::ViewBrokerStatsData,
+            &ViewBrokerStatsDataRequestHeader {
+                stats_name: name.into(),
+                stats_key: key.into(),
+            },
+        )
+    };
+    let puts = client
+        .invoke(&addr, view("TOPIC_PUT_NUMS", "S"), T)
+        .await
+        .unwrap();
+    assert_eq!(puts.code, ResponseCode::Success as i32, "{puts:?}");
+    let puts: BrokerStatsData = serde_json::from_slice(&puts.body).unwrap();
+    assert_eq!(puts.stats_minute.sum, 30);
+    assert_eq!(puts.stats_minute.tps, 3.0);
+    assert_eq!(puts.stats_day.sum, 30);
+    let gets = client
+        .invoke(&addr, view("GROUP_GET_NUMS", "S@cg"), T)
+        .await
+        .unwrap();
+    let gets: BrokerStatsData = serde_json::from_slice(&gets.body).unwrap();
+    assert_eq!(gets.stats_minute.sum, 30);
+    assert_eq!(gets.stats_minute.avgpt, 30.0, "one pull took all 30");
+    let unknown = client
+        .invoke(&addr, view("TOPIC_PUT_NUMS", "Nope"), T)
+        .await
+        .unwrap();
+    assert_answered(
+        &unknown,
+        ResponseCode::SystemError,
+        "The stats <TOPIC_PUT_NUMS> <Nope> not exist",
+    );
     running.shutdown().await;
 }

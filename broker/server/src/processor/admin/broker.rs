@@ -66,7 +66,7 @@ pub fn runtime_info(broker: &Broker, request: &RemotingCommand) -> RemotingComma
         );
         put("getTransferedTps", history.rates_text(|r| r.got_messages));
     });
-    let put_bytes = broker.stats.put_bytes.load(Ordering::Relaxed);
+    let put_bytes = broker.stats.put_bytes.get();
     put(
         "putMessageTimesTotal",
         now_reading.put_messages.max(1).to_string(),
@@ -78,11 +78,7 @@ pub fn runtime_info(broker: &Broker, request: &RemotingCommand) -> RemotingComma
     );
     put(
         "putMessageFailedTimes",
-        broker
-            .stats
-            .put_failures
-            .load(Ordering::Relaxed)
-            .to_string(),
+        broker.stats.put_failures.get().to_string(),
     );
     put(
         "remainHowManyDataToFlush",

@@ -7,8 +7,6 @@
 
 pub mod decide;
 
-use std::sync::atomic::Ordering;
-
 use bytes::{Bytes, BytesMut};
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::ResponseCode;
@@ -158,14 +156,8 @@ fn get(
             for message in &passed {
                 joined.extend_from_slice(message);
             }
-            broker
-                .stats
-                .got_messages
-                .fetch_add(kept as u64, Ordering::Relaxed);
-            broker
-                .stats
-                .got_bytes
-                .fetch_add(joined.len() as u64, Ordering::Relaxed);
+            broker.stats.got_messages.add(kept as u64);
+            broker.stats.got_bytes.add(joined.len() as u64);
             broker
                 .metrics
                 .messages_out(&header.topic, kept as u64, joined.len() as u64);
@@ -183,7 +175,7 @@ fn get(
     } else {
         &broker.stats.get_miss
     };
-    found.fetch_add(1, Ordering::Relaxed);
+    found.add(1);
     let code = decide::response_code(result.status, header.queue_offset, kept);
     let next_begin_offset = decide::next_begin_offset(result.status, result.next_begin_offset);
     let response_header = PullMessageResponseHeader {

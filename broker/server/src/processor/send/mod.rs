@@ -88,14 +88,8 @@ pub async fn store_and_answer(
         .collect::<Vec<_>>()
         .join(",");
     let count = appended.record_offsets.len() as u64;
-    broker
-        .stats
-        .put_messages
-        .fetch_add(count, Ordering::Relaxed);
-    broker
-        .stats
-        .put_bytes
-        .fetch_add(appended.wrote_bytes as u64, Ordering::Relaxed);
+    broker.stats.put_messages.add(count);
+    broker.stats.put_bytes.add(appended.wrote_bytes as u64);
     broker
         .metrics
         .messages_in(&header.topic, count, appended.wrote_bytes as u64);
@@ -122,7 +116,7 @@ fn refusal(
     refused: &SendRefused,
 ) -> RemotingCommand {
     if refused.is_broker_fault() {
-        broker.stats.put_failures.fetch_add(1, Ordering::Relaxed);
+        broker.stats.put_failures.add(1);
         error!(%topic, error = %refused, "send refused");
     }
     answer(request, refused.code(), refused.to_string())
