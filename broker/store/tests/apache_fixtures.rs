@@ -122,10 +122,16 @@ fn serves_every_acknowledged_message(name: &str, replica: bool) {
         }
     }
     store.shutdown();
-    // Recovery cut nothing but zeroes: every byte Apache wrote is still there, and a file was
-    // deleted only if it held nothing (Apache creates the next file ahead of need).
-    let after = commit_log_bytes(&store_dir);
-    for (name, bytes) in &before {
+    assert_every_written_byte_stays(&before, &commit_log_bytes(&store_dir));
+}
+
+/// Recovery cut nothing but zeroes: every byte Apache wrote is still there, and a file was
+/// deleted only if it held nothing (Apache creates the next file ahead of need).
+fn assert_every_written_byte_stays(
+    before: &BTreeMap<String, Vec<u8>>,
+    after: &BTreeMap<String, Vec<u8>>,
+) {
+    for (name, bytes) in before {
         let written = bytes.iter().rposition(|b| *b != 0).map_or(0, |p| p + 1);
         match after.get(name) {
             Some(now) => assert_eq!(now[..written], bytes[..written], "{name} changed"),
@@ -197,4 +203,41 @@ fn rolled_back_transactional_sends_of_the_apache_store_stay_out_of_their_topic()
     expected.sort();
     assert_eq!(in_topic, expected);
     store.shutdown();
+}
+
+#[test]
+fn manual_clean_ups_of_an_apache_store_delete_nothing_unexpired_and_raw_queue_entries_point_at_the_acked_records()
+ {
+    let (_dir, store_dir) = unpack("killed");
+    let before = commit_log_bytes(&store_dir);
+    let acked = acked(&store_dir);
+    let mut c = config(&store_dir, false);
+    // Nothing in the fixture counts as expired, whatever the files' dates after unpacking.
+    c.apply("fileReservedTime", "876000").unwrap();
+    let store = MessageStore::open(c).unwrap();
+    // DELETE_EXPIRED_COMMITLOG and CLEAN_EXPIRED_CONSUMEQUEUE as an operator would run them.
+    store.delete_expired_now();
+    assert_eq!(store.delete_expired_queue_files(), 0);
+    assert_eq!(store.commit_log_min_offset(), 0);
+    let plain: Vec<&Acked> = acked
+        .iter()
+        .filter(|a| matches!(a.kind.as_str(), "plain" | "batch" | "order"))
+        .collect();
+    assert!(!plain.is_empty());
+    for a in plain {
+        // QUERY_CONSUME_QUEUE's entries: the commit log offset and size of the acked record.
+        let (min, max, entries) = store
+            .queue_entries(&a.topic, a.queue_id, a.queue_offset as u64, 1)
+            .unwrap();
+        assert!(
+            min <= a.queue_offset as u64 && (a.queue_offset as u64) < max,
+            "{a:?}"
+        );
+        let entry = &entries[0];
+        let raw = store.read_record(entry.commit_log_offset as u64).unwrap();
+        assert_eq!(raw.len(), entry.size as usize);
+        assert_is(a, &raw);
+    }
+    store.shutdown();
+    assert_every_written_byte_stays(&before, &commit_log_bytes(&store_dir));
 }
