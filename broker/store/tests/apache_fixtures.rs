@@ -227,12 +227,9 @@ fn manual_clean_ups_of_an_apache_store_delete_nothing_unexpired_and_raw_queue_en
     for a in plain {
         // QUERY_CONSUME_QUEUE's entries: the commit log offset and size of the acked record.
         let (min, max, entries) = store
-            .queue_entries(&a.topic, a.queue_id, a.queue_offset as u64, 1)
+            .queue_entries(&a.topic, a.queue_id, a.queue_offset, 1)
             .unwrap();
-        assert!(
-            min <= a.queue_offset as u64 && (a.queue_offset as u64) < max,
-            "{a:?}"
-        );
+        assert!(min <= a.queue_offset && (a.queue_offset) < max, "{a:?}");
         let entry = &entries[0];
         let raw = store.read_record(entry.commit_log_offset as u64).unwrap();
         assert_eq!(raw.len(), entry.size as usize);
