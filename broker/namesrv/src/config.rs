@@ -9,6 +9,9 @@
 //! | `scanNotActiveBrokerInterval` | 5000 | ms between scans for silent brokers |
 //! | `brokerChannelExpiredTime` | 120000 | ms a broker may stay silent before it is dropped (Apache's constant; a 5.x broker's `heartbeatTimeoutMillis` overrides it for that broker) |
 //! | `orderMessageEnable` | false | add the `ORDER_TOPIC_CONFIG` KV entry of a topic to its route |
+//! | `metricsExporterType` | DISABLE | `PROM` serves Prometheus metrics at `/metrics` (the broker's key; Apache's name server has no exporter) |
+//! | `metricsPromExporterHost` | (empty: `bindAddress`) | IP address of the metrics endpoint |
+//! | `metricsPromExporterPort` | 5557 | port of the metrics endpoint; 0 picks a free one |
 //!
 //! Unknown keys are logged and skipped, as Apache skips keys without a setter. A value that does
 //! not parse is an error naming the key and the value: starting with a silently defaulted port
@@ -22,6 +25,7 @@ use std::time::Duration;
 use rmq_protocol::body::properties;
 use rmq_protocol::conf::{self, Key, ValueError};
 use rmq_protocol::conf_key;
+use rmq_remoting::prometheus::{Exporter, ExporterHost};
 use tracing::warn;
 
 /// Apache's name server port.
@@ -39,7 +43,13 @@ pub const KEYS: &[Key<NamesrvConfig>] = &[
     conf_key!("scanNotActiveBrokerInterval": scan_not_active_broker_interval = millis(1)),
     conf_key!("brokerChannelExpiredTime": broker_channel_expired_time = millis(1)),
     conf_key!("orderMessageEnable": order_message_enable = value),
+    conf_key!("metricsExporterType": metrics_exporter = value),
+    conf_key!("metricsPromExporterHost": metrics_prom_host = value),
+    conf_key!("metricsPromExporterPort": metrics_prom_port = number(0, 65535)),
 ];
+
+/// Apache 5's default `metricsPromExporterPort`.
+pub const DEFAULT_METRICS_PORT: u16 = 5557;
 
 /// The name server's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +60,9 @@ pub struct NamesrvConfig {
     pub scan_not_active_broker_interval: Duration,
     pub broker_channel_expired_time: Duration,
     pub order_message_enable: bool,
+    pub metrics_exporter: Exporter,
+    pub metrics_prom_host: ExporterHost,
+    pub metrics_prom_port: u16,
 }
 
 /// What [`NamesrvConfig::set`] did with a key.
@@ -83,6 +96,9 @@ impl Default for NamesrvConfig {
             scan_not_active_broker_interval: DEFAULT_SCAN_NOT_ACTIVE_BROKER_INTERVAL,
             broker_channel_expired_time: DEFAULT_BROKER_CHANNEL_EXPIRED_TIME,
             order_message_enable: false,
+            metrics_exporter: Exporter::Disable,
+            metrics_prom_host: ExporterHost::default(),
+            metrics_prom_port: DEFAULT_METRICS_PORT,
         }
     }
 }
@@ -255,6 +271,9 @@ mod tests {
             scan_not_active_broker_interval: Duration::from_millis(7),
             broker_channel_expired_time: Duration::from_millis(8),
             order_message_enable: true,
+            metrics_exporter: Exporter::Prom,
+            metrics_prom_host: ExporterHost(Some(IpAddr::V4(Ipv4Addr::LOCALHOST))),
+            metrics_prom_port: 9,
         };
         let text = properties::write(config.to_properties().iter().map(|(k, v)| (*k, v.as_str())));
         assert_eq!(NamesrvConfig::from_properties_text(&text).unwrap(), config);

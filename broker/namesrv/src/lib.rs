@@ -8,6 +8,7 @@
 //! | [`config`] | [`NamesrvConfig`]: Java properties file (`listenPort`, `bindAddress`, `kvConfigPath`, ...) |
 //! | [`route`] | [`RouteTable`]: clusters, broker groups, topic queues, live brokers; pure, clock injected |
 //! | [`kv`] | [`KvConfigStore`]: namespace → key → value, `kvConfig.json` written atomically |
+//! | [`metrics`] | Prometheus `/metrics` (`metricsExporterType=PROM`): requests by code, route table counts |
 //! | [`processor`] | [`Namesrv`]: state behind locks, one module per command family, dispatch by request code |
 //! | [`server`] | [`start`] / [`RunningNamesrv`]: the remoting server and the expiry scan, graceful shutdown |
 //!
@@ -26,6 +27,7 @@
 
 pub mod config;
 pub mod kv;
+pub mod metrics;
 pub mod processor;
 pub mod route;
 pub mod server;

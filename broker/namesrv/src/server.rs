@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rmq_remoting::ServerConfig;
+use rmq_remoting::prometheus::{self, Exporter};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -20,10 +21,12 @@ use crate::processor::Namesrv;
 #[derive(Debug)]
 pub struct RunningNamesrv {
     local_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     namesrv: Arc<Namesrv>,
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
     scanner: JoinHandle<()>,
+    metrics: Option<JoinHandle<()>>,
 }
 
 /// Starting the name server failed.
@@ -44,7 +47,8 @@ pub enum StartError {
 }
 
 /// Starts a name server on the current tokio runtime: loads `kvConfig.json`, binds
-/// `bindAddress:listenPort` and logs `rmq-namesrv listening on <addr>` once it accepts.
+/// `bindAddress:listenPort` (and the metrics endpoint when `metricsExporterType=PROM`) and logs
+/// `rmq-namesrv listening on <addr>` once it accepts.
 pub async fn start(config: NamesrvConfig) -> Result<RunningNamesrv, StartError> {
     let kv_path: PathBuf = config.kv_config_path.clone();
     let kv = tokio::task::spawn_blocking(move || KvConfigStore::open(kv_path))
@@ -56,6 +60,22 @@ pub async fn start(config: NamesrvConfig) -> Result<RunningNamesrv, StartError> 
         .await
         .map_err(|source| StartError::Bind { addr, source })?;
     let local_addr = listener.local_addr().map_err(StartError::LocalAddr)?;
+    let metrics_listener = match config.metrics_exporter {
+        Exporter::Prom => {
+            let addr = config
+                .metrics_prom_host
+                .addr(config.bind_address, config.metrics_prom_port);
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind { addr, source })?;
+            Some(listener)
+        }
+        Exporter::Disable => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(listener) => Some(listener.local_addr().map_err(StartError::LocalAddr)?),
+        None => None,
+    };
 
     let namesrv = Arc::new(Namesrv::new(config, kv));
     let (stop, stopped) = watch::channel(false);
@@ -65,14 +85,26 @@ pub async fn start(config: NamesrvConfig) -> Result<RunningNamesrv, StartError> 
         ServerConfig::default(),
         wait_for_stop(stopped.clone()),
     ));
+    let metrics = metrics_listener.map(|listener| {
+        let scraped = namesrv.clone();
+        let node_id = local_addr.to_string();
+        info!(addr = ?metrics_addr, "Prometheus metrics at /metrics");
+        tokio::spawn(prometheus::http::serve(
+            listener,
+            Arc::new(move || scraped.scrape_metrics(&node_id)),
+            wait_for_stop(stopped.clone()),
+        ))
+    });
     let scanner = tokio::spawn(scan_expired_brokers(namesrv.clone(), stopped));
     info!("rmq-namesrv listening on {local_addr}");
     Ok(RunningNamesrv {
         local_addr,
+        metrics_addr,
         namesrv,
         stop,
         server,
         scanner,
+        metrics,
     })
 }
 
@@ -80,6 +112,11 @@ impl RunningNamesrv {
     /// The address the server listens on (with the real port when `listenPort` was 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The Prometheus endpoint's address, when `metricsExporterType=PROM`.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// The state behind the server, for in-process inspection.
@@ -95,6 +132,11 @@ impl RunningNamesrv {
         }
         if let Err(error) = self.scanner.await {
             warn!(%error, "expiry scan task failed");
+        }
+        if let Some(metrics) = self.metrics
+            && let Err(error) = metrics.await
+        {
+            warn!(%error, "metrics endpoint task failed");
         }
         info!(addr = %self.local_addr, "rmq-namesrv stopped");
     }

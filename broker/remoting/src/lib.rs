@@ -7,6 +7,7 @@
 //! | [`server`] | [`serve`]: accept loop with a connection limit, one task per request, graceful shutdown |
 //! | [`client`] | [`Client`]: one connection per address, requests matched to responses by `opaque`, timeouts |
 //! | [`pending`] | [`Pending`]: requests waiting for their answers, shared by the client and the server's [`ConnHandle::request`] |
+//! | [`prometheus`] | sharded counters, histograms, the text format and the `/metrics` endpoint of broker and name server |
 //!
 //! Rules every connection follows:
 //! - a frame that cannot be delimited or decoded (negative or oversized length, header longer than
@@ -21,6 +22,7 @@
 pub mod client;
 pub mod connection;
 pub mod pending;
+pub mod prometheus;
 pub mod server;
 
 pub use client::{Client, ClientConfig, InvokeError};

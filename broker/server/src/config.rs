@@ -16,31 +16,8 @@ use rmq_store::StoreConfig;
 use crate::ha::config::HaConfig;
 
 /// Where metrics go (`metricsExporterType`, Apache 5's key).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetricsExporter {
-    /// Not exported (Apache's default).
-    Disable,
-    /// Served for Prometheus on `metricsPromExporterHost:metricsPromExporterPort` at `/metrics`.
-    Prom,
-}
-
-impl Value for MetricsExporter {
-    const EXPECTED: &'static str = "DISABLE or PROM (OTLP_GRPC and LOG are not supported)";
-    fn parse_value(text: &str) -> Option<MetricsExporter> {
-        match text {
-            "DISABLE" => Some(MetricsExporter::Disable),
-            "PROM" => Some(MetricsExporter::Prom),
-            _ => None,
-        }
-    }
-    fn write_value(&self) -> String {
-        match self {
-            MetricsExporter::Disable => "DISABLE",
-            MetricsExporter::Prom => "PROM",
-        }
-        .to_owned()
-    }
-}
+pub use rmq_remoting::prometheus::Exporter as MetricsExporter;
+use rmq_remoting::prometheus::ExporterHost;
 
 /// The replication role (`brokerRole`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +72,7 @@ pub struct BrokerConfig {
     pub max_pull_batch: usize,
     pub metrics_exporter: MetricsExporter,
     /// Host the Prometheus endpoint binds; empty: `bindAddress`.
-    pub metrics_prom_host: String,
+    pub metrics_prom_host: ExporterHost,
     pub metrics_prom_port: u16,
     /// Topics with their own metric series; later ones count under `topic="_other"`.
     pub metrics_max_topics: usize,
@@ -139,7 +116,7 @@ impl BrokerConfig {
             store_reply_message_enable: true,
             max_pull_batch: 32,
             metrics_exporter: MetricsExporter::Disable,
-            metrics_prom_host: String::new(),
+            metrics_prom_host: ExporterHost::default(),
             metrics_prom_port: 5557,
             metrics_max_topics: 1000,
             messaging: crate::messaging::MessagingConfig::default(),

@@ -162,25 +162,9 @@ pub async fn start_with_clock(
     };
     let metrics_listener = match config.metrics_exporter {
         crate::config::MetricsExporter::Prom => {
-            let ip = if config.metrics_prom_host.trim().is_empty() {
-                config.bind_address
-            } else {
-                config
-                    .metrics_prom_host
-                    .trim()
-                    .parse()
-                    .map_err(|_| StartError::Bind {
-                        addr: SocketAddr::new(config.bind_address, config.metrics_prom_port),
-                        source: std::io::Error::new(
-                            std::io::ErrorKind::InvalidInput,
-                            format!(
-                                "metricsPromExporterHost={:?} is not an IP address",
-                                config.metrics_prom_host
-                            ),
-                        ),
-                    })?
-            };
-            let addr = SocketAddr::new(ip, config.metrics_prom_port);
+            let addr = config
+                .metrics_prom_host
+                .addr(config.bind_address, config.metrics_prom_port);
             Some(
                 TcpListener::bind(addr)
                     .await
@@ -300,10 +284,11 @@ pub async fn start_with_clock(
     let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
     if let Some(listener) = metrics_listener {
         info!(addr = ?metrics_addr, "Prometheus metrics at /metrics");
-        tasks.spawn(crate::metrics::http::serve(
+        let scraped = broker.clone();
+        tasks.spawn(rmq_remoting::prometheus::http::serve(
             listener,
-            broker.clone(),
-            stopping.clone(),
+            Arc::new(move || crate::metrics::scrape::scrape(&scraped, &scraped.metrics)),
+            stopped(stopping.clone()),
         ));
     }
     tasks.spawn(crate::schedule::service::run(

@@ -37,6 +37,7 @@ use tracing::{debug, warn};
 
 use crate::config::NamesrvConfig;
 use crate::kv::{KvConfigError, KvConfigStore};
+use crate::metrics::{NamesrvMetrics, RouteCounts};
 use crate::route::{ConnId, RouteTable};
 
 /// The name server's state and request processing.
@@ -47,6 +48,7 @@ pub struct Namesrv {
     broker_conns: Mutex<HashMap<ConnId, ConnHandle>>,
     kv: Arc<Mutex<KvConfigStore>>,
     config: RwLock<NamesrvConfig>,
+    metrics: NamesrvMetrics,
 }
 
 /// Serving one request failed; the answer is SYSTEM_ERROR with this as remark.
@@ -77,6 +79,7 @@ impl Namesrv {
             broker_conns: Mutex::new(HashMap::new()),
             kv: Arc::new(Mutex::new(kv)),
             config: RwLock::new(config),
+            metrics: NamesrvMetrics::default(),
         }
     }
 
@@ -137,7 +140,17 @@ impl Namesrv {
                 handle.close();
             }
         }
+        self.metrics.expired_brokers.add(expired.len() as u64);
         expired.into_iter().map(|(addr, _)| addr).collect()
+    }
+
+    /// The `/metrics` text of this name server, listening on `node_id`.
+    pub fn scrape_metrics(&self, node_id: &str) -> String {
+        let counts = {
+            let routes = self.routes();
+            RouteCounts::of(&routes.cluster_info(), routes.all_topics().len())
+        };
+        crate::metrics::scrape(node_id, &self.metrics, &counts)
     }
 
     fn conns(&self) -> MutexGuard<'_, HashMap<ConnId, ConnHandle>> {
@@ -195,7 +208,13 @@ impl Handler for Namesrv {
                 .or_insert_with(|| conn.clone());
         }
         let conn = conn.id();
-        async move { Some(self.process(conn, &request).await) }
+        async move {
+            let started = Instant::now();
+            let response = self.process(conn, &request).await;
+            self.metrics
+                .request(request.code, response.code, started.elapsed());
+            Some(response)
+        }
     }
 
     fn connection_closed(&self, conn: &ConnHandle) {

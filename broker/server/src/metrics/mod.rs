@@ -3,7 +3,7 @@
 //!
 //! The request paths bump counters held here ([`Metrics`]); everything else (lag, store, HA,
 //! connections) is read from the broker's state when `/metrics` is scraped ([`scrape`]).
-//! [`exposition`] writes the text format; [`http`] serves it (`metricsExporterType=PROM`,
+//! `rmq_remoting::prometheus` writes the text format and serves it (`metricsExporterType=PROM`,
 //! `metricsPromExporterHost`, `metricsPromExporterPort`).
 //!
 //! Label cardinality is bounded: at most `metricsMaxTopics` topics get their own series
@@ -11,50 +11,15 @@
 //! series are written per scrape, and request series are one per request and response code
 //! pair the broker has answered.
 
-pub mod exposition;
-pub mod http;
 pub mod scrape;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-/// Counter shards: each thread adds to its own (cache-line apart), so the request paths of two
-/// cores never write the same line; a scrape sums them.
-const SHARDS: usize = 8;
-
-#[derive(Debug, Default)]
-#[repr(align(64))]
-struct Shard(AtomicU64);
-
-/// A monotonic count, sharded by thread.
-#[derive(Debug, Default)]
-pub struct Counter {
-    shards: [Shard; SHARDS],
-}
-
-fn shard_index() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static INDEX: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
-    }
-    INDEX.with(|i| *i)
-}
-
-impl Counter {
-    pub fn add(&self, n: u64) {
-        self.shards[shard_index()].0.fetch_add(n, Ordering::Relaxed);
-    }
-
-    pub fn get(&self) -> u64 {
-        self.shards
-            .iter()
-            .map(|s| s.0.load(Ordering::Relaxed))
-            .sum()
-    }
-}
+pub use rmq_remoting::prometheus::{Counter, Histogram};
 
 /// Identifies a [`Metrics`] in the per-thread caches (tests run several brokers in a process).
 static NEXT_METRICS_ID: AtomicU64 = AtomicU64::new(1);
@@ -125,49 +90,6 @@ pub struct GroupCounters {
     pub bytes: Counter,
     /// Pulls that returned messages.
     pub pulls: Counter,
-}
-
-/// A histogram with fixed bucket bounds; counts are cumulative only when written.
-#[derive(Debug)]
-pub struct Histogram {
-    bounds: &'static [f64],
-    /// One count per bound, plus one for values above the last.
-    counts: Box<[Counter]>,
-    /// Sum of observed values, in thousandths of the unit.
-    sum_milli: Counter,
-}
-
-impl Histogram {
-    pub fn new(bounds: &'static [f64]) -> Histogram {
-        Histogram {
-            bounds,
-            counts: (0..=bounds.len()).map(|_| Counter::default()).collect(),
-            sum_milli: Counter::default(),
-        }
-    }
-
-    pub fn observe(&self, value: f64) {
-        let slot = self
-            .bounds
-            .iter()
-            .position(|bound| value <= *bound)
-            .unwrap_or(self.bounds.len());
-        self.counts[slot].add(1);
-        self.sum_milli.add((value * 1000.0) as u64);
-    }
-
-    /// `(upper bound, cumulative count)` per bucket, `+Inf` last; the sum; the count.
-    pub fn snapshot(&self) -> (Vec<(f64, u64)>, f64, u64) {
-        let mut cumulative = 0;
-        let mut buckets = Vec::with_capacity(self.counts.len());
-        for (slot, count) in self.counts.iter().enumerate() {
-            cumulative += count.get();
-            let bound = self.bounds.get(slot).copied().unwrap_or(f64::INFINITY);
-            buckets.push((bound, cumulative));
-        }
-        let sum = self.sum_milli.get() as f64 / 1000.0;
-        (buckets, sum, cumulative)
-    }
 }
 
 /// What the request paths count.
@@ -411,25 +333,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_added_from_several_threads_sum_on_read() {
-        let counter = Arc::new(Counter::default());
-        let threads: Vec<_> = (0..4)
-            .map(|_| {
-                let counter = counter.clone();
-                std::thread::spawn(move || {
-                    for _ in 0..1000 {
-                        counter.add(2);
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        assert_eq!(counter.get(), 8000);
-    }
-
-    #[test]
     fn two_metrics_in_one_process_keep_their_own_counts() {
         let (a, b) = (Metrics::new(10), Metrics::new(10));
         a.messages_in("T", 1, 1);
@@ -464,21 +367,6 @@ mod tests {
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].2.messages.get(), 4);
         assert_eq!(groups[0].2.pulls.get(), 2);
-    }
-
-    #[test]
-    fn a_histogram_counts_each_value_in_its_bucket_and_reads_cumulatively() {
-        let h = Histogram::new(&LATENCY_BUCKETS_MS);
-        for value in [0.5, 2.0, 2.5, 50.0, 9_999.0] {
-            h.observe(value);
-        }
-        let (buckets, sum, count) = h.snapshot();
-        assert_eq!(count, 5);
-        assert_eq!(buckets[0], (1.0, 1));
-        assert_eq!(buckets[1], (3.0, 3));
-        assert_eq!(buckets[4], (100.0, 4));
-        assert_eq!(buckets.last().unwrap(), &(f64::INFINITY, 5));
-        assert!((sum - 10_054.0).abs() < 0.01);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use std::sync::atomic::Ordering;
 
-use super::exposition::{Kind, Text};
+use rmq_remoting::prometheus::{Kind, Text};
+
 use super::{Metrics, TopicCounters};
 use crate::state::Broker;
 

@@ -1,16 +1,13 @@
 //! The `/metrics` endpoint: a minimal HTTP/1.1 server, one request per connection. Anything
 //! but `GET /metrics` gets 404 or 405; a request head over 8 KiB or slower than 5 s is dropped.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tracing::{debug, warn};
-
-use crate::state::Broker;
-use crate::stop_signal::stopped;
 
 const MAX_HEAD: usize = 8 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -53,9 +50,11 @@ pub fn response(status: &str, content_type: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Serves `listener` until the broker stops.
-pub async fn serve(listener: TcpListener, broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
-    let stop = stopped(stopping);
+/// Writes the whole `/metrics` text; called on a blocking thread once per scrape.
+pub type Scrape = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// Serves `listener` until `stop` completes, answering `GET /metrics` with `scrape()`.
+pub async fn serve(listener: TcpListener, scrape: Scrape, stop: impl Future<Output = ()>) {
     tokio::pin!(stop);
     loop {
         let accepted = tokio::select! {
@@ -64,7 +63,7 @@ pub async fn serve(listener: TcpListener, broker: Arc<Broker>, stopping: watch::
         };
         match accepted {
             Ok((stream, _)) => {
-                tokio::spawn(answer(stream, broker.clone()));
+                tokio::spawn(answer(stream, scrape.clone()));
             }
             Err(error) => {
                 warn!(%error, "metrics endpoint: accept failed");
@@ -74,7 +73,7 @@ pub async fn serve(listener: TcpListener, broker: Arc<Broker>, stopping: watch::
     }
 }
 
-async fn answer(mut stream: TcpStream, broker: Arc<Broker>) {
+async fn answer(mut stream: TcpStream, scrape: Scrape) {
     let mut head = Vec::with_capacity(512);
     let mut buf = [0u8; 1024];
     let read = tokio::time::timeout(READ_TIMEOUT, async {
@@ -94,11 +93,9 @@ async fn answer(mut stream: TcpStream, broker: Arc<Broker>) {
     }
     let reply = match route(&head) {
         Route::Metrics => {
-            let scraped = tokio::task::spawn_blocking(move || {
-                super::scrape::scrape(&broker, &broker.metrics)
-            })
-            .await
-            .unwrap_or_default();
+            let scraped = tokio::task::spawn_blocking(move || scrape())
+                .await
+                .unwrap_or_default();
             response(
                 "200 OK",
                 "text/plain; version=0.0.4; charset=utf-8",
