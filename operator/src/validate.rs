@@ -204,6 +204,19 @@ pub fn validate(
                 .to_owned(),
         );
     }
+    let metrics_port = spec.metrics.port;
+    if !(1024..=65535).contains(&metrics_port) {
+        problem(
+            "spec.metrics.port",
+            format!("{metrics_port} is out of range: use 1024 to 65535"),
+        );
+    } else if [9876, 10909, 10911, 10912].contains(&metrics_port) {
+        problem(
+            "spec.metrics.port",
+            "spec.metrics.port collides with a RocketMQ port (9876 name server,              10909/10911/10912 broker): pick another, e.g. 5557"
+                .to_owned(),
+        );
+    }
     if !name.is_empty() {
         let last_group = broker.groups.max(1) - 1;
         let longest = format!("{name}-broker-{last_group}");
@@ -313,6 +326,21 @@ mod tests {
                 .contains("use a name of at most 43 characters"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_metrics_port_on_a_rocketmq_port_or_out_of_range_is_rejected() {
+        for (port, says) in [(10911, "collides"), (80, "out of range")] {
+            let yaml = format!("{HEADER}spec: {{metrics: {{enabled: true, port: {port}}}}}");
+            let error = validate(&cluster(&yaml), &Environment::default()).unwrap_err();
+            let text = error.to_string();
+            assert!(
+                text.contains("spec.metrics.port") && text.contains(says),
+                "{text}"
+            );
+        }
+        let fine = cluster(&format!("{HEADER}spec: {{metrics: {{enabled: true}}}}"));
+        assert!(validate(&fine, &Environment::default()).is_ok());
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! # operator-owned keys, always in this order
 //! brokerClusterName brokerName brokerId brokerRole flushDiskType
 //! brokerIP1 listenPort namesrvAddr storePathRootDir
+//! # with spec.metrics.enabled
+//! metricsExporterType metricsPromExporterPort
 //! # then spec.broker.config, sorted by key
 //! ```
 
@@ -33,6 +35,8 @@ pub struct Placement {
     pub listen_port: u16,
     /// `storePathRootDir`.
     pub store_path_root_dir: String,
+    /// `metricsPromExporterPort`, written when `spec.metrics.enabled`.
+    pub metrics_port: u16,
 }
 
 impl Placement {
@@ -44,8 +48,14 @@ impl Placement {
             broker_ip1: names::broker_pod_dns(cluster, group, ordinal),
             listen_port: names::BROKER_PORT,
             store_path_root_dir: STORE_DIR.to_owned(),
+            metrics_port: metrics_port(cluster),
         }
     }
+}
+
+/// `spec.metrics.port` (validated to 1024..=65535 by the schema; the default if out of range).
+pub fn metrics_port(cluster: &ValidatedCluster) -> u16 {
+    u16::try_from(cluster.spec.metrics.port).unwrap_or(5557)
 }
 
 /// `brokerRole` of pod `ordinal`: ordinal 0 is the master with the spec's role, others SLAVE.
@@ -75,7 +85,7 @@ pub fn render_at(
     placement: &Placement,
 ) -> String {
     let broker = &cluster.spec.broker;
-    let owned: [(&str, String); 9] = [
+    let mut owned: Vec<(&str, String)> = vec![
         ("brokerClusterName", cluster.name.clone()),
         ("brokerName", names::broker_group(cluster, group)),
         ("brokerId", ordinal.to_string()),
@@ -86,6 +96,13 @@ pub fn render_at(
         ("namesrvAddr", placement.namesrv_addr.clone()),
         ("storePathRootDir", placement.store_path_root_dir.clone()),
     ];
+    if cluster.spec.metrics.enabled {
+        owned.push(("metricsExporterType", "PROM".to_owned()));
+        owned.push((
+            "metricsPromExporterPort",
+            placement.metrics_port.to_string(),
+        ));
+    }
     let mut out = format!(
         "# broker.conf of {}, rendered by rmq-operator; edit the RocketCluster instead.\n",
         names::broker_pod(cluster, group, ordinal)
@@ -147,6 +164,7 @@ mod tests {
             broker_ip1: "127.0.0.1".to_owned(),
             listen_port: 20911,
             store_path_root_dir: "/tmp/rmq/b0".to_owned(),
+            metrics_port: 20913,
         };
         let conf = render_at(&c, 0, 0, &local);
         for line in [
@@ -158,6 +176,19 @@ mod tests {
             assert!(conf.lines().any(|l| l == line), "missing {line} in {conf}");
         }
         assert!(!conf.contains("svc.cluster.local"));
+        assert!(!conf.contains("metrics"), "metrics are off by default");
+    }
+
+    #[test]
+    fn enabled_metrics_turn_on_the_prometheus_exporter_at_the_spec_port() {
+        let c = validated("spec: {metrics: {enabled: true, port: 9100}}");
+        let conf = render(&c, 0, 0);
+        assert!(
+            conf.contains("\nmetricsExporterType=PROM\nmetricsPromExporterPort=9100\n"),
+            "{conf}"
+        );
+        let default_port = render(&validated("spec: {metrics: {enabled: true}}"), 0, 0);
+        assert!(default_port.contains("\nmetricsPromExporterPort=5557\n"));
     }
 
     #[test]

@@ -13,12 +13,19 @@ pub const NAMESRV_CONF_KEY: &str = "namesrv.properties";
 /// Key of the discovery ConfigMap holding the `namesrvAddr` list.
 pub const NAMESRV_ADDR_KEY: &str = "NAMESRV_ADDR";
 
-/// The name servers' `namesrv.properties`.
+/// The name servers' `namesrv.properties`: the port, and the Prometheus exporter when
+/// `spec.metrics.enabled`.
 pub fn namesrv(cluster: &ValidatedCluster) -> ConfigMap {
-    let conf = format!(
+    let mut conf = format!(
         "# namesrv.properties, rendered by rmq-operator; edit the RocketCluster instead.\nlistenPort={}\n",
         names::NAMESRV_PORT
     );
+    if cluster.spec.metrics.enabled {
+        conf.push_str(&format!(
+            "metricsExporterType=PROM\nmetricsPromExporterPort={}\n",
+            broker_conf::metrics_port(cluster)
+        ));
+    }
     ConfigMap {
         metadata: metadata(
             cluster,

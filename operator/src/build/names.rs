@@ -16,6 +16,8 @@ pub const NAMESRV_PORT: u16 = 9876;
 pub const BROKER_PORT: u16 = 10911;
 /// Port of master/slave replication (`listenPort + 1`, RocketMQ's default `haListenPort`).
 pub const BROKER_HA_PORT: u16 = 10912;
+/// Name of the container and Service port of `/metrics` (what a PodMonitor selects).
+pub const METRICS_PORT_NAME: &str = "metrics";
 
 /// Name of the name servers' StatefulSet and headless Service.
 pub fn namesrv(cluster: &ValidatedCluster) -> String {

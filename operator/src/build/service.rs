@@ -3,7 +3,7 @@
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 
 use super::labels::{self, Component};
-use super::{metadata, names};
+use super::{broker_conf, metadata, names};
 use crate::validate::ValidatedCluster;
 
 /// Headless Service of the name servers.
@@ -12,7 +12,7 @@ pub fn namesrv(cluster: &ValidatedCluster) -> Service {
         cluster,
         names::namesrv(cluster),
         Component::NameServer,
-        vec![port("namesrv", names::NAMESRV_PORT)],
+        with_metrics(cluster, vec![port("namesrv", names::NAMESRV_PORT)]),
     )
 }
 
@@ -22,11 +22,25 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32) -> Service {
         cluster,
         names::broker_group(cluster, group),
         Component::BrokerGroup(group),
-        vec![
-            port("broker", names::BROKER_PORT),
-            port("ha", names::BROKER_HA_PORT),
-        ],
+        with_metrics(
+            cluster,
+            vec![
+                port("broker", names::BROKER_PORT),
+                port("ha", names::BROKER_HA_PORT),
+            ],
+        ),
     )
+}
+
+/// `ports` plus `metrics` when `spec.metrics.enabled`, so a ServiceMonitor can select it.
+fn with_metrics(cluster: &ValidatedCluster, mut ports: Vec<ServicePort>) -> Vec<ServicePort> {
+    if cluster.spec.metrics.enabled {
+        ports.push(port(
+            names::METRICS_PORT_NAME,
+            broker_conf::metrics_port(cluster),
+        ));
+    }
+    ports
 }
 
 fn headless(

@@ -43,7 +43,10 @@ pub fn namesrv(cluster: &ValidatedCluster, config: &ConfigMap) -> StatefulSet {
             "-c".to_owned(),
             format!("{CONFIG_DIR}/{}", config_map::NAMESRV_CONF_KEY),
         ]),
-        ports: Some(vec![container_port("namesrv", names::NAMESRV_PORT)]),
+        ports: Some(with_metrics(
+            cluster,
+            vec![container_port("namesrv", names::NAMESRV_PORT)],
+        )),
         readiness_probe: Some(pod::tcp_probe("namesrv", 2, 5)),
         liveness_probe: Some(pod::tcp_probe("namesrv", 10, 10)),
         resources: spec.name_server.resources.clone(),
@@ -96,10 +99,13 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32, config: &ConfigMap) 
             }),
             ..EnvVar::default()
         }]),
-        ports: Some(vec![
-            container_port("broker", names::BROKER_PORT),
-            container_port("ha", names::BROKER_HA_PORT),
-        ]),
+        ports: Some(with_metrics(
+            cluster,
+            vec![
+                container_port("broker", names::BROKER_PORT),
+                container_port("ha", names::BROKER_HA_PORT),
+            ],
+        )),
         readiness_probe: Some(pod::tcp_probe("broker", 5, 5)),
         liveness_probe: Some(pod::tcp_probe("broker", 30, 10)),
         resources: broker.resources.clone(),
@@ -249,6 +255,17 @@ fn pod_spec(
         }),
         ..PodSpec::default()
     }
+}
+
+/// `ports` plus the container port `metrics` when `spec.metrics.enabled`.
+fn with_metrics(cluster: &ValidatedCluster, mut ports: Vec<ContainerPort>) -> Vec<ContainerPort> {
+    if cluster.spec.metrics.enabled {
+        ports.push(container_port(
+            names::METRICS_PORT_NAME,
+            broker_conf::metrics_port(cluster),
+        ));
+    }
+    ports
 }
 
 fn container_port(name: &str, port: u16) -> ContainerPort {

@@ -59,4 +59,9 @@ pub const RESERVED_CONFIG_KEYS: &[(&str, &str)] = &[
         "storePathRootDir",
         "the operator keeps the store on the data volume",
     ),
+    (
+        "metricsExporterType",
+        "set spec.metrics.enabled instead (the pods then declare the metrics port)",
+    ),
+    ("metricsPromExporterPort", "set spec.metrics.port instead"),
 ];

@@ -81,6 +81,9 @@ pub struct RocketClusterSpec {
     /// The broker groups (one StatefulSet per group).
     #[serde(default)]
     pub broker: BrokerSpec,
+    /// Prometheus metrics of every name server and broker pod.
+    #[serde(default)]
+    pub metrics: MetricsSpec,
     /// Operational switches.
     #[serde(default)]
     pub cluster_operation: ClusterOperation,
@@ -207,6 +210,8 @@ pub struct BrokerSpec {
         validation = Rule::new("!('listenPort' in self)").message("remove listenPort from spec.broker.config: the operator fixes the broker port to 10911"),
         validation = Rule::new("!('flushDiskType' in self)").message("remove flushDiskType from spec.broker.config: set spec.broker.flushDiskType instead"),
         validation = Rule::new("!('storePathRootDir' in self)").message("remove storePathRootDir from spec.broker.config: the operator keeps the store on the data volume"),
+        validation = Rule::new("!('metricsExporterType' in self)").message("remove metricsExporterType from spec.broker.config: set spec.metrics.enabled instead (the pods then declare the metrics port)"),
+        validation = Rule::new("!('metricsPromExporterPort' in self)").message("remove metricsPromExporterPort from spec.broker.config: set spec.metrics.port instead"),
     )]
     pub config: BTreeMap<String, String>,
     /// CPU and memory of each broker container.
@@ -378,6 +383,34 @@ impl Default for PodDisruptionBudgetSpec {
 
 fn default_true() -> bool {
     true
+}
+
+/// Prometheus metrics (`metricsExporterType=PROM` on every broker and name server).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!(self.port in [9876, 10909, 10911, 10912])").message("spec.metrics.port collides with a RocketMQ port (9876 name server, 10909/10911/10912 broker): pick another, e.g. 5557"))]
+pub struct MetricsSpec {
+    /// Serve `/metrics` on `port` in every pod, declared as the container port `metrics` (what a
+    /// PodMonitor or ServiceMonitor selects). Changing it rolls the pods.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Port of `/metrics` (`metricsPromExporterPort`).
+    #[serde(default = "default_metrics_port")]
+    #[schemars(range(min = 1024, max = 65535))]
+    pub port: i32,
+}
+
+impl Default for MetricsSpec {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            port: default_metrics_port(),
+        }
+    }
+}
+
+fn default_metrics_port() -> i32 {
+    5557
 }
 
 /// Operational switches.

@@ -4,18 +4,21 @@
 //! ```text
 //! ports (base 9876)                        state directory <dir>
 //! 9876  9877  ...     name servers 0, 1..  manifest.yaml          the manifest `up` ran
-//! 10909 10911 10912   broker 0             pids.json              while the cluster runs
-//! 10919 10921 10922   broker 1             logs/<name>.log        stderr + stdout of each process
-//! ...   (fast, listen, HA), 10 apart,      namesrv/<name>/        namesrv.properties, kvConfig.json
-//!       groups in order, master first      broker/<name>/         broker.conf, store/
-//!                                          .gitignore             `*`: .rmq/ sits in the checkout
+//! 9886  9887  ...     their /metrics       pids.json              while the cluster runs
+//! 10909 10911 10912   broker 0             logs/<name>.log        stderr + stdout of each process
+//! 10919 10921 10922   broker 1             namesrv/<name>/        namesrv.properties, kvConfig.json
+//! ...   (fast, listen, HA), 10 apart,      broker/<name>/         broker.conf, store/
+//!       groups in order, master first      .gitignore             `*`: .rmq/ sits in the checkout
+//!       10913, 10923: brokers' /metrics
 //! ```
 //!
 //! Brokers start [`BROKER_PORT_OFFSET`] above the base, so the default base gives Apache's
 //! default ports (9876 and 10911) to the first name server and the first broker. Each broker
 //! owns `listenPort - 2` (the fast port older Java clients use), `listenPort` and
-//! `listenPort + 1` (master/slave replication); brokers are [`BROKER_PORT_STEP`] ports apart, so
-//! ranges never touch.
+//! `listenPort + 1` (master/slave replication) and, with `spec.metrics.enabled`, `listenPort + 2`
+//! (`/metrics`; a name server's is its port + [`NAMESRV_METRICS_OFFSET`]); brokers are
+//! [`BROKER_PORT_STEP`] ports apart, so ranges never touch. `spec.metrics.port` is a pod's
+//! port in Kubernetes, where pods do not share ports; locally every process needs its own.
 //!
 //! `broker.conf` is the operator's own rendering ([`broker_conf::render_at`]) with a local
 //! [`Placement`]; `up` only appends `bindAddress=127.0.0.1` (unless the spec sets one), since
@@ -35,6 +38,10 @@ pub const LOCAL_HOST: &str = "127.0.0.1";
 pub const BROKER_PORT_OFFSET: u16 = 1035;
 /// Ports between consecutive brokers' `listenPort`s.
 pub const BROKER_PORT_STEP: u16 = 10;
+/// A name server's `/metrics` port minus its `listenPort` (name servers are at most 9).
+pub const NAMESRV_METRICS_OFFSET: u16 = 10;
+/// A broker's `/metrics` port minus its `listenPort`.
+pub const BROKER_METRICS_OFFSET: u16 = 2;
 
 /// What a process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,11 +173,16 @@ pub fn plan(cluster: &ValidatedCluster, dir: &Path, base: u16) -> Result<Plan, P
         dir: dir.to_path_buf(),
     })?;
     let broker_count = cluster.groups() * cluster.pods_per_group();
-    // The highest port is the HA port (listenPort + 1) of the last broker.
+    let metrics = cluster.spec.metrics.enabled;
+    // The highest port is the HA port (listenPort + 1) of the last broker, or its metrics port.
     let highest = u32::from(base)
         + u32::from(BROKER_PORT_OFFSET)
         + u32::from(BROKER_PORT_STEP) * broker_count.saturating_sub(1)
-        + 1;
+        + if metrics {
+            u32::from(BROKER_METRICS_OFFSET)
+        } else {
+            1
+        };
     if highest > u32::from(u16::MAX) {
         return Err(PlanError::PortsBeyondRange {
             base,
@@ -189,17 +201,28 @@ pub fn plan(cluster: &ValidatedCluster, dir: &Path, base: u16) -> Result<Plan, P
             let listen = port(i);
             let home = dir.join("namesrv").join(&name);
             let kv = format!("{dir_text}/namesrv/{name}/kvConfig.json");
+            let (listen_text, metrics_port) = (
+                listen.to_string(),
+                listen.saturating_add(NAMESRV_METRICS_OFFSET).to_string(),
+            );
+            let mut keys = vec![
+                ("listenPort", listen_text.as_str()),
+                ("bindAddress", LOCAL_HOST),
+                ("kvConfigPath", kv.as_str()),
+            ];
+            let mut ports = vec![listen];
+            if metrics {
+                keys.push(("metricsExporterType", "PROM"));
+                keys.push(("metricsPromExporterPort", metrics_port.as_str()));
+                ports.push(listen + NAMESRV_METRICS_OFFSET);
+            }
             let config = format!(
                 "# namesrv.properties of {name}, written by rmqctl up.\n{}",
-                rmq_protocol::body::properties::write([
-                    ("listenPort", listen.to_string().as_str()),
-                    ("bindAddress", LOCAL_HOST),
-                    ("kvConfigPath", kv.as_str()),
-                ])
+                rmq_protocol::body::properties::write(keys)
             );
             Node {
                 addr: format!("{LOCAL_HOST}:{listen}"),
-                ports: vec![listen],
+                ports,
                 config_path: home.join("namesrv.properties"),
                 config,
                 log: logs.join(format!("{name}.log")),
@@ -228,6 +251,8 @@ pub fn plan(cluster: &ValidatedCluster, dir: &Path, base: u16) -> Result<Plan, P
                 broker_ip1: LOCAL_HOST.to_owned(),
                 listen_port: listen,
                 store_path_root_dir: format!("{dir_text}/broker/{name}/store"),
+                // Written only with metrics on, when the range check above covered it.
+                metrics_port: listen.saturating_add(BROKER_METRICS_OFFSET),
             };
             let mut config = broker_conf::render_at(cluster, group, ordinal, &placement);
             if !cluster.spec.broker.config.contains_key("bindAddress") {
@@ -236,9 +261,13 @@ pub fn plan(cluster: &ValidatedCluster, dir: &Path, base: u16) -> Result<Plan, P
                      bindAddress=127.0.0.1\n",
                 );
             }
+            let mut ports = vec![listen - 2, listen, listen + 1];
+            if metrics {
+                ports.push(listen + BROKER_METRICS_OFFSET);
+            }
             brokers.push(Node {
                 addr: format!("{LOCAL_HOST}:{listen}"),
-                ports: vec![listen - 2, listen, listen + 1],
+                ports,
                 config_path: home.join("broker.conf"),
                 config,
                 log: logs.join(format!("{name}.log")),
@@ -302,6 +331,30 @@ mod tests {
         assert_eq!(ports.len(), unique.len());
         assert_eq!(ports.len(), 9 + 64 * 9 * 3);
         assert_eq!(plan.brokers.last().unwrap().addr, "127.0.0.1:26785");
+    }
+
+    #[test]
+    fn with_metrics_every_process_gets_its_own_metrics_port_and_none_is_shared() {
+        let spec = "{metrics: {enabled: true}, nameServer: {replicas: 9}, broker: {groups: 64, replicasPerGroup: 8}}";
+        let plan = plan(&cluster(spec), Path::new("/s"), 20000).unwrap();
+        let ports: Vec<u16> = plan.nodes().flat_map(|n| n.ports.iter().copied()).collect();
+        let unique: BTreeSet<u16> = ports.iter().copied().collect();
+        assert_eq!(ports.len(), unique.len());
+        assert_eq!(ports.len(), 9 * 2 + 64 * 9 * 4);
+        let small = plan_of("{metrics: {enabled: true}}");
+        let entries = rmq_protocol::body::properties::parse(&small.namesrvs[0].config);
+        assert!(entries.contains(&("metricsExporterType".to_owned(), "PROM".to_owned())));
+        assert!(entries.contains(&("metricsPromExporterPort".to_owned(), "9886".to_owned())));
+        assert!(
+            small.brokers[0]
+                .config
+                .contains("\nmetricsPromExporterPort=10913\n")
+        );
+        assert_eq!(small.brokers[0].ports, [10909, 10911, 10912, 10913]);
+    }
+
+    fn plan_of(spec: &str) -> Plan {
+        plan(&cluster(spec), Path::new("/s"), 9876).unwrap()
     }
 
     #[test]
@@ -377,6 +430,7 @@ mod tests {
             broker_ip1: "127.0.0.1".to_owned(),
             listen_port: 10911,
             store_path_root_dir: "/state/demo/broker/demo-broker-0-0/store".to_owned(),
+            metrics_port: 10913,
         };
         let rendered = broker_conf::render_at(&c, 0, 0, &placement);
         assert_eq!(
