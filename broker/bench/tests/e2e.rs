@@ -40,6 +40,8 @@ fn server_binary(name: &str) -> PathBuf {
 struct Cluster {
     dir: TempDir,
     namesrv: String,
+    /// Port of the name server's `/metrics`.
+    namesrv_metrics: u16,
     children: Vec<(&'static str, Child)>,
 }
 
@@ -52,18 +54,20 @@ impl Cluster {
     /// Prometheus metrics on the port returned.
     fn start_with(extra: &str) -> (Cluster, u16) {
         let dir = tempfile::tempdir().unwrap();
-        let ns_port = free_port();
+        let (ns_port, namesrv_metrics) = (free_port(), free_port());
         let ns_conf = dir.path().join("namesrv.properties");
         std::fs::write(
             &ns_conf,
             format!(
-                "listenPort={ns_port}\nbindAddress=127.0.0.1\nkvConfigPath={}\n",
+                "listenPort={ns_port}\nbindAddress=127.0.0.1\nkvConfigPath={}\n\
+                 metricsExporterType=PROM\nmetricsPromExporterPort={namesrv_metrics}\n",
                 dir.path().join("kv.json").display()
             ),
         )
         .unwrap();
         let mut cluster = Cluster {
             namesrv: format!("127.0.0.1:{ns_port}"),
+            namesrv_metrics,
             children: Vec::new(),
             dir,
         };
@@ -393,6 +397,66 @@ fn metrics_move_by_what_the_load_generator_sent_and_consumed() {
         assert!(
             after_consume.contains(&format!("\n{family}{{")),
             "{family} missing"
+        );
+    }
+
+    // The name server counted the broker's registrations and the clients' route lookups.
+    let namesrv = scrape(cluster.namesrv_metrics);
+    assert!(
+        series(
+            &namesrv,
+            "rocketmq_rpc_latency_count",
+            &["request_code=\"103\""]
+        )
+        .unwrap_or(0.0)
+            >= 1.0,
+        "{namesrv}"
+    );
+    assert!(
+        series(
+            &namesrv,
+            "rocketmq_rpc_latency_count",
+            &["request_code=\"105\""]
+        )
+        .unwrap_or(0.0)
+            >= 2.0,
+        "{namesrv}"
+    );
+    assert_eq!(
+        series(
+            &namesrv,
+            "rocketmq_namesrv_brokers",
+            &["cluster=\"DefaultCluster\""]
+        ),
+        Some(1.0)
+    );
+
+    // Every family the chart's Grafana dashboard queries is in one of the two scrapes.
+    let dashboard = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../charts/rocketmq-operator/dashboards/rocketmq.json"),
+    )
+    .unwrap();
+    let mut queried: Vec<&str> = dashboard
+        .split("rocketmq_")
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .next()
+        })
+        .collect();
+    queried.sort_unstable();
+    queried.dedup();
+    assert!(queried.len() >= 20, "{queried:?}");
+    for name in queried {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .unwrap_or(name);
+        let typed = format!("# TYPE rocketmq_{family} ");
+        assert!(
+            after_consume.contains(&typed) || namesrv.contains(&typed),
+            "the dashboard queries rocketmq_{family}, which no scrape carries"
         );
     }
 }

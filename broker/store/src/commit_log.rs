@@ -131,6 +131,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Sets its atomic to 0 when dropped.
+struct ClearOnDrop<'a>(&'a AtomicI64);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
+}
+
 /// The commit log.
 #[derive(Debug)]
 pub struct CommitLog {
@@ -139,6 +148,9 @@ pub struct CommitLog {
     store_host: SocketAddr,
     /// Store timestamp of the last appended record.
     last_store_timestamp: AtomicI64,
+    /// Store timestamp of the append holding the lock now, 0 when none does: how long it has
+    /// held it is Apache's `pageCacheLockTimeMills` (a stalled page cache shows here first).
+    append_began_ms: AtomicI64,
     prefaulter: Prefaulter,
     /// How appended bytes reach the file: with `pwrite` when the blocks are zero filled ahead
     /// (SYNC_FLUSH), by a copy through the mapping otherwise (see [`WarmUp`]).
@@ -172,6 +184,7 @@ impl CommitLog {
             state: Mutex::new(AppendState::default()),
             store_host,
             last_store_timestamp: AtomicI64::new(0),
+            append_began_ms: AtomicI64::new(0),
             prefaulter: Prefaulter::start(warm_up),
             by_write: warm_up == WarmUp::ZeroFill,
         }
@@ -206,6 +219,14 @@ impl CommitLog {
     }
     pub fn last_store_timestamp(&self) -> i64 {
         self.last_store_timestamp.load(Ordering::Acquire)
+    }
+
+    /// How long the append in progress has held the append lock at `now_ms`; 0 when none runs.
+    pub fn append_lock_held_ms(&self, now_ms: i64) -> i64 {
+        match self.append_began_ms.load(Ordering::Relaxed) {
+            0 => 0,
+            began => (now_ms - began).max(0),
+        }
     }
 
     /// Sets the next queue offsets (after recovery, from the consume queues).
@@ -333,6 +354,10 @@ impl CommitLog {
             0
         };
         let store_timestamp = now_ms();
+        // Written under the append lock only; cleared when this append ends, however it ends.
+        self.append_began_ms
+            .store(store_timestamp, Ordering::Relaxed);
+        let _in_lock = ClearOnDrop(&self.append_began_ms);
         let ts_pos = record::store_timestamp_pos(
             batch.sys_flag
                 | if batch.born_host.is_ipv6() {

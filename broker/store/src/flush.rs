@@ -9,9 +9,61 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
+
+/// Upper bounds (ms) of the commit log flush latency buckets; one more bucket holds the rest.
+pub const FLUSH_LATENCY_BOUNDS_MS: [u64; 8] = [1, 5, 10, 50, 100, 500, 1000, 5000];
+
+/// How long commit log flushes (fdatasync) took: a fixed-bucket histogram written by the flush
+/// threads, read by metrics.
+#[derive(Debug, Default)]
+pub struct FlushLatency {
+    counts: [AtomicU64; FLUSH_LATENCY_BOUNDS_MS.len() + 1],
+    sum_micros: AtomicU64,
+}
+
+/// A read of [`FlushLatency`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlushLatencySnapshot {
+    /// `(upper bound in ms, cumulative count)`; the last bound is `None` (+Inf).
+    pub buckets: Vec<(Option<u64>, u64)>,
+    pub sum_ms: f64,
+    pub count: u64,
+}
+
+impl FlushLatency {
+    pub fn observe(&self, took: Duration) {
+        let ms = took.as_millis();
+        let slot = FLUSH_LATENCY_BOUNDS_MS
+            .iter()
+            .position(|bound| ms <= u128::from(*bound))
+            .unwrap_or(FLUSH_LATENCY_BOUNDS_MS.len());
+        self.counts[slot].fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> FlushLatencySnapshot {
+        let mut cumulative = 0;
+        let buckets = self
+            .counts
+            .iter()
+            .enumerate()
+            .map(|(slot, count)| {
+                cumulative += count.load(Ordering::Relaxed);
+                (FLUSH_LATENCY_BOUNDS_MS.get(slot).copied(), cumulative)
+            })
+            .collect();
+        FlushLatencySnapshot {
+            buckets,
+            sum_ms: self.sum_micros.load(Ordering::Relaxed) as f64 / 1000.0,
+            count: cumulative,
+        }
+    }
+}
 
 /// How a durability wait ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,6 +307,21 @@ impl GroupCommit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flush_latency_counts_each_flush_in_its_bucket_and_reads_cumulatively() {
+        let latency = FlushLatency::default();
+        for ms in [0, 3, 3, 700, 9000] {
+            latency.observe(Duration::from_millis(ms));
+        }
+        let read = latency.snapshot();
+        assert_eq!(read.count, 5);
+        assert_eq!(read.buckets[0], (Some(1), 1));
+        assert_eq!(read.buckets[1], (Some(5), 3));
+        assert_eq!(read.buckets[6], (Some(1000), 4));
+        assert_eq!(read.buckets.last(), Some(&(None, 5)));
+        assert!((read.sum_ms - 9706.0).abs() < 0.001, "{}", read.sum_ms);
+    }
 
     #[test]
     fn a_flush_completes_exactly_the_waiters_it_covers() {

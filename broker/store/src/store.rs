@@ -30,7 +30,7 @@ use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::ConsumeQueue;
 use crate::dispatch::Arrival;
 use crate::error::{FileError, PutError};
-use crate::flush::{FlushHandle, FlushStatus, GroupCommit};
+use crate::flush::{FlushHandle, FlushLatency, FlushLatencySnapshot, FlushStatus, GroupCommit};
 use crate::index::IndexService;
 
 pub use open::RecoveryReport;
@@ -84,6 +84,8 @@ pub(crate) struct Inner {
     index: Option<IndexService>,
     checkpoint: Checkpoint,
     group_commit: GroupCommit,
+    /// How long commit log flushes took.
+    flush_latency: FlushLatency,
     poisoned: AtomicBool,
     shutdown: AtomicBool,
     disk_full: AtomicBool,
@@ -253,6 +255,15 @@ impl MessageStore {
     }
     pub fn commit_log_flushed_offset(&self) -> u64 {
         self.inner.commit_log.flushed_offset()
+    }
+    /// How long commit log flushes (fdatasync) took so far.
+    pub fn flush_latency(&self) -> FlushLatencySnapshot {
+        self.inner.flush_latency.snapshot()
+    }
+    /// How long the append in progress has held the append lock at `now_ms` (Apache's
+    /// `pageCacheLockTimeMills`); 0 when no append runs.
+    pub fn page_cache_lock_ms(&self, now_ms: i64) -> i64 {
+        self.inner.commit_log.append_lock_held_ms(now_ms)
     }
     /// Size of the filesystem holding the store and the bytes still writable on it; `None`
     /// when `statvfs` fails.

@@ -21,6 +21,7 @@ pub fn scrape(broker: &Broker, metrics: &Metrics) -> String {
     traffic(&mut text, &base, metrics);
     requests(&mut text, &base, metrics);
     gauges(&mut text, &base, broker);
+    flush_latency(&mut text, &base, broker);
     lag(&mut text, &base, broker);
     text.finish()
 }
@@ -188,6 +189,18 @@ fn gauges(text: &mut Text, base: &Labels<'_>, broker: &Broker) {
             },
         );
     }
+    // The store stamps appends with the wall clock, not the broker's clock.
+    let lock_ms = store.page_cache_lock_ms(rmq_store::commit_log::now_ms());
+    gauge(
+        "rocketmq_storage_page_cache_lock_time",
+        "How long the append in progress has held the commit log (ms); 0 when none runs.",
+        lock_ms as f64,
+    );
+    gauge(
+        "rocketmq_storage_page_cache_busy",
+        "1 while an append has held the commit log past osPageCacheBusyTimeOutMills (Apache's 1000 ms).",
+        f64::from(u8::from(lock_ms > PAGE_CACHE_BUSY_MS)),
+    );
     gauge(
         "rocketmq_pull_suspended_requests",
         "Pulls held by long polling now.",
@@ -205,6 +218,25 @@ fn gauges(text: &mut Text, base: &Labels<'_>, broker: &Broker) {
             gauge(name, "Replication (master side).", value);
         }
     }
+}
+
+/// Apache's default `osPageCacheBusyTimeOutMills`.
+const PAGE_CACHE_BUSY_MS: i64 = 1000;
+
+fn flush_latency(text: &mut Text, base: &Labels<'_>, broker: &Broker) {
+    let name = "rocketmq_storage_flush_latency";
+    text.family(
+        name,
+        Kind::Histogram,
+        "Time a commit log flush (fdatasync) took (ms).",
+    );
+    let read = broker.store.flush_latency();
+    let buckets: Vec<(f64, u64)> = read
+        .buckets
+        .iter()
+        .map(|(bound, n)| (bound.map_or(f64::INFINITY, |b| b as f64), *n))
+        .collect();
+    text.histogram(name, base, &buckets, read.sum_ms, read.count);
 }
 
 /// Most group/topic lag series written per scrape.

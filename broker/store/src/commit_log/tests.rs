@@ -174,3 +174,12 @@ fn replicated_appends_ask_for_the_pages_ahead_of_them_as_the_masters_appends_do(
     // Without the request the replica's writer would fault every page in itself.
     assert_eq!(replica.warmed_to(), (0, file_size));
 }
+
+#[test]
+fn the_append_lock_time_reads_zero_once_an_append_has_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), 4096);
+    let appended = log.append(&msg("T", 0, b"x")).unwrap();
+    let later = appended.store_timestamp + 5000;
+    assert_eq!(log.append_lock_held_ms(later), 0);
+}

@@ -20,7 +20,7 @@ use crate::consume_queue::ConsumeQueue;
 use crate::dispatch::DispatchRequest;
 use crate::error::{DispatchError, FileError, OpenStoreError};
 use crate::file_queue::FileQueue;
-use crate::flush::GroupCommit;
+use crate::flush::{FlushLatency, GroupCommit};
 use crate::index::IndexService;
 
 /// What recovery found and did; logged, and returned for tests and tools.
@@ -84,6 +84,7 @@ impl MessageStore {
         };
         let inner = Inner {
             group_commit: GroupCommit::new(config.sync_flush_timeout),
+            flush_latency: FlushLatency::default(),
             commit_log,
             queues: RwLock::new(queues),
             index,

@@ -235,7 +235,9 @@ fn dispatch_loop(inner: &Inner) {
 fn flush_commit_log(inner: &Inner) -> Result<u64, FileError> {
     // The timestamp is read before the flush, so every record it belongs to is covered.
     let ts = inner.commit_log.last_store_timestamp();
+    let started = Instant::now();
     let flushed = inner.commit_log.flush()?;
+    inner.flush_latency.observe(started.elapsed());
     if ts > 0 {
         inner.checkpoint.set_physic_msg_timestamp(ts);
     }

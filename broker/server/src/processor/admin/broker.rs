@@ -125,11 +125,16 @@ pub fn runtime_info(broker: &Broker, request: &RemotingCommand) -> RemotingComma
         "sendThreadPoolQueueHeadWaitTimeMills",
         "pullThreadPoolQueueHeadWaitTimeMills",
         "queryThreadPoolQueueHeadWaitTimeMills",
-        "pageCacheLockTimeMills",
         "startAcceptSendRequestTimeStamp",
     ] {
         put(key, "0".into());
     }
+    put(
+        "pageCacheLockTimeMills",
+        store
+            .page_cache_lock_ms(rmq_store::commit_log::now_ms())
+            .to_string(),
+    );
     put(
         "commitLogMaxOffset",
         store.commit_log_max_offset().to_string(),
