@@ -402,11 +402,16 @@ impl Admin {
             .map(drop)
     }
 
-    /// UPDATE_BROKER_CONFIG with `key=value` lines.
-    pub async fn update_broker_config(&self, addr: &str, properties: &str) -> Result<(), RpcError> {
+    /// UPDATE_BROKER_CONFIG with `key=value` lines; the broker's remark when it applied the
+    /// change but could not write it to its config file.
+    pub async fn update_broker_config(
+        &self,
+        addr: &str,
+        properties: &str,
+    ) -> Result<Option<String>, RpcError> {
         let request = RemotingCommand::request(RequestCode::UpdateBrokerConfig)
             .with_body(properties.to_owned());
-        self.call(addr, request).await.map(drop)
+        self.call(addr, request).await.map(|answer| answer.remark)
     }
 
     /// Sends to the name servers in turn until one answers; the answer must be SUCCESS.

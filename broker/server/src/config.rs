@@ -84,6 +84,9 @@ pub struct BrokerConfig {
     pub store: StoreConfig,
     /// Keys that neither the broker nor the store knows (logged at startup).
     pub unknown_keys: Vec<String>,
+    /// The file this configuration was read from (`-c`), where UPDATE_BROKER_CONFIG writes its
+    /// changes back; not a key.
+    pub config_file: Option<PathBuf>,
 }
 
 impl BrokerConfig {
@@ -123,6 +126,7 @@ impl BrokerConfig {
             ha: HaConfig::default(),
             store: StoreConfig::new(home.join("store")),
             unknown_keys: Vec::new(),
+            config_file: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! `autoCreateSubscriptionGroup` is on, on a consumer's first heartbeat or pull.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use rmq_store::error::MetadataError;
@@ -31,7 +32,8 @@ const SYSTEM_GROUPS: &[&str] = &[
 pub struct Groups {
     table: RwLock<SubscriptionGroupTable>,
     config_dir: PathBuf,
-    auto_create: bool,
+    /// `autoCreateSubscriptionGroup`, changeable at run time.
+    auto_create: AtomicBool,
     /// Held from snapshot to rename: concurrent writers (first pulls of a new group on several
     /// queues at once) share one temp file name, and a later snapshot must win.
     persisting: std::sync::Mutex<()>,
@@ -61,12 +63,17 @@ impl Groups {
         let groups = Groups {
             table: RwLock::new(table),
             config_dir,
-            auto_create,
+            auto_create: AtomicBool::new(auto_create),
             clock,
             persisting: std::sync::Mutex::new(()),
         };
         groups.persist()?;
         Ok(groups)
+    }
+
+    /// Turns auto-creation of unknown groups on or off (`autoCreateSubscriptionGroup`).
+    pub fn set_auto_create(&self, on: bool) {
+        self.auto_create.store(on, Ordering::Relaxed);
     }
 
     /// The group's config; created with defaults when auto-creation is on.
@@ -77,7 +84,7 @@ impl Groups {
         if let Some(config) = self.read().subscription_group_table.get(group) {
             return Ok(Some(config.clone()));
         }
-        if !self.auto_create {
+        if !self.auto_create.load(Ordering::Relaxed) {
             return Ok(None);
         }
         let config = SubscriptionGroupConfig {

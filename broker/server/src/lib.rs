@@ -11,6 +11,7 @@
 //! | [`notify`] | requests the broker sends to clients (NOTIFY_CONSUMER_IDS_CHANGED) |
 //! | [`topics`] | topic table: system topics, auto-creation, names Apache accepts |
 //! | [`groups`] | subscription groups |
+//! | [`live_config`] | the `broker.conf` keys UPDATE_BROKER_CONFIG changes at run time, and the config file rewrite |
 //! | [`offsets`] | committed consumer offsets |
 //! | [`clients`] | producer and consumer groups from heartbeats (pure) |
 //! | [`long_poll`] | suspended pulls woken by message arrival |
@@ -35,6 +36,7 @@ pub mod config;
 pub mod filter;
 pub mod groups;
 pub mod ha;
+pub mod live_config;
 pub mod long_poll;
 pub mod messaging;
 pub mod metrics;

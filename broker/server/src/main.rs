@@ -48,7 +48,9 @@ fn run() -> anyhow::Result<()> {
             .with_context(|| format!("cannot read config file {}", path.display()))?,
         None => String::new(),
     };
-    let config = BrokerConfig::from_properties(&text).context("invalid broker configuration")?;
+    let mut config =
+        BrokerConfig::from_properties(&text).context("invalid broker configuration")?;
+    config.config_file = args.config.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("rmq-broker")

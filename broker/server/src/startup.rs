@@ -238,6 +238,7 @@ pub async fn start_with_clock(
     let metrics = crate::metrics::Metrics::new(config.metrics_max_topics);
     let broker = Arc::new(Broker {
         permission: AtomicI32::new(config.broker_permission),
+        live: crate::live_config::LiveConfig::new(&config),
         config,
         store,
         topics,

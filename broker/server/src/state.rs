@@ -34,6 +34,8 @@ pub struct Broker {
     pub store_host: SocketAddr,
     /// `brokerPermission`, changeable by UPDATE_BROKER_CONFIG.
     pub permission: AtomicI32,
+    /// The other keys UPDATE_BROKER_CONFIG changes; read these, not `config`, for them.
+    pub live: crate::live_config::LiveConfig,
     pub started_at_ms: i64,
     /// The wall clock every processor and service reads.
     pub clock: Clock,

@@ -89,6 +89,8 @@ impl FileError {
 /// Opening (loading and recovering) a store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenStoreError {
+    #[error("cannot read the destroyed topics file")]
+    Tombstones(#[source] MetadataError),
     #[error("failed to create directory {path}")]
     CreateDir {
         path: PathBuf,
@@ -342,4 +344,18 @@ pub enum ReplicaAppendError {
     Write(#[source] FileError),
     #[error("failed to create the next commit log file")]
     Roll(#[source] FileError),
+}
+
+/// Destroying a topic's consume queues failed; what was deleted before the failure stays
+/// deleted, and the tombstone written first keeps recovery from rebuilding it.
+#[derive(Debug, thiserror::Error)]
+pub enum DestroyQueuesError {
+    #[error("cannot record the destroyed topic")]
+    Tombstone(#[source] MetadataError),
+    #[error(
+        "dispatch is behind (at {dispatched}, appended up to {appended}): nothing destroyed, try again"
+    )]
+    DispatchBehind { dispatched: u64, appended: u64 },
+    #[error(transparent)]
+    File(#[from] FileError),
 }

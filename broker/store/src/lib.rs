@@ -28,6 +28,7 @@
 //!   abort                                 present while running: its presence at start means a crash
 //!   lock                                  flock held by the running store
 //!   config/*.json                         topics, offsets, subscription groups, delay offsets
+//!   config/destroyedTopics.json           queues destroyed by CLEAN_UNUSED_TOPIC (not Apache's)
 //! ```
 pub mod checkpoint;
 pub mod commit_log;
@@ -44,6 +45,7 @@ pub mod mapped_file;
 pub mod metadata;
 pub mod retention;
 pub mod store;
+pub mod tombstones;
 
 pub use commit_log::{BatchItem, PutBatch, PutMessage};
 pub use config::{FlushDiskType, StoreConfig};

@@ -30,6 +30,29 @@ pub struct Inputs<'a> {
     pub manual: bool,
 }
 
+/// The retention keys that may change while the store runs (UPDATE_BROKER_CONFIG): each pass
+/// reads them afresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `fileReservedTime` in hours.
+    pub file_reserved_time_hours: u64,
+    /// `deleteWhen`: `;`-separated hours.
+    pub delete_when: String,
+    /// `diskMaxUsedSpaceRatio` in percent.
+    pub disk_max_used_space_ratio: u32,
+}
+
+impl Settings {
+    /// The settings `config` starts with.
+    pub fn of(config: &crate::StoreConfig) -> Settings {
+        Settings {
+            file_reserved_time_hours: config.file_reserved_time_hours,
+            delete_when: config.delete_when.clone(),
+            disk_max_used_space_ratio: config.disk_max_used_space_ratio,
+        }
+    }
+}
+
 /// How many of the oldest files to delete, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {

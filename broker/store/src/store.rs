@@ -29,9 +29,10 @@ use crate::commit_log::{Appended, CommitLog, PutBatch, PutMessage};
 use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::ConsumeQueue;
 use crate::dispatch::Arrival;
-use crate::error::{FileError, PutError};
+use crate::error::{DestroyQueuesError, FileError, PutError};
 use crate::flush::{FlushHandle, FlushLatency, FlushLatencySnapshot, FlushStatus, GroupCommit};
 use crate::index::IndexService;
+use crate::retention;
 
 pub use open::RecoveryReport;
 pub use read::{GetRequest, GetResult, GetStatus};
@@ -86,6 +87,10 @@ pub(crate) struct Inner {
     group_commit: GroupCommit,
     /// How long commit log flushes took.
     flush_latency: FlushLatency,
+    /// Retention keys as changed at run time (read by each retention pass).
+    retention: RwLock<retention::Settings>,
+    /// Topics whose consume queues were destroyed, so recovery does not rebuild them.
+    tombstones: crate::tombstones::Tombstones,
     poisoned: AtomicBool,
     shutdown: AtomicBool,
     disk_full: AtomicBool,
@@ -104,6 +109,9 @@ pub(crate) struct Inner {
     arrival: RwLock<Option<ArrivalListener>>,
     _lock_file: File,
 }
+
+/// How long CLEAN_UNUSED_TOPIC waits for dispatch to catch up before refusing.
+const DESTROY_DISPATCH_WAIT: Duration = Duration::from_secs(10);
 
 /// A message store.
 pub struct MessageStore {
@@ -256,6 +264,23 @@ impl MessageStore {
     pub fn commit_log_flushed_offset(&self) -> u64 {
         self.inner.commit_log.flushed_offset()
     }
+    /// The retention keys in force.
+    pub fn retention(&self) -> retention::Settings {
+        self.inner
+            .retention
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+    /// Changes the retention keys; the next retention pass (within `cleanResourceInterval`)
+    /// applies them.
+    pub fn set_retention(&self, settings: retention::Settings) {
+        *self
+            .inner
+            .retention
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = settings;
+    }
     /// How long commit log flushes (fdatasync) took so far.
     pub fn flush_latency(&self) -> FlushLatencySnapshot {
         self.inner.flush_latency.snapshot()
@@ -319,6 +344,31 @@ impl MessageStore {
     /// deleted (CLEAN_EXPIRED_CONSUMEQUEUE); returns how many queue files went.
     pub fn delete_expired_queue_files(&self) -> usize {
         services::delete_expired_queue_files(&self.inner)
+    }
+
+    /// Every topic that has consume queues, sorted.
+    pub fn queue_topics(&self) -> Vec<String> {
+        self.inner
+            .queues
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .topics()
+    }
+
+    /// Destroys the consume queues of `topic` (CLEAN_UNUSED_TOPIC, for a topic the broker no
+    /// longer has): their files and directories go, and the topic's queue offsets start again
+    /// at 0. The messages stay in the commit log until retention removes their files. Returns
+    /// how many queues went.
+    pub fn destroy_topic_queues(&self, topic: &str) -> Result<usize, DestroyQueuesError> {
+        // Every record already appended must be in its queue first: a record of the topic
+        // dispatched after the queues went would start a queue in the middle.
+        if !self.wait_dispatched(DESTROY_DISPATCH_WAIT) {
+            return Err(DestroyQueuesError::DispatchBehind {
+                dispatched: self.dispatched_offset(),
+                appended: self.commit_log_max_offset(),
+            });
+        }
+        services::destroy_topic_queues(&self.inner, topic, self.dispatched_offset())
     }
 
     /// Deletes the commit log files older than `fileReservedTime` now, whatever the hour

@@ -237,3 +237,49 @@ fn consume_queue_files_are_sparse_and_commit_log_files_preallocated() {
         "a consume queue with one entry must not hold 5.7 MiB of disk: {bytes}"
     );
 }
+
+#[test]
+fn destroying_an_unused_topics_queues_removes_their_files_and_restarts_its_offsets_leaving_others()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let config = small_config(dir.path());
+    let queues_dir = config.consume_queue_dir();
+    let store = MessageStore::open(config.clone()).unwrap();
+    let to = |topic: &'static str, queue_id: i32, body: &'static [u8]| {
+        store
+            .put_message(&PutMessage::new(
+                topic,
+                queue_id,
+                body,
+                "127.0.0.1:9".parse().unwrap(),
+            ))
+            .unwrap()
+            .appended
+            .queue_offset
+    };
+    for i in 0..100 {
+        to("Gone", i % 2, b"old");
+        put(&store, 0, b"kept", "");
+    }
+    assert!(store.wait_dispatched(Duration::from_secs(5)));
+    assert!(queues_dir.join("Gone/0").is_dir());
+    assert_eq!(store.queue_topics(), ["Gone", support::TOPIC]);
+
+    assert_eq!(store.destroy_topic_queues("Gone").unwrap(), 2);
+    assert!(!queues_dir.join("Gone").exists());
+    assert_eq!(store.queue_topics(), [support::TOPIC]);
+    assert_eq!(store.max_offset_in_queue("Gone", 0), 0);
+    // The other topic is whole.
+    assert_eq!(store.max_offset_in_queue(support::TOPIC, 0), 100);
+    assert_eq!(get(&store, 0, 99, None).messages.len(), 1);
+    // A message sent to the name again starts a fresh queue at offset 0.
+    assert_eq!(to("Gone", 0, b"new"), 0);
+    assert_eq!(store.destroy_topic_queues("Never").unwrap(), 0);
+    store.shutdown();
+    drop(store);
+
+    let store = MessageStore::open(config).unwrap();
+    assert_eq!(store.max_offset_in_queue(support::TOPIC, 0), 100);
+    assert_eq!(store.max_offset_in_queue("Gone", 0), 1);
+    assert_eq!(store.max_offset_in_queue("Gone", 1), 0);
+}

@@ -109,6 +109,9 @@ pub async fn dispatch(
         RequestCode::DeleteExpiredCommitlog => {
             admin::maintenance::delete_expired_commit_log(broker, &request).await
         }
+        RequestCode::CleanUnusedTopic => {
+            admin::maintenance::clean_unused_topics(broker, &request).await
+        }
         RequestCode::QueryConsumeQueue => admin::maintenance::query_consume_queue(broker, &request),
         RequestCode::ResumeCheckHalfMessage => {
             admin::maintenance::resume_half_message(broker, &request)
@@ -116,7 +119,9 @@ pub async fn dispatch(
         RequestCode::GetTopicStatsInfo => admin::topic::topic_stats(broker, &request),
         RequestCode::GetConsumeStats => admin::group::consume_stats(broker, &request),
         RequestCode::GetBrokerConfig => admin::broker::broker_config(broker, &request),
-        RequestCode::UpdateBrokerConfig => admin::broker::update_broker_config(broker, &request),
+        RequestCode::UpdateBrokerConfig => {
+            admin::broker::update_broker_config(broker, &request).await
+        }
         RequestCode::GetConsumerConnectionList => {
             connections::consumer_connections(broker, &request)
         }

@@ -22,6 +22,7 @@ use crate::error::{DispatchError, FileError, OpenStoreError};
 use crate::file_queue::FileQueue;
 use crate::flush::{FlushLatency, GroupCommit};
 use crate::index::IndexService;
+use crate::tombstones::{self, Tombstones};
 
 /// What recovery found and did; logged, and returned for tests and tools.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +73,8 @@ impl MessageStore {
             },
         );
         let checkpoint = Checkpoint::open(&config.checkpoint_path())?;
+        let tombstones =
+            Tombstones::load(&config.config_dir()).map_err(OpenStoreError::Tombstones)?;
         let queues = load_queues(&config)?;
         let index = if config.message_index_enable {
             Some(IndexService::open(
@@ -85,6 +88,8 @@ impl MessageStore {
         let inner = Inner {
             group_commit: GroupCommit::new(config.sync_flush_timeout),
             flush_latency: FlushLatency::default(),
+            retention: RwLock::new(crate::retention::Settings::of(&config)),
+            tombstones,
             commit_log,
             queues: RwLock::new(queues),
             index,
@@ -103,6 +108,10 @@ impl MessageStore {
             config,
         };
         let report = recover(&inner, abnormal)?;
+        inner
+            .tombstones
+            .prune(inner.commit_log.min_offset())
+            .map_err(OpenStoreError::Tombstones)?;
         // IMPORTANT: data recovered from the page cache of a killed process may not be on disk
         // yet; make it durable before anything new is acknowledged on top of it.
         services::flush_all(&inner)?;
@@ -341,6 +350,7 @@ fn rebuild(inner: &Inner, start: u64) -> Result<(u64, ScanEnd, u64), OpenStoreEr
             }
             None => (None, None),
         };
+        let tombstones = inner.tombstones.snapshot();
         let mut cq_err: Option<DispatchError> = None;
         let mut repaired = 0u64;
         let mut queue: Option<Arc<ConsumeQueue>> = None;
@@ -350,7 +360,10 @@ fn rebuild(inner: &Inner, start: u64) -> Result<(u64, ScanEnd, u64), OpenStoreEr
             .scan(start, inner.config.check_crc_on_recover, |s| {
                 let req = DispatchRequest::from_record(&s.view)
                     .with_delay_levels(&inner.config.delay_levels);
-                if cq_err.is_none() {
+                // A record of a destroyed queue (CLEAN_UNUSED_TOPIC) rebuilds nothing.
+                let buried =
+                    !tombstones.is_empty() && tombstones::buried(&tombstones, req.topic, s.offset);
+                if cq_err.is_none() && !buried {
                     match recover_cq_entry(inner, &req, &mut queue) {
                         Ok(true) => repaired += 1,
                         Ok(false) => {}

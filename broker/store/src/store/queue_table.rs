@@ -33,6 +33,21 @@ impl QueueTable {
             .collect()
     }
 
+    /// Takes every queue of `topic` out of the table.
+    pub(crate) fn remove_topic(&mut self, topic: &str) -> Vec<Arc<ConsumeQueue>> {
+        self.by_topic
+            .remove(topic)
+            .map(|queues| queues.into_values().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every topic with a queue, sorted.
+    pub(crate) fn topics(&self) -> Vec<String> {
+        let mut topics: Vec<String> = self.by_topic.keys().cloned().collect();
+        topics.sort();
+        topics
+    }
+
     /// Topic and id of every queue, sorted.
     pub(crate) fn keys(&self) -> Vec<(String, i32)> {
         let mut keys: Vec<(String, i32)> = self
@@ -76,5 +91,11 @@ mod tests {
             ]
         );
         assert_eq!(table.all().len(), 3);
+        assert_eq!(table.topics(), ["audit", "orders"]);
+        let removed = table.remove_topic("orders");
+        assert_eq!(removed.len(), 2);
+        assert!(table.get("orders", 0).is_none());
+        assert_eq!(table.topics(), ["audit"]);
+        assert!(table.remove_topic("orders").is_empty());
     }
 }

@@ -14,7 +14,7 @@ use super::Inner;
 use crate::config::FlushDiskType;
 use crate::consume_queue::ConsumeQueue;
 use crate::dispatch::{Arrival, DispatchRequest};
-use crate::error::{DispatchError, FileError, OpenStoreError};
+use crate::error::{DestroyQueuesError, DispatchError, FileError, OpenStoreError};
 use crate::flush::FlushStatus;
 use crate::retention;
 
@@ -431,13 +431,18 @@ pub(super) fn clean_once(inner: &Inner, manual: bool) {
                 .map(|d| d.as_millis() as i64)
         })
         .collect();
+    let settings = inner
+        .retention
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
     let plan = retention::plan(&retention::Inputs {
         file_modified_ms: &ages,
         now_ms,
-        reserved_ms: cfg.file_reserved_time_hours as i64 * 3_600_000,
-        delete_hours: &cfg.delete_when,
+        reserved_ms: settings.file_reserved_time_hours as i64 * 3_600_000,
+        delete_hours: &settings.delete_when,
         disk_used_ratio: ratio,
-        disk_max_used_ratio: f64::from(cfg.disk_max_used_space_ratio) / 100.0,
+        disk_max_used_ratio: f64::from(settings.disk_max_used_space_ratio) / 100.0,
         clean_forcibly_ratio: cfg.disk_space_clean_forcibly_ratio,
         batch_max: cfg.delete_file_batch_max,
         manual,
@@ -453,6 +458,9 @@ pub(super) fn clean_once(inner: &Inner, manual: bool) {
         }
     }
     delete_expired_queue_files(inner);
+    if let Err(e) = inner.tombstones.prune(inner.commit_log.min_offset()) {
+        warn!(error = %e, "destroyed topics file not rewritten after retention");
+    }
 }
 
 /// Deletes consume queue and index files whose entries all point below the commit log's
@@ -479,4 +487,77 @@ pub(super) fn delete_expired_queue_files(inner: &Inner) -> usize {
         warn!(error = %e, "failed to delete index files");
     }
     deleted
+}
+
+/// Takes `topic`'s queues out of the table, then deletes their files and directories (oldest
+/// file first, each directory synced) and forgets their next offsets.
+/// `dispatched`: the offset below which every record is in its queue (the tombstone's bound).
+pub(super) fn destroy_topic_queues(
+    inner: &Inner,
+    topic: &str,
+    dispatched: u64,
+) -> Result<usize, DestroyQueuesError> {
+    if inner
+        .queues
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .topics()
+        .iter()
+        .all(|t| t != topic)
+    {
+        return Ok(0);
+    }
+    // IMPORTANT: the tombstone is on disk before any file goes, so a crash in between never
+    // lets recovery rebuild part of the queues from the commit log.
+    inner
+        .tombstones
+        .bury(topic, dispatched)
+        .map_err(DestroyQueuesError::Tombstone)?;
+    let queues = inner
+        .queues
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove_topic(topic);
+    let mut topic_dir = None;
+    for queue in &queues {
+        inner
+            .commit_log
+            .remove_queue_offset(queue.topic(), queue.queue_id());
+        let files = queue.files();
+        while files.delete_first()?.is_some() {}
+        let dir = files.dir().to_path_buf();
+        remove_empty_dir(&dir)?;
+        topic_dir = dir.parent().map(Path::to_path_buf);
+    }
+    if let Some(dir) = topic_dir {
+        remove_empty_dir(&dir)?;
+        if let Some(parent) = dir.parent() {
+            crate::mapped_file::sync_dir(parent).map_err(|source| FileError::Sync {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+    }
+    info!(
+        topic,
+        queues = queues.len(),
+        "consume queues of an unused topic destroyed"
+    );
+    Ok(queues.len())
+}
+
+/// Removes `dir` if it exists and is empty; a directory that still holds anything stays.
+fn remove_empty_dir(dir: &Path) -> Result<(), FileError> {
+    match std::fs::remove_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
+            warn!(dir = %dir.display(), "directory kept: it holds files that are not consume queue files");
+            Ok(())
+        }
+        Err(source) => Err(FileError::Delete {
+            path: dir.to_path_buf(),
+            source,
+        }),
+    }
 }

@@ -2,6 +2,7 @@
 //! GET_BROKER_CONFIG, UPDATE_BROKER_CONFIG.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 
@@ -15,7 +16,7 @@ use rmq_protocol::command::broker_config::{
 use rmq_protocol::command::view_broker_stats::{
     BrokerStatsData, BrokerStatsItem, ViewBrokerStatsDataRequestHeader,
 };
-use tracing::info;
+use tracing::{info, warn};
 
 use super::{BROKER_VERSION_DESC, decide, json_answer, refusal};
 use crate::state::Broker;
@@ -208,6 +209,7 @@ pub fn broker_config(broker: &Broker, request: &RemotingCommand) -> RemotingComm
         .into_iter()
         .map(|(key, value)| (key.to_owned(), value))
         .collect();
+    props.extend(broker.live.changed());
     props.insert("brokerPermission".into(), broker.permission().to_string());
     // Keys Apache always lists and `mqadmin exportConfigs` reads without a null check: no
     // filter servers run here, and TLS is not served (yet).
@@ -218,7 +220,7 @@ pub fn broker_config(broker: &Broker, request: &RemotingCommand) -> RemotingComm
         .entry("useTLS".into())
         .or_insert_with(|| "false".into());
     let version = serde_json::json!({
-        "counter": broker.topics.snapshot().data_version.counter,
+        "counter": broker.live.version(),
         "timestamp": broker.started_at_ms,
     })
     .to_string();
@@ -227,23 +229,80 @@ pub fn broker_config(broker: &Broker, request: &RemotingCommand) -> RemotingComm
         .with_body(properties_to_string(&props))
 }
 
-/// UPDATE_BROKER_CONFIG (25): only `brokerPermission` changes at run time; anything else is
-/// refused with the list of keys, so a tool never believes a change it did not get.
-pub fn update_broker_config(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
+/// UPDATE_BROKER_CONFIG (25): the keys of [`crate::live_config::RUNTIME_KEYS`] change at once
+/// (others are refused by name, bad values name the key; all or nothing), then the config file
+/// the broker started from is rewritten with them, as Apache persists its configuration. A
+/// file that cannot be written (a read-only ConfigMap in Kubernetes) leaves the change in force
+/// until restart: the answer is SUCCESS with a remark saying so, and a warning is logged.
+pub async fn update_broker_config(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
     let text = String::from_utf8_lossy(&request.body);
-    let new = match decide::permission_update(&string_to_properties(&text)) {
-        Ok(Some(new)) => new,
+    let update = match decide::config_update(&string_to_properties(&text), &broker.config) {
+        Ok(Some(update)) => update,
         Ok(None) => return RemotingCommand::response_to(request, ResponseCode::Success),
         Err(refused) => return refusal(request, &refused),
     };
-    let old = broker.permission.swap(new, Ordering::Relaxed);
-    info!(
-        old,
-        new,
-        writeable = perm::is_writeable(new),
-        "brokerPermission changed"
-    );
-    // Name servers must learn at once: clients stop routing sends here.
-    broker.topics.changed().notify_one();
-    RemotingCommand::response_to(request, ResponseCode::Success)
+    let next = &update.next;
+    let values = &update.values;
+    if values.contains_key("brokerPermission") {
+        let old = broker
+            .permission
+            .swap(next.broker_permission, Ordering::Relaxed);
+        info!(
+            old,
+            new = next.broker_permission,
+            writeable = perm::is_writeable(next.broker_permission),
+            "brokerPermission changed"
+        );
+        // Name servers must learn at once: clients stop routing sends here.
+        broker.topics.changed().notify_one();
+    }
+    broker
+        .groups
+        .set_auto_create(next.auto_create_subscription_group);
+    if ["fileReservedTime", "deleteWhen", "diskMaxUsedSpaceRatio"]
+        .iter()
+        .any(|k| values.contains_key(*k))
+    {
+        broker
+            .store
+            .set_retention(rmq_store::retention::Settings::of(&next.store));
+    }
+    broker.live.apply(next, values);
+    info!(changed = ?values, "broker config changed at run time");
+    let Some(path) = broker.config.config_file.clone() else {
+        return RemotingCommand::response_to(request, ResponseCode::Success);
+    };
+    let all = broker.live.changed();
+    let persisted =
+        tokio::task::spawn_blocking(move || persist(&path, &all).map_err(|e| (path, e)))
+            .await
+            .unwrap_or_else(|e| Err((PathBuf::new(), std::io::Error::other(e))));
+    match persisted {
+        Ok(()) => RemotingCommand::response_to(request, ResponseCode::Success),
+        Err((path, error)) => {
+            warn!(path = %path.display(), %error, "config change applied but not written back: it holds until restart");
+            RemotingCommand::response_to(request, ResponseCode::Success).with_remark(format!(
+                "applied; not written to {}: {error}; the change holds until restart",
+                path.display()
+            ))
+        }
+    }
+}
+
+/// Rewrites `path` with `values` set: a temp file beside it, fsynced, renamed over it, the
+/// directory fsynced, so a crash leaves the old file or the new one, never half of one.
+fn persist(path: &Path, values: &BTreeMap<String, String>) -> std::io::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let next = crate::live_config::rewrite_properties(&text, values);
+    let tmp = path.with_extension("tmp");
+    {
+        let mut file = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut file, next.as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }

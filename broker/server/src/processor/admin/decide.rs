@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use rmq_protocol::code::ResponseCode;
 use rmq_store::metadata::SubscriptionGroupConfig;
 
+use crate::config::BrokerConfig;
 use crate::topics::{self, TopicNameError, validate_topic_name};
 
 /// Why an admin request is refused; all are SYSTEM_ERROR but a missing topic.
@@ -34,12 +35,15 @@ pub enum AdminRefused {
     GroupNameBlank,
     #[error("groupName is missing")]
     GroupNameMissing,
-    #[error("these keys cannot be changed at run time: {0:?}; only brokerPermission can")]
+    #[error(
+        "these keys cannot be changed at run time (restart with them in broker.conf): {0:?}; \
+         these can: {runtime:?}",
+        runtime = crate::live_config::RUNTIME_KEYS
+    )]
     NotChangeable(Vec<String>),
-    #[error("brokerPermission={0:?} is not a number")]
-    PermissionNotNumber(String),
-    #[error("brokerPermission={0} is out of range")]
-    PermissionOutOfRange(i32),
+    /// A value the key tables refuse (the text names key, value and what is expected).
+    #[error("{0}")]
+    BadValue(String),
     /// A metadata file could not be written, or an answer encoded.
     #[error("{0}")]
     Failed(String),
@@ -140,29 +144,73 @@ pub fn parse_group(body: &[u8]) -> Result<SubscriptionGroupConfig, AdminRefused>
     Ok(config)
 }
 
-/// UPDATE_BROKER_CONFIG: only `brokerPermission` changes at run time (0..=15); anything else
-/// is refused with the keys named, so a tool never believes a change it did not get. Returns
-/// the new permission, or `None` when the request changes nothing.
-pub fn permission_update(props: &BTreeMap<String, String>) -> Result<Option<i32>, AdminRefused> {
+/// What an UPDATE_BROKER_CONFIG request changes: the configuration with the new values applied,
+/// and each changed key with its value as the key tables write it back.
+#[derive(Debug, Clone)]
+pub struct ConfigUpdate {
+    pub next: BrokerConfig,
+    pub values: BTreeMap<String, String>,
+}
+
+/// UPDATE_BROKER_CONFIG: every key must be one that takes effect while the broker runs
+/// ([`crate::live_config::RUNTIME_KEYS`]); others are refused together, by name, so a tool
+/// never believes a change it did not get. Values are read by the same key tables as
+/// `broker.conf` (a bad value names the key and what it expects). All or nothing. `None`: the
+/// request changes nothing.
+pub fn config_update(
+    props: &BTreeMap<String, String>,
+    current: &BrokerConfig,
+) -> Result<Option<ConfigUpdate>, AdminRefused> {
     let unchangeable: Vec<String> = props
         .keys()
-        .filter(|k| *k != "brokerPermission")
+        .filter(|k| !crate::live_config::RUNTIME_KEYS.contains(&k.as_str()))
         .cloned()
         .collect();
     if !unchangeable.is_empty() {
         return Err(AdminRefused::NotChangeable(unchangeable));
     }
-    let Some(value) = props.get("brokerPermission") else {
+    if props.is_empty() {
         return Ok(None);
-    };
-    let permission = value
-        .trim()
-        .parse::<i32>()
-        .map_err(|_| AdminRefused::PermissionNotNumber(value.clone()))?;
-    if !(0..=15).contains(&permission) {
-        return Err(AdminRefused::PermissionOutOfRange(permission));
     }
-    Ok(Some(permission))
+    let mut next = current.clone();
+    for (key, value) in props {
+        next.apply(key, value.trim())
+            .map_err(|error| AdminRefused::BadValue(error.to_string()))?;
+    }
+    let shown: BTreeMap<&str, String> = next.shown().into_iter().collect();
+    let values = props
+        .keys()
+        .map(|key| {
+            let value = shown.get(key.as_str()).cloned().unwrap_or_default();
+            (key.clone(), value)
+        })
+        .collect();
+    Ok(Some(ConfigUpdate { next, values }))
+}
+
+/// CLEAN_UNUSED_TOPIC: the topics whose consume queues go: those with queues on disk that the
+/// broker no longer has (Apache's rule), except the schedule and transaction-op topics and LMQ
+/// queues, as in Apache, and, beyond Apache, the retry and dead-letter topics of groups the
+/// broker still has (a group's retry topic may be missing from the topic table while its
+/// consumers still need the queue).
+pub fn unused_topics(
+    with_queues: &[String],
+    has_topic: impl Fn(&str) -> bool,
+    has_group: impl Fn(&str) -> bool,
+) -> Vec<&str> {
+    with_queues
+        .iter()
+        .map(String::as_str)
+        .filter(|topic| !has_topic(topic))
+        .filter(|topic| *topic != topics::SCHEDULE_TOPIC && *topic != topics::TRANS_OP_HALF_TOPIC)
+        .filter(|topic| !topic.starts_with("%LMQ%"))
+        .filter(|topic| {
+            let group = topic
+                .strip_prefix(topics::RETRY_GROUP_TOPIC_PREFIX)
+                .or_else(|| topic.strip_prefix(topics::DLQ_GROUP_TOPIC_PREFIX));
+            !group.is_some_and(&has_group)
+        })
+        .collect()
 }
 
 /// The topics GET_CONSUME_STATS reports for a group: the one asked for, else every topic the

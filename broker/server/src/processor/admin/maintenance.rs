@@ -1,7 +1,9 @@
 //! Store maintenance operators run by hand: CLEAN_EXPIRED_CONSUMEQUEUE (306),
-//! DELETE_EXPIRED_COMMITLOG (329), QUERY_CONSUME_QUEUE (321), RESUME_CHECK_HALF_MESSAGE (323).
-//! Deleting only ever removes what retention would: files past `fileReservedTime`, and queue
-//! files whose entries point at commit log data already gone.
+//! DELETE_EXPIRED_COMMITLOG (329), CLEAN_UNUSED_TOPIC (316), QUERY_CONSUME_QUEUE (321),
+//! RESUME_CHECK_HALF_MESSAGE (323). The expiry commands only ever remove what retention would:
+//! files past `fileReservedTime`, and queue files whose entries point at commit log data already
+//! gone. CLEAN_UNUSED_TOPIC removes the consume queues of topics the broker no longer has, as
+//! Apache does; their messages stay in the commit log until retention.
 
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::ResponseCode;
@@ -15,7 +17,7 @@ use rmq_protocol::message::record::RecordView;
 use rmq_store::PutMessage;
 use tracing::{info, warn};
 
-use super::json_answer;
+use super::{decide, json_answer};
 use crate::processor::reply::{answer, bad_header};
 use crate::state::Broker;
 use crate::topics::TRANS_HALF_TOPIC;
@@ -27,6 +29,69 @@ pub async fn clean_expired_queues(broker: &Broker, request: &RemotingCommand) ->
     let deleted = tokio::task::spawn_blocking(move || store.delete_expired_queue_files()).await;
     info!(?deleted, "clean expired consume queues asked by a tool");
     RemotingCommand::response_to(request, ResponseCode::Success)
+}
+
+/// CLEAN_UNUSED_TOPIC (316): destroys the consume queues of the topics [`decide::unused_topics`]
+/// picks. Apache answers SUCCESS whatever happened; here a queue that could not be destroyed
+/// makes the answer SYSTEM_ERROR naming the topic (the others are gone).
+pub async fn clean_unused_topics(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
+    let with_queues = broker.store.queue_topics();
+    let unused: Vec<String> = decide::unused_topics(
+        &with_queues,
+        |topic| broker.topics.get(topic).is_some(),
+        |group| broker.groups.get(group).is_some(),
+    )
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    if unused.is_empty() {
+        return RemotingCommand::response_to(request, ResponseCode::Success);
+    }
+    let store = broker.store.clone();
+    let results = tokio::task::spawn_blocking(move || {
+        unused
+            .into_iter()
+            .map(|topic| {
+                let done = store.destroy_topic_queues(&topic);
+                (topic, done)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    let mut failed = Vec::new();
+    for (topic, done) in results {
+        match done {
+            Ok(queues) => {
+                broker.offsets.remove_topic(&topic);
+                info!(%topic, queues, "unused topic's consume queues destroyed by a tool");
+            }
+            Err(error) => {
+                warn!(%topic, error = %error_chain(&error), "unused topic's consume queues not destroyed");
+                failed.push(format!("{topic}: {}", error_chain(&error)));
+            }
+        }
+    }
+    if failed.is_empty() {
+        RemotingCommand::response_to(request, ResponseCode::Success)
+    } else {
+        RemotingCommand::response_to(request, ResponseCode::SystemError).with_remark(format!(
+            "consume queues not destroyed: {}",
+            failed.join("; ")
+        ))
+    }
+}
+
+/// `error` and its sources, `: `-joined.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// DELETE_EXPIRED_COMMITLOG (329): a retention pass now, whatever the `deleteWhen` hour.

@@ -41,9 +41,9 @@ pub async fn pull(broker: &Broker, request: &RemotingCommand) -> RemotingCommand
         );
     }
     let hold = decide::hold(
-        broker.config.long_polling_enable,
+        broker.live.long_polling_enable(),
         header.suspend_timeout_millis,
-        broker.config.short_polling_time,
+        broker.live.short_polling_time(),
     );
     let deadline = Instant::now() + hold;
     let may_suspend = header.has_flag(sys_flag::SUSPEND);

@@ -104,7 +104,7 @@ pub async fn store_and_answer(
     RemotingCommand::response_to(request, code)
         .with_header(&response_header)
         .with_ext_field(MSG_REGION, broker.config.region_id.clone())
-        .with_ext_field(TRACE_ON, broker.config.trace_on.to_string())
+        .with_ext_field(TRACE_ON, broker.live.trace_on().to_string())
 }
 
 /// The answer to a refused send; refusals that say the broker is at fault are logged and

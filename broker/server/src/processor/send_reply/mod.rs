@@ -35,7 +35,7 @@ pub async fn send_reply(
         Ok(header) => header,
         Err(error) => return bad_header(request, &error),
     };
-    let stored = if broker.config.store_reply_message_enable {
+    let stored = if broker.live.store_reply_message_enable() {
         let stored = super::send::store_and_answer(broker, conn, request, &header).await;
         if !decide::was_stored(stored.code) {
             // Not kept, so not pushed: the replier retries or gives up knowing that.

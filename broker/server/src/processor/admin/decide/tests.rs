@@ -65,27 +65,60 @@ fn a_group_body_must_parse_and_name_its_group() {
 }
 
 #[test]
-fn only_the_broker_permission_changes_at_run_time_within_0_to_15() {
-    assert_eq!(
-        permission_update(&props(&[("brokerPermission", " 4 ")])),
-        Ok(Some(4))
-    );
-    assert_eq!(permission_update(&props(&[])), Ok(None));
-    assert_eq!(
-        permission_update(&props(&[
+fn a_config_update_takes_runtime_keys_normalised_and_refuses_the_rest_by_name() {
+    let current = BrokerConfig::new();
+    let update = config_update(
+        &props(&[
+            ("brokerPermission", " 4 "),
+            ("fileReservedTime", "48"),
+            ("longPollingEnable", "false"),
+        ]),
+        &current,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(update.next.broker_permission, 4);
+    assert_eq!(update.next.store.file_reserved_time_hours, 48);
+    assert!(!update.next.long_polling_enable);
+    assert_eq!(update.values["brokerPermission"], "4");
+    assert_eq!(update.values.len(), 3);
+    assert!(config_update(&props(&[]), &current).unwrap().is_none());
+
+    let refused = config_update(
+        &props(&[
             ("brokerPermission", "6"),
-            ("flushDiskType", "SYNC_FLUSH")
-        ])),
-        Err(AdminRefused::NotChangeable(vec!["flushDiskType".into()]))
-    );
+            ("flushDiskType", "SYNC_FLUSH"),
+            ("listenPort", "1"),
+        ]),
+        &current,
+    )
+    .unwrap_err();
     assert_eq!(
-        permission_update(&props(&[("brokerPermission", "rw")])),
-        Err(AdminRefused::PermissionNotNumber("rw".into()))
+        refused,
+        AdminRefused::NotChangeable(vec!["flushDiskType".into(), "listenPort".into()])
     );
-    assert_eq!(
-        permission_update(&props(&[("brokerPermission", "16")])),
-        Err(AdminRefused::PermissionOutOfRange(16))
+    assert!(
+        refused.to_string().contains("fileReservedTime"),
+        "{refused}"
     );
+}
+
+#[test]
+fn a_bad_value_refuses_the_whole_update_naming_the_key() {
+    let current = BrokerConfig::new();
+    for (key, value) in [
+        ("brokerPermission", "16"),
+        ("brokerPermission", "rw"),
+        ("longPollingEnable", "yes"),
+        ("deleteWhen", "25"),
+    ] {
+        let refused = config_update(&props(&[("fileReservedTime", "1"), (key, value)]), &current)
+            .unwrap_err();
+        assert!(
+            matches!(&refused, AdminRefused::BadValue(text) if text.contains(key)),
+            "{key}={value}: {refused}"
+        );
+    }
 }
 
 #[test]
@@ -186,4 +219,22 @@ fn the_consume_delay_is_the_wait_of_the_next_message_and_zero_at_the_end() {
     assert_eq!(consume_delay_ms(1_000, Some(400)), 600);
     assert_eq!(consume_delay_ms(1_000, None), 0);
     assert_eq!(consume_delay_ms(1_000, Some(2_000)), 0);
+}
+
+#[test]
+fn unused_topics_are_queues_without_a_topic_sparing_system_lmq_and_live_groups_retry_topics() {
+    let with_queues: Vec<String> = [
+        "Kept",
+        "Gone",
+        "SCHEDULE_TOPIC_XXXX",
+        "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+        "%LMQ%x",
+        "%RETRY%live",
+        "%DLQ%live",
+        "%RETRY%dead",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let unused = unused_topics(&with_queues, |t| t == "Kept", |g| g == "live");
+    assert_eq!(unused, ["Gone", "%RETRY%dead"]);
 }
