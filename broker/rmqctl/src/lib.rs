@@ -46,9 +46,9 @@ use crate::admin::Admin;
 use crate::cli::{Cli, Command};
 use crate::commands::{
     broker_status, clean_expired_cq, cluster_list, consumer_connection, consumer_progress,
-    delete_sub_group, delete_topic, producer_connection, query_msg_by_id, query_msg_by_key,
-    query_msg_trace, render_applied, reset_offset_by_time, topic_list, topic_route, topic_status,
-    update_broker_config, update_sub_group, update_topic,
+    consumer_status, delete_sub_group, delete_topic, producer_connection, query_msg_by_id,
+    query_msg_by_key, query_msg_trace, render_applied, reset_offset_by_time, stats_all, topic_list,
+    topic_route, topic_status, update_broker_config, update_sub_group, update_topic,
 };
 use crate::error::CmdError;
 
@@ -122,6 +122,16 @@ pub async fn run(cli: &Cli) -> Result<Output, CmdError> {
                 consumer_connection::render_consumer_connections,
             )
         }
+        Command::ConsumerStatus(args) => {
+            let status = consumer_status::run(&admin, args).await?;
+            print(json, &status, consumer_status::render)
+        }
+        Command::StatsAll(args) => {
+            let rows = stats_all::run(&admin, args).await?;
+            print(json, &rows, |rows: &Vec<stats_all::StatsRow>| {
+                stats_all::render(rows)
+            })
+        }
         Command::ProducerConnection(args) => {
             let found = producer_connection::run(&admin, args).await?;
             print(
@@ -156,8 +166,10 @@ pub async fn run(cli: &Cli) -> Result<Output, CmdError> {
             print(json, &applied, render_applied)
         }
         Command::UpdateBrokerConfig(args) => {
-            let applied = update_broker_config::run(&admin, args).await?;
-            print(json, &applied, render_applied)
+            let (applied, warnings) = update_broker_config::run(&admin, args).await?;
+            let mut output = print(json, &applied, render_applied)?;
+            output.warnings = warnings;
+            Ok(output)
         }
         Command::Up(args) => {
             local::up::run(args).await?;

@@ -34,6 +34,8 @@ use rmq_remoting::{Client, ClientConfig};
 
 use crate::error::{CmdError, DecodeError, RpcError};
 
+mod stats;
+
 /// A client bound to the name servers of `-n` and a per-request timeout.
 #[derive(Debug, Clone)]
 pub struct Admin {
