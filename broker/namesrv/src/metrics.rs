@@ -7,53 +7,17 @@
 //! answered and one per cluster.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
 
 use rmq_protocol::body::route::ClusterInfo;
-use rmq_remoting::prometheus::{Counter, Histogram, Kind, Text};
-
-/// Bounds of the request latency histogram, in milliseconds (the broker's and Apache's
-/// `rocketmq_rpc_latency` buckets).
-pub const LATENCY_BUCKETS_MS: [f64; 7] = [1.0, 3.0, 5.0, 10.0, 100.0, 1000.0, 3000.0];
+use rmq_remoting::prometheus::{Counter, Kind, RequestSeries, Text};
 
 /// What the request path and the expiry scan count.
 #[derive(Debug, Default)]
 pub struct NamesrvMetrics {
-    requests: RwLock<BTreeMap<(i32, i32), Arc<Histogram>>>,
+    /// `rocketmq_rpc_latency`, by request and response code.
+    pub requests: RequestSeries,
     /// Brokers dropped by the expiry scan.
     pub expired_brokers: Counter,
-}
-
-impl NamesrvMetrics {
-    /// One answered request.
-    pub fn request(&self, request_code: i32, response_code: i32, took: Duration) {
-        let key = (request_code, response_code);
-        let found = self
-            .requests
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-            .cloned();
-        let histogram = found.unwrap_or_else(|| {
-            self.requests
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(key)
-                .or_insert_with(|| Arc::new(Histogram::new(&LATENCY_BUCKETS_MS)))
-                .clone()
-        });
-        histogram.observe(took.as_secs_f64() * 1000.0);
-    }
-
-    fn requests(&self) -> Vec<((i32, i32), Arc<Histogram>)> {
-        self.requests
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|(key, h)| (*key, h.clone()))
-            .collect()
-    }
 }
 
 /// What the route table holds at a scrape.
@@ -87,23 +51,7 @@ impl RouteCounts {
 pub fn scrape(node_id: &str, metrics: &NamesrvMetrics, routes: &RouteCounts) -> String {
     let base = [("node_type", "nameserver"), ("node_id", node_id)];
     let mut text = Text::default();
-    let name = "rocketmq_rpc_latency";
-    text.family(
-        name,
-        Kind::Histogram,
-        "Time to answer a request (ms), by request and response code.",
-    );
-    for ((request_code, response_code), histogram) in metrics.requests() {
-        let (request, response) = (request_code.to_string(), response_code.to_string());
-        let mut labels = base.to_vec();
-        labels.extend([
-            ("protocol_type", "remoting"),
-            ("request_code", request.as_str()),
-            ("response_code", response.as_str()),
-        ]);
-        let (buckets, sum, count) = histogram.snapshot();
-        text.histogram(name, &labels, &buckets, sum, count);
-    }
+    metrics.requests.write(&mut text, &base);
     for (name, help, read) in [
         (
             "rocketmq_namesrv_broker_groups",
@@ -144,6 +92,8 @@ pub fn scrape(node_id: &str, metrics: &NamesrvMetrics, routes: &RouteCounts) -> 
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use rmq_protocol::body::route::BrokerData;
 
     use super::*;
@@ -180,8 +130,8 @@ mod tests {
     #[test]
     fn a_scrape_writes_requests_routes_and_expiries() {
         let metrics = NamesrvMetrics::default();
-        metrics.request(105, 0, Duration::from_millis(2));
-        metrics.request(105, 17, Duration::from_millis(0));
+        metrics.requests.observe(105, 0, Duration::from_millis(2));
+        metrics.requests.observe(105, 17, Duration::from_millis(0));
         metrics.expired_brokers.add(1);
         let routes = RouteCounts {
             clusters: BTreeMap::from([("c1".to_owned(), (2, 3))]),

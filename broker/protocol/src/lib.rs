@@ -48,4 +48,6 @@ pub mod remoting_command;
 pub use code::{RequestCode, ResponseCode};
 pub use command::{CommandHeader, ReadHeaderError};
 pub use language::LanguageCode;
-pub use remoting_command::{ExtFields, FLAG_ONEWAY, FLAG_RESPONSE, RemotingCommand, SerializeType};
+pub use remoting_command::{
+    ExtFields, FLAG_ONEWAY, FLAG_RESPONSE, RemotingCommand, SerializeType, error_remark,
+};

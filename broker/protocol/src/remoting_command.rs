@@ -191,6 +191,19 @@ impl RemotingCommand {
     }
 }
 
+/// The remark an error is answered with: its message and every source's, `: `-joined, as
+/// Apache's remark carries the exception and its causes.
+pub fn error_remark(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,17 +34,6 @@ mod support;
 
 const T: Duration = Duration::from_secs(10);
 
-async fn broker(dir: &std::path::Path) -> RunningBroker {
-    let text = format!(
-        "brokerName=broker-a\nlistenPort=0\nbindAddress=127.0.0.1\nfastListenEnable=false\n\
-         storePathRootDir={}\nmappedFileSizeCommitLog=4194304\n",
-        dir.display()
-    );
-    rmq_broker::start(BrokerConfig::from_properties(&text).unwrap())
-        .await
-        .unwrap()
-}
-
 struct Tool {
     client: Client,
     addr: String,
@@ -94,7 +83,7 @@ impl Tool {
 }
 
 async fn started(dir: &std::path::Path) -> (RunningBroker, Tool) {
-    let running = broker(dir).await;
+    let running = support::start_broker(dir).await;
     let tool = Tool {
         client: Client::default(),
         addr: running.local_addr().to_string(),
@@ -315,7 +304,7 @@ async fn the_5x_lookups_and_lite_pull_answer_like_apache_5() {
     use rmq_protocol::command::get_topic_config::GetTopicConfigRequestHeader;
 
     let dir = tempfile::tempdir().unwrap();
-    let running = broker(dir.path()).await;
+    let running = support::start_broker(dir.path()).await;
     let addr = running.local_addr().to_string();
     let client = Client::default();
     let sent = client

@@ -3,10 +3,8 @@
 //! a topic the broker no longer has go, everything else stays readable, and a restart does not
 //! bring them back.
 
-use std::path::Path;
 use std::time::Duration;
 
-use rmq_broker::{BrokerConfig, RunningBroker};
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::{RequestCode, ResponseCode};
 use rmq_protocol::command::delete_topic::DeleteTopicRequestHeader;
@@ -15,17 +13,6 @@ use rmq_remoting::Client;
 mod support;
 
 const T: Duration = Duration::from_secs(30);
-
-async fn broker(dir: &Path) -> RunningBroker {
-    let text = format!(
-        "brokerName=broker-a\nlistenPort=0\nbindAddress=127.0.0.1\nfastListenEnable=false\n\
-         storePathRootDir={}\nmappedFileSizeCommitLog=4194304\n",
-        dir.display()
-    );
-    rmq_broker::start(BrokerConfig::from_properties(&text).unwrap())
-        .await
-        .unwrap()
-}
 
 async fn ok(client: &Client, addr: &str, request: RemotingCommand) -> RemotingCommand {
     let answer = client.invoke(addr, request, T).await.unwrap();
@@ -36,7 +23,7 @@ async fn ok(client: &Client, addr: &str, request: RemotingCommand) -> RemotingCo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_topics_queues_are_destroyed_the_rest_stay_and_a_restart_keeps_them_gone() {
     let dir = tempfile::tempdir().unwrap();
-    let running = broker(dir.path()).await;
+    let running = support::start_broker(dir.path()).await;
     let (client, addr) = (Client::default(), running.local_addr().to_string());
     for i in 0..20 {
         ok(
@@ -92,7 +79,7 @@ async fn a_deleted_topics_queues_are_destroyed_the_rest_stay_and_a_restart_keeps
     drop(store);
     running.shutdown().await;
 
-    let running = broker(dir.path()).await;
+    let running = support::start_broker(dir.path()).await;
     let store = running.broker().store.clone();
     assert!(!store.queue_topics().contains(&"Gone".to_owned()));
     let orders: u64 = (0..8).map(|q| store.max_offset_in_queue("Orders", q)).sum();

@@ -118,7 +118,7 @@ impl Namesrv {
             }
         };
         result.unwrap_or_else(|error| {
-            let remark = error_chain(&error);
+            let remark = rmq_protocol::error_remark(&error);
             warn!(%code, error = %remark, "request failed");
             RemotingCommand::response_to(request, ResponseCode::SystemError).with_remark(remark)
         })
@@ -212,7 +212,8 @@ impl Handler for Namesrv {
             let started = Instant::now();
             let response = self.process(conn, &request).await;
             self.metrics
-                .request(request.code, response.code, started.elapsed());
+                .requests
+                .observe(request.code, response.code, started.elapsed());
             Some(response)
         }
     }
@@ -234,17 +235,6 @@ fn success(request: &RemotingCommand) -> RemotingCommand {
 /// The instant used as "now" by request processing: tokio's clock, so tests may pause it.
 fn now() -> Instant {
     tokio::time::Instant::now().into_std()
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 // Route and config updates are single assignments or run to completion without panicking

@@ -5,8 +5,11 @@
 pub mod http;
 pub mod text;
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
 
 use rmq_protocol::conf::Value;
 
@@ -143,6 +146,74 @@ impl Histogram {
     }
 }
 
+/// Bounds of the request latency histogram, in milliseconds (Apache's `rocketmq_rpc_latency`
+/// buckets: 1, 3, 5, 10, 100, 1000, 3000 ms and beyond).
+pub const LATENCY_BUCKETS_MS: [f64; 7] = [1.0, 3.0, 5.0, 10.0, 100.0, 1000.0, 3000.0];
+
+/// `rocketmq_rpc_latency`: one histogram per request and response code pair answered.
+#[derive(Debug, Default)]
+pub struct RequestSeries {
+    series: RwLock<BTreeMap<(i32, i32), Arc<Histogram>>>,
+}
+
+impl RequestSeries {
+    /// The histogram of one pair, created on first use.
+    pub fn histogram(&self, request_code: i32, response_code: i32) -> Arc<Histogram> {
+        let key = (request_code, response_code);
+        let found = self
+            .series
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        found.unwrap_or_else(|| {
+            self.series
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(key)
+                .or_insert_with(|| Arc::new(Histogram::new(&LATENCY_BUCKETS_MS)))
+                .clone()
+        })
+    }
+
+    /// One answered request.
+    pub fn observe(&self, request_code: i32, response_code: i32, took: Duration) {
+        self.histogram(request_code, response_code)
+            .observe(took.as_secs_f64() * 1000.0);
+    }
+
+    /// Every pair's histogram, by request then response code.
+    pub fn all(&self) -> Vec<((i32, i32), Arc<Histogram>)> {
+        self.series
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(key, h)| (*key, h.clone()))
+            .collect()
+    }
+
+    /// The family with one series per pair, each with `labels` first.
+    pub fn write(&self, text: &mut Text, labels: &[(&str, &str)]) {
+        let name = "rocketmq_rpc_latency";
+        text.family(
+            name,
+            Kind::Histogram,
+            "Time to answer a request (ms), by request and response code.",
+        );
+        for ((request_code, response_code), histogram) in self.all() {
+            let (request, response) = (request_code.to_string(), response_code.to_string());
+            let mut with = labels.to_vec();
+            with.extend([
+                ("protocol_type", "remoting"),
+                ("request_code", request.as_str()),
+                ("response_code", response.as_str()),
+            ]);
+            let (buckets, sum, count) = histogram.snapshot();
+            text.histogram(name, &with, &buckets, sum, count);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -161,6 +232,24 @@ mod tests {
         assert_eq!(ExporterHost::parse_value("metrics.local"), None);
         assert_eq!(Exporter::parse_value("PROM"), Some(Exporter::Prom));
         assert_eq!(Exporter::parse_value("OTLP_GRPC"), None);
+    }
+
+    #[test]
+    fn each_request_and_response_code_pair_is_one_series_written_with_its_codes() {
+        let series = RequestSeries::default();
+        series.observe(10, 0, Duration::from_millis(2));
+        series.observe(10, 0, Duration::from_millis(4));
+        series.observe(10, 1, Duration::from_millis(4));
+        let all = series.all();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].1.snapshot().2, 2);
+        let mut text = Text::default();
+        series.write(&mut text, &[("node_id", "n")]);
+        let text = text.finish();
+        assert!(
+            text.contains("rocketmq_rpc_latency_count{node_id=\"n\",protocol_type=\"remoting\",request_code=\"10\",response_code=\"1\"} 1\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-pub use rmq_remoting::prometheus::{Counter, Histogram};
+pub use rmq_remoting::prometheus::{Counter, Histogram, RequestSeries};
 
 /// Identifies a [`Metrics`] in the per-thread caches (tests run several brokers in a process).
 static NEXT_METRICS_ID: AtomicU64 = AtomicU64::new(1);
@@ -57,10 +57,6 @@ thread_local! {
 
 /// The label of topics past the cap.
 pub const OTHER_TOPIC: &str = "_other";
-
-/// Bounds of the request latency histogram, in milliseconds (Apache's `rocketmq_rpc_latency`
-/// buckets: 1, 3, 5, 10, 100, 1000, 3000 ms and beyond).
-pub const LATENCY_BUCKETS_MS: [f64; 7] = [1.0, 3.0, 5.0, 10.0, 100.0, 1000.0, 3000.0];
 
 /// Bounds of the message size histogram, in bytes (Apache's `rocketmq_message_size`).
 pub const SIZE_BUCKETS: [f64; 8] = [
@@ -102,7 +98,7 @@ pub struct Metrics {
     /// By topic, then group; at most `max_topics` pairs in all.
     groups: RwLock<HashMap<String, HashMap<String, Arc<GroupCounters>>>>,
     group_pairs: AtomicU64,
-    requests: RwLock<HashMap<(i32, i32), Arc<Histogram>>>,
+    pub requests: RequestSeries,
     pub message_size: Histogram,
     pub sent_to_dlq: AtomicU64,
     pub commits: AtomicU64,
@@ -118,7 +114,7 @@ impl Metrics {
             other: Arc::default(),
             groups: RwLock::default(),
             group_pairs: AtomicU64::new(0),
-            requests: RwLock::default(),
+            requests: RequestSeries::default(),
             message_size: Histogram::new(&SIZE_BUCKETS),
             sent_to_dlq: AtomicU64::new(0),
             commits: AtomicU64::new(0),
@@ -277,20 +273,7 @@ impl Metrics {
         if hit.is_some() {
             return;
         }
-        let found = self
-            .requests
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-            .cloned();
-        let histogram = found.unwrap_or_else(|| {
-            self.requests
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(key)
-                .or_insert_with(|| Arc::new(Histogram::new(&LATENCY_BUCKETS_MS)))
-                .clone()
-        });
+        let histogram = self.requests.histogram(request_code, response_code);
         REQUEST_CACHE.with(|cache| {
             cached(&mut cache.borrow_mut(), self.id).insert(key, histogram.clone());
         });
@@ -311,19 +294,6 @@ impl Metrics {
         if other.messages_in.get() + other.messages_out.get() > 0 {
             all.push((OTHER_TOPIC.to_owned(), other.clone()));
         }
-        all
-    }
-
-    /// Every request series, by request and response code.
-    pub fn requests(&self) -> Vec<((i32, i32), Arc<Histogram>)> {
-        let mut all: Vec<_> = self
-            .requests
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|(key, h)| (*key, h.clone()))
-            .collect();
-        all.sort_by_key(|(key, _)| *key);
         all
     }
 }
@@ -375,7 +345,7 @@ mod tests {
         metrics.request(10, 0, Duration::from_millis(2));
         metrics.request(10, 0, Duration::from_millis(4));
         metrics.request(10, 1, Duration::from_millis(4));
-        let series = metrics.requests();
+        let series = metrics.requests.all();
         assert_eq!(series.len(), 2);
         assert_eq!(series[0].1.snapshot().2, 2);
     }

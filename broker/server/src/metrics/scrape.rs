@@ -101,25 +101,7 @@ fn traffic(text: &mut Text, base: &Labels<'_>, metrics: &Metrics) {
 }
 
 fn requests(text: &mut Text, base: &Labels<'_>, metrics: &Metrics) {
-    let name = "rocketmq_rpc_latency";
-    text.family(
-        name,
-        Kind::Histogram,
-        "Time to answer a request (ms), by request and response code.",
-    );
-    for ((request_code, response_code), histogram) in metrics.requests() {
-        let (request, response) = (request_code.to_string(), response_code.to_string());
-        let labels = with(
-            base,
-            &[
-                ("protocol_type", "remoting"),
-                ("request_code", &request),
-                ("response_code", &response),
-            ],
-        );
-        let (buckets, sum, count) = histogram.snapshot();
-        text.histogram(name, &labels, &buckets, sum, count);
-    }
+    metrics.requests.write(text, base);
 }
 
 fn gauges(text: &mut Text, base: &Labels<'_>, broker: &Broker) {

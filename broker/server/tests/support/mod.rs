@@ -1,5 +1,6 @@
 //! SEND_MESSAGE and PULL_MESSAGE requests as the in-process and multi-process broker tests send
-//! them: the usual header, which a test adjusts with struct-update syntax where it differs.
+//! them: the usual header, which a test adjusts with struct-update syntax where it differs; and
+//! the in-process broker the admin tests start.
 // Each test binary compiles its own copy of this module and uses only part of it.
 #![allow(dead_code)]
 
@@ -7,6 +8,18 @@ use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::RequestCode;
 use rmq_protocol::command::pull_message::{PullMessageRequestHeader, sys_flag};
 use rmq_protocol::command::send_message::SendMessageRequestHeader;
+
+/// An in-process broker on a free loopback port, its store under `dir` (4 MiB commit log files,
+/// no fast port).
+pub async fn start_broker(dir: &std::path::Path) -> rmq_broker::RunningBroker {
+    let text = format!(
+        "brokerName=broker-a\nlistenPort=0\nbindAddress=127.0.0.1\nfastListenEnable=false\n\
+         storePathRootDir={}\nmappedFileSizeCommitLog=4194304\n",
+        dir.display()
+    );
+    let config = rmq_broker::BrokerConfig::from_properties(&text).expect("test broker config");
+    rmq_broker::start(config).await.expect("test broker starts")
+}
 
 /// A send from producer group `pg` to queue 0 of `topic` (auto-created from `TBW102` with four
 /// queues), born at 1, with no flag and the property string `properties`.

@@ -105,7 +105,7 @@ pub fn load<T: DeserializeOwned>(path: &Path) -> Result<Option<Loaded<T>>, Metad
         }
         Ok(None) => None,
         Err(e) => {
-            warn!(path = %path.display(), error = %error_chain(&e), "metadata file is unreadable, trying its backup");
+            warn!(path = %path.display(), error = %rmq_protocol::error_remark(&e), "metadata file is unreadable, trying its backup");
             Some(e)
         }
     };
@@ -224,17 +224,6 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

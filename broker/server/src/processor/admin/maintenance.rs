@@ -67,8 +67,8 @@ pub async fn clean_unused_topics(broker: &Broker, request: &RemotingCommand) -> 
                 info!(%topic, queues, "unused topic's consume queues destroyed by a tool");
             }
             Err(error) => {
-                warn!(%topic, error = %error_chain(&error), "unused topic's consume queues not destroyed");
-                failed.push(format!("{topic}: {}", error_chain(&error)));
+                warn!(%topic, error = %rmq_protocol::error_remark(&error), "unused topic's consume queues not destroyed");
+                failed.push(format!("{topic}: {}", rmq_protocol::error_remark(&error)));
             }
         }
     }
@@ -80,18 +80,6 @@ pub async fn clean_unused_topics(broker: &Broker, request: &RemotingCommand) -> 
             failed.join("; ")
         ))
     }
-}
-
-/// `error` and its sources, `: `-joined.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// DELETE_EXPIRED_COMMITLOG (329): a retention pass now, whatever the `deleteWhen` hour.
