@@ -321,6 +321,7 @@ fn the_dashboard_queries_only_metric_families_the_broker_and_name_server_write()
     let sources = [
         "broker/server/src/metrics/scrape.rs",
         "broker/namesrv/src/metrics.rs",
+        "broker/remoting/src/prometheus/mod.rs",
     ]
     .map(|p| std::fs::read_to_string(root().join(p)).unwrap())
     .join("\n");

@@ -31,6 +31,8 @@ def parse_args():
     p.add_argument("--timeout-s", type=float, default=60.0, help="fail if --expect not reached by then")
     p.add_argument("--idle-s", type=float, default=3.0, help="quiet time after --expect before stopping")
     p.add_argument("--min-run-s", type=float, default=0.0, help="run at least this long")
+    p.add_argument("--expect-deliveries", type=int, default=0,
+                   help="also wait for this many deliveries in all (redeliveries count), e.g. after a reset")
     p.add_argument("--consumers", type=int, default=1, help="consumers of the group in this process")
     p.add_argument("--from", dest="from_where", default="first", choices=sorted(C.CONSUME_FROM),
                    help="ConsumeFromWhere of a new group: first (default) or last (the C API's own default)")
@@ -124,12 +126,15 @@ def main():
         time.sleep(0.1)
         now = time.monotonic()
         with lock:
-            distinct, last = len(seen), state["last"]
-        if distinct >= args.expect and now - last >= args.idle_s and now - t_start >= args.min_run_s:
+            distinct, last, deliveries = len(seen), state["last"], len(received)
+        enough = distinct >= args.expect and deliveries >= args.expect_deliveries
+        if enough and now - last >= args.idle_s and now - t_start >= args.min_run_s:
             break
         if now - t_start >= args.timeout_s:
             if distinct < args.expect:
                 error = "timeout after %.1fs: %d of %d distinct messages" % (args.timeout_s, distinct, args.expect)
+            elif deliveries < args.expect_deliveries:
+                error = "timeout after %.1fs: %d of %d deliveries" % (args.timeout_s, deliveries, args.expect_deliveries)
             break
 
     C.log("collected %d distinct (%d deliveries) in %.2fs; shutting down", distinct, len(received), time.monotonic() - t_start)
