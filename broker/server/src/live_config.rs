@@ -7,7 +7,7 @@
 //! change at run time would be a lie: UPDATE_BROKER_CONFIG refuses it by name.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -26,10 +26,16 @@ pub const RUNTIME_KEYS: &[&str] = &[
     "storeReplyMessageEnable",
     // Each send's answer.
     "traceOn",
-    // The store's next retention pass.
+    // The store's next retention pass (and the transaction check's discard age).
     "fileReservedTime",
     "deleteWhen",
     "diskMaxUsedSpaceRatio",
+    // Each send (broker and store checks).
+    "maxMessageSize",
+    // The transaction check's next pass.
+    "transactionTimeOut",
+    "transactionCheckMax",
+    "transactionCheckInterval",
 ];
 
 /// The runtime-changeable values the request paths read.
@@ -39,6 +45,10 @@ pub struct LiveConfig {
     short_polling_time_ms: AtomicU64,
     store_reply_message_enable: AtomicBool,
     trace_on: AtomicBool,
+    max_message_size: AtomicUsize,
+    transaction_timeout_ms: AtomicU64,
+    transaction_check_max: AtomicI32,
+    transaction_check_interval_ms: AtomicU64,
     /// Keys changed since start, with their values as the key tables write them.
     changed: Mutex<BTreeMap<String, String>>,
     /// Bumped by every change (GET_BROKER_CONFIG's data version).
@@ -53,6 +63,12 @@ impl LiveConfig {
             short_polling_time_ms: AtomicU64::new(config.short_polling_time.as_millis() as u64),
             store_reply_message_enable: AtomicBool::new(config.store_reply_message_enable),
             trace_on: AtomicBool::new(config.trace_on),
+            max_message_size: AtomicUsize::new(config.store.max_message_size),
+            transaction_timeout_ms: AtomicU64::new(millis(config.messaging.transaction_timeout)),
+            transaction_check_max: AtomicI32::new(config.messaging.transaction_check_max),
+            transaction_check_interval_ms: AtomicU64::new(millis(
+                config.messaging.transaction_check_interval,
+            )),
             changed: Mutex::default(),
             version: AtomicU64::new(0),
         }
@@ -74,6 +90,26 @@ impl LiveConfig {
         self.trace_on.load(Ordering::Relaxed)
     }
 
+    /// `maxMessageSize`: the largest body (and properties) a send may carry.
+    pub fn max_message_size(&self) -> usize {
+        self.max_message_size.load(Ordering::Relaxed)
+    }
+
+    /// `transactionTimeOut`: how old a half message must be before it is checked.
+    pub fn transaction_timeout(&self) -> Duration {
+        Duration::from_millis(self.transaction_timeout_ms.load(Ordering::Relaxed))
+    }
+
+    /// `transactionCheckMax`: checks before a half message is discarded.
+    pub fn transaction_check_max(&self) -> i32 {
+        self.transaction_check_max.load(Ordering::Relaxed)
+    }
+
+    /// `transactionCheckInterval`: time between check passes.
+    pub fn transaction_check_interval(&self) -> Duration {
+        Duration::from_millis(self.transaction_check_interval_ms.load(Ordering::Relaxed))
+    }
+
     /// Takes this module's values from `next` and records `values` as changed.
     pub fn apply(&self, next: &BrokerConfig, values: &BTreeMap<String, String>) {
         self.long_polling_enable
@@ -85,6 +121,18 @@ impl LiveConfig {
         self.store_reply_message_enable
             .store(next.store_reply_message_enable, Ordering::Relaxed);
         self.trace_on.store(next.trace_on, Ordering::Relaxed);
+        self.max_message_size
+            .store(next.store.max_message_size, Ordering::Relaxed);
+        self.transaction_timeout_ms.store(
+            millis(next.messaging.transaction_timeout),
+            Ordering::Relaxed,
+        );
+        self.transaction_check_max
+            .store(next.messaging.transaction_check_max, Ordering::Relaxed);
+        self.transaction_check_interval_ms.store(
+            millis(next.messaging.transaction_check_interval),
+            Ordering::Relaxed,
+        );
         self.changed
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -104,6 +152,10 @@ impl LiveConfig {
     pub fn version(&self) -> u64 {
         self.version.load(Ordering::Relaxed)
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// `text` (a `broker.conf`) with each of `values` set: a key's last line is replaced in place
@@ -160,11 +212,15 @@ mod tests {
         next.long_polling_enable = false;
         next.short_polling_time = Duration::from_millis(250);
         next.trace_on = false;
+        next.store.max_message_size = 1024;
+        next.messaging.transaction_check_interval = Duration::from_secs(5);
         let values = BTreeMap::from([("longPollingEnable".to_owned(), "false".to_owned())]);
         live.apply(&next, &values);
         assert!(!live.long_polling_enable());
         assert_eq!(live.short_polling_time(), Duration::from_millis(250));
         assert!(!live.trace_on());
+        assert_eq!(live.max_message_size(), 1024);
+        assert_eq!(live.transaction_check_interval(), Duration::from_secs(5));
         assert_eq!(live.changed(), values);
         assert_eq!(live.version(), 1);
     }

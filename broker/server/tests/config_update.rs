@@ -71,7 +71,8 @@ async fn runtime_keys_take_effect_at_once_show_in_the_config_and_are_written_bac
     let answer = update(
         &client,
         &addr,
-        "longPollingEnable=false\nshortPollingTimeMills=100\nfileReservedTime=1\ndeleteWhen=01;13\n",
+        "longPollingEnable=false\nshortPollingTimeMills=100\nfileReservedTime=1\ndeleteWhen=01;13\n\
+         maxMessageSize=16\ntransactionCheckInterval=2000\n",
     )
     .await;
     assert_eq!(answer.code, ResponseCode::Success as i32, "{answer:?}");
@@ -94,7 +95,21 @@ async fn runtime_keys_take_effect_at_once_show_in_the_config_and_are_written_bac
         started.elapsed()
     );
 
+    // A body over the new maxMessageSize is refused; one within it is stored.
+    let big = client
+        .invoke(&addr, support::send_keyed("Quiet", "seventeen bytes!!"), T)
+        .await
+        .unwrap();
+    assert_eq!(big.code, ResponseCode::MessageIllegal as i32, "{big:?}");
+    let small = client
+        .invoke(&addr, support::send_keyed("Quiet", "sixteen bytes!!!"), T)
+        .await
+        .unwrap();
+    assert_eq!(small.code, ResponseCode::Success as i32, "{small:?}");
+
     let now = shown(&client, &addr).await;
+    assert_eq!(value(&now, "maxMessageSize"), Some("16"));
+    assert_eq!(value(&now, "transactionCheckInterval"), Some("2000"));
     assert_eq!(value(&now, "longPollingEnable"), Some("false"));
     assert_eq!(value(&now, "shortPollingTimeMills"), Some("100"));
     assert_eq!(value(&now, "fileReservedTime"), Some("1"));

@@ -89,6 +89,8 @@ pub(crate) struct Inner {
     flush_latency: FlushLatency,
     /// Retention keys as changed at run time (read by each retention pass).
     retention: RwLock<retention::Settings>,
+    /// `maxMessageSize`, changeable at run time.
+    max_message_size: std::sync::atomic::AtomicUsize,
     /// Topics whose consume queues were destroyed, so recovery does not rebuild them.
     tombstones: crate::tombstones::Tombstones,
     poisoned: AtomicBool,
@@ -208,10 +210,11 @@ impl MessageStore {
         if inner.config.replica {
             return Err(PutError::ReadOnly);
         }
-        if msg.body.len() > inner.config.max_message_size {
+        let max = inner.max_message_size.load(Ordering::Relaxed);
+        if msg.body.len() > max {
             return Err(PutError::BodyTooLarge {
                 size: msg.body.len(),
-                max: inner.config.max_message_size,
+                max,
             });
         }
         let wait = properties::find(msg.properties, keys::WAIT) != Some("false");
@@ -227,11 +230,9 @@ impl MessageStore {
             return Err(PutError::ReadOnly);
         }
         let size: usize = batch.items.iter().map(|i| i.body.len()).sum();
-        if size > inner.config.max_message_size {
-            return Err(PutError::BodyTooLarge {
-                size,
-                max: inner.config.max_message_size,
-            });
+        let max = inner.max_message_size.load(Ordering::Relaxed);
+        if size > max {
+            return Err(PutError::BodyTooLarge { size, max });
         }
         let appended = inner.checked(inner.commit_log.append_batch(batch))?;
         Ok(inner.after_append(appended, true))
@@ -263,6 +264,10 @@ impl MessageStore {
     }
     pub fn commit_log_flushed_offset(&self) -> u64 {
         self.inner.commit_log.flushed_offset()
+    }
+    /// Changes `maxMessageSize` for the appends that follow.
+    pub fn set_max_message_size(&self, max: usize) {
+        self.inner.max_message_size.store(max, Ordering::Relaxed);
     }
     /// The retention keys in force.
     pub fn retention(&self) -> retention::Settings {

@@ -315,12 +315,12 @@ pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
     }
     let stop = stopped(stopping);
     tokio::pin!(stop);
-    let period = broker
-        .config
-        .messaging
-        .transaction_check_interval
-        .max(std::time::Duration::from_millis(100));
     loop {
+        // Read each pass: UPDATE_BROKER_CONFIG may change it.
+        let period = broker
+            .live
+            .transaction_check_interval()
+            .max(std::time::Duration::from_millis(100));
         tokio::select! {
             () = &mut stop => return,
             () = tokio::time::sleep(period) => {}
@@ -328,11 +328,10 @@ pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
         let b = broker.clone();
         let _serialized = broker.messaging.transaction_lock.lock().await;
         let pass = tokio::task::spawn_blocking(move || {
-            let m = &b.config.messaging;
             let limits = Limits {
-                timeout_ms: m.transaction_timeout.as_millis() as i64,
-                check_max: m.transaction_check_max,
-                reserved_ms: (b.config.store.file_reserved_time_hours as i64)
+                timeout_ms: b.live.transaction_timeout().as_millis() as i64,
+                check_max: b.live.transaction_check_max(),
+                reserved_ms: (b.store.retention().file_reserved_time_hours as i64)
                     .saturating_mul(3_600_000),
             };
             let now = b.clock.now_ms();

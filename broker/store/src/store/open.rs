@@ -90,6 +90,7 @@ impl MessageStore {
             flush_latency: FlushLatency::default(),
             retention: RwLock::new(crate::retention::Settings::of(&config)),
             tombstones,
+            max_message_size: std::sync::atomic::AtomicUsize::new(config.max_message_size),
             commit_log,
             queues: RwLock::new(queues),
             index,

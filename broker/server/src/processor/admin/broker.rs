@@ -267,6 +267,11 @@ pub async fn update_broker_config(broker: &Broker, request: &RemotingCommand) ->
             .store
             .set_retention(rmq_store::retention::Settings::of(&next.store));
     }
+    if values.contains_key("maxMessageSize") {
+        broker
+            .store
+            .set_max_message_size(next.store.max_message_size);
+    }
     broker.live.apply(next, values);
     info!(changed = ?values, "broker config changed at run time");
     let Some(path) = broker.config.config_file.clone() else {

@@ -204,7 +204,7 @@ fn put_one(
         &mut properties,
     );
     decide::check_sizes(
-        broker.config.store.max_message_size,
+        broker.live.max_message_size(),
         request.body.len(),
         properties.len(),
     )?;
@@ -307,7 +307,7 @@ fn put_batch(
             &mut all_props,
         );
         decide::check_sizes(
-            broker.config.store.max_message_size,
+            broker.live.max_message_size(),
             message.body.len(),
             all_props.len() - start,
         )?;
