@@ -2,6 +2,7 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | [`acl`] | Apache's request signature (HMAC-SHA1 over the sorted ext field values and the body) |
 //! | [`frame`] | the length-prefixed frame: cheap [`frame::check`], [`frame::parse`], [`frame::encode`] |
 //! | [`header`] | the two header serializations: [`header::json`] (serType 0) and [`header::binary`] (serType 1) |
 //! | [`remoting_command`] | [`RemotingCommand`]: code, language, version, opaque, flag, remark, ext fields, body |
@@ -32,6 +33,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod acl;
 pub mod batch;
 pub mod body;
 pub mod code;
