@@ -13,6 +13,7 @@
 //! | [`groups`] | subscription groups |
 //! | [`live_config`] | the `broker.conf` keys UPDATE_BROKER_CONFIG changes at run time, and the config file rewrite |
 //! | [`offsets`] | committed consumer offsets |
+//! | [`acl`] | plain ACL: `plain_acl.yml` accounts and permissions |
 //! | [`clients`] | producer and consumer groups from heartbeats (pure) |
 //! | [`long_poll`] | suspended pulls woken by message arrival |
 //! | [`filter`] | tag subscription expressions |
@@ -30,6 +31,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod acl;
 pub mod clients;
 pub mod clock;
 pub mod config;
