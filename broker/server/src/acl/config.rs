@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};
 
+use super::address::{AddressPattern, AddressPatternError};
+
 /// A permission of an account on a topic or group (Apache's `Permission` bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Perm(u8);
@@ -62,8 +64,11 @@ impl Perm {
 pub struct Account {
     pub access_key: String,
     pub secret_key: String,
-    /// Address pattern the account's requests must come from; empty: anywhere.
+    /// Address pattern as written; requests from addresses it matches need no signature check
+    /// of the account's own white list (empty: none).
     pub white_remote_address: String,
+    /// `white_remote_address`, parsed.
+    pub white: AddressPattern,
     pub admin: bool,
     pub default_topic_perm: Perm,
     pub default_group_perm: Perm,
@@ -76,8 +81,10 @@ pub struct Account {
 /// The whole file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AclConfig {
-    /// Address patterns whose requests need no signature.
+    /// Address patterns whose requests need no signature, as written.
     pub global_white_remote_addresses: Vec<String>,
+    /// The same, parsed.
+    pub global_white: Vec<AddressPattern>,
     /// By access key.
     pub accounts: BTreeMap<String, Account>,
 }
@@ -96,6 +103,8 @@ pub enum AclConfigError {
     },
     #[error("plain_acl.yml lists the accessKey {0:?} twice")]
     DuplicateAccessKey(String),
+    #[error("globalWhiteRemoteAddresses of plain_acl.yml: {0}")]
+    GlobalWhiteAddress(AddressPatternError),
 }
 
 /// A scalar Apache reads as a string whatever YAML type it was written as.
@@ -164,8 +173,15 @@ impl AclConfig {
             }
             accounts.insert(account.access_key.clone(), account);
         }
+        let global_white_remote_addresses = raw.global_white_remote_addresses.unwrap_or_default();
+        let global_white = global_white_remote_addresses
+            .iter()
+            .map(|p| AddressPattern::parse(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(AclConfigError::GlobalWhiteAddress)?;
         Ok(AclConfig {
-            global_white_remote_addresses: raw.global_white_remote_addresses.unwrap_or_default(),
+            global_white_remote_addresses,
+            global_white,
             accounts,
         })
     }
@@ -218,10 +234,14 @@ fn account(index: usize, raw: RawAccount) -> Result<Account, AclConfigError> {
         Some("true") => true,
         Some(other) => return Err(bad("admin", format!("is {other:?}; use true or false"))),
     };
+    let white_remote_address = raw.white_remote_address.unwrap_or_default();
+    let white = AddressPattern::parse(&white_remote_address)
+        .map_err(|e| bad("whiteRemoteAddress", e.to_string()))?;
     Ok(Account {
         access_key,
         secret_key,
-        white_remote_address: raw.white_remote_address.unwrap_or_default(),
+        white_remote_address,
+        white,
         admin,
         default_topic_perm: perm("defaultTopicPerm", raw.default_topic_perm)?,
         default_group_perm: perm("defaultGroupPerm", raw.default_group_perm)?,
@@ -324,5 +344,15 @@ accounts:
         .unwrap_err();
         assert_eq!(twice, AclConfigError::DuplicateAccessKey("abcdefg".into()));
         assert_eq!(AclConfig::parse("").unwrap(), AclConfig::default());
+        let address = AclConfig::parse("globalWhiteRemoteAddresses: [10.10.*]\n").unwrap_err();
+        assert!(address.to_string().contains("10.10.*"), "{address}");
+        let account_address = AclConfig::parse(
+            "accounts:\n  - {accessKey: abcdefg, secretKey: 12345678, whiteRemoteAddress: nowhere}\n",
+        )
+        .unwrap_err();
+        assert!(
+            account_address.to_string().contains("whiteRemoteAddress"),
+            "{account_address}"
+        );
     }
 }
