@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 use base64::Engine as _;
-use rmq_protocol::acl::{SIGNATURE, signed_content, verify};
+use rmq_protocol::acl::{SIGNATURE, signed_content, verify, verify_request};
 
 const SECRET: &str = "12345678";
 
@@ -65,5 +65,11 @@ fn every_signature_a_real_client_sent_verifies_with_its_secret_and_no_other() {
             String::from_utf8_lossy(&content)
         );
         assert!(!verify("12345679", &content, &signature));
+        assert!(verify_request(
+            SECRET,
+            command.ext_fields.iter(),
+            &frame.body,
+            &signature
+        ));
     }
 }

@@ -67,6 +67,10 @@ pub struct BrokerConfig {
     pub channel_expired_timeout: Duration,
     pub region_id: String,
     pub trace_on: bool,
+    /// `aclEnable`: requests are checked against `plain_acl.yml`.
+    pub acl_enable: bool,
+    /// `rocketmqHome`: where `conf/plain_acl.yml` is; empty: the `ROCKETMQ_HOME` variable.
+    pub rocketmq_home: String,
     /// Whether replies (SEND_REPLY_MESSAGE) are stored as well as pushed to the requester.
     pub store_reply_message_enable: bool,
     pub max_pull_batch: usize,
@@ -116,6 +120,8 @@ impl BrokerConfig {
             channel_expired_timeout: Duration::from_millis(120_000),
             region_id: "DefaultRegion".into(),
             trace_on: true,
+            acl_enable: false,
+            rocketmq_home: String::new(),
             store_reply_message_enable: true,
             max_pull_batch: 32,
             metrics_exporter: MetricsExporter::Disable,
@@ -218,7 +224,6 @@ impl Default for BrokerConfig {
 
 /// Keys Apache accepts that have no effect here (features not built, JVM tuning).
 const IGNORED_KEYS: &[&str] = &[
-    "rocketmqHome",
     "brokerIP2",
     "sendMessageThreadPoolNums",
     "pullMessageThreadPoolNums",
@@ -265,6 +270,8 @@ pub const KEYS: &[Key<BrokerConfig>] = &[
     conf_key!("channelExpiredTimeout": channel_expired_timeout = millis(0)),
     conf_key!("regionId": region_id = value),
     conf_key!("traceOn": trace_on = value),
+    conf_key!("aclEnable": acl_enable = value),
+    conf_key!("rocketmqHome": rocketmq_home = with(|v: &str| Ok(v.trim().to_owned()), String::clone)),
     conf_key!("storeReplyMessageEnable": store_reply_message_enable = value),
     conf_key!("maxPullBatch": max_pull_batch = number(1, 100_000)),
     conf_key!("metricsExporterType": metrics_exporter = value),

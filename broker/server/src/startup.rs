@@ -37,6 +37,12 @@ pub struct BrokerHandler {
 
 impl Handler for BrokerHandler {
     async fn handle(&self, conn: &ConnHandle, request: RemotingCommand) -> Option<RemotingCommand> {
+        if let Some(rules) = &self.broker.acl
+            && let Some(reason) = crate::acl::gate::refused(rules, conn.peer(), &request)
+        {
+            warn!(peer = %conn.peer(), code = request.code, %reason, "request refused by ACL");
+            return (!request.is_oneway()).then(|| crate::acl::gate::answer(&request, &reason));
+        }
         let started = Instant::now();
         let code = request.code;
         let response = processor::dispatch(&self.broker, conn, request).await;
@@ -119,6 +125,51 @@ pub enum StartError {
     },
     #[error("replication could not start")]
     Replication(#[from] rmq_store::error::ReplicaAppendError),
+    #[error(
+        "aclEnable=true but neither rocketmqHome (broker.conf) nor ROCKETMQ_HOME says where conf/plain_acl.yml is"
+    )]
+    AclHomeMissing,
+    #[error("ACL rules could not be loaded")]
+    Acl(#[from] crate::acl::rules::AclLoadError),
+}
+
+/// The ACL rules when `aclEnable=true`: `{rocketmqHome}/conf/plain_acl.yml`.
+fn load_acl(config: &BrokerConfig) -> Result<Option<Arc<crate::acl::rules::AclRules>>, StartError> {
+    if !config.acl_enable {
+        return Ok(None);
+    }
+    let env = std::env::var("ROCKETMQ_HOME").ok();
+    let home = crate::acl::rules::rocketmq_home(Some(&config.rocketmq_home), env.as_deref())
+        .ok_or(StartError::AclHomeMissing)?;
+    let rules = crate::acl::rules::AclRules::load(crate::acl::rules::acl_file(&home))?;
+    info!(file = %rules.path().display(), accounts = rules.current().accounts.len(), "ACL on");
+    Ok(Some(Arc::new(rules)))
+}
+
+/// How often `plain_acl.yml` is checked for changes.
+const ACL_RELOAD_EVERY: Duration = Duration::from_secs(2);
+
+/// Reloads the ACL rules when their file changes, until the broker stops.
+async fn reload_acl(rules: Arc<crate::acl::rules::AclRules>, stopping: watch::Receiver<bool>) {
+    let stop = stopped(stopping);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            () = tokio::time::sleep(ACL_RELOAD_EVERY) => {}
+        }
+        let checked = rules.clone();
+        match tokio::task::spawn_blocking(move || checked.reload_if_changed()).await {
+            Ok(crate::acl::rules::Reload::Unchanged) => {}
+            Ok(crate::acl::rules::Reload::Reloaded) => {
+                info!(file = %rules.path().display(), accounts = rules.current().accounts.len(), "ACL rules reloaded");
+            }
+            Ok(crate::acl::rules::Reload::Refused(error)) => {
+                error!(error = %rmq_protocol::error_remark(&error), "ACL file changed but is refused; the previous rules stay in force");
+            }
+            Err(join) => warn!(error = %join, "ACL reload task failed"),
+        }
+    }
 }
 
 /// Opens the store, loads metadata, binds the listeners and starts the periodic services.
@@ -134,6 +185,7 @@ pub async fn start_with_clock(
     for key in &config.unknown_keys {
         warn!(%key, "unknown broker.conf key ignored");
     }
+    let acl = load_acl(&config)?;
     // listenPort=0 (tests): every port, the HA port included, is chosen by the kernel.
     let ephemeral = config.listen_port == 0;
     let bind = SocketAddr::new(config.bind_address, config.listen_port);
@@ -239,6 +291,7 @@ pub async fn start_with_clock(
     let broker = Arc::new(Broker {
         permission: AtomicI32::new(config.broker_permission),
         live: crate::live_config::LiveConfig::new(&config),
+        acl,
         config,
         store,
         topics,
@@ -282,6 +335,9 @@ pub async fn start_with_clock(
     tasks.spawn(persist_offsets(broker.clone(), stopping.clone()));
     tasks.spawn(expire_clients(broker.clone(), stopping.clone()));
     tasks.spawn(crate::stats::service::run(broker.clone(), stopping.clone()));
+    if let Some(rules) = broker.acl.clone() {
+        tasks.spawn(reload_acl(rules, stopping.clone()));
+    }
     let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
     if let Some(listener) = metrics_listener {
         info!(addr = ?metrics_addr, "Prometheus metrics at /metrics");

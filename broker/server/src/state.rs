@@ -36,6 +36,8 @@ pub struct Broker {
     pub permission: AtomicI32,
     /// The other keys UPDATE_BROKER_CONFIG changes; read these, not `config`, for them.
     pub live: crate::live_config::LiveConfig,
+    /// The ACL rules when `aclEnable=true`.
+    pub acl: Option<Arc<crate::acl::rules::AclRules>>,
     pub started_at_ms: i64,
     /// The wall clock every processor and service reads.
     pub clock: Clock,

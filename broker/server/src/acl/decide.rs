@@ -38,8 +38,9 @@ pub struct Presented<'a> {
     pub remote: IpAddr,
     pub access_key: Option<&'a str>,
     pub signature: Option<&'a str>,
-    /// The signed content (`rmq_protocol::acl::signed_content`).
-    pub content: &'a [u8],
+    /// Every ext field (the signature covers their values, `rmq_protocol::acl`).
+    pub ext_fields: &'a [(&'a str, &'a str)],
+    pub body: &'a [u8],
 }
 
 /// Why a request is refused, with Apache's message.
@@ -83,7 +84,12 @@ pub fn check(config: &AclConfig, presented: Presented<'_>, needs: &Needs) -> Res
         return Ok(());
     }
     let signed = presented.signature.is_some_and(|signature| {
-        rmq_protocol::acl::verify(&account.secret_key, presented.content, signature)
+        rmq_protocol::acl::verify_request(
+            &account.secret_key,
+            presented.ext_fields.iter().copied(),
+            presented.body,
+            signature,
+        )
     });
     if !signed {
         return Err(Denied::BadSignature(access_key.to_owned()));
@@ -154,18 +160,21 @@ accounts:
         }
     }
 
-    /// A request from 127.0.0.1 signed with `secret` over `content`.
-    fn signed<'a>(key: &'a str, signature: &'a str, content: &'a [u8]) -> Presented<'a> {
+    /// A request from 127.0.0.1 with no ext field but its key and signature, and `body`.
+    fn signed<'a>(key: &'a str, signature: &'a str, body: &'a [u8]) -> Presented<'a> {
         Presented {
             remote: "127.0.0.1".parse().unwrap(),
             access_key: Some(key),
             signature: Some(signature),
-            content,
+            ext_fields: &[],
+            body,
         }
     }
 
-    fn sign(secret: &str, content: &[u8]) -> String {
-        rmq_protocol::acl::signature(secret, content)
+    /// The signature of such a request (the access key is an ext field the client signs,
+    /// left out here for brevity: the rule is the same).
+    fn sign(secret: &str, body: &[u8]) -> String {
+        rmq_protocol::acl::signature(secret, body)
     }
 
     #[test]
@@ -174,7 +183,8 @@ accounts:
             remote: ip.parse().unwrap(),
             access_key: None,
             signature: None,
-            content: b"",
+            ext_fields: &[],
+            body: b"",
         };
         let admin_code = needs(17, true, &[("topicA", Perm::PUB)]);
         assert_eq!(
