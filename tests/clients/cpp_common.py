@@ -198,6 +198,15 @@ def add_common_args(p):
     p.add_argument("--log-home", default=None,
                    help="HOME for the C++ client's log (DIR/logs/rocketmq-cpp/); default $RMQ_CPP_LOG_HOME or $HOME")
     p.add_argument("--log-level", default="info", choices=["fatal", "error", "warn", "info", "debug", "trace"])
+    p.add_argument("--access-key", default=None, help="ACL account: the client signs every request")
+    p.add_argument("--secret-key", default=None, help="the account's secret (with --access-key)")
+    p.add_argument("--channel", default="LOCAL", help="OnsChannel the client sends and signs")
+
+
+def set_credentials(client, args):
+    """Signs the client's requests when --access-key is given (set_session_credentials)."""
+    if args.access_key:
+        client.set_session_credentials(args.access_key, args.secret_key or "", args.channel)
 
 
 LOG_LEVELS = {"fatal": 1, "error": 2, "warn": 3, "info": 4, "debug": 5, "trace": 6}

@@ -109,6 +109,7 @@ def main():
         dll.SetPushConsumerLogLevel(c._handle, C.LOG_LEVELS[args.log_level])
         c.set_instance_name(inst)
         c.set_namesrv_addr(args.namesrv)
+        C.set_credentials(c, args)
         set_from(c._handle, C.CONSUME_FROM[args.from_where])
         if args.thread_count > 0:
             c.set_thread_count(args.thread_count)

@@ -69,6 +69,7 @@ def main():
     dll.SetProducerLogLevel(producer._handle, C.LOG_LEVELS[args.log_level])
     dll.SetProducerInstanceName(producer._handle, instance.encode())
     producer.set_namesrv_addr(args.namesrv)
+    C.set_credentials(producer, args)
     C.log("group=%s instance=%s namesrv=%s topic=%s count=%d; C++ log in %s",
           args.group, instance, args.namesrv, args.topic, args.count, log_dir)
     try:

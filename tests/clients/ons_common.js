@@ -140,6 +140,14 @@ const COMMON_SPEC = {
   group: { type: 'string', required: true },
   instance: { type: 'string' },
   verbose: { type: 'int', def: 0 },
+  // ACL account: ali-ons signs every request (and sends OnsChannel ALIYUN) when both are set.
+  'access-key': { type: 'string' },
+  'secret-key': { type: 'string' },
 };
 
-module.exports = { log, emit, load, parseArgs, watchdog, bounded, makeLogger, nameSrvList, COMMON_SPEC };
+// The client options that make ali-ons sign its requests, or none.
+function credentials(args) {
+  return args['access-key'] ? { accessKeyId: args['access-key'], accessKeySecret: args['secret-key'] || '' } : {};
+}
+
+module.exports = { log, emit, load, parseArgs, watchdog, bounded, makeLogger, nameSrvList, credentials, COMMON_SPEC };

@@ -76,6 +76,7 @@ async function main() {
       isBroadcast: false, // clustering: offsets live on the broker (RemoteBrokerOffsetStore)
       persistent: false, // (only matters for broadcasting: no local offset file)
       logger: C.makeLogger(args.verbose),
+      ...C.credentials(args),
     });
     c.on('error', err => {
       errors.push(String(err && err.message || err).slice(0, 300));

@@ -48,6 +48,7 @@ async function main() {
     instanceName: instance,
     sendMsgTimeout: args['send-timeout-ms'],
     logger: C.makeLogger(args.verbose),
+    ...C.credentials(args),
   });
   producer.on('error', err => {
     errors.push(String(err && err.message || err).slice(0, 300));

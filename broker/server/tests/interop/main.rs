@@ -3,6 +3,7 @@
 //! PyPI `rocketmq==0.4.4`) and Alibaba's `ali-ons` (npm), against `rmq-namesrv` and `rmq-broker`
 //! running as real processes. Install the clients with `scripts/install-clients.sh`.
 
+mod acl;
 mod apache_store;
 mod faults;
 mod harness;
