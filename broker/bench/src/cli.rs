@@ -104,6 +104,27 @@ pub struct Common {
     /// Runtime worker threads; the number of cores by default.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub io_threads: Option<u16>,
+    /// ACL account: every request is signed with it (brokers with aclEnable=true).
+    #[arg(long, env = "RMQ_ACCESS_KEY", requires = "secret_key")]
+    pub access_key: Option<String>,
+    /// The account's secret.
+    #[arg(
+        long,
+        env = "RMQ_SECRET_KEY",
+        hide_env_values = true,
+        requires = "access_key"
+    )]
+    pub secret_key: Option<String>,
+}
+
+impl Common {
+    /// The ACL account of `--access-key` and `--secret-key`, if given.
+    pub fn credentials(&self) -> Option<rmq_protocol::acl::Credentials> {
+        Some(rmq_protocol::acl::Credentials {
+            access_key: self.access_key.clone()?,
+            secret_key: self.secret_key.clone()?,
+        })
+    }
 }
 
 /// `rmq-bench produce`.

@@ -104,7 +104,11 @@ impl Run {
 /// Runs the consumer and prints its figures; the document is returned for the caller's checks.
 pub async fn run(args: &ConsumeArgs, printer: Printer) -> Result<ConsumeDocument, BenchError> {
     args.check()?;
-    let cluster = Cluster::new(args.common.namesrv_addrs()?, REQUEST_TIMEOUT);
+    let cluster = Cluster::signing(
+        args.common.namesrv_addrs()?,
+        REQUEST_TIMEOUT,
+        args.common.credentials(),
+    );
     let limits = args.common.limits();
     let topics = args.common.topic_names();
     let wait = limits.duration.unwrap_or(ROUTE_WAIT);
@@ -113,7 +117,10 @@ pub async fn run(args: &ConsumeArgs, printer: Printer) -> Result<ConsumeDocument
     let start = Instant::now();
     let (stopped, _) = watch::channel(false);
     let run = Arc::new(Run {
-        client: Client::new(ClientConfig::default()),
+        client: Client::new(ClientConfig {
+            credentials: args.common.credentials(),
+            ..ClientConfig::default()
+        }),
         serialize: args.common.serialize.wire(),
         group: args.group.clone(),
         from: args.from,

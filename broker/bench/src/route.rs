@@ -37,8 +37,18 @@ pub struct Cluster {
 impl Cluster {
     /// `timeout` bounds each request, connecting included.
     pub fn new(namesrv: Vec<String>, timeout: Duration) -> Cluster {
+        Cluster::signing(namesrv, timeout, None)
+    }
+
+    /// [`Cluster::new`] signing every request with `credentials` (ACL).
+    pub fn signing(
+        namesrv: Vec<String>,
+        timeout: Duration,
+        credentials: Option<rmq_protocol::acl::Credentials>,
+    ) -> Cluster {
         let config = ClientConfig {
             connect_timeout: timeout,
+            credentials,
             ..ClientConfig::default()
         };
         Cluster {

@@ -478,3 +478,44 @@ fn an_unreachable_name_server_fails_with_exit_1_naming_its_address() {
     let error: Value = serde_json::from_str(&stdout).unwrap();
     assert!(error["error"].as_str().unwrap().contains(&addr), "{error}");
 }
+
+#[test]
+fn with_acl_on_the_load_generator_sends_and_consumes_only_with_an_account() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("conf")).unwrap();
+    std::fs::write(
+        home.path().join("conf/plain_acl.yml"),
+        "accounts:\n  - {accessKey: bench001, secretKey: bench-secret, admin: true}\n",
+    )
+    .unwrap();
+    let (cluster, _) = Cluster::start_with(&format!(
+        "aclEnable=true\nrocketmqHome={}",
+        home.path().display()
+    ));
+    let keys = "--access-key bench001 --secret-key bench-secret";
+    let produced = cluster.bench(&format!(
+        "produce -t Guarded --count 300 --size 64 --queues 2 {keys}"
+    ));
+    assert_eq!(summary_count(&produced, "messages"), 300, "{produced}");
+    let consumed = cluster.bench(&format!(
+        "consume -t Guarded -g guarded --from first --duration 30s --count 300 {keys}"
+    ));
+    assert_eq!(summary_count(&consumed, "messages"), 300, "{consumed}");
+
+    let (status, stdout, stderr) = run_bench(&[
+        "produce",
+        "-t",
+        "Guarded",
+        "--count",
+        "10",
+        "-n",
+        &cluster.namesrv,
+        "--json",
+    ]);
+    assert_ne!(status, Some(0), "stdout:\n{stdout}");
+    // Every send refused: the broker answers ACL refusals with SYSTEM_ERROR, as Apache does.
+    assert!(
+        stdout.contains("\"SYSTEM_ERROR\": 10") && stderr.contains("no message was acknowledged"),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+}

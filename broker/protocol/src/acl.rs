@@ -30,6 +30,22 @@ pub const UNIQUE_KEY_QUERY: &str = "_UNIQUE_KEY_QUERY";
 
 type HmacSha1 = Hmac<Sha1>;
 
+/// An account's keys, for a client that signs its requests. `Debug` does not show the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<hidden>")
+            .finish()
+    }
+}
+
 /// The bytes a request's signature covers (see the module documentation).
 pub fn signed_content<'a>(
     ext_fields: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -158,6 +174,19 @@ mod tests {
         ));
         assert!(!verify("12345678", content, "not base64!"));
         assert!(!verify("12345678", content, ""));
+    }
+
+    #[test]
+    fn credentials_never_print_their_secret() {
+        let keys = Credentials {
+            access_key: "ak".into(),
+            secret_key: "very-secret".into(),
+        };
+        let shown = format!("{keys:?}");
+        assert!(
+            shown.contains("ak") && !shown.contains("very-secret"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct ClientConfig {
     pub max_frame_len: usize,
     /// Requests queued per connection before callers wait.
     pub write_queue: usize,
+    /// An ACL account: every request is signed with it (Apache's `AclClientRPCHook`).
+    pub credentials: Option<rmq_protocol::acl::Credentials>,
 }
 
 impl Default for ClientConfig {
@@ -36,6 +38,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(3),
             max_frame_len: MAX_FRAME_LEN,
             write_queue: 1024,
+            credentials: None,
         }
     }
 }
@@ -77,6 +80,13 @@ impl Client {
         }
     }
 
+    /// Signs `request` with the configured account, if any.
+    fn sign(&self, request: &mut RemotingCommand) {
+        if let Some(keys) = &self.inner.config.credentials {
+            rmq_protocol::acl::sign(request, &keys.access_key, &keys.secret_key);
+        }
+    }
+
     /// Sends `request` to `addr` (`host:port`) and waits up to `timeout` for its response.
     ///
     /// The request's `opaque` is assigned here. The timeout covers connecting, queueing and the
@@ -88,6 +98,7 @@ impl Client {
         timeout: Duration,
     ) -> Result<RemotingCommand, InvokeError> {
         let code = request.code;
+        self.sign(&mut request);
         let exchange = async {
             let connection = self.connection(addr).await?;
             let waiter = connection.pending.register(self.inner.opaques.next());
@@ -128,6 +139,7 @@ impl Client {
     ) -> Result<(), InvokeError> {
         let connection = self.connection(addr).await?;
         request.opaque = self.inner.opaques.next();
+        self.sign(&mut request);
         connection
             .outbound
             .send(Outbound::Command(request.into_oneway()))

@@ -63,7 +63,7 @@ pub struct Output {
 
 /// Runs the subcommand of `cli`.
 pub async fn run(cli: &Cli) -> Result<Output, CmdError> {
-    let admin = Admin::new(cli.namesrv_addrs(), cli.timeout());
+    let admin = Admin::signing(cli.namesrv_addrs(), cli.timeout(), cli.credentials());
     let json = cli.json;
     match &cli.command {
         Command::ClusterList(args) => {

@@ -47,8 +47,18 @@ pub struct Admin {
 impl Admin {
     /// `timeout` bounds every request, connecting included.
     pub fn new(namesrv: Vec<String>, timeout: Duration) -> Admin {
+        Admin::signing(namesrv, timeout, None)
+    }
+
+    /// [`Admin::new`] signing every request with `credentials` (ACL).
+    pub fn signing(
+        namesrv: Vec<String>,
+        timeout: Duration,
+        credentials: Option<rmq_protocol::acl::Credentials>,
+    ) -> Admin {
         let config = ClientConfig {
             connect_timeout: timeout,
+            credentials,
             ..ClientConfig::default()
         };
         Admin {

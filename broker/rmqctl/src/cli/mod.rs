@@ -41,6 +41,29 @@ pub struct Cli {
     )]
     pub timeout_ms: u64,
 
+    /// ACL account: every request is signed with it (brokers with aclEnable=true)
+    #[arg(
+        long = "access-key",
+        env = "RMQ_ACCESS_KEY",
+        global = true,
+        value_name = "KEY",
+        requires = "secret_key",
+        help_heading = "Global options"
+    )]
+    pub access_key: Option<String>,
+
+    /// The account's secret (better from the environment than on the command line)
+    #[arg(
+        long = "secret-key",
+        env = "RMQ_SECRET_KEY",
+        global = true,
+        value_name = "SECRET",
+        hide_env_values = true,
+        requires = "access_key",
+        help_heading = "Global options"
+    )]
+    pub secret_key: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -61,6 +84,14 @@ impl Cli {
     /// The per-request timeout.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
+    }
+
+    /// The ACL account of `--access-key` and `--secret-key`, if given.
+    pub fn credentials(&self) -> Option<rmq_protocol::acl::Credentials> {
+        Some(rmq_protocol::acl::Credentials {
+            access_key: self.access_key.clone()?,
+            secret_key: self.secret_key.clone()?,
+        })
     }
 }
 

@@ -57,6 +57,31 @@ fn create_secured(cluster: &Cluster) {
 }
 
 #[test]
+fn rmqctl_signs_with_the_account_it_is_given_and_is_refused_without_one() {
+    let home = tempfile::tempdir().unwrap();
+    let cluster = acl_cluster(home.path());
+    let create = |keys: &[&str]| {
+        let mut args = keys.to_vec();
+        args.extend(["updateTopic", "-b", &cluster.broker_addr, "-t", "ByTool"]);
+        cluster.rmqctl(&args)
+    };
+    let refused = create(&[]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("No accessKey is configured"), "{said}");
+    let not_admin = create(&["--access-key", "writer01", "--secret-key", "writer-secret"]);
+    assert!(!not_admin.status.success());
+    let said = String::from_utf8_lossy(&not_admin.stderr);
+    assert!(said.contains("Need admin permission"), "{said}");
+    let made = create(&["--access-key", "admin001", "--secret-key", "admin-secret"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+}
+
+#[test]
 fn signed_cpp_and_ali_ons_clients_get_their_accounts_permissions_and_nothing_more() {
     let home = tempfile::tempdir().unwrap();
     let cluster = acl_cluster(home.path());
