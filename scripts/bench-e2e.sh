@@ -8,7 +8,7 @@
 #
 # Usage: scripts/bench-e2e.sh [--runs N] [--duration 20s] [--warmup 3s] [--cases "a b"]
 #                             [--half-rate 20000] [--bin-dir target/release] [--out DIR]
-#                             [--no-build] [--recycle-memory GIB] [--metrics]
+#                             [--no-build] [--recycle-memory GIB] [--metrics] [--acl]
 # Cases:
 #   sync-async   128 B, 64 sync senders, ASYNC_FLUSH     (Apache 4.9.4: 46,000 msg/s)
 #   sync-sync    128 B, 64 sync senders, SYNC_FLUSH      (Apache 4.9.4: 32,000 msg/s)
@@ -22,6 +22,8 @@
 # and delete GIB GiB of page cache so the commit log reuses warm pages (see bench-lib.sh).
 # --metrics: the broker serves Prometheus metrics (metricsExporterType=PROM) and is scraped
 # every 5 s during the run (a broker without the key logs it as unknown and runs as before).
+# --acl: the broker checks every request (aclEnable=true, an account with topic and group
+# permissions listed, so each request's resources are checked) and rmq-bench signs them all.
 # Writes DIR/<case>-<run>.json (the bench document plus broker CPU and RSS) and prints a
 # markdown table of medians and ranges (and the SYNC/ASYNC ratio per round).
 set -euo pipefail
@@ -39,6 +41,8 @@ out=""
 build=1
 recycle_gib=0
 metrics=0
+acl=0
+acl_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -51,6 +55,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=0; shift ;;
     --recycle-memory) recycle_gib=$2; shift 2 ;;
     --metrics) metrics=1; shift ;;
+    --acl) acl=1; acl_args="--access-key bench001 --secret-key bench-secret-key"; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -125,6 +130,13 @@ start_servers() { # dir flushDiskType
       "namesrvAddr=127.0.0.1:$ns_port" "brokerIP1=127.0.0.1" "listenPort=$broker_port" \
       "haListenPort=$(free_port)" "bindAddress=127.0.0.1" "storePathRootDir=$dir/store" \
       "flushDiskType=$flush" "brokerRole=ASYNC_MASTER" > "$dir/broker.conf"
+    if [ "$acl" = 1 ]; then
+      mkdir -p "$dir/home/conf"
+      printf '%s\n' "accounts:" "  - accessKey: bench001" "    secretKey: bench-secret-key" \
+        "    admin: true" "    topicPerms: [BenchTopic=PUB|SUB]" \
+        "    groupPerms: [bench-e2e=SUB]" > "$dir/home/conf/plain_acl.yml"
+      printf '%s\n' "aclEnable=true" "rocketmqHome=$dir/home" >> "$dir/broker.conf"
+    fi
     if [ "$metrics" = 1 ]; then
       metrics_port=$(free_port)
       printf '%s\n' "metricsExporterType=PROM" "metricsPromExporterPort=$metrics_port" >> "$dir/broker.conf"
@@ -170,11 +182,11 @@ for run in $(seq 1 "$runs"); do
     ns="127.0.0.1:$ns_port"
     # shellcheck disable=SC2046 # the case's flags are words
     "$bin_dir/rmq-bench" produce -n "$ns" -t BenchTopic --create-topic --size 128 \
-      $(case_args "$case") --duration "$warmup" --json > /dev/null 2> "$dir/warmup.log"
+      $(case_args "$case") $acl_args --duration "$warmup" --json > /dev/null 2> "$dir/warmup.log"
     consumer_pid=""
     if [[ $case == e2e-* ]]; then
       /usr/bin/time -f '%U %S' -o "$dir/consume.time" \
-        "$bin_dir/rmq-bench" consume -n "$ns" -t BenchTopic -g bench-e2e \
+        "$bin_dir/rmq-bench" consume -n "$ns" -t BenchTopic -g bench-e2e $acl_args \
         --duration "$(( ${duration%s} + 4 ))s" --json > "$dir/consume.json" 2> "$dir/consume.log" &
       consumer_pid=$!
       sleep 1 # its routes resolved and its first pulls parked on the broker
@@ -190,7 +202,7 @@ for run in $(seq 1 "$runs"); do
     # shellcheck disable=SC2046
     /usr/bin/time -f '%U %S' -o "$dir/bench.time" \
       "$bin_dir/rmq-bench" produce -n "$ns" -t BenchTopic --size 128 \
-      $(case_args "$case") --duration "$duration" --json > "$dir/bench.json" 2> "$dir/progress.log"
+      $(case_args "$case") $acl_args --duration "$duration" --json > "$dir/bench.json" 2> "$dir/progress.log"
     ticks=$(( $(cpu_ticks "$broker_pid") - ticks_before ))
     read -r busy_after total_after <<< "$(machine_ticks)"
     if [ -n "$scraper_pid" ]; then kill "$scraper_pid" 2>/dev/null || true; wait "$scraper_pid" 2>/dev/null || true; fi

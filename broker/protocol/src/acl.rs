@@ -46,17 +46,34 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// Java's `String.compareTo` order (UTF-16 code units); byte order when both are ASCII, which
+/// is the same and much cheaper.
+fn java_order(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        a.as_bytes().cmp(b.as_bytes())
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
+}
+
+/// The ext fields a signature covers, in the order their values are signed.
+fn signed_fields<'a>(
+    ext_fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<(&'a str, &'a str)> {
+    let mut fields: Vec<(&str, &str)> = ext_fields
+        .into_iter()
+        .filter(|(key, _)| *key != SIGNATURE && *key != UNIQUE_KEY_QUERY)
+        .collect();
+    fields.sort_unstable_by(|a, b| java_order(a.0, b.0));
+    fields
+}
+
 /// The bytes a request's signature covers (see the module documentation).
 pub fn signed_content<'a>(
     ext_fields: impl IntoIterator<Item = (&'a str, &'a str)>,
     body: &[u8],
 ) -> Vec<u8> {
-    let mut fields: Vec<(&str, &str)> = ext_fields
-        .into_iter()
-        .filter(|(key, _)| *key != SIGNATURE && *key != UNIQUE_KEY_QUERY)
-        .collect();
-    // Java's TreeMap<String, _> orders keys by UTF-16 code units.
-    fields.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    let fields = signed_fields(ext_fields);
     let mut content =
         Vec::with_capacity(fields.iter().map(|(_, v)| v.len()).sum::<usize>() + body.len());
     for (_, value) in fields {
@@ -88,28 +105,56 @@ pub fn verify(secret_key: &str, content: &[u8], signature: &str) -> bool {
     mac(secret_key, content).verify_slice(&given).is_ok()
 }
 
-/// [`verify`] of a request's ext fields and body without building the content: the values are
-/// fed to the HMAC in key order, then the body (no copy of the body).
+/// An account's secret made ready to check signatures: the HMAC key schedule is computed once,
+/// not per request. `Debug` does not show it.
+#[derive(Clone)]
+pub struct SigningKey {
+    prepared: HmacSha1,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(<hidden>)")
+    }
+}
+
+impl SigningKey {
+    pub fn new(secret_key: &str) -> SigningKey {
+        SigningKey {
+            prepared: mac(secret_key, b""),
+        }
+    }
+
+    /// [`verify`] of a request's ext fields and body without building the content: the values
+    /// are fed to the HMAC in key order, then the body (no copy of the body).
+    pub fn verify_request<'a>(
+        &self,
+        ext_fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+        body: &[u8],
+        signature: &str,
+    ) -> bool {
+        // A SHA-1 HMAC is 20 bytes: 28 characters of Base64.
+        let mut given = [0u8; 32];
+        let Ok(len) = STANDARD.decode_slice(signature.trim(), &mut given) else {
+            return false;
+        };
+        let mut mac = self.prepared.clone();
+        for (_, value) in signed_fields(ext_fields) {
+            mac.update(value.as_bytes());
+        }
+        mac.update(body);
+        mac.verify_slice(&given[..len]).is_ok()
+    }
+}
+
+/// [`SigningKey::verify_request`] with a secret given as text.
 pub fn verify_request<'a>(
     secret_key: &str,
     ext_fields: impl IntoIterator<Item = (&'a str, &'a str)>,
     body: &[u8],
     signature: &str,
 ) -> bool {
-    let Ok(given) = STANDARD.decode(signature.trim()) else {
-        return false;
-    };
-    let mut fields: Vec<(&str, &str)> = ext_fields
-        .into_iter()
-        .filter(|(key, _)| *key != SIGNATURE && *key != UNIQUE_KEY_QUERY)
-        .collect();
-    fields.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-    let mut mac = mac(secret_key, b"");
-    for (_, value) in fields {
-        mac.update(value.as_bytes());
-    }
-    mac.update(body);
-    mac.verify_slice(&given).is_ok()
+    SigningKey::new(secret_key).verify_request(ext_fields, body, signature)
 }
 
 /// Signs `request` as Apache's `AclClientRPCHook` does: adds `AccessKey`, then `Signature` over
@@ -174,6 +219,41 @@ mod tests {
         ));
         assert!(!verify("12345678", content, "not base64!"));
         assert!(!verify("12345678", content, ""));
+    }
+
+    #[test]
+    fn keys_sort_in_javas_order_ascii_or_not() {
+        use std::cmp::Ordering::*;
+        assert_eq!(java_order("AccessKey", "a"), Less);
+        assert_eq!(java_order("b", "a"), Greater);
+        // Beyond the BMP Java compares surrogates: U+FF21 (0xFF21) sorts after U+1F600
+        // (0xD83D 0xDE00), though before it by code point; the same for U+E000 and U+10000.
+        assert_eq!(java_order("\u{ff21}", "\u{1f600}"), Greater);
+        assert_eq!("\u{ff21}".cmp("\u{1f600}"), Less);
+        assert_eq!(java_order("\u{e000}", "\u{10000}"), Greater);
+    }
+
+    #[test]
+    fn a_prepared_key_verifies_as_the_plain_secret_does() {
+        let key = SigningKey::new("12345678");
+        let fields = [
+            ("AccessKey", "RocketMQ"),
+            ("a", "pg"),
+            ("b", "TopicTest"),
+            ("topic", "TopicTest"),
+        ];
+        assert!(key.verify_request(fields, b"Hello", "mAJ6YRLhUSUy4b1QMoBL/hBMrmk="));
+        assert!(
+            key.verify_request(fields, b"Hello", "mAJ6YRLhUSUy4b1QMoBL/hBMrmk="),
+            "reusable"
+        );
+        assert!(!key.verify_request(fields, b"Hellp", "mAJ6YRLhUSUy4b1QMoBL/hBMrmk="));
+        assert!(!key.verify_request(
+            fields,
+            b"Hello",
+            "bm90IGEgc2lnbmF0dXJlIGF0IGFsbCwgZmFyIHRvbyBsb25n"
+        ));
+        assert!(!format!("{key:?}").contains("12345678"));
     }
 
     #[test]

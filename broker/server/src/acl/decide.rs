@@ -84,8 +84,7 @@ pub fn check(config: &AclConfig, presented: Presented<'_>, needs: &Needs) -> Res
         return Ok(());
     }
     let signed = presented.signature.is_some_and(|signature| {
-        rmq_protocol::acl::verify_request(
-            &account.secret_key,
+        account.signing.verify_request(
             presented.ext_fields.iter().copied(),
             presented.body,
             signature,

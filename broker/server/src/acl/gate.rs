@@ -30,7 +30,8 @@ pub fn refused(rules: &AclRules, peer: SocketAddr, request: &RemotingCommand) ->
         ext_fields: &fields,
         body: &request.body,
     };
-    decide::check(&rules.current(), presented, &needs)
+    rules
+        .with_current(|config| decide::check(config, presented, &needs))
         .err()
         .map(|denied| denied.to_string())
 }

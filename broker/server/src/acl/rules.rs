@@ -111,6 +111,12 @@ impl AclRules {
             .clone()
     }
 
+    /// Runs `f` on the rules in force without taking a reference of its own (the request path:
+    /// a read lock, no reference count).
+    pub fn with_current<R>(&self, f: impl FnOnce(&AclConfig) -> R) -> R {
+        f(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
     /// Reads the file again if it changed.
     pub fn reload_if_changed(&self) -> Reload {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
