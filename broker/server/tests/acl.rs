@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use rmq_broker::{BrokerConfig, RunningBroker};
 use rmq_protocol::RemotingCommand;
-use rmq_protocol::code::{RequestCode, ResponseCode};
-use rmq_protocol::command::create_topic::CreateTopicRequestHeader;
+use rmq_protocol::code::ResponseCode;
 use rmq_remoting::Client;
 
 mod support;
@@ -56,21 +55,7 @@ fn send(topic: &str, key: &str, secret: &str) -> RemotingCommand {
 }
 
 fn create_topic(key: &str, secret: &str) -> RemotingCommand {
-    let mut request = RemotingCommand::request_with_header(
-        RequestCode::UpdateAndCreateTopic,
-        &CreateTopicRequestHeader {
-            topic: "Made".into(),
-            default_topic: "TBW102".into(),
-            read_queue_nums: 4,
-            write_queue_nums: 4,
-            perm: 6,
-            topic_filter_type: rmq_protocol::body::topic_config::TopicFilterType::SingleTag,
-            topic_sys_flag: None,
-            order: false,
-            attributes: None,
-            force: None,
-        },
-    );
+    let mut request = support::create_topic("Made");
     rmq_protocol::acl::sign(&mut request, key, secret);
     request
 }

@@ -238,3 +238,46 @@ fn manual_clean_ups_of_an_apache_store_delete_nothing_unexpired_and_raw_queue_en
     store.shutdown();
     assert_every_written_byte_stays(&before, &commit_log_bytes(&store_dir));
 }
+
+#[test]
+fn destroying_one_topics_queues_on_the_apache_store_leaves_every_other_acked_message_and_stays_done_after_a_crash()
+ {
+    let (_dir, store_dir) = unpack("killed");
+    let before = commit_log_bytes(&store_dir);
+    let acked = acked(&store_dir);
+    let plain: Vec<&Acked> = acked
+        .iter()
+        .filter(|a| matches!(a.kind.as_str(), "plain" | "batch" | "order"))
+        .collect();
+    let gone = plain[0].topic.clone();
+    let kept: Vec<&Acked> = plain.iter().copied().filter(|a| a.topic != gone).collect();
+    assert!(
+        !kept.is_empty(),
+        "the fixture has acked messages on a second topic"
+    );
+    let config = config(&store_dir, false);
+    let store = MessageStore::open(config.clone()).unwrap();
+    assert!(store.destroy_topic_queues(&gone).unwrap() > 0);
+    store.shutdown();
+    drop(store);
+    // A crash after the destruction: the next start validates and re-dispatches the log's tail
+    // (Apache's records of the topic included) and must not bring the queues back.
+    std::fs::write(config.abort_path(), b"").unwrap();
+    let (store, report) = MessageStore::open_with_report(config).unwrap();
+    assert!(report.abnormal, "{report:?}");
+    assert!(!store.queue_topics().contains(&gone), "{gone} rebuilt");
+    for a in kept {
+        let got = store.get_message(&GetRequest {
+            topic: &a.topic,
+            queue_id: a.queue_id,
+            offset: a.queue_offset,
+            max_count: 1,
+            max_bytes: 1 << 20,
+            filter: None,
+        });
+        assert_eq!(got.status, GetStatus::Found, "{a:?}");
+        assert_is(a, &got.messages[0]);
+    }
+    store.shutdown();
+    assert_every_written_byte_stays(&before, &commit_log_bytes(&store_dir));
+}

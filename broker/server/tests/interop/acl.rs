@@ -2,11 +2,10 @@
 //! requests with an account's keys (both send and sign `OnsChannel` too); the broker lets them
 //! do what the account allows and refuses a wrong secret and a topic the account may not write.
 
-use rmq_protocol::RemotingCommand;
-use rmq_protocol::code::{RequestCode, ResponseCode};
-use rmq_protocol::command::create_topic::CreateTopicRequestHeader;
+use rmq_protocol::code::ResponseCode;
 
 use super::harness::{Cluster, finish, finish_any};
+use super::support;
 
 const RULES: &str = "\
 accounts:
@@ -36,21 +35,7 @@ fn acl_cluster(home: &std::path::Path) -> Cluster {
 
 /// The topic, created by the admin account (ali-ons does not create topics).
 fn create_secured(cluster: &Cluster) {
-    let mut create = RemotingCommand::request_with_header(
-        RequestCode::UpdateAndCreateTopic,
-        &CreateTopicRequestHeader {
-            topic: "Secured".into(),
-            default_topic: "TBW102".into(),
-            read_queue_nums: 4,
-            write_queue_nums: 4,
-            perm: 6,
-            topic_filter_type: rmq_protocol::body::topic_config::TopicFilterType::SingleTag,
-            topic_sys_flag: None,
-            order: false,
-            attributes: None,
-            force: None,
-        },
-    );
+    let mut create = support::create_topic("Secured");
     rmq_protocol::acl::sign(&mut create, "admin001", "admin-secret");
     let answer = cluster.request(&cluster.broker_addr, create).unwrap();
     assert_eq!(answer.code, ResponseCode::Success as i32, "{answer:?}");

@@ -21,6 +21,25 @@ pub async fn start_broker(dir: &std::path::Path) -> rmq_broker::RunningBroker {
     rmq_broker::start(config).await.expect("test broker starts")
 }
 
+/// UPDATE_AND_CREATE_TOPIC of `topic`: 4 read and write queues, read-write.
+pub fn create_topic(topic: &str) -> RemotingCommand {
+    RemotingCommand::request_with_header(
+        RequestCode::UpdateAndCreateTopic,
+        &rmq_protocol::command::create_topic::CreateTopicRequestHeader {
+            topic: topic.into(),
+            default_topic: "TBW102".into(),
+            read_queue_nums: 4,
+            write_queue_nums: 4,
+            perm: 6,
+            topic_filter_type: rmq_protocol::body::topic_config::TopicFilterType::SingleTag,
+            topic_sys_flag: None,
+            order: false,
+            attributes: None,
+            force: None,
+        },
+    )
+}
+
 /// A send from producer group `pg` to queue 0 of `topic` (auto-created from `TBW102` with four
 /// queues), born at 1, with no flag and the property string `properties`.
 pub fn send_header(topic: &str, properties: String) -> SendMessageRequestHeader {
