@@ -16,6 +16,9 @@
 #   async-async  128 B, 64 in flight on one connection, ASYNC_FLUSH
 #   e2e-async    128 B, 64 sync senders capped at --half-rate msg/s (half load), ASYNC_FLUSH, with
 #                a long-polling consumer running: produce→consume latency
+#   rate-async   128 B, 64 sync senders capped at --half-rate msg/s, ASYNC_FLUSH, no consumer: the
+#                same load with and without a feature, for CPU-per-message comparisons (not run by
+#                default)
 #   topics-async as sync-async over 1,000 topics × 4 queues (not run by default)
 #   binhdr-async as sync-async with binary (ROCKETMQ) headers instead of JSON (not run by default)
 # --duration and --warmup are in seconds (`20s`). --recycle-memory GIB: before each case, read
@@ -165,7 +168,7 @@ case_args() {
     sync-*) echo "--mode sync --threads 64" ;;
     batch-*) echo "--mode batch --batch 32 --threads 64" ;;
     async-*) echo "--mode async --inflight 64" ;;
-    e2e-*) echo "--mode sync --threads 64 --rate $half_rate" ;;
+    e2e-*|rate-*) echo "--mode sync --threads 64 --rate $half_rate" ;;
     topics-*) echo "--mode sync --threads 64 --topics 1000 --queues 4" ;;
     binhdr-*) echo "--mode sync --threads 64 --serialize rocketmq" ;;
     *) echo "unknown case $1" >&2; exit 2 ;;

@@ -46,24 +46,36 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// Java's `String.compareTo` order (UTF-16 code units); byte order when both are ASCII, which
-/// is the same and much cheaper.
+/// Java's `String.compareTo` order (UTF-16 code units), read off the UTF-8 bytes. UTF-8 bytes
+/// sort as code points, and UTF-16 only differs from that where a supplementary character
+/// (lead byte F0–F4, a surrogate pair in UTF-16) meets one of U+E000–U+FFFF (lead byte EE or
+/// EF): the surrogate sorts first. Two strings equal up to their first different byte are at
+/// the same character boundary there, so only the two bytes at that point decide.
 fn java_order(a: &str, b: &str) -> std::cmp::Ordering {
-    if a.is_ascii() && b.is_ascii() {
-        a.as_bytes().cmp(b.as_bytes())
-    } else {
-        a.encode_utf16().cmp(b.encode_utf16())
+    use std::cmp::Ordering::{Greater, Less};
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let Some(at) = a.iter().zip(b).position(|(x, y)| x != y) else {
+        return a.len().cmp(&b.len());
+    };
+    let supplementary = |byte: u8| byte >= 0xF0;
+    let high_bmp = |byte: u8| (0xEE..=0xEF).contains(&byte);
+    match (a[at], b[at]) {
+        (x, y) if supplementary(x) && high_bmp(y) => Less,
+        (x, y) if high_bmp(x) && supplementary(y) => Greater,
+        (x, y) => x.cmp(&y),
     }
+}
+
+/// Whether a field's value is signed.
+fn is_signed((key, _): &(&str, &str)) -> bool {
+    *key != SIGNATURE && *key != UNIQUE_KEY_QUERY
 }
 
 /// The ext fields a signature covers, in the order their values are signed.
 fn signed_fields<'a>(
     ext_fields: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Vec<(&'a str, &'a str)> {
-    let mut fields: Vec<(&str, &str)> = ext_fields
-        .into_iter()
-        .filter(|(key, _)| *key != SIGNATURE && *key != UNIQUE_KEY_QUERY)
-        .collect();
+    let mut fields: Vec<(&str, &str)> = ext_fields.into_iter().filter(is_signed).collect();
     fields.sort_unstable_by(|a, b| java_order(a.0, b.0));
     fields
 }
@@ -125,45 +137,69 @@ impl SigningKey {
         }
     }
 
-    /// [`verify`] of a request's ext fields and body without building the content: the values
-    /// are fed to the HMAC in key order, then the body (no copy of the body).
-    pub fn verify_request<'a>(
-        &self,
-        ext_fields: impl IntoIterator<Item = (&'a str, &'a str)>,
-        body: &[u8],
-        signature: &str,
-    ) -> bool {
+    /// The HMAC of a request's ext fields and body, fed in signing order without building the
+    /// content (no copy of the body).
+    fn request_mac<'a, I>(&self, ext_fields: I, body: &[u8]) -> HmacSha1
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+        I::IntoIter: Clone,
+    {
+        let mut mac = self.prepared.clone();
+        // Ext fields arrive sorted by bytes, Java's order but for supplementary characters: a
+        // check that they are in order spares collecting and sorting them on every request.
+        let fields = ext_fields.into_iter().filter(is_signed);
+        if fields
+            .clone()
+            .is_sorted_by(|a, b| java_order(a.0, b.0).is_le())
+        {
+            fields.for_each(|(_, value)| mac.update(value.as_bytes()));
+        } else {
+            signed_fields(fields)
+                .iter()
+                .for_each(|(_, value)| mac.update(value.as_bytes()));
+        }
+        mac.update(body);
+        mac
+    }
+
+    /// [`verify`] of a request's ext fields and body.
+    pub fn verify_request<'a, I>(&self, ext_fields: I, body: &[u8], signature: &str) -> bool
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+        I::IntoIter: Clone,
+    {
         // A SHA-1 HMAC is 20 bytes: 28 characters of Base64.
         let mut given = [0u8; 32];
         let Ok(len) = STANDARD.decode_slice(signature.trim(), &mut given) else {
             return false;
         };
-        let mut mac = self.prepared.clone();
-        for (_, value) in signed_fields(ext_fields) {
-            mac.update(value.as_bytes());
-        }
-        mac.update(body);
-        mac.verify_slice(&given[..len]).is_ok()
+        self.request_mac(ext_fields, body)
+            .verify_slice(&given[..len])
+            .is_ok()
+    }
+
+    /// [`sign`] with this key.
+    pub fn sign_request(&self, request: &mut RemotingCommand, access_key: &str) {
+        request.ext_fields.insert(ACCESS_KEY, access_key);
+        let mac = self.request_mac(request.ext_fields.iter(), &request.body);
+        let signed = STANDARD.encode(mac.finalize().into_bytes());
+        request.ext_fields.insert(SIGNATURE, signed);
     }
 }
 
 /// [`SigningKey::verify_request`] with a secret given as text.
-pub fn verify_request<'a>(
-    secret_key: &str,
-    ext_fields: impl IntoIterator<Item = (&'a str, &'a str)>,
-    body: &[u8],
-    signature: &str,
-) -> bool {
+pub fn verify_request<'a, I>(secret_key: &str, ext_fields: I, body: &[u8], signature: &str) -> bool
+where
+    I: IntoIterator<Item = (&'a str, &'a str)>,
+    I::IntoIter: Clone,
+{
     SigningKey::new(secret_key).verify_request(ext_fields, body, signature)
 }
 
 /// Signs `request` as Apache's `AclClientRPCHook` does: adds `AccessKey`, then `Signature` over
 /// every ext field and the body. Call it once the header is in the ext fields.
 pub fn sign(request: &mut RemotingCommand, access_key: &str, secret_key: &str) {
-    request.ext_fields.insert(ACCESS_KEY, access_key);
-    let content = signed_content(request.ext_fields.iter(), &request.body);
-    let signed = signature(secret_key, &content);
-    request.ext_fields.insert(SIGNATURE, signed);
+    SigningKey::new(secret_key).sign_request(request, access_key);
 }
 
 #[cfg(test)]
@@ -231,6 +267,40 @@ mod tests {
         assert_eq!(java_order("\u{ff21}", "\u{1f600}"), Greater);
         assert_eq!("\u{ff21}".cmp("\u{1f600}"), Less);
         assert_eq!(java_order("\u{e000}", "\u{10000}"), Greater);
+        assert_eq!(java_order("ab", "abc"), Less);
+        assert_eq!(java_order("x\u{1f600}", "x\u{ff21}"), Less);
+    }
+
+    /// Strings of characters around the point where byte and UTF-16 orders part.
+    const WHERE_ORDERS_DIFFER: &str =
+        "[a\u{7f}\u{80}\u{d7ff}\u{e000}\u{ff21}\u{ffff}\u{10000}\u{1f600}]{0,4}";
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_sorts_in_utf16_order(a in "\\PC{0,6}", b in "\\PC{0,6}") {
+            proptest::prop_assert_eq!(java_order(&a, &b), a.encode_utf16().cmp(b.encode_utf16()));
+        }
+
+        #[test]
+        fn the_order_read_off_utf8_is_javas_utf16_order(a in WHERE_ORDERS_DIFFER, b in WHERE_ORDERS_DIFFER) {
+            proptest::prop_assert_eq!(java_order(&a, &b), a.encode_utf16().cmp(b.encode_utf16()));
+        }
+    }
+
+    #[test]
+    fn fields_sorted_by_bytes_but_not_in_javas_order_are_signed_in_javas_order() {
+        // By bytes U+FF21 comes before U+1F600; Java signs the U+1F600 field's value first.
+        let fields = [
+            ("AccessKey", "ak"),
+            ("\u{ff21}", "second"),
+            ("\u{1f600}", "first"),
+        ];
+        let content = signed_content(fields, b"");
+        assert_eq!(content, b"akfirstsecond");
+        let signed = signature("12345678", &content);
+        assert!(verify_request("12345678", fields, b"", &signed));
+        let unsorted = signature("12345678", b"aksecondfirst");
+        assert!(!verify_request("12345678", fields, b"", &unsorted));
     }
 
     #[test]

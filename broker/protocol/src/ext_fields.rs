@@ -24,6 +24,7 @@ struct Entry {
 /// Up to this many fields a lookup walks them in order; past it, it bisects.
 const LINEAR_SEARCH_MAX: usize = 24;
 
+#[inline]
 fn range((start, end): (u32, u32)) -> Range<usize> {
     start as usize..end as usize
 }
@@ -41,8 +42,11 @@ fn compare_names(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
 
 impl ExtFields {
     /// No fields.
-    pub fn new() -> ExtFields {
-        ExtFields::default()
+    pub const fn new() -> ExtFields {
+        ExtFields {
+            text: String::new(),
+            entries: Vec::new(),
+        }
     }
 
     /// Room for `fields` fields of `text` bytes in all.
@@ -61,10 +65,12 @@ impl ExtFields {
         self.entries.len()
     }
 
+    #[inline]
     fn key_of(&self, entry: &Entry) -> &str {
         &self.text[range(entry.key)]
     }
 
+    #[inline]
     fn value_of(&self, entry: &Entry) -> &str {
         &self.text[range(entry.value)]
     }
@@ -155,7 +161,8 @@ impl ExtFields {
     }
 
     /// Fields in name order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+    #[inline]
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + Clone + '_ {
         self.entries
             .iter()
             .map(|entry| (self.key_of(entry), self.value_of(entry)))

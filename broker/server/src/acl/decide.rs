@@ -12,8 +12,10 @@
 //!
 //! The refusals carry Apache's messages; none of them holds a secret.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::net::IpAddr;
+
+use rmq_protocol::ExtFields;
 
 use super::config::{AclConfig, Perm};
 
@@ -24,12 +26,23 @@ pub const TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
 
 /// What one request needs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Needs {
+pub struct Needs<'a> {
     pub request_code: i32,
     /// Admin-only codes (`Permission.ADMIN_CODE`).
     pub admin: bool,
-    /// Topic (or `%RETRY%group`) → permission needed.
-    pub resources: BTreeMap<String, Perm>,
+    /// Topic (or `%RETRY%group`) and the permission needed on it, each resource once (a
+    /// request names one or two; a heartbeat a few): borrowed from the request where it can be.
+    pub resources: Vec<(Cow<'a, str>, Perm)>,
+}
+
+impl<'a> Needs<'a> {
+    /// Adds `resource`; a resource named again takes the later permission, as Apache's map does.
+    pub fn add(&mut self, resource: Cow<'a, str>, perm: Perm) {
+        match self.resources.iter_mut().find(|(r, _)| *r == resource) {
+            Some(entry) => entry.1 = perm,
+            None => self.resources.push((resource, perm)),
+        }
+    }
 }
 
 /// What the request carried.
@@ -39,7 +52,7 @@ pub struct Presented<'a> {
     pub access_key: Option<&'a str>,
     pub signature: Option<&'a str>,
     /// Every ext field (the signature covers their values, `rmq_protocol::acl`).
-    pub ext_fields: &'a [(&'a str, &'a str)],
+    pub ext_fields: &'a ExtFields,
     pub body: &'a [u8],
 }
 
@@ -67,7 +80,11 @@ fn printed(resource: &str) -> String {
 }
 
 /// The decision (see the module documentation).
-pub fn check(config: &AclConfig, presented: Presented<'_>, needs: &Needs) -> Result<(), Denied> {
+pub fn check(
+    config: &AclConfig,
+    presented: Presented<'_>,
+    needs: &Needs<'_>,
+) -> Result<(), Denied> {
     if config
         .global_white
         .iter()
@@ -84,16 +101,18 @@ pub fn check(config: &AclConfig, presented: Presented<'_>, needs: &Needs) -> Res
         return Ok(());
     }
     let signed = presented.signature.is_some_and(|signature| {
-        account.signing.verify_request(
-            presented.ext_fields.iter().copied(),
-            presented.body,
-            signature,
-        )
+        account
+            .signing
+            .verify_request(presented.ext_fields.iter(), presented.body, signature)
     });
     if !signed {
         return Err(Denied::BadSignature(access_key.to_owned()));
     }
-    if needs.resources.get(TRACE_TOPIC) == Some(&Perm::PUB) {
+    if needs
+        .resources
+        .iter()
+        .any(|(r, p)| r == TRACE_TOPIC && *p == Perm::PUB)
+    {
         return Ok(());
     }
     if needs.admin && !account.admin {
@@ -114,12 +133,12 @@ pub fn check(config: &AclConfig, presented: Presented<'_>, needs: &Needs) -> Res
                 .unwrap_or(account.default_group_perm),
             None => account
                 .topic_perms
-                .get(resource)
+                .get(resource.as_ref())
                 .copied()
                 .unwrap_or(account.default_topic_perm),
         };
         if !owned.allows(*needed) {
-            return Err(Denied::NoPermission(resource.clone()));
+            return Err(Denied::NoPermission(resource.to_string()));
         }
     }
     Ok(())
@@ -148,13 +167,15 @@ accounts:
         AclConfig::parse(FILE).unwrap()
     }
 
-    fn needs(code: i32, admin: bool, resources: &[(&str, Perm)]) -> Needs {
+    static NO_FIELDS: ExtFields = ExtFields::new();
+
+    fn needs<'a>(code: i32, admin: bool, resources: &[(&'a str, Perm)]) -> Needs<'a> {
         Needs {
             request_code: code,
             admin,
             resources: resources
                 .iter()
-                .map(|(r, p)| ((*r).to_owned(), *p))
+                .map(|(r, p)| (Cow::Borrowed(*r), *p))
                 .collect(),
         }
     }
@@ -165,7 +186,7 @@ accounts:
             remote: "127.0.0.1".parse().unwrap(),
             access_key: Some(key),
             signature: Some(signature),
-            ext_fields: &[],
+            ext_fields: &NO_FIELDS,
             body,
         }
     }
@@ -182,7 +203,7 @@ accounts:
             remote: ip.parse().unwrap(),
             access_key: None,
             signature: None,
-            ext_fields: &[],
+            ext_fields: &NO_FIELDS,
             body: b"",
         };
         let admin_code = needs(17, true, &[("topicA", Perm::PUB)]);

@@ -22,12 +22,11 @@ pub fn refused(rules: &AclRules, peer: SocketAddr, request: &RemotingCommand) ->
         Ok(needs) => needs,
         Err(error) => return Some(error.to_string()),
     };
-    let fields: Vec<(&str, &str)> = ext.iter().collect();
     let presented = Presented {
         remote: peer.ip(),
         access_key: ext.get(ACCESS_KEY),
         signature: ext.get(SIGNATURE),
-        ext_fields: &fields,
+        ext_fields: ext,
         body: &request.body,
     };
     rules

@@ -17,6 +17,8 @@
 //! PULL_MESSAGE needs. Every other code needs a valid signature only. A group is checked as its
 //! `%RETRY%` topic, as Apache keeps group permissions.
 
+use std::borrow::Cow;
+
 use super::config::Perm;
 use super::decide::{Needs, RETRY_PREFIX};
 
@@ -31,8 +33,8 @@ pub struct NeedsError {
     pub what: String,
 }
 
-fn retry(group: &str) -> String {
-    format!("{RETRY_PREFIX}{group}")
+fn retry(group: &str) -> Cow<'static, str> {
+    Cow::Owned(format!("{RETRY_PREFIX}{group}"))
 }
 
 /// What request `code` with `field` (its ext fields) and `body` needs.
@@ -40,14 +42,11 @@ pub fn needs<'a>(
     code: i32,
     field: impl Fn(&str) -> Option<&'a str>,
     body: &[u8],
-) -> Result<Needs, NeedsError> {
+) -> Result<Needs<'a>, NeedsError> {
     let mut needs = Needs {
         request_code: code,
         admin: ADMIN_CODES.contains(&code),
         ..Needs::default()
-    };
-    let mut add = |resource: String, perm: Perm| {
-        needs.resources.insert(resource, perm);
     };
     let required = |name: &str| {
         field(name).ok_or_else(|| NeedsError {
@@ -55,29 +54,29 @@ pub fn needs<'a>(
             what: format!("the ext field {name} is missing"),
         })
     };
-    let send = |topic: &str, group: &str| -> Result<(String, Perm), NeedsError> {
+    let send = |topic: &str, group: &str| -> Result<(Cow<'a, str>, Perm), NeedsError> {
         let topic = required(topic)?;
         Ok(if topic.starts_with(RETRY_PREFIX) {
             (retry(required(group)?), Perm::SUB)
         } else {
-            (topic.to_owned(), Perm::PUB)
+            (Cow::Borrowed(topic), Perm::PUB)
         })
     };
     match code {
         10 => {
             let (resource, perm) = send("topic", "producerGroup")?;
-            add(resource, perm);
+            needs.add(resource, perm);
         }
         310 | 320 | 324 | 325 => {
             let (resource, perm) = send("b", "a")?;
-            add(resource, perm);
+            needs.add(resource, perm);
         }
-        36 => add(retry(required("group")?), Perm::SUB),
+        36 => needs.add(retry(required("group")?), Perm::SUB),
         11 | 361 => {
-            add(required("topic")?.to_owned(), Perm::SUB);
-            add(retry(required("consumerGroup")?), Perm::SUB);
+            needs.add(Cow::Borrowed(required("topic")?), Perm::SUB);
+            needs.add(retry(required("consumerGroup")?), Perm::SUB);
         }
-        12 => add(required("topic")?.to_owned(), Perm::SUB),
+        12 => needs.add(Cow::Borrowed(required("topic")?), Perm::SUB),
         34 => {
             let heartbeat = rmq_protocol::command::heart_beat::HeartbeatData::decode(body)
                 .map_err(|e| NeedsError {
@@ -85,16 +84,16 @@ pub fn needs<'a>(
                     what: format!("the heartbeat body is not readable: {e}"),
                 })?;
             for consumer in heartbeat.consumer_data_set {
-                add(retry(&consumer.group_name), Perm::SUB);
+                needs.add(retry(&consumer.group_name), Perm::SUB);
                 for subscription in consumer.subscription_data_set {
-                    add(subscription.topic, Perm::SUB);
+                    needs.add(Cow::Owned(subscription.topic), Perm::SUB);
                 }
             }
         }
-        35 | 38 => add(retry(required("consumerGroup")?), Perm::SUB),
+        35 | 38 => needs.add(retry(required("consumerGroup")?), Perm::SUB),
         15 => {
-            add(retry(required("consumerGroup")?), Perm::SUB);
-            add(required("topic")?.to_owned(), Perm::SUB);
+            needs.add(retry(required("consumerGroup")?), Perm::SUB);
+            needs.add(Cow::Borrowed(required("topic")?), Perm::SUB);
         }
         _ => {}
     }
@@ -107,17 +106,24 @@ mod tests {
 
     use super::*;
 
-    fn of(code: i32, fields: &[(&str, &str)], body: &[u8]) -> Result<Needs, NeedsError> {
+    fn of<'a>(
+        code: i32,
+        fields: &[(&'a str, &'a str)],
+        body: &[u8],
+    ) -> Result<Needs<'a>, NeedsError> {
         let map: BTreeMap<&str, &str> = fields.iter().copied().collect();
         needs(code, |name| map.get(name).copied(), body)
     }
 
-    fn resources(needs: &Needs) -> Vec<(&str, Perm)> {
-        needs
+    /// The resources in name order.
+    fn resources<'n>(needs: &'n Needs<'_>) -> Vec<(&'n str, Perm)> {
+        let mut resources: Vec<(&str, Perm)> = needs
             .resources
             .iter()
-            .map(|(r, p)| (r.as_str(), *p))
-            .collect()
+            .map(|(r, p)| (r.as_ref(), *p))
+            .collect();
+        resources.sort_by_key(|(r, _)| *r);
+        resources
     }
 
     #[test]
