@@ -115,9 +115,44 @@ pub struct Common {
         requires = "access_key"
     )]
     pub secret_key: Option<String>,
+    /// Connect over TLS (any server certificate is taken unless --tls-ca is given).
+    #[arg(long, env = "RMQ_TLS")]
+    pub tls: bool,
+    /// Check the servers' certificates against these PEM roots (implies --tls).
+    #[arg(long, env = "RMQ_TLS_CA", value_name = "PEM")]
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// A client certificate for servers that require one (implies --tls).
+    #[arg(long, env = "RMQ_TLS_CERT", value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The client certificate's key (unencrypted PEM).
+    #[arg(long, env = "RMQ_TLS_KEY", value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 impl Common {
+    /// The connection settings of the flags (ACL account and TLS), `timeout` to connect.
+    pub fn client_config(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<rmq_remoting::ClientConfig, ArgError> {
+        let files = rmq_remoting::tls::client::ClientTlsFiles::from_flags(
+            self.tls,
+            self.tls_ca.clone(),
+            self.tls_cert.clone(),
+            self.tls_key.clone(),
+        );
+        let tls = files
+            .map(|files| rmq_remoting::tls::client::ClientTls::load(&files))
+            .transpose()
+            .map_err(|e| ArgError::Tls(e.to_string()))?;
+        Ok(rmq_remoting::ClientConfig {
+            connect_timeout: timeout,
+            credentials: self.credentials(),
+            tls,
+            ..rmq_remoting::ClientConfig::default()
+        })
+    }
+
     /// The ACL account of `--access-key` and `--secret-key`, if given.
     pub fn credentials(&self) -> Option<rmq_protocol::acl::Credentials> {
         Some(rmq_protocol::acl::Credentials {
@@ -208,6 +243,8 @@ pub enum ArgError {
     NoNamesrv,
     #[error("--interval must be positive")]
     ZeroInterval,
+    #[error("--tls-ca, --tls-cert or --tls-key cannot be used: {0}")]
+    Tls(String),
 }
 
 impl Common {

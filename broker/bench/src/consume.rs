@@ -104,10 +104,11 @@ impl Run {
 /// Runs the consumer and prints its figures; the document is returned for the caller's checks.
 pub async fn run(args: &ConsumeArgs, printer: Printer) -> Result<ConsumeDocument, BenchError> {
     args.check()?;
-    let cluster = Cluster::signing(
+    let config = args.common.client_config(REQUEST_TIMEOUT)?;
+    let cluster = Cluster::with_config(
         args.common.namesrv_addrs()?,
         REQUEST_TIMEOUT,
-        args.common.credentials(),
+        config.clone(),
     );
     let limits = args.common.limits();
     let topics = args.common.topic_names();
@@ -118,8 +119,8 @@ pub async fn run(args: &ConsumeArgs, printer: Printer) -> Result<ConsumeDocument
     let (stopped, _) = watch::channel(false);
     let run = Arc::new(Run {
         client: Client::new(ClientConfig {
-            credentials: args.common.credentials(),
-            ..ClientConfig::default()
+            connect_timeout: ClientConfig::default().connect_timeout,
+            ..config
         }),
         serialize: args.common.serialize.wire(),
         group: args.group.clone(),

@@ -93,19 +93,16 @@ impl Run {
 /// Runs the producer and prints its figures; the summary is returned for the caller's checks.
 pub async fn run(args: &ProduceArgs, printer: Printer) -> Result<Report, BenchError> {
     args.check()?;
-    let cluster = Cluster::signing(
-        args.common.namesrv_addrs()?,
-        args.timeout,
-        args.common.credentials(),
-    );
+    let config = args.common.client_config(args.timeout)?;
+    let cluster = Cluster::with_config(args.common.namesrv_addrs()?, args.timeout, config.clone());
     let topics = args.common.topic_names();
     let targets = producer_targets(&cluster, &topics, args.queues, args.create_topic).await?;
     cluster.probe(&targets).await?;
     let clients = (0..args.connections)
         .map(|_| {
             Client::new(ClientConfig {
-                credentials: args.common.credentials(),
-                ..ClientConfig::default()
+                connect_timeout: ClientConfig::default().connect_timeout,
+                ..config.clone()
             })
         })
         .collect();

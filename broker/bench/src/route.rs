@@ -51,6 +51,11 @@ impl Cluster {
             credentials,
             ..ClientConfig::default()
         };
+        Cluster::with_config(namesrv, timeout, config)
+    }
+
+    /// [`Cluster::new`] over connections made as `config` says (ACL account, TLS).
+    pub fn with_config(namesrv: Vec<String>, timeout: Duration, config: ClientConfig) -> Cluster {
         Cluster {
             client: Client::new(config),
             namesrv,

@@ -178,6 +178,7 @@ pub fn transport_label(error: &InvokeError) -> &'static str {
     match error {
         InvokeError::Connect { .. } => "CONNECT_FAILED",
         InvokeError::ConnectTimeout { .. } => "CONNECT_TIMEOUT",
+        InvokeError::Tls { .. } => "TLS_HANDSHAKE_FAILED",
         InvokeError::Closed { .. } => "CONNECTION_CLOSED",
         InvokeError::Timeout { .. } => "TIMEOUT",
     }

@@ -12,6 +12,7 @@
 //! | `metricsExporterType` | DISABLE | `PROM` serves Prometheus metrics at `/metrics` (the broker's key; Apache's name server has no exporter) |
 //! | `metricsPromExporterHost` | (empty: `bindAddress`) | IP address of the metrics endpoint |
 //! | `metricsPromExporterPort` | 5557 | port of the metrics endpoint; 0 picks a free one |
+//! | `tls.server.mode`, `tls.server.certPath`, ... | | TLS on the port, with Apache's keys ([`rmq_remoting::tls::config`]) |
 //!
 //! Unknown keys are logged and skipped, as Apache skips keys without a setter. A value that does
 //! not parse is an error naming the key and the value: starting with a silently defaulted port
@@ -26,6 +27,7 @@ use rmq_protocol::body::properties;
 use rmq_protocol::conf::{self, Key, ValueError};
 use rmq_protocol::conf_key;
 use rmq_remoting::prometheus::{Exporter, ExporterHost};
+use rmq_remoting::tls::config::TlsConfig;
 use tracing::warn;
 
 /// Apache's name server port.
@@ -63,6 +65,8 @@ pub struct NamesrvConfig {
     pub metrics_exporter: Exporter,
     pub metrics_prom_host: ExporterHost,
     pub metrics_prom_port: u16,
+    /// The `tls.*` keys (Apache's names): TLS on the port.
+    pub tls: TlsConfig,
 }
 
 /// What [`NamesrvConfig::set`] did with a key.
@@ -99,6 +103,7 @@ impl Default for NamesrvConfig {
             metrics_exporter: Exporter::Disable,
             metrics_prom_host: ExporterHost::default(),
             metrics_prom_port: DEFAULT_METRICS_PORT,
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -138,7 +143,9 @@ impl NamesrvConfig {
 
     /// Applies one key.
     pub fn set(&mut self, key: &str, value: &str) -> Result<Setting, ConfigError> {
-        Ok(if conf::apply(KEYS, self, key, value)? {
+        let known = conf::apply(KEYS, self, key, value)?
+            || conf::apply(rmq_remoting::tls::config::KEYS, &mut self.tls, key, value)?;
+        Ok(if known {
             Setting::Applied
         } else {
             Setting::Unknown
@@ -153,6 +160,7 @@ impl NamesrvConfig {
     /// Every key with its current value, as GET_NAMESRV_CONFIG answers (sorted by key).
     pub fn to_properties(&self) -> Vec<(&'static str, String)> {
         let mut shown = conf::show(KEYS, self);
+        shown.extend(conf::show(rmq_remoting::tls::config::KEYS, &self.tls));
         shown.sort();
         shown
     }
@@ -274,6 +282,12 @@ mod tests {
             metrics_exporter: Exporter::Prom,
             metrics_prom_host: ExporterHost(Some(IpAddr::V4(Ipv4Addr::LOCALHOST))),
             metrics_prom_port: 9,
+            tls: TlsConfig {
+                server_mode: rmq_remoting::tls::TlsMode::Enforcing,
+                server_cert: Some(PathBuf::from("/tls/tls.crt")),
+                server_key: Some(PathBuf::from("/tls/tls.key")),
+                ..TlsConfig::default()
+            },
         };
         let text = properties::write(config.to_properties().iter().map(|(k, v)| (*k, v.as_str())));
         assert_eq!(NamesrvConfig::from_properties_text(&text).unwrap(), config);

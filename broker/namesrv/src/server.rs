@@ -44,12 +44,19 @@ pub enum StartError {
     },
     #[error("cannot read the listening address")]
     LocalAddr(#[source] io::Error),
+    #[error("TLS could not be set up")]
+    Tls(#[from] rmq_remoting::tls::config::TlsSetupError),
 }
 
 /// Starts a name server on the current tokio runtime: loads `kvConfig.json`, binds
 /// `bindAddress:listenPort` (and the metrics endpoint when `metricsExporterType=PROM`) and logs
 /// `rmq-namesrv listening on <addr>` once it accepts.
-pub async fn start(config: NamesrvConfig) -> Result<RunningNamesrv, StartError> {
+pub async fn start(mut config: NamesrvConfig) -> Result<RunningNamesrv, StartError> {
+    config.tls = std::mem::take(&mut config.tls).with_config_file()?;
+    let tls = config.tls.server()?.map(Arc::new);
+    if let Some(tls) = &tls {
+        info!(mode = %tls.mode(), cert = %tls.files().cert.display(), "TLS on the name server's port");
+    }
     let kv_path: PathBuf = config.kv_config_path.clone();
     let kv = tokio::task::spawn_blocking(move || KvConfigStore::open(kv_path))
         .await
@@ -79,12 +86,24 @@ pub async fn start(config: NamesrvConfig) -> Result<RunningNamesrv, StartError> 
 
     let namesrv = Arc::new(Namesrv::new(config, kv));
     let (stop, stopped) = watch::channel(false);
+    let server_config = ServerConfig {
+        tls: tls.clone(),
+        ..ServerConfig::default()
+    };
     let server = tokio::spawn(rmq_remoting::serve(
         listener,
         namesrv.clone(),
-        ServerConfig::default(),
+        server_config,
         wait_for_stop(stopped.clone()),
     ));
+    if let Some(tls) = tls {
+        // Ends with the stop signal; nothing to wait for at shutdown.
+        tokio::spawn(rmq_remoting::tls::server::reload_loop(
+            tls,
+            rmq_remoting::tls::server::RELOAD_EVERY,
+            wait_for_stop(stopped.clone()),
+        ));
+    }
     let metrics = metrics_listener.map(|listener| {
         let scraped = namesrv.clone();
         let node_id = local_addr.to_string();

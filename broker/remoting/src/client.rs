@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::frame::MAX_FRAME_LEN;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tracing::debug;
 
 use crate::connection::{FrameReader, Outbound, write_loop};
 use crate::pending::{Completed, Opaques, Pending};
+use crate::tls::client::ClientTls;
 
 /// Client settings.
 #[derive(Debug, Clone)]
@@ -30,6 +32,8 @@ pub struct ClientConfig {
     pub write_queue: usize,
     /// An ACL account: every request is signed with it (Apache's `AclClientRPCHook`).
     pub credentials: Option<rmq_protocol::acl::Credentials>,
+    /// TLS for every connection (Apache's `useTLS`); `None`: plain.
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for ClientConfig {
@@ -39,6 +43,7 @@ impl Default for ClientConfig {
             max_frame_len: MAX_FRAME_LEN,
             write_queue: 1024,
             credentials: None,
+            tls: None,
         }
     }
 }
@@ -52,6 +57,8 @@ pub struct Client {
 #[derive(Debug)]
 struct ClientInner {
     config: ClientConfig,
+    /// The account's key, prepared once for every request's signature.
+    signing: Option<rmq_protocol::acl::SigningKey>,
     connections: Mutex<HashMap<String, Arc<Connection>>>,
     opaques: Opaques,
 }
@@ -73,6 +80,10 @@ impl Client {
     pub fn new(config: ClientConfig) -> Client {
         Client {
             inner: Arc::new(ClientInner {
+                signing: config
+                    .credentials
+                    .as_ref()
+                    .map(|keys| rmq_protocol::acl::SigningKey::new(&keys.secret_key)),
                 config,
                 connections: Mutex::new(HashMap::new()),
                 opaques: Opaques::default(),
@@ -82,8 +93,8 @@ impl Client {
 
     /// Signs `request` with the configured account, if any.
     fn sign(&self, request: &mut RemotingCommand) {
-        if let Some(keys) = &self.inner.config.credentials {
-            rmq_protocol::acl::sign(request, &keys.access_key, &keys.secret_key);
+        if let (Some(keys), Some(key)) = (&self.inner.config.credentials, &self.inner.signing) {
+            key.sign_request(request, &keys.access_key);
         }
     }
 
@@ -167,23 +178,35 @@ impl Client {
             return Ok(connection.clone());
         }
         let timeout = self.inner.config.connect_timeout;
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(source)) => {
-                return Err(InvokeError::Connect {
-                    addr: addr.to_owned(),
-                    source,
-                });
+        let timed_out = |_| InvokeError::ConnectTimeout {
+            addr: addr.to_owned(),
+            timeout,
+        };
+        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(timed_out)?
+            .map_err(|source| InvokeError::Connect {
+                addr: addr.to_owned(),
+                source,
+            })?;
+        let _ = stream.set_nodelay(true);
+        let connection = match &self.inner.config.tls {
+            None => {
+                let (read_half, write_half) = stream.into_split();
+                self.start(addr, read_half, write_half)
             }
-            Err(_elapsed) => {
-                return Err(InvokeError::ConnectTimeout {
-                    addr: addr.to_owned(),
-                    timeout,
-                });
+            Some(tls) => {
+                let stream = tokio::time::timeout(timeout, tls.connect(addr, stream))
+                    .await
+                    .map_err(timed_out)?
+                    .map_err(|source| InvokeError::Tls {
+                        addr: addr.to_owned(),
+                        source,
+                    })?;
+                let (read_half, write_half) = tokio::io::split(stream);
+                self.start(addr, read_half, write_half)
             }
         };
-        let _ = stream.set_nodelay(true);
-        let connection = self.start(addr, stream);
         let mut connections = lock(&self.inner.connections);
         // Two callers may have connected at once; keep the first live one.
         if let Some(existing) = connections.get(addr)
@@ -196,8 +219,11 @@ impl Client {
         Ok(connection)
     }
 
-    fn start(&self, addr: &str, stream: TcpStream) -> Arc<Connection> {
-        let (read_half, write_half) = stream.into_split();
+    fn start<R, W>(&self, addr: &str, read_half: R, write_half: W) -> Arc<Connection>
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let (outbound, queue) = mpsc::channel(self.inner.config.write_queue);
         let pending: Arc<Pending> = Arc::default();
         let peer = addr.to_owned();
@@ -270,6 +296,12 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub enum InvokeError {
     #[error("connecting to {addr} failed")]
     Connect {
+        addr: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("TLS handshake with {addr} failed: {source}")]
+    Tls {
         addr: String,
         #[source]
         source: io::Error,

@@ -7,6 +7,7 @@
 //! | [`server`] | [`serve`]: accept loop with a connection limit, one task per request, graceful shutdown |
 //! | [`client`] | [`Client`]: one connection per address, requests matched to responses by `opaque`, timeouts |
 //! | [`pending`] | [`Pending`]: requests waiting for their answers, shared by the client and the server's [`ConnHandle::request`] |
+//! | [`tls`] | TLS on remoting ports with Apache's modes (disabled, permissive, enforcing) and certificate reload; TLS for the connections we open |
 //! | [`prometheus`] | sharded counters, histograms, the text format and the `/metrics` endpoint of broker and name server |
 //!
 //! Rules every connection follows:
@@ -24,6 +25,7 @@ pub mod connection;
 pub mod pending;
 pub mod prometheus;
 pub mod server;
+pub mod tls;
 
 pub use client::{Client, ClientConfig, InvokeError};
 pub use connection::{FrameReader, ReadCommandError, write_loop};

@@ -18,6 +18,7 @@ use futures::{FutureExt, StreamExt};
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::ResponseCode;
 use rmq_protocol::frame::MAX_FRAME_LEN;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
@@ -25,6 +26,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::connection::{FrameReader, Outbound, write_loop};
 use crate::pending::{Completed, Opaques, Pending};
+use crate::tls::server::{AcceptError, Accepted, ServerTls};
 
 /// Limits of one server.
 #[derive(Debug, Clone)]
@@ -39,6 +41,10 @@ pub struct ServerConfig {
     pub write_queue: usize,
     /// How long shutdown waits for requests already read.
     pub shutdown_grace: Duration,
+    /// TLS on this port, with its mode; `None`: plain remoting only.
+    pub tls: Option<Arc<ServerTls>>,
+    /// How long a peer of a TLS port has to send its first byte and finish the handshake.
+    pub handshake_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +55,8 @@ impl Default for ServerConfig {
             max_in_flight_per_connection: 4096,
             write_queue: 1024,
             shutdown_grace: Duration::from_secs(10),
+            tls: None,
+            handshake_timeout: crate::tls::HANDSHAKE_TIMEOUT,
         }
     }
 }
@@ -177,6 +185,10 @@ const RESPONSES_PER_YIELD: u32 = 32;
 
 static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 
+/// TLS handshakes (and first-byte waits) in progress at once on a TLS port; they take no
+/// connection slot, and each ends within [`ServerConfig::handshake_timeout`].
+const MAX_HANDSHAKES: usize = 1024;
+
 /// Serves `listener` until `shutdown` completes, then drains connections and returns.
 pub async fn serve<H: Handler>(
     listener: TcpListener,
@@ -185,15 +197,23 @@ pub async fn serve<H: Handler>(
     shutdown: impl Future<Output = ()>,
 ) {
     let limit = Arc::new(Semaphore::new(config.max_connections));
+    let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         // Reap finished connection tasks so the set does not grow with churn.
         while connections.try_join_next().is_some() {}
+        // A plain port takes the connection's slot before accepting it (the listen backlog
+        // holds the rest); a TLS port only a handshake's, the slot once the peer is admitted.
+        let gate = if config.tls.is_some() {
+            &handshakes
+        } else {
+            &limit
+        };
         let permit = tokio::select! {
             () = &mut shutdown => break,
-            permit = limit.clone().acquire_owned() => match permit {
+            permit = gate.clone().acquire_owned() => match permit {
                 Ok(permit) => permit,
                 Err(_closed) => break,
             },
@@ -214,8 +234,39 @@ pub async fn serve<H: Handler>(
         let handler = handler.clone();
         let config = config.clone();
         let stop = stop_rx.clone();
+        let Some(tls) = config.tls.clone() else {
+            connections.spawn(async move {
+                run_tcp(stream, peer, handler, config, stop).await;
+                drop(permit);
+            });
+            continue;
+        };
+        let limit = limit.clone();
         connections.spawn(async move {
-            run_connection(stream, peer, handler, config, stop).await;
+            let admitted = tls.accept(stream, config.handshake_timeout).await;
+            drop(permit);
+            let admitted = match admitted {
+                Ok(admitted) => admitted,
+                Err(error) => return refused(peer, &error),
+            };
+            let mut waiting_stop = stop.clone();
+            let Ok(permit) = (tokio::select! {
+                _ = waiting_stop.wait_for(|stopping| *stopping) => return,
+                permit = limit.acquire_owned() => permit,
+            }) else {
+                return;
+            };
+            match admitted {
+                Accepted::Plain(stream) => run_tcp(stream, peer, handler, config, stop).await,
+                Accepted::Tls(stream) => {
+                    if let Err(error) = stream.get_ref().0.set_nodelay(true) {
+                        debug!(%peer, %error, "TCP_NODELAY not set");
+                    }
+                    debug!(%peer, "TLS connection admitted");
+                    let (read_half, write_half) = tokio::io::split(*stream);
+                    run_connection(read_half, write_half, peer, handler, config, stop).await;
+                }
+            }
             drop(permit);
         });
     }
@@ -235,18 +286,45 @@ pub async fn serve<H: Handler>(
     info!("server stopped");
 }
 
-async fn run_connection<H: Handler>(
+/// Logs why a peer was not admitted to a TLS port.
+fn refused(peer: SocketAddr, error: &AcceptError) {
+    match error {
+        AcceptError::Closed => debug!(%peer, "connection closed before its first byte"),
+        AcceptError::PlainRefused | AcceptError::Handshake(_) | AcceptError::Stalled(_) => {
+            warn!(%peer, %error, "connection refused on a TLS port");
+        }
+        AcceptError::Peek(_) => debug!(%peer, %error, "connection lost before admission"),
+    }
+}
+
+/// Serves a plain TCP connection.
+async fn run_tcp<H: Handler>(
     stream: TcpStream,
     peer: SocketAddr,
     handler: Arc<H>,
     config: ServerConfig,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     // Small request/response frames: latency matters more than packet count.
     if let Err(error) = stream.set_nodelay(true) {
         debug!(%peer, %error, "TCP_NODELAY not set");
     }
     let (read_half, write_half) = stream.into_split();
+    run_connection(read_half, write_half, peer, handler, config, stop).await;
+}
+
+async fn run_connection<H, R, W>(
+    read_half: R,
+    write_half: W,
+    peer: SocketAddr,
+    handler: Arc<H>,
+    config: ServerConfig,
+    mut stop: watch::Receiver<bool>,
+) where
+    H: Handler,
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let (outbound, queue) = mpsc::channel(config.write_queue);
     let writer = tokio::spawn(async move {
         if let Err(error) = write_loop(write_half, queue).await {

@@ -58,6 +58,8 @@ pub enum CmdError {
         "no name server address: pass -n host:port (several separated by ';') or set NAMESRV_ADDR"
     )]
     NoNamesrv,
+    #[error("TLS settings (--tls-ca, --tls-cert, --tls-key) cannot be used: {0}")]
+    Tls(#[source] rmq_remoting::tls::client::ClientTlsError),
     #[error(transparent)]
     Rpc(Box<RpcError>),
     #[error("none of the name servers {tried} answered")]

@@ -63,7 +63,8 @@ pub struct Output {
 
 /// Runs the subcommand of `cli`.
 pub async fn run(cli: &Cli) -> Result<Output, CmdError> {
-    let admin = Admin::signing(cli.namesrv_addrs(), cli.timeout(), cli.credentials());
+    let config = cli.client_config().map_err(CmdError::Tls)?;
+    let admin = Admin::with_config(cli.namesrv_addrs(), cli.timeout(), config);
     let json = cli.json;
     match &cli.command {
         Command::ClusterList(args) => {

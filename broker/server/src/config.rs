@@ -80,6 +80,15 @@ pub struct BrokerConfig {
     pub metrics_prom_port: u16,
     /// Topics with their own metric series; later ones count under `topic="_other"`.
     pub metrics_max_topics: usize,
+    /// `useTLS`: the broker's own connections (name servers, the master) use TLS; unset:
+    /// `tls.enable`, or on when the broker's ports enforce TLS (Apache's default).
+    pub use_tls: Option<bool>,
+    /// `innerClientAuthenticationCredentials` (Apache 5's key, JSON `{"accessKey": ..,
+    /// "secretKey": ..}`): the account the broker signs its own requests with, for name
+    /// servers and a master with ACL on.
+    pub inner_credentials: Option<rmq_protocol::acl::Credentials>,
+    /// The `tls.*` keys.
+    pub tls: rmq_remoting::tls::config::TlsConfig,
     /// Retry/DLQ, transactions, ordered consumption, SQL92 and trace keys.
     pub messaging: crate::messaging::MessagingConfig,
     /// Replication keys (`haMasterAddress`, `slaveTimeout`, ...).
@@ -128,6 +137,9 @@ impl BrokerConfig {
             metrics_prom_host: ExporterHost::default(),
             metrics_prom_port: 5557,
             metrics_max_topics: 1000,
+            use_tls: None,
+            inner_credentials: None,
+            tls: rmq_remoting::tls::config::TlsConfig::default(),
             messaging: crate::messaging::MessagingConfig::default(),
             ha: HaConfig::default(),
             store: StoreConfig::new(home.join("store")),
@@ -152,6 +164,9 @@ impl BrokerConfig {
         {
             config.namesrv_addrs = split_addrs(&env);
         }
+        if config.inner_credentials.is_none() {
+            config.inner_credentials = inner_credentials_from(|name| std::env::var(name).ok());
+        }
         config.validate()?;
         Ok(config)
     }
@@ -162,6 +177,7 @@ impl BrokerConfig {
         let known = conf::apply(KEYS, self, key, value)?
             || conf::apply(crate::messaging::KEYS, &mut self.messaging, key, value)?
             || conf::apply(crate::ha::config::KEYS, &mut self.ha, key, value)?
+            || conf::apply(rmq_remoting::tls::config::KEYS, &mut self.tls, key, value)?
             || conf::apply(rmq_store::config::KEYS, &mut self.store, key, value)?;
         if !known && !IGNORED_KEYS.contains(&key) {
             self.unknown_keys.push(key.to_owned());
@@ -174,6 +190,7 @@ impl BrokerConfig {
         let mut shown = conf::show(KEYS, self);
         shown.extend(conf::show(crate::messaging::KEYS, &self.messaging));
         shown.extend(conf::show(crate::ha::config::KEYS, &self.ha));
+        shown.extend(conf::show(rmq_remoting::tls::config::KEYS, &self.tls));
         shown.extend(conf::show(rmq_store::config::KEYS, &self.store));
         shown
     }
@@ -279,7 +296,45 @@ pub const KEYS: &[Key<BrokerConfig>] = &[
     // 0 lets the kernel choose (tests).
     conf_key!("metricsPromExporterPort": metrics_prom_port = number(0, 65535)),
     conf_key!("metricsMaxTopics": metrics_max_topics = number(1, 1_000_000)),
+    conf_key!("useTLS": use_tls = with(|v: &str| bool_value(v).map(Some), |v: &Option<bool>| v.map(|b| b.to_string()).unwrap_or_default())),
+    conf_key!("innerClientAuthenticationCredentials": inner_credentials = with(credentials, |c: &Option<rmq_protocol::acl::Credentials>| c.as_ref().map(|c| format!("{{\"accessKey\":\"{}\",\"secretKey\":\"<hidden>\"}}", c.access_key)).unwrap_or_default())),
 ];
+
+fn bool_value(text: &str) -> Result<bool, &'static str> {
+    <bool as Value>::parse_value(text).ok_or(<bool as Value>::EXPECTED)
+}
+
+/// The broker's own account from `ROCKETMQ_INNER_ACCESS_KEY` and `ROCKETMQ_INNER_SECRET_KEY`
+/// (both set and not empty), so a Secret can hold it instead of `broker.conf`.
+fn inner_credentials_from(
+    env: impl Fn(&str) -> Option<String>,
+) -> Option<rmq_protocol::acl::Credentials> {
+    let access_key = env("ROCKETMQ_INNER_ACCESS_KEY").filter(|v| !v.is_empty())?;
+    let secret_key = env("ROCKETMQ_INNER_SECRET_KEY").filter(|v| !v.is_empty())?;
+    Some(rmq_protocol::acl::Credentials {
+        access_key,
+        secret_key,
+    })
+}
+
+/// `{"accessKey":"..","secretKey":".."}`; empty: none.
+fn credentials(text: &str) -> Result<Option<rmq_protocol::acl::Credentials>, &'static str> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Json {
+        access_key: String,
+        secret_key: String,
+    }
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let json: Json = serde_json::from_str(text)
+        .map_err(|_| "JSON {\"accessKey\": \"..\", \"secretKey\": \"..\"}")?;
+    Ok(Some(rmq_protocol::acl::Credentials {
+        access_key: json.access_key,
+        secret_key: json.secret_key,
+    }))
+}
 
 impl Value for BrokerRole {
     const EXPECTED: &'static str = "ASYNC_MASTER, SYNC_MASTER or SLAVE";
@@ -313,6 +368,39 @@ fn valid_name_char(c: char) -> bool {
 mod tests {
     use super::*;
     use rmq_store::FlushDiskType;
+
+    #[test]
+    fn the_brokers_own_account_comes_from_apaches_json_key_or_two_variables_and_is_never_shown() {
+        let config = BrokerConfig::from_properties(
+            "innerClientAuthenticationCredentials={\"accessKey\":\"inner01\",\"secretKey\":\"s3cr3t-key\"}\n",
+        )
+        .unwrap();
+        let keys = config.inner_credentials.clone().unwrap();
+        assert_eq!(
+            (keys.access_key.as_str(), keys.secret_key.as_str()),
+            ("inner01", "s3cr3t-key")
+        );
+        let shown = config.shown();
+        assert!(
+            shown.iter().all(|(_, v)| !v.contains("s3cr3t")),
+            "{shown:?}"
+        );
+        assert!(
+            BrokerConfig::from_properties("innerClientAuthenticationCredentials=inner01:x\n")
+                .is_err()
+        );
+
+        let env = |name: &str| match name {
+            "ROCKETMQ_INNER_ACCESS_KEY" => Some("inner02".to_owned()),
+            "ROCKETMQ_INNER_SECRET_KEY" => Some("from-a-secret".to_owned()),
+            _ => None,
+        };
+        let from_env = inner_credentials_from(env).unwrap();
+        assert_eq!(from_env.access_key, "inner02");
+        assert!(
+            inner_credentials_from(|name| env(name).filter(|_| name.contains("ACCESS"))).is_none()
+        );
+    }
 
     #[test]
     fn apache_broker_conf_sets_broker_and_store_keys_and_derives_the_ha_port() {

@@ -14,6 +14,7 @@
 //! | [`live_config`] | the `broker.conf` keys UPDATE_BROKER_CONFIG changes at run time, and the config file rewrite |
 //! | [`offsets`] | committed consumer offsets |
 //! | [`acl`] | plain ACL: `plain_acl.yml` accounts and permissions |
+//! | [`tls`] | TLS of the broker's ports and of the connections it opens |
 //! | [`clients`] | producer and consumer groups from heartbeats (pure) |
 //! | [`long_poll`] | suspended pulls woken by message arrival |
 //! | [`filter`] | tag subscription expressions |
@@ -55,6 +56,7 @@ pub mod startup;
 pub mod state;
 pub mod stats;
 pub mod stop_signal;
+pub mod tls;
 pub mod topics;
 pub mod transaction;
 

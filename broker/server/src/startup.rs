@@ -131,6 +131,8 @@ pub enum StartError {
     AclHomeMissing,
     #[error("ACL rules could not be loaded")]
     Acl(#[from] crate::acl::rules::AclLoadError),
+    #[error("TLS could not be set up")]
+    Tls(#[from] rmq_remoting::tls::config::TlsSetupError),
 }
 
 /// The ACL rules when `aclEnable=true`: `{rocketmqHome}/conf/plain_acl.yml`.
@@ -186,6 +188,7 @@ pub async fn start_with_clock(
         warn!(%key, "unknown broker.conf key ignored");
     }
     let acl = load_acl(&config)?;
+    let tls = crate::tls::TlsSetup::new(&mut config)?;
     // listenPort=0 (tests): every port, the HA port included, is chosen by the kernel.
     let ephemeral = config.listen_port == 0;
     let bind = SocketAddr::new(config.bind_address, config.listen_port);
@@ -288,6 +291,11 @@ pub async fn start_with_clock(
     let (stop, stopping) = watch::channel(false);
     let day_marks = DayMarks::starting(clock.now_ms(), Default::default());
     let metrics = crate::metrics::Metrics::new(config.metrics_max_topics);
+    let namesrv_client = Client::new(rmq_remoting::ClientConfig {
+        tls: tls.client.clone(),
+        credentials: config.inner_credentials.clone(),
+        ..rmq_remoting::ClientConfig::default()
+    });
     let broker = Arc::new(Broker {
         permission: AtomicI32::new(config.broker_permission),
         live: crate::live_config::LiveConfig::new(&config),
@@ -306,7 +314,7 @@ pub async fn start_with_clock(
         metrics,
         history: Mutex::new((History::default(), day_marks)),
         items: Mutex::new(Items::default()),
-        namesrv_client: Client::default(),
+        namesrv_client,
         stopping: stopping.clone(),
         messaging,
         replication,
@@ -315,7 +323,10 @@ pub async fn start_with_clock(
         broker: broker.clone(),
     });
     let mut tasks = JoinSet::new();
-    let server_config = ServerConfig::default();
+    let server_config = ServerConfig {
+        tls: tls.server.clone(),
+        ..ServerConfig::default()
+    };
     let fast_addr = fast_listener.as_ref().and_then(|l| l.local_addr().ok());
     tasks.spawn(serve(
         listener,
@@ -338,6 +349,13 @@ pub async fn start_with_clock(
     if let Some(rules) = broker.acl.clone() {
         tasks.spawn(reload_acl(rules, stopping.clone()));
     }
+    if let Some(server) = tls.server.clone() {
+        tasks.spawn(rmq_remoting::tls::server::reload_loop(
+            server,
+            rmq_remoting::tls::server::RELOAD_EVERY,
+            stopped(stopping.clone()),
+        ));
+    }
     let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
     if let Some(listener) = metrics_listener {
         info!(addr = ?metrics_addr, "Prometheus metrics at /metrics");
@@ -356,7 +374,7 @@ pub async fn start_with_clock(
         broker.clone(),
         stopping.clone(),
     ));
-    crate::ha::service::start(&broker, ha_listener, &stopping, &mut tasks)?;
+    crate::ha::service::start(&broker, ha_listener, &tls, &stopping, &mut tasks)?;
     info!(
         addr = %local_addr,
         broker = %broker.config.broker_name,

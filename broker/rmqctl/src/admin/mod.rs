@@ -61,6 +61,11 @@ impl Admin {
             credentials,
             ..ClientConfig::default()
         };
+        Admin::with_config(namesrv, timeout, config)
+    }
+
+    /// An admin client over connections made as `config` says (ACL account, TLS).
+    pub fn with_config(namesrv: Vec<String>, timeout: Duration, config: ClientConfig) -> Admin {
         Admin {
             client: Client::new(config),
             namesrv,

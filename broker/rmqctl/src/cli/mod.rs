@@ -64,6 +64,43 @@ pub struct Cli {
     )]
     pub secret_key: Option<String>,
 
+    /// Connect over TLS (brokers and name servers with tls.server.mode permissive or enforcing)
+    #[arg(long, env = "RMQ_TLS", global = true, help_heading = "Global options")]
+    pub tls: bool,
+
+    /// Check the servers' certificates against these PEM roots (implies --tls; without it any
+    /// certificate is taken, as Apache's tls.client.authServer=false)
+    #[arg(
+        long = "tls-ca",
+        env = "RMQ_TLS_CA",
+        global = true,
+        value_name = "PEM",
+        help_heading = "Global options"
+    )]
+    pub tls_ca: Option<std::path::PathBuf>,
+
+    /// A client certificate, for servers that require one (implies --tls)
+    #[arg(
+        long = "tls-cert",
+        env = "RMQ_TLS_CERT",
+        global = true,
+        value_name = "PEM",
+        requires = "tls_key",
+        help_heading = "Global options"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The client certificate's key (unencrypted PEM)
+    #[arg(
+        long = "tls-key",
+        env = "RMQ_TLS_KEY",
+        global = true,
+        value_name = "PEM",
+        requires = "tls_cert",
+        help_heading = "Global options"
+    )]
+    pub tls_key: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -84,6 +121,26 @@ impl Cli {
     /// The per-request timeout.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
+    }
+
+    /// The connection settings of the global options: ACL account, TLS, timeout.
+    pub fn client_config(
+        &self,
+    ) -> Result<rmq_remoting::ClientConfig, rmq_remoting::tls::client::ClientTlsError> {
+        let files = rmq_remoting::tls::client::ClientTlsFiles::from_flags(
+            self.tls,
+            self.tls_ca.clone(),
+            self.tls_cert.clone(),
+            self.tls_key.clone(),
+        );
+        Ok(rmq_remoting::ClientConfig {
+            connect_timeout: self.timeout(),
+            credentials: self.credentials(),
+            tls: files
+                .map(|files| rmq_remoting::tls::client::ClientTls::load(&files))
+                .transpose()?,
+            ..rmq_remoting::ClientConfig::default()
+        })
     }
 
     /// The ACL account of `--access-key` and `--secret-key`, if given.

@@ -12,11 +12,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
+use rmq_remoting::tls::HANDSHAKE_TIMEOUT;
+use rmq_remoting::tls::server::{Accepted, ServerTls};
 use rmq_store::MessageStore;
 use rmq_store::ha::frame::{ReportReader, TransferHeader};
 use rmq_store::ha::{Lag, Master, MasterConfig, Registered, ReplicaStatus, SlaveId};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, oneshot, watch};
 use tokio::time::Instant;
@@ -136,6 +137,7 @@ pub async fn accept_loop(
     ha: Arc<MasterHa>,
     store: Arc<MessageStore>,
     listener: TcpListener,
+    tls: Option<Arc<ServerTls>>,
     stopping: watch::Receiver<bool>,
 ) {
     let stop = stopped(stopping.clone());
@@ -147,11 +149,12 @@ pub async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
-                tokio::spawn(serve_slave(
+                tokio::spawn(admit_slave(
                     ha.clone(),
                     store.clone(),
                     stream,
                     peer,
+                    tls.clone(),
                     stopping.clone(),
                 ));
             }
@@ -163,17 +166,44 @@ pub async fn accept_loop(
     }
 }
 
-async fn serve_slave(
+/// Serves a slave's connection, over TLS when the port has it (plain slaves, Apache's among
+/// them, are served on a permissive port: their first byte is an offset's high byte, not 0x16).
+async fn admit_slave(
     ha: Arc<MasterHa>,
     store: Arc<MessageStore>,
     stream: TcpStream,
     peer: SocketAddr,
+    tls: Option<Arc<ServerTls>>,
     stopping: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
+    let Some(tls) = tls else {
+        let (rd, wr) = stream.into_split();
+        return serve_slave(ha, store, rd, wr, peer, stopping).await;
+    };
+    match tls.accept(stream, HANDSHAKE_TIMEOUT).await {
+        Ok(Accepted::Plain(stream)) => {
+            let (rd, wr) = stream.into_split();
+            serve_slave(ha, store, rd, wr, peer, stopping).await;
+        }
+        Ok(Accepted::Tls(stream)) => {
+            let (rd, wr) = tokio::io::split(*stream);
+            serve_slave(ha, store, rd, wr, peer, stopping).await;
+        }
+        Err(error) => warn!(%peer, %error, "replication connection refused on the TLS port"),
+    }
+}
+
+async fn serve_slave(
+    ha: Arc<MasterHa>,
+    store: Arc<MessageStore>,
+    rd: impl AsyncRead + Unpin,
+    wr: impl AsyncWrite + Unpin,
+    peer: SocketAddr,
+    stopping: watch::Receiver<bool>,
+) {
     let id = ha.state().connect(std::time::Instant::now());
     info!(%peer, slave = id, "slave connected for replication");
-    let (rd, wr) = stream.into_split();
     let first_report = Notify::new();
     let outcome = tokio::select! {
         result = read_reports(&ha, &store, id, rd, &first_report) => result,
@@ -193,7 +223,7 @@ async fn read_reports(
     ha: &MasterHa,
     store: &MessageStore,
     id: SlaveId,
-    mut rd: OwnedReadHalf,
+    mut rd: impl AsyncRead + Unpin,
     first_report: &Notify,
 ) -> Result<(), ConnectionError> {
     let mut reports = ReportReader::default();
@@ -226,7 +256,7 @@ async fn write_stream(
     ha: &MasterHa,
     store: &MessageStore,
     id: SlaveId,
-    mut wr: OwnedWriteHalf,
+    mut wr: impl AsyncWrite + Unpin,
     first_report: &Notify,
 ) -> Result<(), ConnectionError> {
     // Nothing goes out before the slave said where it stands.
@@ -289,7 +319,7 @@ async fn write_stream(
 
 async fn send(
     ha: &MasterHa,
-    wr: &mut OwnedWriteHalf,
+    wr: &mut (impl AsyncWrite + Unpin),
     header: TransferHeader,
     body: Bytes,
 ) -> Result<(), ConnectionError> {

@@ -26,6 +26,7 @@ pub async fn bind(config: &BrokerConfig) -> std::io::Result<Option<TcpListener>>
 pub fn start(
     broker: &Arc<Broker>,
     listener: Option<TcpListener>,
+    tls: &crate::tls::TlsSetup,
     stopping: &watch::Receiver<bool>,
     tasks: &mut JoinSet<()>,
 ) -> Result<(), rmq_store::error::ReplicaAppendError> {
@@ -37,6 +38,7 @@ pub fn start(
                     master.clone(),
                     store.clone(),
                     listener,
+                    tls.server.clone(),
                     stopping.clone(),
                 ));
             }
@@ -59,6 +61,7 @@ pub fn start(
                     ..SlaveConfig::default()
                 },
                 broker.config.store.commit_log_file_size as u64,
+                tls.client.clone(),
                 stopping.clone(),
             ));
             tasks.spawn(sync::run(broker.clone(), stopping.clone()));

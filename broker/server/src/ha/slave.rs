@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use rmq_remoting::tls::client::ClientTls;
 use rmq_store::ReplicaWriter;
 use rmq_store::error::ReplicaAppendError;
 use rmq_store::ha::frame::{HEADER_LEN, TransferHeader, encode_report};
 use rmq_store::ha::{FrameError, Slave, SlaveAction, SlaveConfig, SlaveError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -62,6 +63,12 @@ enum SessionError {
     },
     #[error("connecting to the master at {addr} timed out")]
     ConnectTimeout { addr: String },
+    #[error("TLS handshake with the master at {addr} failed")]
+    Tls {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("master closed the connection")]
     Closed,
     #[error("socket error")]
@@ -147,6 +154,7 @@ pub async fn run(
     writer: ReplicaWriter,
     config: SlaveConfig,
     file_size: u64,
+    tls: Option<ClientTls>,
     stopping: watch::Receiver<bool>,
 ) {
     let writer = Arc::new(Mutex::new(writer));
@@ -166,7 +174,7 @@ pub async fn run(
         let outcome = tokio::select! {
             () = &mut stop => return,
             _ = addrs.changed() => Err(SessionError::AddressChanged),
-            outcome = session(&ha, &writer, &mut state, &addr, file_size) => outcome,
+            outcome = session(&ha, &writer, &mut state, &addr, file_size, tls.as_ref()) => outcome,
         };
         ha.update(|s| s.connected = false);
         let delay = state.disconnected();
@@ -190,6 +198,7 @@ async fn session(
     state: &mut Slave,
     addr: &str,
     file_size: u64,
+    tls: Option<&ClientTls>,
 ) -> Result<(), SessionError> {
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
         Err(_elapsed) => {
@@ -206,7 +215,38 @@ async fn session(
         Ok(Ok(stream)) => stream,
     };
     let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
+    let Some(tls) = tls else {
+        let (rd, wr) = stream.into_split();
+        return replicate(ha, writer, state, addr, file_size, rd, wr).await;
+    };
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, tls.connect(addr, stream)).await {
+        Err(_elapsed) => {
+            return Err(SessionError::ConnectTimeout {
+                addr: addr.to_owned(),
+            });
+        }
+        Ok(Err(source)) => {
+            return Err(SessionError::Tls {
+                addr: addr.to_owned(),
+                source,
+            });
+        }
+        Ok(Ok(stream)) => stream,
+    };
+    let (rd, wr) = tokio::io::split(stream);
+    replicate(ha, writer, state, addr, file_size, rd, wr).await
+}
+
+/// Replicates over one connection until it fails.
+async fn replicate(
+    ha: &SlaveHa,
+    writer: &Arc<Mutex<ReplicaWriter>>,
+    state: &mut Slave,
+    addr: &str,
+    file_size: u64,
+    mut rd: impl AsyncRead + Unpin,
+    mut wr: impl AsyncWrite + Unpin,
+) -> Result<(), SessionError> {
     let local = lock(writer).max_offset();
     let first = state.connected(local, std::time::Instant::now());
     wr.write_all(&encode_report(first)).await?;
