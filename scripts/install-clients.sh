@@ -47,6 +47,14 @@ apt_install() {
 
 mkdir -p "$tools"
 
+# ---------------------------------------------------------------- openssl CLI (TLS tests)
+# scripts/make-test-certs.sh makes the TLS tests' certificates; `openssl s_client` is a peer.
+if command -v openssl >/dev/null 2>&1; then
+    echo "install-clients: $(openssl version) present"
+else
+    apt_install openssl
+fi
+
 # ---------------------------------------------------------------- Python: rocketmq (C++ client)
 py_check() {
     "$py/bin/python" - "$ROCKETMQ_PY_VERSION" <<'PY' 2>&1
