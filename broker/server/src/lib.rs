@@ -3,6 +3,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`config`] | `broker.conf` keys into a validated [`BrokerConfig`] |
+//! | [`durable_file`] | replacing a small file crash-safely (temp, fsync, rename, directory fsync) |
 //! | [`state`] | [`Broker`]: the state processors and services share (imports no service) |
 //! | [`startup`] | [`start`] / [`RunningBroker::shutdown`], the connection handler, periodic services |
 //! | [`stop_signal`] | the stop signal every task watches |
@@ -36,6 +37,7 @@ pub mod acl;
 pub mod clients;
 pub mod clock;
 pub mod config;
+pub mod durable_file;
 pub mod filter;
 pub mod groups;
 pub mod ha;

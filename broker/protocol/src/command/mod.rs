@@ -9,6 +9,7 @@
 //! Java primitives with an initial value (`boolean committed = true`) are read with that value
 //! when absent and always written.
 
+pub mod acl_config;
 pub mod broker_config;
 pub mod broker_consume_stats;
 pub mod call_consumer;

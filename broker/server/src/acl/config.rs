@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use rmq_protocol::command::acl_config::{AclConfigBody, PlainAccessConfig};
 use serde::{Deserialize, Deserializer};
 
 use super::address::{AddressPattern, AddressPatternError};
@@ -186,6 +187,35 @@ impl AclConfig {
             accounts,
         })
     }
+}
+
+/// The file as GET_BROKER_CLUSTER_ACL_CONFIG lists it: the white list and every account's fields
+/// as written (secrets included: only admin accounts may ask).
+pub fn listing(text: &str) -> Result<AclConfigBody, AclConfigError> {
+    let raw: RawFile = if text.trim().is_empty() {
+        RawFile::default()
+    } else {
+        serde_yaml::from_str(text).map_err(|e| AclConfigError::Yaml(e.to_string()))?
+    };
+    let plain_access_configs = raw
+        .accounts
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| PlainAccessConfig {
+            access_key: a.access_key.unwrap_or_default(),
+            admin: a.admin.as_deref().map(str::trim) == Some("true"),
+            default_group_perm: a.default_group_perm,
+            default_topic_perm: a.default_topic_perm,
+            group_perms: a.group_perms,
+            secret_key: a.secret_key,
+            topic_perms: a.topic_perms,
+            white_remote_address: a.white_remote_address,
+        })
+        .collect();
+    Ok(AclConfigBody {
+        global_white_addrs: raw.global_white_remote_addresses.unwrap_or_default(),
+        plain_access_configs,
+    })
 }
 
 fn account(index: usize, raw: RawAccount) -> Result<Account, AclConfigError> {

@@ -11,6 +11,7 @@
 //! | UNREGISTER_CLIENT 35, GET_CONSUMER_LIST_BY_GROUP 38 | SUB on `consumerGroup` |
 //! | UPDATE_CONSUMER_OFFSET 15 | SUB on `consumerGroup` and `topic` |
 //! | UPDATE_AND_CREATE_TOPIC 17, UPDATE_BROKER_CONFIG 25, DELETE_TOPIC_IN_BROKER 215, UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, DELETE_SUBSCRIPTIONGROUP 207 | an admin account |
+//! | ACL admin 50, 51, 53, 54 (beyond Apache, see [`ADMIN_CODES`]) | an admin account |
 //!
 //! Beyond Apache, which checks no resource for them (a gap, not a rule): SEND_BATCH_MESSAGE 320
 //! and the replies 324/325 need what SEND_MESSAGE_V2 needs, LITE_PULL_MESSAGE 361 what
@@ -22,8 +23,11 @@ use std::borrow::Cow;
 use super::config::Perm;
 use super::decide::{Needs, RETRY_PREFIX};
 
-/// Codes only an admin account may send (`Permission.ADMIN_CODE`).
-pub const ADMIN_CODES: [i32; 5] = [17, 25, 215, 200, 207];
+/// Codes only an admin account may send: Apache's `Permission.ADMIN_CODE`, and, beyond it, the
+/// ACL admin codes that change accounts or show their secrets (UPDATE_AND_CREATE_ACL_CONFIG 50,
+/// DELETE_ACL_CONFIG 51, UPDATE_GLOBAL_WHITE_ADDRS_CONFIG 53, GET_BROKER_CLUSTER_ACL_CONFIG 54):
+/// Apache lets any signed account make itself admin or read every secret with them.
+pub const ADMIN_CODES: [i32; 9] = [17, 25, 215, 200, 207, 50, 51, 53, 54];
 
 /// A request whose resources cannot be read (Apache answers the parse failure as a refusal).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
+use rmq_protocol::command::acl_config::{AclConfigBody, AclDataVersion};
+
 use super::config::{AclConfig, AclConfigError};
+use super::edit::{self, EditError};
 
 /// Where `plain_acl.yml` is, under the RocketMQ home.
 pub fn acl_file(rocketmq_home: &Path) -> PathBuf {
@@ -40,6 +43,27 @@ pub enum AclLoadError {
         path: PathBuf,
         #[source]
         source: AclConfigError,
+    },
+}
+
+/// An ACL admin change that was not made; the file is as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum AclEditError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not YAML this broker can edit, left as it is: {reason}", path.display())]
+    Unreadable { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    #[error("the change would make the rules invalid: {0}")]
+    Invalid(#[from] AclConfigError),
+    #[error("cannot write {} ({source}); where the file comes from a Secret or ConfigMap, change it there", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
     },
 }
 
@@ -115,6 +139,65 @@ impl AclRules {
     /// a read lock, no reference count).
     pub fn with_current<R>(&self, f: impl FnOnce(&AclConfig) -> R) -> R {
         f(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Changes the file with `change` (ACL admin codes) and puts the result in force: the file
+    /// is read afresh, changed, its `dataVersion` bumped to `now_ms`, the result parsed (an
+    /// invalid one is refused and nothing is written) and written durably.
+    pub fn edit<T>(
+        &self,
+        now_ms: i64,
+        change: impl FnOnce(&mut serde_yaml::Value) -> Result<T, EditError>,
+    ) -> Result<T, AclEditError> {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let path = &self.path;
+        let text = std::fs::read_to_string(path).map_err(|source| AclEditError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let mut doc: serde_yaml::Value = if text.trim().is_empty() {
+            serde_yaml::Value::Null
+        } else {
+            serde_yaml::from_str(&text).map_err(|e| AclEditError::Unreadable {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?
+        };
+        let changed = change(&mut doc)?;
+        edit::bump_version(&mut doc, now_ms)?;
+        let next = serde_yaml::to_string(&doc).map_err(|e| AclEditError::Unreadable {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let config = AclConfig::parse(&next)?;
+        crate::durable_file::replace(path, next.as_bytes()).map_err(|source| {
+            AclEditError::Write {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        let meta = std::fs::metadata(path).ok();
+        *seen = Seen {
+            len: meta.as_ref().map_or(0, |m| m.len()),
+            modified: meta.and_then(|m| m.modified().ok()),
+            text: next,
+        };
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
+        Ok(changed)
+    }
+
+    /// The rules file as last read, listed (GET_BROKER_CLUSTER_ACL_CONFIG).
+    pub fn listing(&self) -> Result<AclConfigBody, AclConfigError> {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        super::config::listing(&seen.text)
+    }
+
+    /// The file's `dataVersion` as last read.
+    pub fn data_version(&self) -> AclDataVersion {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        serde_yaml::from_str(&seen.text)
+            .map(|doc: serde_yaml::Value| edit::data_version(&doc))
+            .unwrap_or_default()
     }
 
     /// Reads the file again if it changed.

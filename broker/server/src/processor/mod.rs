@@ -122,6 +122,13 @@ pub async fn dispatch(
         RequestCode::UpdateBrokerConfig => {
             admin::broker::update_broker_config(broker, &request).await
         }
+        RequestCode::UpdateAndCreateAclConfig => admin::acl::update_account(broker, &request),
+        RequestCode::DeleteAclConfig => admin::acl::delete_account(broker, &request),
+        RequestCode::GetBrokerClusterAclInfo => admin::acl::acl_versions(broker, &request),
+        RequestCode::UpdateGlobalWhiteAddrsConfig => {
+            admin::acl::update_global_white(broker, &request)
+        }
+        RequestCode::GetBrokerClusterAclConfig => admin::acl::acl_config(broker, &request),
         RequestCode::GetConsumerConnectionList => {
             connections::consumer_connections(broker, &request)
         }

@@ -294,20 +294,9 @@ pub async fn update_broker_config(broker: &Broker, request: &RemotingCommand) ->
     }
 }
 
-/// Rewrites `path` with `values` set: a temp file beside it, fsynced, renamed over it, the
-/// directory fsynced, so a crash leaves the old file or the new one, never half of one.
+/// Rewrites `path` with `values` set, durably ([`crate::durable_file::replace`]).
 fn persist(path: &Path, values: &BTreeMap<String, String>) -> std::io::Result<()> {
     let text = std::fs::read_to_string(path)?;
     let next = crate::live_config::rewrite_properties(&text, values);
-    let tmp = path.with_extension("tmp");
-    {
-        let mut file = std::fs::File::create(&tmp)?;
-        std::io::Write::write_all(&mut file, next.as_bytes())?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+    crate::durable_file::replace(path, next.as_bytes())
 }
