@@ -5,7 +5,8 @@
 #                                    from outside the package registries)
 #   .tools/bin/kubernetes-validate   PyPI kubernetes-validate, in its own venv
 #   .tools/k8s-models                npm @kubernetes-models/prometheus-operator (PodMonitor and
-#                                    ServiceMonitor schemas)
+#                                    ServiceMonitor schemas) and @kubernetes-models/cert-manager
+#                                    (the operator's Certificates)
 # Each tool is skipped when already present at the pinned version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,4 +59,15 @@ else
     echo "installing $MONITORING_MODELS"
     mkdir -p "$models"
     npm install --silent --no-audit --no-fund --prefix "$models" "$MONITORING_MODELS" >/dev/null
+fi
+# cert-manager's Certificate schema, for the Certificates the operator creates (spec.security.tls
+# with an issuerRef).
+CERT_MANAGER_MODELS="@kubernetes-models/cert-manager@6.0.0"
+if [[ -f "$models/node_modules/@kubernetes-models/cert-manager/package.json" ]] \
+    && grep -q '"version": "6.0.0"' "$models/node_modules/@kubernetes-models/cert-manager/package.json"; then
+    echo "$CERT_MANAGER_MODELS already installed"
+else
+    echo "installing $CERT_MANAGER_MODELS"
+    mkdir -p "$models"
+    npm install --silent --no-audit --no-fund --prefix "$models" "$CERT_MANAGER_MODELS" >/dev/null
 fi

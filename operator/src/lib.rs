@@ -5,7 +5,8 @@
 //! RocketCluster ──dereference (I/O)──▶ live StatefulSets
 //!       │
 //!       ├──validate (pure)──▶ ValidatedCluster | InvalidSpec ⇒ Degraded + event, await change
-//!       ├──build (pure)────▶ Services, ConfigMaps, PDBs, StatefulSets (+ rollout gate)
+//!       ├──build (pure)────▶ Services, ConfigMaps, Certificates, PDBs, StatefulSets (+ rollout gate)
+//!       ├──delete Certificates no longer asked for
 //!       ├──apply (SSA, one field manager, in that order) ──▶ delete removed groups
 //!       └──status (pure) ──▶ conditions, ready replicas per group, name-server address
 //! ```

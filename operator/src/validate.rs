@@ -5,9 +5,14 @@
 //! (an API server may skip CEL, or run an older CRD) plus what only the operator knows, such as
 //! name lengths that would break StatefulSet pod names.
 
+mod security;
+
 use std::fmt;
 
-use crate::crd::{BrokerRole, RESERVED_CONFIG_KEYS, RocketCluster, RocketClusterSpec, StorageType};
+use crate::crd::{
+    BrokerRole, RESERVED_CONFIG_KEYS, RESERVED_CONFIG_PREFIX, RocketCluster, RocketClusterSpec,
+    StorageType,
+};
 
 /// Longest StatefulSet name Kubernetes accepts in practice: the controller-revision-hash label
 /// value `<name>-<10 chars>` must fit in 63 characters.
@@ -174,6 +179,14 @@ pub fn validate(
                 &format!("spec.broker.config.{key}"),
                 format!("remove {key} from spec.broker.config: {hint}"),
             );
+        } else if key.starts_with(RESERVED_CONFIG_PREFIX.0) {
+            problem(
+                &format!("spec.broker.config.{key}"),
+                format!(
+                    "remove the {}* keys from spec.broker.config: {}",
+                    RESERVED_CONFIG_PREFIX.0, RESERVED_CONFIG_PREFIX.1
+                ),
+            );
         } else if !is_property_key(key) {
             problem(
                 &format!("spec.broker.config.{key}"),
@@ -213,10 +226,11 @@ pub fn validate(
     } else if [9876, 10909, 10911, 10912].contains(&metrics_port) {
         problem(
             "spec.metrics.port",
-            "spec.metrics.port collides with a RocketMQ port (9876 name server,              10909/10911/10912 broker): pick another, e.g. 5557"
+            "spec.metrics.port collides with a RocketMQ port (9876 name server, 10909/10911/10912 broker): pick another, e.g. 5557"
                 .to_owned(),
         );
     }
+    security::check(spec, &mut problem);
     if !name.is_empty() {
         let last_group = broker.groups.max(1) - 1;
         let longest = format!("{name}-broker-{last_group}");
@@ -284,6 +298,32 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("set spec.broker.brokerRole instead")
+        );
+    }
+
+    #[test]
+    fn security_keys_in_broker_config_are_rejected_pointing_at_spec_security() {
+        let c = cluster(&format!(
+            "{HEADER}spec:\n  broker:\n    config: {{aclEnable: 'true', tls.server.mode: enforcing, tlsLike: x}}"
+        ));
+        let err = validate(&c, &Environment::default()).expect_err("invalid");
+        let fields: Vec<_> = err.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.broker.config.aclEnable",
+                "spec.broker.config.tls.server.mode"
+            ]
+        );
+        assert!(
+            err.problems[0]
+                .message
+                .contains("spec.security.acl.enabled")
+        );
+        assert!(
+            err.problems[1]
+                .message
+                .contains("set spec.security.tls instead")
         );
     }
 

@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use kube_cel::Validator;
-use rmq_operator::crd::{RESERVED_CONFIG_KEYS, RocketCluster};
+use rmq_operator::crd::{RESERVED_CONFIG_KEYS, RocketCluster, TlsMode, TlsRole};
 use rmq_operator::crdgen::{CRD_PATHS, crd_yaml};
 use rmq_operator::validate::{Environment, validate};
 use serde_json::{Value, json};
@@ -27,6 +27,25 @@ fn cel_errors(object: &Value) -> Vec<String> {
     match Validator::new().validate(&schema(), object, None) {
         Ok(()) => Vec::new(),
         Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn cluster_with_security(security: Value) -> Value {
+    json!({
+        "apiVersion": "rocketmq.rs/v1alpha1",
+        "kind": "RocketCluster",
+        "metadata": {"name": "demo", "namespace": "mq"},
+        "spec": {"security": security}
+    })
+}
+
+/// The operator's own validation of `object` (what an API server without CEL leaves to it).
+fn operator_problems(object: &Value) -> Vec<String> {
+    let mut cluster: RocketCluster = serde_json::from_value(object.clone()).expect("deserializes");
+    cluster.metadata.uid = Some("uid".into());
+    match validate(&cluster, &Environment::default()) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems.into_iter().map(|p| p.message).collect(),
     }
 }
 
@@ -125,6 +144,112 @@ fn cel_rejects_a_storage_class_on_ephemeral_storage() {
 }
 
 #[test]
+fn cel_rejects_tls_keys_in_broker_config_pointing_at_spec_security_tls() {
+    let errors = cel_errors(&cluster_with_broker(
+        json!({"config": {"tls.server.mode": "enforcing", "deleteWhen": "04"}}),
+    ));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("set spec.security.tls instead"),
+        "{errors:?}"
+    );
+}
+
+/// Each `spec.security` object CEL must refuse, with a phrase of the message it must give.
+const SECURITY_REFUSED: &[(&str, &str)] = &[
+    (
+        r#"{"acl": {"enabled": true}}"#,
+        "spec.security.acl.enabled needs secretName",
+    ),
+    (
+        r#"{"tls": {"nameServer": {"mode": "enforcing"}}}"#,
+        "needs a certificate: set secretName",
+    ),
+    (
+        r#"{"tls": {"broker": {}}}"#,
+        "needs a certificate: set secretName",
+    ),
+    (
+        r#"{"tls": {"broker": {"secretName": "t", "issuerRef": {"name": "ca"}}}}"#,
+        "either secretName or issuerRef, not both",
+    ),
+    (
+        r#"{"tls": {"broker": {"secretName": "t", "clientAuth": "require"}}}"#,
+        "checks client certificates against a CA",
+    ),
+    (
+        r#"{"tls": {"nameServer": {"issuerRef": {"name": "ca"}, "secretHasCa": true}}}"#,
+        "secretHasCa describes the Secret of secretName",
+    ),
+];
+
+#[test]
+fn cel_refuses_incomplete_security_specs_and_the_operator_agrees() {
+    for (security, says) in SECURITY_REFUSED {
+        let object = cluster_with_security(serde_json::from_str(security).expect("json"));
+        let errors = cel_errors(&object);
+        assert_eq!(errors.len(), 1, "{security}: {errors:?}");
+        assert!(errors[0].contains(says), "{security}: {}", errors[0]);
+        // An API server that skips CEL still gets the spec refused, for the same reason.
+        let problems = operator_problems(&object);
+        assert!(
+            problems.iter().any(|p| p.contains(says)),
+            "{security}: the operator says {problems:?}"
+        );
+    }
+}
+
+#[test]
+fn cel_accepts_complete_security_specs() {
+    for security in [
+        json!({"acl": {"enabled": true, "secretName": "acl", "innerCredentialsSecret": "inner", "adminCredentialsSecret": "admin"}}),
+        json!({"acl": {"enabled": false}}),
+        json!({"tls": {"nameServer": {"mode": "disabled"}}}),
+        json!({"tls": {"broker": {"mode": "enforcing", "secretName": "t", "secretHasCa": true, "clientAuth": "require"}}}),
+        json!({"tls": {
+            "nameServer": {"mode": "enforcing", "issuerRef": {"name": "ca", "kind": "ClusterIssuer"}, "clientAuth": "optional"},
+            "broker": {"issuerRef": {"name": "ca", "kind": "ClusterIssuer"}}
+        }}),
+    ] {
+        let object = cluster_with_security(security.clone());
+        assert!(
+            cel_errors(&object).is_empty(),
+            "{security}: {:?}",
+            cel_errors(&object)
+        );
+        assert!(
+            support::schema::check(&schema(), &object).is_empty(),
+            "{security}"
+        );
+        assert!(
+            operator_problems(&object).is_empty(),
+            "{security}: {:?}",
+            operator_problems(&object)
+        );
+    }
+}
+
+#[test]
+fn schema_rejects_unknown_tls_modes_issuer_kinds_and_empty_secret_names() {
+    let object = cluster_with_security(json!({"tls": {
+        "nameServer": {"mode": "strict", "secretName": ""},
+        "broker": {"issuerRef": {"name": "ca", "kind": "AcmeIssuer"}, "clientAuth": "always"}
+    }}));
+    let errors = support::schema::check(&schema(), &object);
+    for path in [
+        ".spec.security.tls.nameServer.mode",
+        ".spec.security.tls.nameServer.secretName: shorter than minLength",
+        ".spec.security.tls.broker.issuerRef.kind",
+        ".spec.security.tls.broker.clientAuth",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.contains(path)),
+            "{path}: {errors:?}"
+        );
+    }
+}
+
+#[test]
 fn schema_checker_rejects_unknown_fields_bad_enums_and_out_of_range_numbers() {
     let bad = cluster_with_broker(json!({"groups": 0, "brokerRole": "SLAVE", "colour": "red"}));
     let errors = support::schema::check(&schema(), &bad);
@@ -176,8 +301,28 @@ fn every_example_manifest_passes_schema_cel_and_operator_validation() {
     seen.sort();
     assert_eq!(
         seen,
-        ["minimal.yaml", "multi-group.yaml", "no-message-loss.yaml"]
+        [
+            "minimal.yaml",
+            "multi-group.yaml",
+            "no-message-loss.yaml",
+            "secure.yaml"
+        ]
     );
+}
+
+#[test]
+fn secure_example_turns_on_acl_and_enforcing_tls_on_both_roles_from_cert_manager() {
+    let text =
+        std::fs::read_to_string(root().join("deploy/examples/secure.yaml")).expect("example");
+    let cluster: RocketCluster = serde_yaml::from_str(&text).expect("parses");
+    let security = &cluster.spec.security;
+    let acl = security.acl_enabled().expect("ACL on");
+    assert!(acl.secret_name.is_some() && acl.inner_credentials_secret.is_some());
+    for role in [TlsRole::NameServer, TlsRole::Broker] {
+        let tls = security.tls_of(role).expect("TLS on");
+        assert_eq!(tls.mode, TlsMode::Enforcing, "{role:?}");
+        assert!(tls.issuer_ref.is_some(), "{role:?}");
+    }
 }
 
 #[test]

@@ -10,12 +10,18 @@
 //! brokerIP1 listenPort namesrvAddr storePathRootDir
 //! # with spec.metrics.enabled
 //! metricsExporterType metricsPromExporterPort
+//! # with spec.security (see security::broker_keys)
+//! aclEnable rocketmqHome tls.server.* useTLS tls.client.*
 //! # then spec.broker.config, sorted by key
 //! ```
+//!
+//! The security keys name files by where [`SecurityFiles`] says they are: the pods' mount points
+//! for [`render`] and [`render_at`], a local runner's own with [`render_with_files`].
 
 use std::fmt::Write as _;
 
 use super::names;
+use super::security::{self, SecurityFiles};
 use crate::validate::ValidatedCluster;
 
 /// Mount point of the broker data volume.
@@ -77,12 +83,31 @@ pub fn render(cluster: &ValidatedCluster, group: u32, ordinal: u32) -> String {
     )
 }
 
-/// `broker.conf` of pod `ordinal` of group `group` at `placement`.
+/// `broker.conf` of pod `ordinal` of group `group` at `placement`, with the security files at
+/// the pods' mount points.
 pub fn render_at(
     cluster: &ValidatedCluster,
     group: u32,
     ordinal: u32,
     placement: &Placement,
+) -> String {
+    render_with_files(
+        cluster,
+        group,
+        ordinal,
+        placement,
+        &SecurityFiles::in_cluster(),
+    )
+}
+
+/// `broker.conf` of pod `ordinal` of group `group` at `placement`, with the ACL and TLS files
+/// where `files` says.
+pub fn render_with_files(
+    cluster: &ValidatedCluster,
+    group: u32,
+    ordinal: u32,
+    placement: &Placement,
+    files: &SecurityFiles,
 ) -> String {
     let broker = &cluster.spec.broker;
     let mut owned: Vec<(&str, String)> = vec![
@@ -103,6 +128,7 @@ pub fn render_at(
             placement.metrics_port.to_string(),
         ));
     }
+    owned.extend(security::broker_keys(cluster, files));
     let mut out = format!(
         "# broker.conf of {}, rendered by rmq-operator; edit the RocketCluster instead.\n",
         names::broker_pod(cluster, group, ordinal)

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::ConfigMap;
 
 use super::labels::Component;
+use super::security::{self, SecurityFiles};
 use super::{broker_conf, metadata, names};
 use crate::validate::ValidatedCluster;
 
@@ -13,8 +14,8 @@ pub const NAMESRV_CONF_KEY: &str = "namesrv.properties";
 /// Key of the discovery ConfigMap holding the `namesrvAddr` list.
 pub const NAMESRV_ADDR_KEY: &str = "NAMESRV_ADDR";
 
-/// The name servers' `namesrv.properties`: the port, and the Prometheus exporter when
-/// `spec.metrics.enabled`.
+/// The name servers' `namesrv.properties`: the port, the Prometheus exporter when
+/// `spec.metrics.enabled`, and TLS when `spec.security.tls.nameServer` serves it.
 pub fn namesrv(cluster: &ValidatedCluster) -> ConfigMap {
     let mut conf = format!(
         "# namesrv.properties, rendered by rmq-operator; edit the RocketCluster instead.\nlistenPort={}\n",
@@ -25,6 +26,9 @@ pub fn namesrv(cluster: &ValidatedCluster) -> ConfigMap {
             "metricsExporterType=PROM\nmetricsPromExporterPort={}\n",
             broker_conf::metrics_port(cluster)
         ));
+    }
+    for (key, value) in security::namesrv_keys(cluster, &SecurityFiles::in_cluster()) {
+        conf.push_str(&format!("{key}={value}\n"));
     }
     ConfigMap {
         metadata: metadata(

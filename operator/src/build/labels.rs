@@ -24,6 +24,8 @@ pub enum Component {
     NameServer,
     /// Broker group `n`.
     BrokerGroup(u32),
+    /// Every broker group at once (the brokers' Certificate).
+    Brokers,
     /// Objects of the whole cluster (the discovery ConfigMap).
     Cluster,
 }
@@ -41,6 +43,9 @@ pub fn selector(cluster: &ValidatedCluster, component: Component) -> BTreeMap<St
         Component::BrokerGroup(group) => {
             labels.insert(COMPONENT.to_owned(), "broker".to_owned());
             labels.insert(BROKER_GROUP.to_owned(), group.to_string());
+        }
+        Component::Brokers => {
+            labels.insert(COMPONENT.to_owned(), "broker".to_owned());
         }
         Component::Cluster => {}
     }

@@ -5,8 +5,10 @@
 //! | [`names`] | object names, pod DNS names, the `namesrvAddr` list |
 //! | [`labels`] | common labels and selectors |
 //! | [`broker_conf`] | one broker pod's `broker.conf` (reused by `rmqctl up`) |
+//! | [`security`] | what `spec.security` adds: config keys, Secret volumes, the brokers' account |
 //! | [`service`] | headless Services |
 //! | [`config_map`] | name server, discovery and per-group broker ConfigMaps |
+//! | [`certificate`] | cert-manager Certificates of the roles whose TLS names an issuer |
 //! | [`pdb`] | PodDisruptionBudgets |
 //! | [`pod`] | what name server and broker pods share: security, probes, affinity |
 //! | [`statefulset`] | name server and broker-group StatefulSets |
@@ -16,12 +18,14 @@
 //! so server-side apply of them is idempotent.
 
 pub mod broker_conf;
+pub mod certificate;
 pub mod config_map;
 pub mod labels;
 pub mod names;
 pub mod pdb;
 pub mod pod;
 pub mod rollout;
+pub mod security;
 pub mod service;
 pub mod statefulset;
 
@@ -31,6 +35,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use kube::core::DynamicObject;
 
 use crate::crd::{GROUP, VERSION};
 use crate::validate::ValidatedCluster;
@@ -46,6 +51,8 @@ pub struct ClusterResources {
     pub services: Vec<Service>,
     /// ConfigMaps (name servers, discovery, then each group).
     pub config_maps: Vec<ConfigMap>,
+    /// cert-manager Certificates (name servers, then brokers; empty without `issuerRef`).
+    pub certificates: Vec<DynamicObject>,
     /// PodDisruptionBudgets (empty when disabled).
     pub pdbs: Vec<PodDisruptionBudget>,
     /// StatefulSets (name servers, then each group).
@@ -69,6 +76,8 @@ pub fn build(cluster: &ValidatedCluster) -> ClusterResources {
         .map(|g| (g, config_map::broker_group(cluster, g)))
         .collect();
     out.config_maps.extend(broker_configs.values().cloned());
+
+    out.certificates = certificate::build(cluster);
 
     if pdb_enabled {
         out.pdbs.push(pdb::namesrv(cluster));

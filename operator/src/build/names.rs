@@ -6,8 +6,10 @@
 //! <c>-broker-<g>               brokerName, headless Service, StatefulSet, PDB of group g
 //! <c>-broker-<g>-config        ConfigMap: one <c>-broker-<g>-<o>.properties per pod
 //! <c>-broker-<g>-<o>.<c>-broker-<g>.<ns>.svc.<domain>     brokerIP1 of pod o of group g
+//! <c>-namesrv-tls, <c>-broker-tls   cert-manager Certificates (and their Secrets), per role
 //! ```
 
+use crate::crd::TlsRole;
 use crate::validate::ValidatedCluster;
 
 /// Port name servers listen on.
@@ -82,4 +84,22 @@ pub fn namesrv_hosts(cluster: &ValidatedCluster) -> Vec<String> {
 /// The `namesrvAddr` value: [`namesrv_hosts`] joined by `;`.
 pub fn namesrv_addr(cluster: &ValidatedCluster) -> String {
     namesrv_hosts(cluster).join(";")
+}
+
+/// Name of the cert-manager `Certificate` of `role`, and of the Secret it writes.
+pub fn tls_certificate(cluster: &ValidatedCluster, role: TlsRole) -> String {
+    match role {
+        TlsRole::NameServer => format!("{}-tls", namesrv(cluster)),
+        TlsRole::Broker => format!("{}-broker-tls", cluster.name),
+    }
+}
+
+/// The headless Services whose pods carry `role`'s certificate.
+pub fn tls_services(cluster: &ValidatedCluster, role: TlsRole) -> Vec<String> {
+    match role {
+        TlsRole::NameServer => vec![namesrv(cluster)],
+        TlsRole::Broker => (0..cluster.groups())
+            .map(|g| broker_group(cluster, g))
+            .collect(),
+    }
 }

@@ -21,7 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use super::labels::{self, Component};
 use super::pod::{self, CONFIG_HASH_ANNOTATION, TEMPLATE_HASH_ANNOTATION};
-use super::{broker_conf, config_map, metadata, names};
+use super::{broker_conf, config_map, metadata, names, security};
 use crate::crd::StorageType;
 use crate::validate::ValidatedCluster;
 
@@ -34,6 +34,7 @@ const TMP_VOLUME: &str = "tmp";
 /// StatefulSet of the name servers, configured from `config` (their ConfigMap).
 pub fn namesrv(cluster: &ValidatedCluster, config: &ConfigMap) -> StatefulSet {
     let spec = &cluster.spec;
+    let secured = security::namesrv_pod(cluster);
     let container = Container {
         name: "namesrv".to_owned(),
         image: Some(spec.image.name_server.clone()),
@@ -51,13 +52,17 @@ pub fn namesrv(cluster: &ValidatedCluster, config: &ConfigMap) -> StatefulSet {
         liveness_probe: Some(pod::tcp_probe("namesrv", 10, 10)),
         resources: spec.name_server.resources.clone(),
         security_context: Some(pod::container_security_context()),
-        volume_mounts: Some(vec![config_mount(), tmp_mount()]),
+        volume_mounts: Some([vec![config_mount(), tmp_mount()], secured.mounts].concat()),
         ..Container::default()
     };
-    let volumes = vec![
-        config_volume(names::namesrv_config(cluster)),
-        empty_dir(TMP_VOLUME, None),
-    ];
+    let volumes = [
+        vec![
+            config_volume(names::namesrv_config(cluster)),
+            empty_dir(TMP_VOLUME, None),
+        ],
+        secured.volumes,
+    ]
+    .concat();
     let affinity = spec.name_server.affinity.clone().unwrap_or_else(|| {
         pod::spread_over_nodes(labels::selector(cluster, Component::NameServer))
     });
@@ -78,6 +83,18 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32, config: &ConfigMap) 
     let spec = &cluster.spec;
     let broker = &spec.broker;
     let component = Component::BrokerGroup(group);
+    let secured = security::broker_pod(cluster);
+    let pod_name = EnvVar {
+        name: "POD_NAME".to_owned(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: "metadata.name".to_owned(),
+                ..ObjectFieldSelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    };
     let container = Container {
         name: "broker".to_owned(),
         image: Some(spec.image.broker.clone()),
@@ -88,17 +105,7 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32, config: &ConfigMap) 
             "-c".to_owned(),
             format!("{CONFIG_DIR}/$(POD_NAME).properties"),
         ]),
-        env: Some(vec![EnvVar {
-            name: "POD_NAME".to_owned(),
-            value_from: Some(EnvVarSource {
-                field_ref: Some(ObjectFieldSelector {
-                    field_path: "metadata.name".to_owned(),
-                    ..ObjectFieldSelector::default()
-                }),
-                ..EnvVarSource::default()
-            }),
-            ..EnvVar::default()
-        }]),
+        env: Some([vec![pod_name], secured.env].concat()),
         ports: Some(with_metrics(
             cluster,
             vec![
@@ -110,21 +117,31 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32, config: &ConfigMap) 
         liveness_probe: Some(pod::tcp_probe("broker", 30, 10)),
         resources: broker.resources.clone(),
         security_context: Some(pod::container_security_context()),
-        volume_mounts: Some(vec![
-            config_mount(),
-            VolumeMount {
-                name: DATA_VOLUME.to_owned(),
-                mount_path: broker_conf::DATA_DIR.to_owned(),
-                ..VolumeMount::default()
-            },
-            tmp_mount(),
-        ]),
+        volume_mounts: Some(
+            [
+                vec![
+                    config_mount(),
+                    VolumeMount {
+                        name: DATA_VOLUME.to_owned(),
+                        mount_path: broker_conf::DATA_DIR.to_owned(),
+                        ..VolumeMount::default()
+                    },
+                    tmp_mount(),
+                ],
+                secured.mounts,
+            ]
+            .concat(),
+        ),
         ..Container::default()
     };
-    let mut volumes = vec![
-        config_volume(names::broker_config(cluster, group)),
-        empty_dir(TMP_VOLUME, None),
-    ];
+    let mut volumes = [
+        vec![
+            config_volume(names::broker_config(cluster, group)),
+            empty_dir(TMP_VOLUME, None),
+        ],
+        secured.volumes,
+    ]
+    .concat();
     let mut claims = Vec::new();
     let mut retention = None;
     match broker.storage.type_ {

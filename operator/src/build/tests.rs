@@ -41,6 +41,13 @@ pub(crate) fn to_yaml(resources: &ClusterResources) -> String {
     for c in &resources.config_maps {
         push("ConfigMap", "v1", serde_json::to_value(c).expect("json"));
     }
+    for c in &resources.certificates {
+        push(
+            "Certificate",
+            "cert-manager.io/v1",
+            serde_json::to_value(c).expect("json"),
+        );
+    }
     for p in &resources.pdbs {
         push(
             "PodDisruptionBudget",
@@ -93,6 +100,11 @@ fn multi_group_cluster_with_overrides_builds_the_golden_objects() {
 }
 
 #[test]
+fn cluster_with_acl_and_tls_builds_the_golden_objects() {
+    golden("secure");
+}
+
+#[test]
 fn objects_are_built_in_apply_order_with_one_of_each_per_group() {
     let r = build(&validated("spec: {broker: {groups: 2}}"));
     let names = |v: Vec<Option<String>>| v.into_iter().flatten().collect::<Vec<_>>();
@@ -131,13 +143,17 @@ fn objects_are_built_in_apply_order_with_one_of_each_per_group() {
 
 #[test]
 fn every_child_has_the_controller_owner_reference_and_common_labels() {
-    let c = validated("spec: {broker: {groups: 2, replicasPerGroup: 1}}");
+    let c = validated(
+        "spec: {broker: {groups: 2, replicasPerGroup: 1}, security: {tls: {nameServer: {issuerRef: {name: ca}}, broker: {issuerRef: {name: ca}}}}}",
+    );
     let r = build(&c);
+    assert_eq!(r.certificates.len(), 2);
     let metas = r
         .services
         .iter()
         .map(|o| &o.metadata)
         .chain(r.config_maps.iter().map(|o| &o.metadata))
+        .chain(r.certificates.iter().map(|o| &o.metadata))
         .chain(r.pdbs.iter().map(|o| &o.metadata))
         .chain(r.stateful_sets.iter().map(|o| &o.metadata));
     for meta in metas {

@@ -1,5 +1,5 @@
 //! The I/O of a reconcile: read live StatefulSets, server-side apply children in dependency
-//! order, delete the children of removed groups, write status.
+//! order, delete Certificates no longer wanted and the children of removed groups, write status.
 
 use std::fmt::Debug;
 
@@ -7,6 +7,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::core::DynamicObject;
 use kube::{Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -14,7 +15,7 @@ use serde_json::json;
 
 use super::Error;
 use crate::build::rollout::group_of;
-use crate::build::{ClusterResources, FIELD_MANAGER, labels, names};
+use crate::build::{ClusterResources, FIELD_MANAGER, certificate, labels, names};
 use crate::crd::{GROUP, RocketCluster, RocketClusterStatus, VERSION};
 use crate::validate::ValidatedCluster;
 
@@ -35,8 +36,9 @@ pub async fn live_stateful_sets(
     Ok(list.items)
 }
 
-/// Applies every child in order Services, ConfigMaps, PDBs, StatefulSets; returns the
-/// StatefulSets as the API server stored them (with status).
+/// Applies every child in order Services, ConfigMaps, Certificates, PDBs, StatefulSets (pods
+/// mount the Certificates' Secrets); returns the StatefulSets as the API server stored them
+/// (with status).
 pub async fn apply_all(
     client: &Client,
     namespace: &str,
@@ -47,6 +49,9 @@ pub async fn apply_all(
     }
     for c in &resources.config_maps {
         apply(client, namespace, c).await?;
+    }
+    for c in &resources.certificates {
+        apply_certificate(client, namespace, c).await?;
     }
     for p in &resources.pdbs {
         apply(client, namespace, p).await?;
@@ -79,6 +84,60 @@ where
         name,
         source,
     })
+}
+
+/// Server-side apply of a cert-manager Certificate, through the dynamic API (no cert-manager
+/// types in this crate). A 404 means the `cert-manager.io/v1` API is not served.
+async fn apply_certificate(
+    client: &Client,
+    namespace: &str,
+    certificate: &DynamicObject,
+) -> Result<(), Error> {
+    let name = certificate.metadata.name.clone().unwrap_or_default();
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &certificate::api_resource());
+    match api
+        .patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(certificate),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            Err(Error::CertManagerMissing { name })
+        }
+        Err(source) => Err(Error::ApplyChild {
+            kind: "Certificate".to_owned(),
+            name,
+            source,
+        }),
+    }
+}
+
+/// Deletes the Certificates named in `names` (see [`certificate::unused`]); ones already gone,
+/// or a cert-manager no longer installed, are fine.
+pub async fn delete_certificates(
+    client: &Client,
+    namespace: &str,
+    names: &[String],
+) -> Result<(), Error> {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &certificate::api_resource());
+    for name in names {
+        match api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(source) => {
+                return Err(Error::DeleteUnusedCertificate {
+                    name: name.clone(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Deletes the children of every group at or above `spec.broker.groups`, found through their

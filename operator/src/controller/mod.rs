@@ -10,6 +10,10 @@
 //! An invalid spec sets `Degraded` (reason `InvalidSpec`), publishes a Warning event once and
 //! waits for the next change of the object (`Action::await_change`): it never hot-loops. A paused
 //! cluster (`clusterOperation.reconciliationPaused`) only gets its status updated.
+//!
+//! cert-manager `Certificate`s are applied through the dynamic API and not watched (cert-manager
+//! may not be installed where nobody asks for TLS from an issuer); drift is corrected at the
+//! next resync.
 
 pub mod apply;
 pub mod events;
@@ -25,7 +29,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::{Client, Resource, ResourceExt};
 
-use crate::build::{self, rollout};
+use crate::build::{self, certificate, rollout};
 use crate::crd::{ConditionType, RocketCluster};
 use crate::metrics::Metrics;
 use crate::validate::{Environment, validate};
@@ -73,6 +77,24 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// The cert-manager `Certificate` API is not served, but `spec.security.tls` names an
+    /// issuer.
+    #[error(
+        "cannot apply Certificate {name}: the cert-manager.io/v1 API is not served (install cert-manager, or use spec.security.tls.*.secretName)"
+    )]
+    CertManagerMissing {
+        /// Name of the Certificate.
+        name: String,
+    },
+    /// Deleting a Certificate the spec no longer asks for failed.
+    #[error("failed to delete Certificate {name}, which spec.security.tls no longer asks for")]
+    DeleteUnusedCertificate {
+        /// Name of the Certificate.
+        name: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
     /// Deleting a child of a removed group failed.
     #[error("failed to delete {kind} {name} of a removed broker group")]
     DeleteRemovedChild {
@@ -103,6 +125,8 @@ impl Error {
             Self::ListStatefulSets { .. } => "ListStatefulSets",
             Self::ListPodDisruptionBudgets { .. } => "ListPodDisruptionBudgets",
             Self::ApplyChild { .. } => "ApplyChild",
+            Self::CertManagerMissing { .. } => "CertManagerMissing",
+            Self::DeleteUnusedCertificate { .. } => "DeleteUnusedCertificate",
             Self::DeleteRemovedChild { .. } => "DeleteRemovedChild",
             Self::PatchStatus { .. } => "PatchStatus",
         }
@@ -213,8 +237,12 @@ async fn reconcile_inner(
     // Build (pure), then gate rolling to one group at a time.
     let mut resources = build::build(&validated);
     let plan = rollout::gate(&mut resources, &live);
+    let unused_certificates = certificate::unused(&validated, &resources.certificates, &live);
 
-    // Apply, delete removed groups, report.
+    // Delete Certificates no longer asked for before the StatefulSets stop naming their
+    // Secrets (live pods keep the mounted files; a failure here retries with nothing changed),
+    // then apply, delete removed groups, report.
+    apply::delete_certificates(&ctx.client, namespace, &unused_certificates).await?;
     let applied = apply::apply_all(&ctx.client, namespace, &resources).await?;
     let removed = apply::delete_removed_groups(&ctx.client, &validated, &live).await?;
     if !validated.spec.broker.pod_disruption_budget.enabled {

@@ -3,14 +3,21 @@
 //! | module | what |
 //! |---|---|
 //! | [`spec`] | the user's desired state: images, name servers, broker groups, operations |
+//! | [`security`] | `spec.security`: ACL from a Secret, TLS per role from a Secret or cert-manager |
 //! | [`status`] | what the operator observed: conditions, ready replicas per group, NS address |
 //!
 //! The CRD YAML is generated from these types by the `crdgen` binary ([`crate::crdgen`]); the
 //! CEL rules (`x-kubernetes-validations`) that reject operator-owned `broker.conf` keys live on
-//! [`spec::BrokerSpec::config`].
+//! [`spec::BrokerSpec::config`]; the rules of `spec.security` live on [`security`]'s types.
 
+pub mod security;
 pub mod spec;
 pub mod status;
+
+pub use security::{
+    AclSpec, BrokerClientTls, ClientAuth, IssuerKind, IssuerRef, SecuritySpec, TlsMode, TlsRole,
+    TlsRoleSpec, TlsSpec, TrustSource,
+};
 
 pub use spec::{
     BrokerRole, BrokerSpec, ClusterOperation, FlushDiskType, ImageSpec, NameServerSpec,
@@ -64,4 +71,17 @@ pub const RESERVED_CONFIG_KEYS: &[(&str, &str)] = &[
         "set spec.metrics.enabled instead (the pods then declare the metrics port)",
     ),
     ("metricsPromExporterPort", "set spec.metrics.port instead"),
+    ("aclEnable", "set spec.security.acl.enabled instead"),
+    (
+        "rocketmqHome",
+        "the operator points it at the mounted spec.security.acl.secretName",
+    ),
+    (
+        "innerClientAuthenticationCredentials",
+        "put the account in a Secret and name it in spec.security.acl.innerCredentialsSecret",
+    ),
+    ("useTLS", "the operator derives it from spec.security.tls"),
 ];
+
+/// Prefix of the `broker.conf` TLS keys, all written by the operator from `spec.security.tls`.
+pub const RESERVED_CONFIG_PREFIX: (&str, &str) = ("tls.", "set spec.security.tls instead");

@@ -8,6 +8,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::security::SecuritySpec;
 use super::status::RocketClusterStatus;
 
 /// Image used for both roles unless the spec says otherwise.
@@ -84,6 +85,10 @@ pub struct RocketClusterSpec {
     /// Prometheus metrics of every name server and broker pod.
     #[serde(default)]
     pub metrics: MetricsSpec,
+    /// ACL and TLS. Changing them rolls the pods; renewed certificates and a changed ACL Secret
+    /// do not (the processes re-read those files).
+    #[serde(default)]
+    pub security: SecuritySpec,
     /// Operational switches.
     #[serde(default)]
     pub cluster_operation: ClusterOperation,
@@ -212,6 +217,11 @@ pub struct BrokerSpec {
         validation = Rule::new("!('storePathRootDir' in self)").message("remove storePathRootDir from spec.broker.config: the operator keeps the store on the data volume"),
         validation = Rule::new("!('metricsExporterType' in self)").message("remove metricsExporterType from spec.broker.config: set spec.metrics.enabled instead (the pods then declare the metrics port)"),
         validation = Rule::new("!('metricsPromExporterPort' in self)").message("remove metricsPromExporterPort from spec.broker.config: set spec.metrics.port instead"),
+        validation = Rule::new("!('aclEnable' in self)").message("remove aclEnable from spec.broker.config: set spec.security.acl.enabled instead"),
+        validation = Rule::new("!('rocketmqHome' in self)").message("remove rocketmqHome from spec.broker.config: the operator points it at the mounted spec.security.acl.secretName"),
+        validation = Rule::new("!('innerClientAuthenticationCredentials' in self)").message("remove innerClientAuthenticationCredentials from spec.broker.config: put the account in a Secret and name it in spec.security.acl.innerCredentialsSecret"),
+        validation = Rule::new("!('useTLS' in self)").message("remove useTLS from spec.broker.config: the operator derives it from spec.security.tls"),
+        validation = Rule::new("self.all(k, !k.startsWith('tls.'))").message("remove the tls.* keys from spec.broker.config: set spec.security.tls instead"),
     )]
     pub config: BTreeMap<String, String>,
     /// CPU and memory of each broker container.

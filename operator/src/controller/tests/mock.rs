@@ -149,6 +149,14 @@ pub(super) fn apply_calls(
             Reply::Echo,
         ));
     }
+    for c in &r.certificates {
+        calls.push(apply_call(
+            &format!("/apis/cert-manager.io/v1{NS}/certificates"),
+            &name(&c.metadata),
+            json!(c),
+            Reply::Echo,
+        ));
+    }
     for p in &r.pdbs {
         calls.push(apply_call(
             &format!("/apis/policy/v1{NS}/poddisruptionbudgets"),
