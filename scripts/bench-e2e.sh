@@ -8,7 +8,7 @@
 #
 # Usage: scripts/bench-e2e.sh [--runs N] [--duration 20s] [--warmup 3s] [--cases "a b"]
 #                             [--half-rate 20000] [--bin-dir target/release] [--out DIR]
-#                             [--no-build] [--recycle-memory GIB] [--metrics] [--acl]
+#                             [--no-build] [--recycle-memory GIB] [--metrics] [--acl] [--tls]
 # Cases:
 #   sync-async   128 B, 64 sync senders, ASYNC_FLUSH     (Apache 4.9.4: 46,000 msg/s)
 #   sync-sync    128 B, 64 sync senders, SYNC_FLUSH      (Apache 4.9.4: 32,000 msg/s)
@@ -27,6 +27,9 @@
 # every 5 s during the run (a broker without the key logs it as unknown and runs as before).
 # --acl: the broker checks every request (aclEnable=true, an account with topic and group
 # permissions listed, so each request's resources are checked) and rmq-bench signs them all.
+# --tls: name server and broker enforce TLS on their ports (certificates from
+# scripts/make-test-certs.sh), the broker registers over TLS, and rmq-bench (and the consumer)
+# connect over TLS checking the servers' certificates.
 # Writes DIR/<case>-<run>.json (the bench document plus broker CPU and RSS) and prints a
 # markdown table of medians and ranges (and the SYNC/ASYNC ratio per round).
 set -euo pipefail
@@ -45,7 +48,8 @@ build=1
 recycle_gib=0
 metrics=0
 acl=0
-acl_args=""
+tls=0
+client_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -58,7 +62,8 @@ while [ $# -gt 0 ]; do
     --no-build) build=0; shift ;;
     --recycle-memory) recycle_gib=$2; shift 2 ;;
     --metrics) metrics=1; shift ;;
-    --acl) acl=1; acl_args="--access-key bench001 --secret-key bench-secret-key"; shift ;;
+    --acl) acl=1; client_args="$client_args --access-key bench001 --secret-key bench-secret-key"; shift ;;
+    --tls) tls=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -73,6 +78,17 @@ done
 
 work=$(mktemp -d /tmp/rmq-bench-e2e.XXXXXX)
 out=${out:-$work/results}
+tls_conf=""
+if [ "$tls" = 1 ]; then
+  "$repo/scripts/make-test-certs.sh" "$work/pki"
+  tls_conf="tls.server.mode=enforcing
+tls.server.certPath=$work/pki/server.pem
+tls.server.keyPath=$work/pki/server.key
+tls.enable=true
+tls.client.authServer=true
+tls.client.trustCertPath=$work/pki/ca.pem"
+  client_args="$client_args --tls-ca $work/pki/ca.pem"
+fi
 mkdir -p "$out"
 ns_pid=""
 broker_pid=""
@@ -116,8 +132,8 @@ start_servers() { # dir flushDiskType
   # machine is shared): a server that dies at start is retried on fresh ports.
   for attempt in 1 2 3 4 5; do
     ns_port=$(free_port)
-    printf 'listenPort=%s\nbindAddress=127.0.0.1\nkvConfigPath=%s/kv.json\n' \
-      "$ns_port" "$dir" > "$dir/namesrv.properties"
+    printf 'listenPort=%s\nbindAddress=127.0.0.1\nkvConfigPath=%s/kv.json\n%s\n' \
+      "$ns_port" "$dir" "$tls_conf" > "$dir/namesrv.properties"
     RUST_LOG=info NO_COLOR=1 "$bin_dir/rmq-namesrv" -c "$dir/namesrv.properties" 2> "$dir/namesrv.log" &
     ns_pid=$!
     wait_up "$ns_pid" "$dir/namesrv.log" "listening on" && break
@@ -132,7 +148,7 @@ start_servers() { # dir flushDiskType
       "brokerClusterName=DefaultCluster" "brokerName=broker-a" "brokerId=0" \
       "namesrvAddr=127.0.0.1:$ns_port" "brokerIP1=127.0.0.1" "listenPort=$broker_port" \
       "haListenPort=$(free_port)" "bindAddress=127.0.0.1" "storePathRootDir=$dir/store" \
-      "flushDiskType=$flush" "brokerRole=ASYNC_MASTER" > "$dir/broker.conf"
+      "flushDiskType=$flush" "brokerRole=ASYNC_MASTER" "$tls_conf" > "$dir/broker.conf"
     if [ "$acl" = 1 ]; then
       mkdir -p "$dir/home/conf"
       printf '%s\n' "accounts:" "  - accessKey: bench001" "    secretKey: bench-secret-key" \
@@ -185,11 +201,11 @@ for run in $(seq 1 "$runs"); do
     ns="127.0.0.1:$ns_port"
     # shellcheck disable=SC2046 # the case's flags are words
     "$bin_dir/rmq-bench" produce -n "$ns" -t BenchTopic --create-topic --size 128 \
-      $(case_args "$case") $acl_args --duration "$warmup" --json > /dev/null 2> "$dir/warmup.log"
+      $(case_args "$case") $client_args --duration "$warmup" --json > /dev/null 2> "$dir/warmup.log"
     consumer_pid=""
     if [[ $case == e2e-* ]]; then
       /usr/bin/time -f '%U %S' -o "$dir/consume.time" \
-        "$bin_dir/rmq-bench" consume -n "$ns" -t BenchTopic -g bench-e2e $acl_args \
+        "$bin_dir/rmq-bench" consume -n "$ns" -t BenchTopic -g bench-e2e $client_args \
         --duration "$(( ${duration%s} + 4 ))s" --json > "$dir/consume.json" 2> "$dir/consume.log" &
       consumer_pid=$!
       sleep 1 # its routes resolved and its first pulls parked on the broker
@@ -205,7 +221,7 @@ for run in $(seq 1 "$runs"); do
     # shellcheck disable=SC2046
     /usr/bin/time -f '%U %S' -o "$dir/bench.time" \
       "$bin_dir/rmq-bench" produce -n "$ns" -t BenchTopic --size 128 \
-      $(case_args "$case") $acl_args --duration "$duration" --json > "$dir/bench.json" 2> "$dir/progress.log"
+      $(case_args "$case") $client_args --duration "$duration" --json > "$dir/bench.json" 2> "$dir/progress.log"
     ticks=$(( $(cpu_ticks "$broker_pid") - ticks_before ))
     read -r busy_after total_after <<< "$(machine_ticks)"
     if [ -n "$scraper_pid" ]; then kill "$scraper_pid" 2>/dev/null || true; wait "$scraper_pid" 2>/dev/null || true; fi
