@@ -40,6 +40,28 @@ impl Cluster {
     /// Like [`Cluster::start`], with the broker's store a copy of `seed` (a store directory
     /// another broker wrote) when given.
     pub fn start_on_store(extra: &str, seed: Option<&Path>) -> Cluster {
+        Cluster::start_with("", extra, seed)
+    }
+
+    /// Like [`Cluster::start_on_store`], with `namesrv_extra` lines in `namesrv.properties`
+    /// too.
+    pub fn start_with(namesrv_extra: &str, extra: &str, seed: Option<&Path>) -> Cluster {
+        Cluster::start_full(
+            namesrv_extra,
+            extra,
+            seed,
+            rmq_remoting::ClientConfig::default(),
+        )
+    }
+
+    /// Like [`Cluster::start_with`], with the test's own requests ([`Cluster::request`]) made
+    /// as `remoting` says (TLS, an ACL account).
+    pub fn start_full(
+        namesrv_extra: &str,
+        extra: &str,
+        seed: Option<&Path>,
+        remoting: rmq_remoting::ClientConfig,
+    ) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         if let Some(seed) = seed {
             let status = Command::new("cp")
@@ -55,7 +77,7 @@ impl Cluster {
         std::fs::write(
             &ns_conf,
             format!(
-                "listenPort={ns_port}\nbindAddress=127.0.0.1\nkvConfigPath={}\n",
+                "listenPort={ns_port}\nbindAddress=127.0.0.1\nkvConfigPath={}\n{namesrv_extra}\n",
                 dir.path().join("kv.json").display()
             ),
         )
@@ -95,7 +117,7 @@ impl Cluster {
                 .enable_all()
                 .build()
                 .unwrap(),
-            remoting: rmq_remoting::Client::default(),
+            remoting: rmq_remoting::Client::new(remoting),
         };
         cluster.start_broker();
         cluster

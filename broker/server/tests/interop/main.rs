@@ -9,6 +9,7 @@ mod faults;
 mod harness;
 #[path = "../support/mod.rs"]
 mod support;
+mod tls;
 mod tools;
 
 use std::collections::{BTreeMap, BTreeSet};
