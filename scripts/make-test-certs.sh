@@ -5,6 +5,7 @@
 #   client.pem / client.key     signed by it, a client certificate for mutual TLS
 #   other-ca.pem                another CA, which signed nothing here
 #   other-server.pem / .key     signed by the other CA (a server the test CA does not vouch for)
+#   other-client.pem / .key     signed by the other CA, a client certificate the test CA does not vouch for
 #   expired.pem / expired.key   signed by the test CA, already expired
 # Usage: scripts/make-test-certs.sh OUT_DIR [extra SAN entries, e.g. DNS:broker-0.example]
 set -euo pipefail
@@ -34,5 +35,6 @@ ca other-ca
 leaf server ca 30 serverAuth
 leaf client ca 30 clientAuth
 leaf other-server other-ca 30 serverAuth
+leaf other-client other-ca 30 clientAuth
 leaf expired ca -1 serverAuth
 rm -f ./*.srl

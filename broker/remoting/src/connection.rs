@@ -51,7 +51,13 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                     self.buf.reserve(missing.max(READ_CHUNK));
                 }
             }
-            let read = self.inner.read_buf(&mut self.buf).await?;
+            let read = match self.inner.read_buf(&mut self.buf).await {
+                Ok(read) => read,
+                // A TLS peer that closes without close_notify: frames carry their length, so a
+                // close between frames truncates nothing, and one mid-frame is caught below.
+                Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+                Err(error) => return Err(error.into()),
+            };
             if read == 0 {
                 if self.buf.is_empty() {
                     return Ok(None);

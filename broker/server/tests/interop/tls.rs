@@ -177,3 +177,44 @@ fn an_enforcing_broker_refuses_plain_clients_and_logs_why() {
         "the broker says why it closed the connection"
     );
 }
+
+#[test]
+fn a_broker_requiring_client_certificates_refuses_a_missing_or_foreign_one_with_a_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = certs(dir.path());
+    let broker_tls = format!(
+        "{}tls.server.need.client.auth=require\n",
+        tls_lines(&pki, "enforcing")
+    );
+    let cluster = Cluster::start_with(&tls_lines(&pki, "permissive"), &broker_tls, None);
+    let path = |name: &str| pki.join(name).to_str().unwrap().to_owned();
+    let ca = path("ca.pem");
+    let with = |cert: &str, key: &str| {
+        python_request(
+            &cluster.broker_addr,
+            &["--ca", &ca, "--cert", &path(cert), "--key", &path(key)],
+        )
+    };
+    assert_eq!(with("client.pem", "client.key")["code"], 0);
+    let foreign = with("other-client.pem", "other-client.key");
+    assert!(foreign.get("error").is_some(), "{foreign}");
+    let without = python_request(&cluster.broker_addr, &["--ca", &ca]);
+    assert!(without.get("error").is_some(), "{without}");
+    let log = cluster.broker_log();
+    assert!(
+        log.contains("connection refused on a TLS port") && log.contains("UnknownIssuer"),
+        "the broker logs the foreign certificate: {}",
+        log.lines()
+            .filter(|l| l.contains("TLS"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        log.contains("peer sent no certificates"),
+        "the broker logs the missing certificate"
+    );
+    assert!(
+        !log.contains("bad frame"),
+        "a TLS client closing without close_notify is an ordinary close"
+    );
+}
