@@ -53,6 +53,11 @@ impl Cluster {
     /// A cluster whose broker.conf has `extra` lines too; with `metrics`, the broker serves
     /// Prometheus metrics on the port returned.
     fn start_with(extra: &str) -> (Cluster, u16) {
+        Cluster::start_full("", extra)
+    }
+
+    /// [`Cluster::start_with`] with `ns_extra` lines in namesrv.properties too.
+    fn start_full(ns_extra: &str, extra: &str) -> (Cluster, u16) {
         let dir = tempfile::tempdir().unwrap();
         let (ns_port, namesrv_metrics) = (free_port(), free_port());
         let ns_conf = dir.path().join("namesrv.properties");
@@ -60,7 +65,7 @@ impl Cluster {
             &ns_conf,
             format!(
                 "listenPort={ns_port}\nbindAddress=127.0.0.1\nkvConfigPath={}\n\
-                 metricsExporterType=PROM\nmetricsPromExporterPort={namesrv_metrics}\n",
+                 metricsExporterType=PROM\nmetricsPromExporterPort={namesrv_metrics}\n{ns_extra}\n",
                 dir.path().join("kv.json").display()
             ),
         )
@@ -518,4 +523,65 @@ fn with_acl_on_the_load_generator_sends_and_consumes_only_with_an_account() {
         stdout.contains("\"SYSTEM_ERROR\": 10") && stderr.contains("no message was acknowledged"),
         "stdout:\n{stdout}\nstderr:\n{stderr}"
     );
+}
+
+#[test]
+fn over_tls_the_load_generator_sends_and_consumes_in_each_mode_and_plain_only_where_permitted() {
+    let pki_dir = tempfile::tempdir().unwrap();
+    let pki = pki_dir.path().join("pki");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-test-certs.sh");
+    assert!(
+        Command::new("bash")
+            .arg(script)
+            .arg(&pki)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let ca = pki.join("ca.pem");
+    for mode in ["permissive", "enforcing"] {
+        let tls = format!(
+            "tls.server.mode={mode}\ntls.server.certPath={}\ntls.server.keyPath={}\ntls.enable=true\n",
+            pki.join("server.pem").display(),
+            pki.join("server.key").display()
+        );
+        let (cluster, _) = Cluster::start_full(&tls, &tls);
+        let over_tls = format!("--tls-ca {}", ca.display());
+        let produced = cluster.bench(&format!(
+            "produce -t Sealed --create-topic --count 200 --size 64 --queues 2 {over_tls}"
+        ));
+        assert_eq!(
+            summary_count(&produced, "messages"),
+            200,
+            "{mode}: {produced}"
+        );
+        let consumed = cluster.bench(&format!(
+            "consume -t Sealed -g sealed --from first --duration 30s --count 200 {over_tls}"
+        ));
+        assert_eq!(
+            summary_count(&consumed, "messages"),
+            200,
+            "{mode}: {consumed}"
+        );
+
+        let (status, stdout, stderr) = run_bench(&[
+            "produce",
+            "-t",
+            "Sealed",
+            "--count",
+            "10",
+            "-n",
+            &cluster.namesrv,
+            "--json",
+        ]);
+        if mode == "permissive" {
+            assert_eq!(
+                status,
+                Some(0),
+                "plain beside TLS\nstdout:\n{stdout}\nstderr:\n{stderr}"
+            );
+        } else {
+            assert_ne!(status, Some(0), "plain refused\nstdout:\n{stdout}");
+        }
+    }
 }

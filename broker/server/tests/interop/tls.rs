@@ -148,6 +148,24 @@ fn an_enforcing_broker_refuses_plain_clients_and_logs_why() {
         &tls_lines(&pki, "enforcing"),
         None,
     );
+    let ca = pki.join("ca.pem");
+    let listed = cluster.rmqctl(&[
+        "--tls-ca",
+        ca.to_str().unwrap(),
+        "brokerStatus",
+        "-b",
+        &cluster.broker_addr,
+    ]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let plain_tool = cluster.rmqctl(&["brokerStatus", "-b", &cluster.broker_addr]);
+    assert!(
+        !plain_tool.status.success(),
+        "rmqctl without TLS is refused"
+    );
     let plain = python_request(&cluster.broker_addr, &["--plain"]);
     // Closed with the request unread: the peer sees a close or a reset, never an answer.
     let error = plain["error"].as_str().unwrap();
