@@ -1,19 +1,24 @@
-//! The ACL rules in force: `plain_acl.yml` read at start, and again when it changes (the
-//! broker polls it; a changed size, modification time or content is a change). A file that
-//! cannot be read or parsed leaves the last good rules in force; the reason is returned for the
-//! log. At start there are no last good rules: a missing or bad file stops the start.
+//! The ACL rules in force: the rules files read at start, and again when they change (the
+//! broker polls them; a file added or removed, or a changed size, modification time or content
+//! is a change). A file that cannot be read or parsed leaves the last good rules in force; the
+//! reason is returned for the log. At start there are no last good rules: no file, or a bad
+//! one, stops the start.
 //!
-//! The file is where Apache looks for it: `{rocketmqHome}/conf/plain_acl.yml`, `rocketmqHome`
-//! from `broker.conf` or else the `ROCKETMQ_HOME` environment variable.
+//! The files are where Apache looks for them ([`super::files`]): `{rocketmqHome}/conf/acl/**`
+//! and `{rocketmqHome}/conf/plain_acl.yml`, `rocketmqHome` from `broker.conf` or else the
+//! `ROCKETMQ_HOME` environment variable.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
+use tracing::warn;
+
 use rmq_protocol::command::acl_config::{AclConfigBody, AclDataVersion};
 
 use super::config::{AclConfig, AclConfigError};
 use super::edit::{self, EditError};
+use super::files::{merge, rules_files};
 
 /// Where `plain_acl.yml` is, under the RocketMQ home.
 pub fn acl_file(rocketmq_home: &Path) -> PathBuf {
@@ -65,6 +70,8 @@ pub enum AclEditError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("written, but the rules files do not load together: {0}")]
+    Reload(AclLoadError),
 }
 
 /// What a reload check did.
@@ -76,45 +83,72 @@ pub enum Reload {
     Refused(AclLoadError),
 }
 
-/// Size, modification time and content of the file as last read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A file's path with its size and modification time (`None`: gone).
+type Stamp = (PathBuf, Option<(u64, Option<SystemTime>)>);
+
+/// What was last seen of the files: their size and time (to notice a change without reading),
+/// and the content last read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 struct Seen {
-    len: u64,
-    modified: Option<SystemTime>,
-    text: String,
+    stamps: Vec<Stamp>,
+    texts: Vec<(PathBuf, String)>,
+}
+
+fn stamps(files: &[PathBuf]) -> Vec<Stamp> {
+    files
+        .iter()
+        .map(|f| {
+            let meta = std::fs::metadata(f).ok();
+            (f.clone(), meta.map(|m| (m.len(), m.modified().ok())))
+        })
+        .collect()
 }
 
 /// The rules of one broker.
 #[derive(Debug)]
 pub struct AclRules {
+    /// `{home}/conf/plain_acl.yml`: where new accounts go.
     path: PathBuf,
     current: RwLock<Arc<AclConfig>>,
     seen: Mutex<Seen>,
 }
 
-fn read(path: &Path) -> Result<(Seen, AclConfig), AclLoadError> {
-    let read_error = |source| AclLoadError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(read_error)?;
-    let text = std::fs::read_to_string(path).map_err(read_error)?;
-    let config = AclConfig::parse(&text).map_err(|source| AclLoadError::Parse {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let seen = Seen {
-        len: meta.len(),
-        modified: meta.modified().ok(),
-        text,
-    };
-    Ok((seen, config))
+/// Reads and parses every rules file; their texts and the merged rules.
+fn read_all(default_file: &Path) -> Result<(Seen, AclConfig), AclLoadError> {
+    let files = rules_files(default_file);
+    if files.is_empty() {
+        return Err(AclLoadError::Read {
+            path: default_file.to_path_buf(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
+    }
+    let stamps = stamps(&files);
+    let mut texts = Vec::new();
+    let mut configs = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).map_err(|source| AclLoadError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let config = AclConfig::parse(&text).map_err(|source| AclLoadError::Parse {
+            path: path.clone(),
+            source,
+        })?;
+        texts.push((path, text));
+        configs.push(config);
+    }
+    let (config, ignored) = merge(configs);
+    for key in ignored {
+        warn!(access_key = %key, "ACL account named again in a later file is ignored; the first file's account is in force");
+    }
+    Ok((Seen { stamps, texts }, config))
 }
 
 impl AclRules {
-    /// Reads `path`; a missing or bad file is an error.
+    /// Reads the rules files of the default file `path` (`{home}/conf/plain_acl.yml`); no
+    /// file, or a bad one, is an error.
     pub fn load(path: PathBuf) -> Result<AclRules, AclLoadError> {
-        let (seen, config) = read(&path)?;
+        let (seen, config) = read_all(&path)?;
         Ok(AclRules {
             path,
             current: RwLock::new(Arc::new(config)),
@@ -122,9 +156,30 @@ impl AclRules {
         })
     }
 
-    /// The file the rules come from.
+    /// The default file (`{home}/conf/plain_acl.yml`).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The files the rules in force come from, in reading order.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.texts.iter().map(|(path, _)| path.clone()).collect()
+    }
+
+    /// The file holding the account of `access_key` (the first that names it).
+    pub fn file_of(&self, access_key: &str) -> Option<PathBuf> {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.texts
+            .iter()
+            .find(|(_, text)| {
+                super::config::listing(text).is_ok_and(|l| {
+                    l.plain_access_configs
+                        .iter()
+                        .any(|a| a.access_key == access_key)
+                })
+            })
+            .map(|(path, _)| path.clone())
     }
 
     /// The rules in force.
@@ -141,20 +196,23 @@ impl AclRules {
         f(&self.current.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Changes the file with `change` (ACL admin codes) and puts the result in force: the file
-    /// is read afresh, changed, its `dataVersion` bumped to `now_ms`, the result parsed (an
-    /// invalid one is refused and nothing is written) and written durably.
+    /// Changes the rules file `file` with `change` (ACL admin codes) and puts the result in
+    /// force: the file is read afresh (a missing one is empty), changed, its `dataVersion`
+    /// bumped to `now_ms`, the result parsed (an invalid one is refused and nothing is written)
+    /// and written durably; then every file is read again.
     pub fn edit<T>(
         &self,
         now_ms: i64,
+        file: &Path,
         change: impl FnOnce(&mut serde_yaml::Value) -> Result<T, EditError>,
     ) -> Result<T, AclEditError> {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let path = &self.path;
-        let text = std::fs::read_to_string(path).map_err(|source| AclEditError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let path = file.to_path_buf();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => return Err(AclEditError::Read { path, source }),
+        };
         let mut doc: serde_yaml::Value = if text.trim().is_empty() {
             serde_yaml::Value::Null
         } else {
@@ -169,65 +227,76 @@ impl AclRules {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        let config = AclConfig::parse(&next)?;
-        crate::durable_file::replace(path, next.as_bytes()).map_err(|source| {
+        AclConfig::parse(&next)?;
+        crate::durable_file::replace(&path, next.as_bytes()).map_err(|source| {
             AclEditError::Write {
                 path: path.clone(),
                 source,
             }
         })?;
-        let meta = std::fs::metadata(path).ok();
-        *seen = Seen {
-            len: meta.as_ref().map_or(0, |m| m.len()),
-            modified: meta.and_then(|m| m.modified().ok()),
-            text: next,
-        };
+        // The other files are as they were read, or changed by hand meanwhile: either way the
+        // rules in force become what is on disk now.
+        let (now, config) = read_all(&self.path).map_err(AclEditError::Reload)?;
+        *seen = now;
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
         Ok(changed)
     }
 
-    /// The rules file as last read, listed (GET_BROKER_CLUSTER_ACL_CONFIG).
+    /// Every file as last read, listed as one (GET_BROKER_CLUSTER_ACL_CONFIG): white lists
+    /// added up, an account from the first file that names it.
     pub fn listing(&self) -> Result<AclConfigBody, AclConfigError> {
         let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        super::config::listing(&seen.text)
+        let mut all = AclConfigBody::default();
+        for (_, text) in &seen.texts {
+            let listed = super::config::listing(text)?;
+            all.global_white_addrs.extend(listed.global_white_addrs);
+            for account in listed.plain_access_configs {
+                if !all
+                    .plain_access_configs
+                    .iter()
+                    .any(|a| a.access_key == account.access_key)
+                {
+                    all.plain_access_configs.push(account);
+                }
+            }
+        }
+        Ok(all)
     }
 
-    /// The file's `dataVersion` as last read.
-    pub fn data_version(&self) -> AclDataVersion {
+    /// Each file's `dataVersion` as last read.
+    pub fn data_versions(&self) -> Vec<(PathBuf, AclDataVersion)> {
         let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        serde_yaml::from_str(&seen.text)
-            .map(|doc: serde_yaml::Value| edit::data_version(&doc))
-            .unwrap_or_default()
+        seen.texts
+            .iter()
+            .map(|(path, text)| {
+                let version = serde_yaml::from_str(text)
+                    .map(|doc: serde_yaml::Value| edit::data_version(&doc))
+                    .unwrap_or_default();
+                (path.clone(), version)
+            })
+            .collect()
     }
 
-    /// Reads the file again if it changed.
+    /// Reads the files again if any was added, removed or changed.
     pub fn reload_if_changed(&self) -> Reload {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let meta = std::fs::metadata(&self.path).ok();
-        let same_stamp = meta
-            .as_ref()
-            .is_some_and(|m| m.len() == seen.len && m.modified().ok() == seen.modified);
-        if same_stamp {
+        let now = stamps(&rules_files(&self.path));
+        if now == seen.stamps {
             return Reload::Unchanged;
         }
-        match read(&self.path) {
-            Ok((now, _)) if now.text == seen.text => {
-                *seen = now;
+        // Remembered before reading, so one bad version is reported once, not every poll.
+        seen.stamps = now;
+        match read_all(&self.path) {
+            Ok((read, _)) if read.texts == seen.texts => {
+                *seen = read;
                 Reload::Unchanged
             }
-            Ok((now, config)) => {
-                *seen = now;
+            Ok((read, config)) => {
+                *seen = read;
                 *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
                 Reload::Reloaded
             }
-            Err(error) => {
-                // Remember the stamp, so one bad version is reported once, not every poll.
-                if let Some(m) = meta {
-                    seen.len = m.len();
-                    seen.modified = m.modified().ok();
-                }
-                Reload::Refused(error)
-            }
+            Err(error) => Reload::Refused(error),
         }
     }
 }
@@ -309,5 +378,59 @@ mod tests {
             AclRules::load(path),
             Err(AclLoadError::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn files_under_conf_acl_add_accounts_edits_go_to_their_own_file_and_new_files_are_noticed() {
+        let home = tempfile::tempdir().unwrap();
+        let conf = home.path().join("conf");
+        std::fs::create_dir_all(conf.join("acl")).unwrap();
+        let default = conf.join("plain_acl.yml");
+        std::fs::write(&default, ONE).unwrap();
+        let team = conf.join("acl/team.yml");
+        std::fs::write(
+            &team,
+            "globalWhiteRemoteAddresses: [10.1.0.*]\naccounts:\n  - {accessKey: teamuser1, secretKey: team-secret}\n",
+        )
+        .unwrap();
+        let rules = AclRules::load(default.clone()).unwrap();
+        assert_eq!(rules.files(), [team.clone(), default.clone()]);
+        assert_eq!(rules.current().accounts.len(), 2);
+        assert_eq!(rules.file_of("teamuser1"), Some(team.clone()));
+        assert_eq!(rules.file_of("RocketMQ"), Some(default.clone()));
+
+        let change = crate::acl::edit::AccountChange {
+            access_key: "teamuser1".into(),
+            admin: true,
+            ..Default::default()
+        };
+        rules
+            .edit(5, &team, |doc| crate::acl::edit::upsert(doc, &change))
+            .unwrap();
+        assert!(rules.current().accounts["teamuser1"].admin);
+        assert!(
+            std::fs::read_to_string(&team)
+                .unwrap()
+                .contains("admin: true")
+        );
+        assert!(
+            !std::fs::read_to_string(&default)
+                .unwrap()
+                .contains("teamuser1")
+        );
+        let versions = rules.data_versions();
+        assert_eq!(versions[0].1.counter, 1, "{versions:?}");
+        assert_eq!(versions[1].1.counter, 0, "{versions:?}");
+
+        std::fs::write(
+            conf.join("acl/late.yaml"),
+            "accounts:\n  - {accessKey: lateuser1, secretKey: late-secret}\n",
+        )
+        .unwrap();
+        assert!(matches!(rules.reload_if_changed(), Reload::Reloaded));
+        assert!(rules.current().accounts.contains_key("lateuser1"));
+        let listed = rules.listing().unwrap();
+        assert_eq!(listed.global_white_addrs, ["10.1.0.*"]);
+        assert_eq!(listed.plain_access_configs.len(), 3);
     }
 }

@@ -40,7 +40,13 @@ pub fn update_account(broker: &Broker, request: &RemotingCommand) -> RemotingCom
         Err(error) => return bad_header(request, &error),
     };
     let change = AccountChange::from_header(&header);
-    match rules.edit(broker.clock.now_ms(), |doc| edit::upsert(doc, &change)) {
+    // An account is changed in its own file; a new one goes to plain_acl.yml (Apache's rule).
+    let file = rules
+        .file_of(&change.access_key)
+        .unwrap_or_else(|| rules.path().to_path_buf());
+    match rules.edit(broker.clock.now_ms(), &file, |doc| {
+        edit::upsert(doc, &change)
+    }) {
         Ok(done) => {
             info!(access_key = %change.access_key, ?done, admin = change.admin, "ACL account written");
             RemotingCommand::response_to(request, ResponseCode::Success)
@@ -63,7 +69,11 @@ pub fn delete_account(broker: &Broker, request: &RemotingCommand) -> RemotingCom
         Err(error) => return bad_header(request, &error),
     };
     let key = header.access_key.trim();
-    match rules.edit(broker.clock.now_ms(), |doc| edit::delete(doc, key)) {
+    let Some(file) = rules.file_of(key) else {
+        let unknown = edit::EditError::NoSuchAccount(key.to_owned());
+        return failed(request, code, unknown.to_string());
+    };
+    match rules.edit(broker.clock.now_ms(), &file, |doc| edit::delete(doc, key)) {
         Ok(()) => {
             info!(access_key = %key, "ACL account deleted");
             RemotingCommand::response_to(request, ResponseCode::Success)
@@ -72,8 +82,8 @@ pub fn delete_account(broker: &Broker, request: &RemotingCommand) -> RemotingCom
     }
 }
 
-/// UPDATE_GLOBAL_WHITE_ADDRS_CONFIG (53): only for the broker's own file (`aclFileFullPath`
-/// absent, empty or naming it).
+/// UPDATE_GLOBAL_WHITE_ADDRS_CONFIG (53): in the rules file `aclFileFullPath` names (one of
+/// the broker's), or plain_acl.yml.
 pub fn update_global_white(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
     let code = UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED;
     let Some(rules) = broker.acl.as_deref() else {
@@ -83,21 +93,25 @@ pub fn update_global_white(broker: &Broker, request: &RemotingCommand) -> Remoti
         Ok(header) => header,
         Err(error) => return bad_header(request, &error),
     };
-    if let Some(path) = header
+    let file = match header
         .acl_file_full_path
         .as_deref()
         .filter(|p| !p.is_empty())
-        && std::path::Path::new(path) != rules.path()
     {
-        return failed(
-            request,
-            code,
-            format!(
-                "aclFileFullPath {path} is not this broker's ACL file ({})",
-                rules.path().display()
-            ),
-        );
-    }
+        None => rules.path().to_path_buf(),
+        Some(path) => match rules
+            .files()
+            .into_iter()
+            .find(|f| f.as_path() == std::path::Path::new(path))
+        {
+            Some(file) => file,
+            None => {
+                let remark =
+                    format!("aclFileFullPath {path} is not one of this broker's ACL files");
+                return failed(request, code, remark);
+            }
+        },
+    };
     let addresses: Vec<String> = header
         .global_white_addrs
         .split(',')
@@ -105,7 +119,7 @@ pub fn update_global_white(broker: &Broker, request: &RemotingCommand) -> Remoti
         .filter(|a| !a.is_empty())
         .map(str::to_owned)
         .collect();
-    match rules.edit(broker.clock.now_ms(), |doc| {
+    match rules.edit(broker.clock.now_ms(), &file, |doc| {
         edit::set_global_white(doc, &addresses)
     }) {
         Ok(()) => {
@@ -116,8 +130,8 @@ pub fn update_global_white(broker: &Broker, request: &RemotingCommand) -> Remoti
     }
 }
 
-/// GET_BROKER_CLUSTER_ACL_INFO (52): the file's version, as `{"counter":N,"timestamp":T}`, on
-/// its own and by file path.
+/// GET_BROKER_CLUSTER_ACL_INFO (52): plain_acl.yml's version, as `{"counter":N,"timestamp":T}`,
+/// and every rules file's by path.
 pub fn acl_versions(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
     let Some(rules) = broker.acl.as_deref() else {
         return failed(
@@ -126,9 +140,17 @@ pub fn acl_versions(broker: &Broker, request: &RemotingCommand) -> RemotingComma
             ACL_OFF.to_owned(),
         );
     };
-    let version = rules.data_version();
-    let json = serde_json::to_string(&version).unwrap_or_default();
-    let by_file = BTreeMap::from([(rules.path().display().to_string(), version)]);
+    let versions = rules.data_versions();
+    let default = versions
+        .iter()
+        .find(|(path, _)| path == rules.path())
+        .map(|(_, v)| *v)
+        .unwrap_or_default();
+    let json = serde_json::to_string(&default).unwrap_or_default();
+    let by_file: BTreeMap<String, _> = versions
+        .into_iter()
+        .map(|(path, version)| (path.display().to_string(), version))
+        .collect();
     let header = GetBrokerAclConfigResponseHeader {
         version: json,
         all_acl_file_version: serde_json::to_string(&by_file).ok(),
