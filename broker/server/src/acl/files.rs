@@ -28,6 +28,11 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
         return;
     };
     for entry in entries.flatten() {
+        // Hidden entries are skipped: a Secret or ConfigMap volume keeps its files twice, in
+        // `..data` and a `..<timestamp>` directory, beside the links users see.
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         let path = entry.path();
         if path.is_dir() {
             walk(&path, found);
