@@ -30,15 +30,15 @@ pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
         .config
         .register_name_server_period
         .max(Duration::from_millis(200));
+    let mut rounds_unheard = 0;
     loop {
-        register_all(&broker).await;
-        // A slave learns its master's HA address from the registration answer; one that started
-        // before its master registered asks again every second instead of replicating nothing
-        // (and leaving a SYNC_MASTER answering SLAVE_NOT_AVAILABLE) for a whole period.
-        let next = match broker.replication.slave() {
-            Some(slave) if slave.master_addr().is_none() => period.min(MASTER_UNKNOWN_RETRY),
-            _ => period,
-        };
+        let accepted = register_all(&broker).await;
+        rounds_unheard = if accepted == 0 { rounds_unheard + 1 } else { 0 };
+        let master_unknown = broker
+            .replication
+            .slave()
+            .is_some_and(|slave| slave.master_addr().is_none());
+        let next = next_round(period, rounds_unheard, master_unknown);
         tokio::select! {
             () = &mut stop => return,
             () = tokio::time::sleep(next) => {}
@@ -49,9 +49,30 @@ pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
 
 /// How soon a slave without a known master registers again.
 const MASTER_UNKNOWN_RETRY: Duration = Duration::from_secs(1);
+/// The longest wait between rounds no name server accepted.
+const UNHEARD_RETRY_MAX: Duration = Duration::from_secs(5);
 
-/// One registration round to every name server.
-pub async fn register_all(broker: &Broker) {
+/// When the next registration round is due: after `period`, unless
+/// - no name server accepted the last `rounds_unheard` rounds (one that starts before the name
+///   servers, or lost them all): again after 1, 2, 4, then every 5 s, so clients find the broker
+///   within seconds of a name server coming up instead of a whole period later;
+/// - this is a slave that has not learnt its master's address from an answer: again every
+///   second, instead of replicating nothing (and leaving a SYNC_MASTER answering
+///   SLAVE_NOT_AVAILABLE) for a whole period.
+pub fn next_round(period: Duration, rounds_unheard: u32, master_unknown: bool) -> Duration {
+    let mut next = period;
+    if rounds_unheard > 0 {
+        let backoff = Duration::from_secs(1 << (rounds_unheard - 1).min(3));
+        next = next.min(backoff.min(UNHEARD_RETRY_MAX));
+    }
+    if master_unknown {
+        next = next.min(MASTER_UNKNOWN_RETRY);
+    }
+    next
+}
+
+/// One registration round to every name server; how many accepted.
+pub async fn register_all(broker: &Broker) -> usize {
     let body = RegisterBrokerBody {
         filter_server_list: Vec::new(),
         topic_config_serialize_wrapper: broker.topics.wire_snapshot(broker.permission()),
@@ -60,7 +81,7 @@ pub async fn register_all(broker: &Broker) {
         Ok(body) => bytes::Bytes::from(body),
         Err(error) => {
             warn!(%error, "registration body could not be encoded");
-            return;
+            return 0;
         }
     };
     let header = RegisterBrokerRequestHeader {
@@ -93,14 +114,22 @@ pub async fn register_all(broker: &Broker) {
                         );
                     }
                     debug!(namesrv = %addr, master = ?answer.and_then(|a| a.master_addr), "registered");
+                    true
                 }
-                Ok(response) => warn!(namesrv = %addr, code = response.code, remark = ?response.remark, "registration refused"),
-                Err(error) => warn!(namesrv = %addr, %error, "registration failed"),
+                Ok(response) => {
+                    warn!(namesrv = %addr, code = response.code, remark = ?response.remark, "registration refused");
+                    false
+                }
+                Err(error) => {
+                    warn!(namesrv = %addr, %error, "registration failed");
+                    false
+                }
             }
         }
     });
     // In parallel: one slow name server must not delay registration with the others.
-    futures::future::join_all(calls).await;
+    let accepted = futures::future::join_all(calls).await;
+    accepted.into_iter().filter(|ok| *ok).count()
 }
 
 /// UNREGISTER_BROKER to every name server, best effort.
@@ -121,5 +150,33 @@ pub async fn unregister_all(broker: &Broker) {
             Ok(_) => info!(namesrv = %addr, "unregistered"),
             Err(error) => warn!(namesrv = %addr, %error, "unregistration failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PERIOD: Duration = Duration::from_secs(30);
+
+    #[test]
+    fn a_broker_no_name_server_heard_retries_within_seconds_backing_off_to_five() {
+        let waits: Vec<u64> = (1..=6)
+            .map(|unheard| next_round(PERIOD, unheard, false).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 5, 5, 5]);
+        assert_eq!(next_round(PERIOD, 0, false), PERIOD, "heard: the period");
+        let short = Duration::from_millis(500);
+        assert_eq!(
+            next_round(short, 3, false),
+            short,
+            "never later than the period"
+        );
+    }
+
+    #[test]
+    fn a_slave_without_its_masters_address_asks_again_every_second() {
+        assert_eq!(next_round(PERIOD, 0, true), MASTER_UNKNOWN_RETRY);
+        assert_eq!(next_round(PERIOD, 2, true), MASTER_UNKNOWN_RETRY);
     }
 }
