@@ -7,6 +7,7 @@
 #   other-server.pem / .key     signed by the other CA (a server the test CA does not vouch for)
 #   other-client.pem / .key     signed by the other CA, a client certificate the test CA does not vouch for
 #   expired.pem / expired.key   signed by the test CA, already expired
+#   expired-client.pem / .key   signed by the test CA, a client certificate, already expired
 # Usage: scripts/make-test-certs.sh OUT_DIR [extra SAN entries, e.g. DNS:broker-0.example]
 set -euo pipefail
 out=${1:?usage: make-test-certs.sh OUT_DIR [SAN...]}
@@ -37,4 +38,5 @@ leaf client ca 30 clientAuth
 leaf other-server other-ca 30 serverAuth
 leaf other-client other-ca 30 clientAuth
 leaf expired ca -1 serverAuth
+leaf expired-client ca -1 clientAuth
 rm -f ./*.srl

@@ -197,7 +197,8 @@ fn an_enforcing_broker_refuses_plain_clients_and_logs_why() {
 }
 
 #[test]
-fn a_broker_requiring_client_certificates_refuses_a_missing_or_foreign_one_with_a_log_line() {
+fn a_broker_requiring_client_certificates_refuses_a_missing_foreign_or_expired_one_with_a_log_line()
+{
     let dir = tempfile::tempdir().unwrap();
     let pki = certs(dir.path());
     let broker_tls = format!(
@@ -216,6 +217,8 @@ fn a_broker_requiring_client_certificates_refuses_a_missing_or_foreign_one_with_
     assert_eq!(with("client.pem", "client.key")["code"], 0);
     let foreign = with("other-client.pem", "other-client.key");
     assert!(foreign.get("error").is_some(), "{foreign}");
+    let expired = with("expired-client.pem", "expired-client.key");
+    assert!(expired.get("error").is_some(), "{expired}");
     let without = python_request(&cluster.broker_addr, &["--ca", &ca]);
     assert!(without.get("error").is_some(), "{without}");
     let log = cluster.broker_log();
@@ -226,6 +229,10 @@ fn a_broker_requiring_client_certificates_refuses_a_missing_or_foreign_one_with_
             .filter(|l| l.contains("TLS"))
             .collect::<Vec<_>>()
             .join("\n")
+    );
+    assert!(
+        log.contains("Expired"),
+        "the broker logs the expired certificate"
     );
     assert!(
         log.contains("peer sent no certificates"),
