@@ -78,6 +78,8 @@ pub struct BrokerConfig {
     /// Host the Prometheus endpoint binds; empty: `bindAddress`.
     pub metrics_prom_host: ExporterHost,
     pub metrics_prom_port: u16,
+    /// `healthListenPort`: `/livez` and `/readyz` over HTTP ([`crate::health`]); 0: off.
+    pub health_listen_port: u16,
     /// Topics with their own metric series; later ones count under `topic="_other"`.
     pub metrics_max_topics: usize,
     /// `useTLS`: the broker's own connections (name servers, the master) use TLS; unset:
@@ -136,6 +138,7 @@ impl BrokerConfig {
             metrics_exporter: MetricsExporter::Disable,
             metrics_prom_host: ExporterHost::default(),
             metrics_prom_port: 5557,
+            health_listen_port: 0,
             metrics_max_topics: 1000,
             use_tls: None,
             inner_credentials: None,
@@ -296,6 +299,7 @@ pub const KEYS: &[Key<BrokerConfig>] = &[
     // 0 lets the kernel choose (tests).
     conf_key!("metricsPromExporterPort": metrics_prom_port = number(0, 65535)),
     conf_key!("metricsMaxTopics": metrics_max_topics = number(1, 1_000_000)),
+    conf_key!("healthListenPort": health_listen_port = number(0, 65535)),
     conf_key!("useTLS": use_tls = with(|v: &str| bool_value(v).map(Some), |v: &Option<bool>| v.map(|b| b.to_string()).unwrap_or_default())),
     conf_key!("innerClientAuthenticationCredentials": inner_credentials = with(credentials, |c: &Option<rmq_protocol::acl::Credentials>| c.as_ref().map(|c| format!("{{\"accessKey\":\"{}\",\"secretKey\":\"<hidden>\"}}", c.access_key)).unwrap_or_default())),
 ];

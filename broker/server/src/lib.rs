@@ -29,6 +29,7 @@
 //! | [`props`] | editing stored property strings |
 //! | [`metrics`] | Prometheus `/metrics` with Apache 5's metric names (`metricsExporterType=PROM`) |
 //! | [`stats`] | traffic totals, per-second samples and the 10 s / 1 min / 10 min rates runtime info reports |
+//! | [`health`] | `/livez` and `/readyz` (`healthListenPort`): registered, and a slave replicating |
 //! | [`ha`] | master/slave replication: HA listener and client, SYNC_MASTER waits, metadata sync |
 
 #![forbid(unsafe_code)]
@@ -41,6 +42,7 @@ pub mod durable_file;
 pub mod filter;
 pub mod groups;
 pub mod ha;
+pub mod health;
 pub mod live_config;
 pub mod long_poll;
 pub mod messaging;

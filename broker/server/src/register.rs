@@ -129,7 +129,13 @@ pub async fn register_all(broker: &Broker) -> usize {
     });
     // In parallel: one slow name server must not delay registration with the others.
     let accepted = futures::future::join_all(calls).await;
-    accepted.into_iter().filter(|ok| *ok).count()
+    let accepted = accepted.into_iter().filter(|ok| *ok).count();
+    if accepted > 0 {
+        broker
+            .registered
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    accepted
 }
 
 /// UNREGISTER_BROKER to every name server, best effort.

@@ -68,6 +68,7 @@ pub struct RunningBroker {
     local_addr: SocketAddr,
     fast_addr: Option<SocketAddr>,
     metrics_addr: Option<SocketAddr>,
+    health_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -81,6 +82,11 @@ impl RunningBroker {
     /// The Prometheus endpoint's address, when `metricsExporterType=PROM`.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_addr
+    }
+
+    /// The health endpoint's address, when `healthListenPort` is set.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health_addr
     }
 
     /// The `listenPort - 2` listener's address, when it runs.
@@ -228,6 +234,17 @@ pub async fn start_with_clock(
         }
         crate::config::MetricsExporter::Disable => None,
     };
+    let health_listener = match config.health_listen_port {
+        0 => None,
+        port => {
+            let addr = SocketAddr::new(config.bind_address, port);
+            Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?,
+            )
+        }
+    };
     if ephemeral {
         config.ha_listen_port = 0;
     }
@@ -298,6 +315,7 @@ pub async fn start_with_clock(
     });
     let broker = Arc::new(Broker {
         permission: AtomicI32::new(config.broker_permission),
+        registered: std::sync::atomic::AtomicBool::new(false),
         live: crate::live_config::LiveConfig::new(&config),
         acl,
         config,
@@ -356,6 +374,15 @@ pub async fn start_with_clock(
             stopped(stopping.clone()),
         ));
     }
+    let health_addr = health_listener.as_ref().and_then(|l| l.local_addr().ok());
+    if let Some(listener) = health_listener {
+        info!(addr = ?health_addr, "health probes at /livez and /readyz");
+        tasks.spawn(rmq_remoting::prometheus::http::serve_pages(
+            listener,
+            crate::health::pages(broker.clone()),
+            stopped(stopping.clone()),
+        ));
+    }
     let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
     if let Some(listener) = metrics_listener {
         info!(addr = ?metrics_addr, "Prometheus metrics at /metrics");
@@ -387,6 +414,7 @@ pub async fn start_with_clock(
         local_addr,
         fast_addr,
         metrics_addr,
+        health_addr,
         stop,
         tasks,
     })

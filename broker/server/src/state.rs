@@ -24,6 +24,8 @@ use crate::topics::Topics;
 #[derive(Debug)]
 pub struct Broker {
     pub config: BrokerConfig,
+    /// A name server accepted a registration since start (readiness).
+    pub registered: std::sync::atomic::AtomicBool,
     pub store: Arc<MessageStore>,
     pub topics: Topics,
     pub groups: Groups,

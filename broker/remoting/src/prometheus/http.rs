@@ -1,5 +1,6 @@
-//! The `/metrics` endpoint: a minimal HTTP/1.1 server, one request per connection. Anything
-//! but `GET /metrics` gets 404 or 405; a request head over 8 KiB or slower than 5 s is dropped.
+//! A minimal HTTP/1.1 server for `/metrics` and health probes, one request per connection: a
+//! `GET` of a path it has a page for gets the page, another path 404, another method 405; a
+//! request head over 8 KiB or slower than 5 s is dropped.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,10 +14,11 @@ const MAX_HEAD: usize = 8 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a request head asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
-    Metrics,
-    NotFound,
+    /// `GET` of this path (query string dropped).
+    Get(String),
+    /// Another method: only `GET` is served.
     MethodNotAllowed,
     BadRequest,
 }
@@ -34,10 +36,9 @@ pub fn route(head: &[u8]) -> Route {
         return Route::BadRequest;
     }
     let path = target.split('?').next().unwrap_or_default();
-    match (method, path) {
-        ("GET", "/metrics") => Route::Metrics,
-        (_, "/metrics") => Route::MethodNotAllowed,
-        _ => Route::NotFound,
+    match method {
+        "GET" => Route::Get(path.to_owned()),
+        _ => Route::MethodNotAllowed,
     }
 }
 
@@ -53,8 +54,32 @@ pub fn response(status: &str, content_type: &str, body: &str) -> Vec<u8> {
 /// Writes the whole `/metrics` text; called on a blocking thread once per scrape.
 pub type Scrape = Arc<dyn Fn() -> String + Send + Sync>;
 
+/// An answer to a `GET`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// `200 OK`, `503 Service Unavailable`, ...
+    pub status: &'static str,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+/// The page of a path, or `None` (404); called on a blocking thread once per request.
+pub type Pages = Arc<dyn Fn(&str) -> Option<Page> + Send + Sync>;
+
 /// Serves `listener` until `stop` completes, answering `GET /metrics` with `scrape()`.
 pub async fn serve(listener: TcpListener, scrape: Scrape, stop: impl Future<Output = ()>) {
+    let pages: Pages = Arc::new(move |path| {
+        (path == "/metrics").then(|| Page {
+            status: "200 OK",
+            content_type: "text/plain; version=0.0.4; charset=utf-8",
+            body: scrape(),
+        })
+    });
+    serve_pages(listener, pages, stop).await;
+}
+
+/// Serves `listener` until `stop` completes, answering each `GET` with `pages`.
+pub async fn serve_pages(listener: TcpListener, pages: Pages, stop: impl Future<Output = ()>) {
     tokio::pin!(stop);
     loop {
         let accepted = tokio::select! {
@@ -63,17 +88,17 @@ pub async fn serve(listener: TcpListener, scrape: Scrape, stop: impl Future<Outp
         };
         match accepted {
             Ok((stream, _)) => {
-                tokio::spawn(answer(stream, scrape.clone()));
+                tokio::spawn(answer(stream, pages.clone()));
             }
             Err(error) => {
-                warn!(%error, "metrics endpoint: accept failed");
+                warn!(%error, "HTTP endpoint: accept failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     }
 }
 
-async fn answer(mut stream: TcpStream, scrape: Scrape) {
+async fn answer(mut stream: TcpStream, pages: Pages) {
     let mut head = Vec::with_capacity(512);
     let mut buf = [0u8; 1024];
     let read = tokio::time::timeout(READ_TIMEOUT, async {
@@ -88,21 +113,20 @@ async fn answer(mut stream: TcpStream, scrape: Scrape) {
     })
     .await;
     if !matches!(read, Ok(Ok(()))) {
-        debug!("metrics endpoint: request head not read");
+        debug!("HTTP endpoint: request head not read");
         return;
     }
     let reply = match route(&head) {
-        Route::Metrics => {
-            let scraped = tokio::task::spawn_blocking(move || scrape())
+        Route::Get(path) => {
+            let page = tokio::task::spawn_blocking(move || pages(&path))
                 .await
-                .unwrap_or_default();
-            response(
-                "200 OK",
-                "text/plain; version=0.0.4; charset=utf-8",
-                &scraped,
-            )
+                .ok()
+                .flatten();
+            match page {
+                Some(page) => response(page.status, page.content_type, &page.body),
+                None => response("404 Not Found", "text/plain", "not found\n"),
+            }
         }
-        Route::NotFound => response("404 Not Found", "text/plain", "not found: try /metrics\n"),
         Route::MethodNotAllowed => response("405 Method Not Allowed", "text/plain", "only GET\n"),
         Route::BadRequest => response("400 Bad Request", "text/plain", "bad request\n"),
     };
@@ -115,17 +139,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_get_metrics_is_served() {
+    fn only_get_is_served_with_the_path_without_its_query() {
         assert_eq!(
             route(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
-            Route::Metrics
+            Route::Get("/metrics".into())
         );
-        assert_eq!(route(b"GET /metrics?x=1 HTTP/1.0\r\n\r\n"), Route::Metrics);
+        assert_eq!(
+            route(b"GET /readyz?verbose HTTP/1.0\r\n\r\n"),
+            Route::Get("/readyz".into())
+        );
         assert_eq!(
             route(b"POST /metrics HTTP/1.1\r\n\r\n"),
             Route::MethodNotAllowed
         );
-        assert_eq!(route(b"GET / HTTP/1.1\r\n\r\n"), Route::NotFound);
         assert_eq!(route(b"\x16\x03\x01garbage"), Route::BadRequest);
         assert_eq!(route(b""), Route::BadRequest);
     }

@@ -35,7 +35,7 @@ pub struct SlaveStatus {
     pub connected: bool,
     /// End of the last frame received: how far the master had got when it sent it.
     pub master_offset: Option<u64>,
-    /// When the last frame arrived.
+    /// When the last frame (data or heartbeat) arrived.
     pub last_frame: Option<std::time::Instant>,
 }
 
@@ -282,9 +282,11 @@ async fn replicate(
         }
         // Every complete frame read so far is applied; one report then covers them all.
         let mut end = None;
+        let mut heard = None;
         while let Some((header, body)) = next_frame(&mut buf)? {
             let local = lock(writer).max_offset();
             state.on_header(&header, local, std::time::Instant::now())?;
+            heard = Some(header.offset + body.len() as u64);
             if body.is_empty() {
                 continue;
             }
@@ -298,13 +300,16 @@ async fn replicate(
                 lock(writer).append(header.offset, &body)?
             });
         }
+        // A heartbeat counts as hearing from the master too (readiness, runtime info).
+        if let Some(heard) = heard {
+            ha.update(|s| {
+                s.master_offset = Some(heard);
+                s.last_frame = Some(std::time::Instant::now());
+            });
+        }
         let Some(end) = end else {
             continue;
         };
-        ha.update(|s| {
-            s.master_offset = Some(end);
-            s.last_frame = Some(std::time::Instant::now());
-        });
         if let Some(offset) = state.after_append(end, std::time::Instant::now()) {
             wr.write_all(&encode_report(offset)).await?;
         }
