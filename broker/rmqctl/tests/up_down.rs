@@ -13,17 +13,12 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+#[path = "local_support/mod.rs"]
+mod local_support;
+use local_support::{Leftovers, RUN_LIMIT, rmqctl_bin, run_bounded, text};
 use rmqctl::local::pids::PidsFile;
 use rmqctl::local::plan::{BROKER_PORT_OFFSET, Kind};
 use rmqctl::local::process::{Liveness, liveness};
-
-/// Longest a single `rmqctl` run may take: `up` waits at most 30 s for listening and 30 s for
-/// registration; `down` at most 2 × (20 s + 5 s).
-const RUN_LIMIT: Duration = Duration::from_secs(120);
-
-fn rmqctl_bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_rmqctl"))
-}
 
 /// Fails unless the server binaries were built next to `rmqctl`.
 fn require_server_binaries() {
@@ -61,49 +56,11 @@ fn free_base_port(salt: u32) -> u16 {
 
 /// Runs `rmqctl` to completion within [`RUN_LIMIT`].
 fn run(args: &[&str]) -> Output {
-    let child = Command::new(rmqctl_bin())
-        .args(args)
-        .env_remove("NAMESRV_ADDR")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let (done, result) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(child.wait_with_output());
-    });
-    match result.recv_timeout(RUN_LIMIT) {
-        Ok(output) => output.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("rmqctl {args:?} still running after {RUN_LIMIT:?}");
-        }
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Kills (SIGKILL) every process of the state directory's pids.json that still runs, when a
-/// test ends early; `down` is what the tests check, this only keeps a failure from leaking.
-struct Leftovers(PathBuf);
-
-impl Drop for Leftovers {
-    fn drop(&mut self) {
-        let Ok(Some(pids)) = PidsFile::read(&self.0.join("pids.json")) else {
-            return;
-        };
-        for p in &pids.processes {
-            if liveness(p.pid, p.start_time) == Liveness::Running {
-                let _ = Command::new("kill")
-                    .args(["-9", &p.pid.to_string()])
-                    .status();
-            }
-        }
-    }
+    run_bounded(
+        Command::new(rmqctl_bin())
+            .args(args)
+            .env_remove("NAMESRV_ADDR"),
+    )
 }
 
 fn assert_all_gone(pids: &PidsFile) {

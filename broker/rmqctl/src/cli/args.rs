@@ -272,7 +272,8 @@ pub struct QueryMsgTraceByIdArgs {
 /// `up`.
 #[derive(Debug, Clone, Args)]
 pub struct UpArgs {
-    /// RocketCluster manifest, e.g. deploy/examples/minimal.yaml
+    /// RocketCluster manifest, with any `kind: Secret` its spec.security names, e.g.
+    /// deploy/examples/minimal.yaml or deploy/examples/local/secure.yaml
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: PathBuf,
     /// State directory: configs, stores, logs, pids.json [default: .rmq/{cluster name}]

@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use rmq_operator::validate::InvalidSpec;
 
+use crate::local::certs::CertError;
 use crate::local::manifest::LoadError;
 use crate::local::pids::PidsError;
+use crate::local::pki::PkiError;
 use crate::local::plan::PlanError;
 use crate::local::process::MissingBinary;
+use crate::local::security::SecurityError;
 
 /// `rmqctl up` failed. Once anything was spawned, it has been stopped again.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +26,25 @@ pub enum UpError {
         path: PathBuf,
         #[source]
         source: InvalidSpec,
+    },
+    /// `spec.security` names a Secret the manifest lacks, or cannot be checked by `up`.
+    #[error("cannot run spec.security of {} locally", .path.display())]
+    Security {
+        path: PathBuf,
+        #[source]
+        source: SecurityError,
+    },
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    /// A certificate that a process or `up` would refuse once started.
+    #[error(transparent)]
+    Certificate(Box<CertificateRefused>),
+    #[error("cannot set up the TLS connections to the {role}")]
+    ClientTls {
+        /// `name servers` or `brokers`.
+        role: &'static str,
+        #[source]
+        source: rmq_remoting::tls::client::ClientTlsError,
     },
     #[error(transparent)]
     Plan(#[from] PlanError),
@@ -104,14 +126,16 @@ pub enum UpError {
         tails: String,
     },
     #[error(
-        "masters still without their slaves' replication connection after {waited:?}: {}; see \
-         the slaves' logs",
-        .waiting.join(", ")
+        "masters still without their slaves' replication connection after {waited:?}: {}{}; \
+         see the slaves' logs",
+        .waiting.join(", "), last_error_suffix(.last_error)
     )]
     NotReplicating {
         waited: Duration,
         /// `master (addr): connected/expected`.
         waiting: Vec<String>,
+        /// The last failed GET_BROKER_RUNTIME_INFO, if any (a refused signature, a handshake).
+        last_error: Option<String>,
     },
     #[error(
         "{name} exited ({status}) while the cluster was running, so the cluster was stopped; \
@@ -128,6 +152,24 @@ pub enum UpError {
     Interrupted { signal: &'static str },
     #[error("{} still running after SIGKILL", .names.join(", "))]
     Survived { names: Vec<String> },
+}
+
+/// A certificate of `spec.security` would be refused by whoever checks it (boxed in
+/// [`UpError`]: it is the largest failure and the rarest).
+#[derive(Debug, thiserror::Error)]
+#[error("{cert} is not {usage} signed by {ca}, which it must be: {why} ({hint})")]
+pub struct CertificateRefused {
+    /// `the brokers' certificate (Secret b-tls)`.
+    pub cert: String,
+    /// `a server certificate for 127.0.0.1`, `a client certificate`.
+    pub usage: String,
+    /// `the name servers' ca.crt (Secret ns-tls)`.
+    pub ca: String,
+    pub why: &'static str,
+    /// What would pass.
+    pub hint: &'static str,
+    #[source]
+    pub source: CertError,
 }
 
 /// `rmqctl down` failed.

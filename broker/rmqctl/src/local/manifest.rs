@@ -8,6 +8,9 @@
 //! Fields the CRD types do not know would be pruned by the API server (and refused by
 //! `kubectl apply`'s strict field validation); here they are listed by [`parse`] so that a typo
 //! such as `flushDiskTyp` does not silently run a default.
+//!
+//! `kind: Secret` documents beside the cluster are collected ([`crate::local::secrets`]): a local
+//! run has no API server to hold the Secrets that `spec.security` names.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,8 @@ use rmq_operator::crd::RocketCluster;
 use rmq_operator::validate::{Environment, InvalidSpec, ValidatedCluster, validate};
 use serde::Deserialize as _;
 use serde_yaml::Value;
+
+use crate::local::secrets::{self, Secrets};
 
 /// `metadata.uid` of a cluster that never went through an API server.
 pub const LOCAL_UID: &str = "rmqctl-local";
@@ -40,6 +45,28 @@ pub enum ManifestError {
     /// number, ...): the API server would refuse it the same way.
     #[error("its RocketCluster does not match the CRD")]
     Spec(#[source] serde_yaml::Error),
+    #[error("its {which} does not match a v1 Secret")]
+    SecretShape {
+        which: String,
+        #[source]
+        source: serde_yaml::Error,
+    },
+    #[error("its {which} has apiVersion {found:?}; a Secret is v1")]
+    SecretApiVersion { which: String, found: String },
+    #[error("its Secret in document {index} has no metadata.name")]
+    SecretNoName {
+        /// 1-based, as an editor counts documents.
+        index: usize,
+    },
+    #[error("its {which} has a value of key {key} in data that is not Base64")]
+    SecretNotBase64 {
+        which: String,
+        key: String,
+        #[source]
+        source: base64::DecodeError,
+    },
+    #[error("it holds two Secrets {name} in namespace {namespace}")]
+    DuplicateSecret { name: String, namespace: String },
 }
 
 /// The manifest file could not be used.
@@ -72,15 +99,17 @@ pub fn load(path: &Path) -> Result<(String, Parsed), LoadError> {
     Ok((text, parsed))
 }
 
-/// A parsed manifest: the resource, and the fields the CRD does not know.
+/// A parsed manifest: the resource, the fields the CRD does not know, and the Secrets beside it.
 #[derive(Debug, Clone)]
 pub struct Parsed {
     pub cluster: RocketCluster,
     /// Dotted paths of fields that were ignored, such as `spec.broker.flushDiskTyp`.
     pub unknown_fields: Vec<String>,
+    /// The `kind: Secret` documents, where `spec.security` finds the Secrets it names.
+    pub secrets: Secrets,
 }
 
-/// Parses the one `RocketCluster` among the YAML documents of `text`.
+/// Parses the one `RocketCluster` among the YAML documents of `text`, and every `Secret`.
 pub fn parse(text: &str) -> Result<Parsed, ManifestError> {
     let mut documents = Vec::new();
     for document in serde_yaml::Deserializer::from_str(text) {
@@ -130,9 +159,18 @@ pub fn parse(text: &str) -> Result<Parsed, ManifestError> {
     let mut unknown_fields = Vec::new();
     dropped_fields(input, &known, "", &mut unknown_fields);
     unknown_fields.retain(|path| path != "status" && !path.starts_with("status."));
+    let mut secrets = Secrets::default();
+    for (index, _) in documents
+        .iter()
+        .enumerate()
+        .filter(|(_, doc)| secrets::is_secret(doc))
+    {
+        secrets.insert(secrets::parse(text, index)?)?;
+    }
     Ok(Parsed {
         cluster,
         unknown_fields,
+        secrets,
     })
 }
 
@@ -244,6 +282,57 @@ mod tests {
             );
             validate_local(parsed.cluster).unwrap();
         }
+    }
+
+    #[test]
+    fn the_local_secure_example_brings_its_secrets_and_the_cluster_example_needs_them() {
+        let text = include_str!("../../../../deploy/examples/local/secure.yaml");
+        let parsed = parse(text).unwrap();
+        assert!(
+            parsed.unknown_fields.is_empty(),
+            "{:?}",
+            parsed.unknown_fields
+        );
+        let cluster = validate_local(parsed.cluster).unwrap();
+        let security = crate::local::security::resolve(&cluster, &parsed.secrets).unwrap();
+        assert_eq!(
+            security.inner().map(|c| c.access_key.as_str()),
+            Some("rocketmq-inner")
+        );
+        assert!(security.needs_local_ca());
+        // The Kubernetes example has the same spec and no Secrets: a local run names the first
+        // one missing.
+        let bare = parse(include_str!("../../../../deploy/examples/secure.yaml")).unwrap();
+        assert!(bare.secrets.is_empty());
+        let error =
+            crate::local::security::resolve(&validate_local(bare.cluster).unwrap(), &bare.secrets)
+                .unwrap_err();
+        assert!(
+            error.to_string().contains("names Secret vault-acl"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn secrets_beside_the_cluster_are_collected_and_a_manifest_of_secrets_only_is_refused() {
+        let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: mq}\nstringData: {k: v}\n";
+        let text = format!("{secret}---\n{HEAD}spec: {{}}\n");
+        let parsed = parse(&text).unwrap();
+        let found = parsed.secrets.find("mq", "s", "f").unwrap();
+        assert_eq!(found.text("k", "f").unwrap(), "v");
+        let error = parse(secret).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "it holds no RocketCluster (kind: RocketCluster, apiVersion: rocketmq.rs/v1alpha1); \
+             it holds Secret"
+        );
+        let bad = format!(
+            "{HEAD}spec: {{}}\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\ndata: {{k: 'not base64!'}}\n"
+        );
+        assert!(matches!(
+            parse(&bad),
+            Err(ManifestError::SecretNotBase64 { .. })
+        ));
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! ```text
 //! manifest ──parse (pure)──▶ RocketCluster ──validate (operator)──▶ ValidatedCluster
 //!      ──plan (pure)──▶ Plan: names, ports, dirs, config texts
-//!      ──up (shell)──▶ write files, spawn name servers ─▶ "listening on" ─▶ spawn brokers
+//!      ──security (pure)──▶ Secrets found, certificate checks, up's TLS and account
+//!      ──up (shell)──▶ local CA, checks, write files, spawn name servers ─▶ "listening on" ─▶ spawn brokers
 //!                      ─▶ "listening on" ─▶ GET_BROKER_CLUSTER_INFO lists them ─▶ summary
 //!                      ─▶ --detach: return | else: SIGINT/SIGTERM ─▶ stop brokers, name servers
 //! pids.json ──down (shell)──▶ SIGTERM brokers, wait ≤ 20 s, SIGKILL; then name servers
@@ -18,19 +19,29 @@
 //! | module | what |
 //! |---|---|
 //! | [`manifest`] | the one `RocketCluster` of a YAML file, unknown fields, local namespace and uid |
+//! | [`secrets`] | the manifest's `kind: Secret` documents, which `spec.security` names |
 //! | [`plan`] | pure layout: process names, ports, directories, `namesrv.properties`, `broker.conf` |
+//! | [`security`] | pure: `spec.security` resolved, its files, certificate checks, how `up` connects |
+//! | [`certs`] | pure certificate checks (server for 127.0.0.1, client) with rustls' verifiers |
+//! | [`pki`] | the local CA for `issuerRef`, made with the embedded `make-test-certs.sh` |
+//! | [`secure`] | the shell of `spec.security` for `up`: CA, checks, files, `up`'s own clients |
 //! | [`summary`] | pure text printed once the cluster is up |
 //! | [`pids`] | `<dir>/pids.json`: what runs, for `down` |
 //! | [`process`] | binaries, port probes, spawn with logs, readiness, signals, bounded stops |
 //! | [`up`] / [`down`] | the two subcommands |
 //! | [`error`] | [`UpError`], [`DownError`] |
 
+pub mod certs;
 pub mod down;
 pub mod error;
 pub mod manifest;
 pub mod pids;
+pub mod pki;
 pub mod plan;
 pub mod process;
+pub mod secrets;
+pub mod secure;
+pub mod security;
 pub mod summary;
 pub mod up;
 

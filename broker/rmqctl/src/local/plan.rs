@@ -20,17 +20,22 @@
 //! [`BROKER_PORT_STEP`] ports apart, so ranges never touch. `spec.metrics.port` is a pod's
 //! port in Kubernetes, where pods do not share ports; locally every process needs its own.
 //!
-//! `broker.conf` is the operator's own rendering ([`broker_conf::render_at`]) with a local
-//! [`Placement`]; `up` only appends `bindAddress=127.0.0.1` (unless the spec sets one), since
-//! the advertised address is loopback anyway and a local cluster has no business on the
-//! network.
+//! `broker.conf` is the operator's own rendering ([`broker_conf::render_with_files`]) with a
+//! local [`Placement`] and the security files under the state directory
+//! ([`security::broker_files`]: ACL home, TLS directories, see [`crate::local::security`]);
+//! `up` only appends `bindAddress=127.0.0.1` (unless the spec sets one), since the advertised
+//! address is loopback anyway and a local cluster has no business on the network.
+//! `namesrv.properties` gets the operator's TLS keys ([`security::namesrv_keys`]) the same way.
 
 use std::path::{Path, PathBuf};
 
 use rmq_operator::build::broker_conf::{self, Placement};
 use rmq_operator::build::names;
+use rmq_operator::build::security;
 use rmq_operator::validate::ValidatedCluster;
 use serde::{Deserialize, Serialize};
+
+use crate::local::security::{broker_files, namesrv_files};
 
 /// Host every local process listens on and advertises.
 pub const LOCAL_HOST: &str = "127.0.0.1";
@@ -216,6 +221,8 @@ pub fn plan(cluster: &ValidatedCluster, dir: &Path, base: u16) -> Result<Plan, P
                 keys.push(("metricsPromExporterPort", metrics_port.as_str()));
                 ports.push(listen + NAMESRV_METRICS_OFFSET);
             }
+            let tls = security::namesrv_keys(cluster, &namesrv_files(dir));
+            keys.extend(tls.iter().map(|(key, value)| (*key, value.as_str())));
             let config = format!(
                 "# namesrv.properties of {name}, written by rmqctl up.\n{}",
                 rmq_protocol::body::properties::write(keys)
@@ -254,7 +261,9 @@ pub fn plan(cluster: &ValidatedCluster, dir: &Path, base: u16) -> Result<Plan, P
                 // Written only with metrics on, when the range check above covered it.
                 metrics_port: listen.saturating_add(BROKER_METRICS_OFFSET),
             };
-            let mut config = broker_conf::render_at(cluster, group, ordinal, &placement);
+            let files = broker_files(dir, &name);
+            let mut config =
+                broker_conf::render_with_files(cluster, group, ordinal, &placement, &files);
             if !cluster.spec.broker.config.contains_key("bindAddress") {
                 config.push_str(
                     "# added by rmqctl up: a local cluster listens on loopback only\n\
@@ -432,7 +441,8 @@ mod tests {
             store_path_root_dir: "/state/demo/broker/demo-broker-0-0/store".to_owned(),
             metrics_port: 10913,
         };
-        let rendered = broker_conf::render_at(&c, 0, 0, &placement);
+        let files = broker_files(Path::new("/state/demo"), "demo-broker-0-0");
+        let rendered = broker_conf::render_with_files(&c, 0, 0, &placement, &files);
         assert_eq!(
             broker.config,
             format!(

@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use rmq_operator::build::security::{INNER_ACCESS_KEY_ENV, INNER_SECRET_KEY_ENV};
+use rmq_protocol::acl::Credentials;
+
 use crate::local::pids::ProcessRecord;
 use crate::local::plan::{Kind, LOCAL_HOST, Node};
 
@@ -80,8 +83,10 @@ pub struct Spawned {
 }
 
 /// Starts `binary -c <config>` for `node`, in its home directory and its own process group,
-/// with stdout and stderr appended to its log after a banner line.
-pub fn spawn(binary: &Path, node: &Node) -> io::Result<Spawned> {
+/// with stdout and stderr appended to its log after a banner line. A broker gets `inner`, the
+/// account it signs its own requests with, as the operator's pods get it from
+/// `innerCredentialsSecret`; without one, none is inherited from this shell either.
+pub fn spawn(binary: &Path, node: &Node, inner: Option<&Credentials>) -> io::Result<Spawned> {
     let mut log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -108,6 +113,14 @@ pub fn spawn(binary: &Path, node: &Node) -> io::Result<Spawned> {
     if std::env::var_os("RUST_LOG").is_none() {
         command.env("RUST_LOG", "info");
     }
+    match inner.filter(|_| node.kind == Kind::Broker) {
+        Some(account) => command
+            .env(INNER_ACCESS_KEY_ENV, &account.access_key)
+            .env(INNER_SECRET_KEY_ENV, &account.secret_key),
+        None => command
+            .env_remove(INNER_ACCESS_KEY_ENV)
+            .env_remove(INNER_SECRET_KEY_ENV),
+    };
     let child = command.spawn()?;
     let start_time = start_time(child.id());
     Ok(Spawned {

@@ -64,6 +64,8 @@ pub enum SecretError {
         field: &'static str,
         name: String,
         key: &'static str,
+        #[source]
+        source: std::str::Utf8Error,
     },
     #[error("key {key} of Secret {name} ({field}) is empty")]
     Empty {
@@ -141,10 +143,11 @@ impl Secret {
     /// The text of `key`: UTF-8, not empty.
     pub fn text(&self, key: &'static str, field: &'static str) -> Result<&str, SecretError> {
         let bytes = self.bytes(key, field)?;
-        let text = std::str::from_utf8(bytes).map_err(|_not_utf8| SecretError::NotText {
+        let text = std::str::from_utf8(bytes).map_err(|source| SecretError::NotText {
             field,
             name: self.name.clone(),
             key,
+            source,
         })?;
         if text.is_empty() {
             return Err(SecretError::Empty {
@@ -318,7 +321,10 @@ mod tests {
             "Secret acl (spec.security.acl.secretName) has no key plain_acl.yml; it has wrong.yml"
         );
         assert!(!format!("{s:?}").contains("hunter2"), "{s:?}");
-        let empty = secret("apiVersion: v1\nkind: Secret\nmetadata: {name: e}\nstringData: {accessKey: ''}\n").unwrap();
+        let empty = secret(
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: e}\nstringData: {accessKey: ''}\n",
+        )
+        .unwrap();
         assert!(matches!(
             empty.text("accessKey", "f"),
             Err(SecretError::Empty { .. })

@@ -4,11 +4,18 @@
 //!
 //! Any failure after the first spawn stops every process started (brokers first) before the
 //! error is returned, and so does a signal received while starting.
+//!
+//! With `spec.security`, every Secret it names is found in the manifest and every certificate
+//! checked before anything starts; `up`'s own requests use TLS to `enforcing` ports and sign
+//! with the brokers' own account when ACL is on ([`crate::local::security`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use rmq_operator::crd::TlsRole;
+use rmq_protocol::acl::Credentials;
+use rmq_remoting::ClientConfig;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::admin::Admin;
@@ -17,9 +24,11 @@ use crate::local::down::{StopReport, stop_in_order};
 use crate::local::error::UpError;
 use crate::local::manifest;
 use crate::local::pids::{PidsFile, ProcessRecord};
+use crate::local::pki::Made;
 use crate::local::plan::{self, Kind, Node, Plan};
 use crate::local::process::{self, Liveness, Readiness, Target};
-use crate::local::summary;
+use crate::local::security::{self, Reach};
+use crate::local::{secure, summary};
 
 /// How long each process may take to log `listening on`.
 pub const LISTEN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,6 +36,8 @@ pub const LISTEN_TIMEOUT: Duration = Duration::from_secs(30);
 pub const REGISTER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a process may take to exit after SIGTERM before it gets SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(20);
+/// How long each of `up`'s own requests (cluster info, runtime info) may take.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Lines of a log quoted in an error.
 const TAIL_LINES: usize = 15;
 
@@ -43,6 +54,11 @@ pub async fn run(args: &UpArgs) -> Result<(), UpError> {
         path: args.file.clone(),
         source,
     })?;
+    let security_error = |source| UpError::Security {
+        path: args.file.clone(),
+        source,
+    };
+    let security = security::resolve(&cluster, &parsed.secrets).map_err(security_error)?;
     let exe = std::env::current_exe().map_err(UpError::CurrentExe)?;
     let bin_dir = exe.parent().unwrap_or(Path::new("."));
     let bins = Binaries {
@@ -62,6 +78,15 @@ pub async fn run(args: &UpArgs) -> Result<(), UpError> {
         source,
     })?;
     let plan = plan::plan(&cluster, &dir, args.base_port)?;
+    // Brokers are asked only whether their slaves replicate: without slaves `up` needs neither
+    // their TLS nor an account.
+    let reach_brokers = if plan.slaves() > 0 {
+        security::reach(&dir, &security, TlsRole::Broker).map_err(security_error)?
+    } else {
+        Reach::default()
+    };
+    let reach_namesrvs =
+        security::reach(&dir, &security, TlsRole::NameServer).map_err(security_error)?;
     refuse_if_running(&plan)?;
     let busy = process::busy_ports(plan.nodes());
     if !busy.is_empty() {
@@ -72,7 +97,25 @@ pub async fn run(args: &UpArgs) -> Result<(), UpError> {
                 .collect(),
         });
     }
+    // The local CA is the first thing written: certificates are checked before anything else.
+    let local = secure::local_ca(&plan, &security)?;
+    let local = local.map(|(ca, made)| {
+        if made == Made::New {
+            eprintln!(
+                "rmqctl: made a local CA for issuerRef in {}",
+                security::pki_dir(&plan.dir).display()
+            );
+        }
+        ca
+    });
+    secure::check_certificates(&cluster, &security, local.as_ref())?;
     write_files(&plan, &manifest_text)?;
+    secure::write_files(&plan, &security, local.as_ref())?;
+    let clients = Clients {
+        namesrv: secure::client_config(&reach_namesrvs, TlsRole::NameServer, CHECK_TIMEOUT)?,
+        broker: secure::client_config(&reach_brokers, TlsRole::Broker, CHECK_TIMEOUT)?,
+        inner: security.inner().cloned(),
+    };
 
     // Installed before the first spawn: from here on a Ctrl-C must stop what was started, not
     // kill rmqctl and orphan it.
@@ -93,7 +136,7 @@ pub async fn run(args: &UpArgs) -> Result<(), UpError> {
         children: Vec::new(),
     };
     let outcome = tokio::select! {
-        outcome = start(&plan, &bins, &mut started) => outcome,
+        outcome = start(&plan, &bins, &clients, &mut started) => outcome,
         signal = signals.recv() => Err(UpError::Interrupted { signal }),
     };
     if let Err(error) = outcome {
@@ -111,7 +154,10 @@ pub async fn run(args: &UpArgs) -> Result<(), UpError> {
     let program = std::env::args()
         .next()
         .unwrap_or_else(|| "rmqctl".to_owned());
-    print!("{}", summary::render(&plan, &program, args.detach));
+    print!(
+        "{}",
+        summary::render(&plan, &security, &program, args.detach)
+    );
     if args.detach {
         // The children outlive this process: dropping a `Child` neither kills nor waits.
         return Ok(());
@@ -141,6 +187,13 @@ pub async fn run(args: &UpArgs) -> Result<(), UpError> {
             log,
         }),
     }
+}
+
+/// How `up` talks to what it starts, and the account brokers get.
+struct Clients {
+    namesrv: ClientConfig,
+    broker: ClientConfig,
+    inner: Option<Credentials>,
 }
 
 /// The server binaries next to `rmqctl`.
@@ -199,8 +252,13 @@ struct Started {
 }
 
 impl Started {
-    fn spawn(&mut self, binary: &Path, node: &Node) -> Result<(), UpError> {
-        let spawned = process::spawn(binary, node).map_err(|source| UpError::Spawn {
+    fn spawn(
+        &mut self,
+        binary: &Path,
+        node: &Node,
+        inner: Option<&Credentials>,
+    ) -> Result<(), UpError> {
+        let spawned = process::spawn(binary, node, inner).map_err(|source| UpError::Spawn {
             name: node.name.clone(),
             binary: binary.to_path_buf(),
             source,
@@ -271,23 +329,28 @@ impl Started {
 /// Starts the name servers and waits for them, then the brokers, and waits for them and for
 /// their registration. Brokers register right after they listen and then only every 30 s, so
 /// they must not start before the name servers listen.
-async fn start(plan: &Plan, bins: &Binaries, started: &mut Started) -> Result<(), UpError> {
+async fn start(
+    plan: &Plan,
+    bins: &Binaries,
+    clients: &Clients,
+    started: &mut Started,
+) -> Result<(), UpError> {
     for group in [&plan.namesrvs, &plan.brokers] {
         for node in group {
-            started.spawn(bins.of(node.kind), node)?;
+            started.spawn(bins.of(node.kind), node, clients.inner.as_ref())?;
         }
         for node in group {
             wait_listening(started, node).await?;
         }
     }
-    wait_registered(plan, started).await?;
-    wait_replicating(plan).await
+    wait_registered(plan, started, &clients.namesrv).await?;
+    wait_replicating(plan, &clients.broker).await
 }
 
 /// Waits until every master with slaves reports them connected on its HA port
 /// (`haConnectionCount` in GET_BROKER_RUNTIME_INFO). Until then a SYNC_MASTER answers
 /// SLAVE_NOT_AVAILABLE, and clients retry such sends on another group, storing them twice.
-async fn wait_replicating(plan: &Plan) -> Result<(), UpError> {
+async fn wait_replicating(plan: &Plan, config: &ClientConfig) -> Result<(), UpError> {
     let deadline = Instant::now() + REGISTER_TIMEOUT;
     let masters: Vec<(&Node, usize)> = plan
         .brokers
@@ -309,16 +372,22 @@ async fn wait_replicating(plan: &Plan) -> Result<(), UpError> {
             (slaves > 0).then_some((node, slaves))
         })
         .collect();
-    let admin = Admin::new(Vec::new(), Duration::from_secs(2));
+    let admin = Admin::with_config(Vec::new(), CHECK_TIMEOUT, config.clone());
+    let mut last_error = None;
     loop {
         let mut waiting = Vec::new();
         for (master, slaves) in &masters {
-            let connected = admin
-                .runtime_info(&master.addr)
-                .await
-                .ok()
-                .and_then(|info| info.table.get("haConnectionCount")?.parse::<usize>().ok())
-                .unwrap_or(0);
+            let connected = match admin.runtime_info(&master.addr).await {
+                Ok(info) => info
+                    .table
+                    .get("haConnectionCount")
+                    .and_then(|count| count.parse::<usize>().ok()),
+                Err(error) => {
+                    last_error = Some(error.to_string());
+                    None
+                }
+            }
+            .unwrap_or(0);
             if connected < *slaves {
                 waiting.push(format!(
                     "{} ({}): {connected}/{slaves}",
@@ -333,6 +402,7 @@ async fn wait_replicating(plan: &Plan) -> Result<(), UpError> {
             return Err(UpError::NotReplicating {
                 waited: REGISTER_TIMEOUT,
                 waiting,
+                last_error,
             });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -363,14 +433,18 @@ async fn wait_listening(started: &mut Started, node: &Node) -> Result<(), UpErro
 
 /// Polls GET_BROKER_CLUSTER_INFO on every name server until each lists every broker of the
 /// plan at its address, under the cluster's name.
-async fn wait_registered(plan: &Plan, started: &mut Started) -> Result<(), UpError> {
+async fn wait_registered(
+    plan: &Plan,
+    started: &mut Started,
+    config: &ClientConfig,
+) -> Result<(), UpError> {
     let deadline = Instant::now() + REGISTER_TIMEOUT;
     loop {
         let mut missing = BTreeSet::new();
         let mut missing_text = Vec::new();
         let mut last_error = None;
         for ns in &plan.namesrvs {
-            let admin = Admin::new(vec![ns.addr.clone()], Duration::from_secs(2));
+            let admin = Admin::with_config(vec![ns.addr.clone()], CHECK_TIMEOUT, config.clone());
             let info = match admin.cluster_info().await {
                 Ok(info) => Some(info),
                 Err(error) => {
@@ -469,7 +543,12 @@ fn write_files(plan: &Plan, manifest_text: &str) -> Result<(), UpError> {
         &plan.dir.join(".gitignore"),
         "# written by rmqctl up: the state of a local cluster, not source\n*\n",
     )?;
-    write(&plan::manifest_copy_path(&plan.dir), manifest_text)?;
+    // The manifest may hold Secrets (accounts, keys): for this user only.
+    secure::write_file(
+        &plan::manifest_copy_path(&plan.dir),
+        manifest_text.as_bytes(),
+        true,
+    )?;
     create_dir(&plan.log_dir())?;
     for node in plan.nodes() {
         create_dir(&node.home)?;
