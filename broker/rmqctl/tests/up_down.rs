@@ -47,7 +47,7 @@ fn free_base_port(salt: u32) -> u16 {
         .map(|i| u16::try_from(20_000 + (start + i * 1_111) % 40_000).unwrap())
         .find(|&base| {
             let broker = base + BROKER_PORT_OFFSET;
-            [base, base + 1, broker - 2, broker, broker + 1]
+            [base, base + 1, broker - 2, broker, broker + 1, broker + 3]
                 .iter()
                 .all(|&port| TcpListener::bind(("127.0.0.1", port)).is_ok())
         })

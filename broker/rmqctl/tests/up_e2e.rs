@@ -21,7 +21,7 @@ fn rmqctl(args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// A base port with 3 name-server ports and 4 brokers' ports (listen - 2, listen, listen + 1)
+/// A base port with 3 name-server ports and 4 brokers' ports (listen - 2, listen, listen + 1, and + 3 for health)
 /// free right now.
 fn free_base_port() -> u16 {
     let start = std::process::id() % 700 * 37;
@@ -31,7 +31,7 @@ fn free_base_port() -> u16 {
             let mut ports = vec![base, base + 1, base + 2];
             for b in 0..4 {
                 let listen = base + BROKER_PORT_OFFSET + BROKER_PORT_STEP * b;
-                ports.extend([listen - 2, listen, listen + 1]);
+                ports.extend([listen - 2, listen, listen + 1, listen + 3]);
             }
             ports
                 .iter()

@@ -52,7 +52,7 @@ fn free_base_port() -> u16 {
             let mut ports = vec![base];
             for b in 0..2 {
                 let listen = base + BROKER_PORT_OFFSET + BROKER_PORT_STEP * b;
-                ports.extend([listen - 2, listen, listen + 1]);
+                ports.extend([listen - 2, listen, listen + 1, listen + 3]);
             }
             ports
                 .iter()

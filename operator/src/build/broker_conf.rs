@@ -43,6 +43,8 @@ pub struct Placement {
     pub store_path_root_dir: String,
     /// `metricsPromExporterPort`, written when `spec.metrics.enabled`.
     pub metrics_port: u16,
+    /// `healthListenPort`: `/livez` and `/readyz`.
+    pub health_port: u16,
 }
 
 impl Placement {
@@ -55,6 +57,7 @@ impl Placement {
             listen_port: names::BROKER_PORT,
             store_path_root_dir: STORE_DIR.to_owned(),
             metrics_port: metrics_port(cluster),
+            health_port: names::BROKER_HEALTH_PORT,
         }
     }
 }
@@ -120,6 +123,7 @@ pub fn render_with_files(
         ("listenPort", placement.listen_port.to_string()),
         ("namesrvAddr", placement.namesrv_addr.clone()),
         ("storePathRootDir", placement.store_path_root_dir.clone()),
+        ("healthListenPort", placement.health_port.to_string()),
     ];
     if cluster.spec.metrics.enabled {
         owned.push(("metricsExporterType", "PROM".to_owned()));
@@ -191,6 +195,7 @@ mod tests {
             listen_port: 20911,
             store_path_root_dir: "/tmp/rmq/b0".to_owned(),
             metrics_port: 20913,
+            health_port: 20914,
         };
         let conf = render_at(&c, 0, 0, &local);
         for line in [
@@ -224,7 +229,7 @@ mod tests {
         let conf = render(&c, 0, 0);
         let tail: Vec<_> = conf
             .lines()
-            .skip_while(|l| !l.starts_with("storePathRootDir"))
+            .skip_while(|l| !l.starts_with("healthListenPort"))
             .skip(1)
             .collect();
         assert_eq!(tail, ["alpha=C:\\\\dir", "beta=\\ lead", "zeta=1"]);

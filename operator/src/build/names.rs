@@ -18,6 +18,8 @@ pub const NAMESRV_PORT: u16 = 9876;
 pub const BROKER_PORT: u16 = 10911;
 /// Port of master/slave replication (`listenPort + 1`, RocketMQ's default `haListenPort`).
 pub const BROKER_HA_PORT: u16 = 10912;
+/// The broker's `/livez` and `/readyz` (`healthListenPort`), what its probes ask.
+pub const BROKER_HEALTH_PORT: u16 = 10914;
 /// Name of the container and Service port of `/metrics` (what a PodMonitor selects).
 pub const METRICS_PORT_NAME: &str = "metrics";
 

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, Probe,
-    SeccompProfile, SecurityContext, TCPSocketAction, WeightedPodAffinityTerm,
+    Affinity, Capabilities, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSecurityContext,
+    Probe, SeccompProfile, SecurityContext, TCPSocketAction, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -81,6 +81,26 @@ pub fn tcp_probe(port: &str, initial_delay_seconds: i32, period_seconds: i32) ->
         tcp_socket: Some(TCPSocketAction {
             port: IntOrString::String(port.to_owned()),
             ..TCPSocketAction::default()
+        }),
+        initial_delay_seconds: Some(initial_delay_seconds),
+        period_seconds: Some(period_seconds),
+        failure_threshold: Some(3),
+        ..Probe::default()
+    }
+}
+
+/// A probe asking `GET path` on the named container port (the broker's `/readyz`, `/livez`).
+pub fn http_probe(
+    path: &str,
+    port: &str,
+    initial_delay_seconds: i32,
+    period_seconds: i32,
+) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_owned()),
+            port: IntOrString::String(port.to_owned()),
+            ..HTTPGetAction::default()
         }),
         initial_delay_seconds: Some(initial_delay_seconds),
         period_seconds: Some(period_seconds),

@@ -111,10 +111,13 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32, config: &ConfigMap) 
             vec![
                 container_port("broker", names::BROKER_PORT),
                 container_port("ha", names::BROKER_HA_PORT),
+                container_port("health", names::BROKER_HEALTH_PORT),
             ],
         )),
-        readiness_probe: Some(pod::tcp_probe("broker", 5, 5)),
-        liveness_probe: Some(pod::tcp_probe("broker", 30, 10)),
+        // Ready once registered with a name server and, for a slave, replicating close
+        // behind its master: what a roll waits for before the next pod.
+        readiness_probe: Some(pod::http_probe("/readyz", "health", 5, 5)),
+        liveness_probe: Some(pod::http_probe("/livez", "health", 30, 10)),
         resources: broker.resources.clone(),
         security_context: Some(pod::container_security_context()),
         volume_mounts: Some(

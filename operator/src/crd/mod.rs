@@ -71,6 +71,10 @@ pub const RESERVED_CONFIG_KEYS: &[(&str, &str)] = &[
         "set spec.metrics.enabled instead (the pods then declare the metrics port)",
     ),
     ("metricsPromExporterPort", "set spec.metrics.port instead"),
+    (
+        "healthListenPort",
+        "the operator fixes it to 10914, which the pods' probes ask",
+    ),
     ("aclEnable", "set spec.security.acl.enabled instead"),
     (
         "rocketmqHome",

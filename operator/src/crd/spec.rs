@@ -217,6 +217,7 @@ pub struct BrokerSpec {
         validation = Rule::new("!('storePathRootDir' in self)").message("remove storePathRootDir from spec.broker.config: the operator keeps the store on the data volume"),
         validation = Rule::new("!('metricsExporterType' in self)").message("remove metricsExporterType from spec.broker.config: set spec.metrics.enabled instead (the pods then declare the metrics port)"),
         validation = Rule::new("!('metricsPromExporterPort' in self)").message("remove metricsPromExporterPort from spec.broker.config: set spec.metrics.port instead"),
+        validation = Rule::new("!('healthListenPort' in self)").message("remove healthListenPort from spec.broker.config: the operator fixes it to 10914, which the pods' probes ask"),
         validation = Rule::new("!('aclEnable' in self)").message("remove aclEnable from spec.broker.config: set spec.security.acl.enabled instead"),
         validation = Rule::new("!('rocketmqHome' in self)").message("remove rocketmqHome from spec.broker.config: the operator points it at the mounted spec.security.acl.secretName"),
         validation = Rule::new("!('innerClientAuthenticationCredentials' in self)").message("remove innerClientAuthenticationCredentials from spec.broker.config: put the account in a Secret and name it in spec.security.acl.innerCredentialsSecret"),

@@ -10,6 +10,7 @@
 //! ...   (fast, listen, HA), 10 apart,      broker/<name>/         broker.conf, store/
 //!       groups in order, master first      .gitignore             `*`: .rmq/ sits in the checkout
 //!       10913, 10923: brokers' /metrics
+//!       10914, 10924: brokers' /livez, /readyz
 //! ```
 //!
 //! Brokers start [`BROKER_PORT_OFFSET`] above the base, so the default base gives Apache's
@@ -47,6 +48,8 @@ pub const BROKER_PORT_STEP: u16 = 10;
 pub const NAMESRV_METRICS_OFFSET: u16 = 10;
 /// A broker's `/metrics` port minus its `listenPort`.
 pub const BROKER_METRICS_OFFSET: u16 = 2;
+/// A broker's `/livez` and `/readyz` port minus its `listenPort`.
+pub const BROKER_HEALTH_OFFSET: u16 = 3;
 
 /// What a process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,15 +182,11 @@ pub fn plan(cluster: &ValidatedCluster, dir: &Path, base: u16) -> Result<Plan, P
     })?;
     let broker_count = cluster.groups() * cluster.pods_per_group();
     let metrics = cluster.spec.metrics.enabled;
-    // The highest port is the HA port (listenPort + 1) of the last broker, or its metrics port.
+    // The highest port is the health port (listenPort + 3) of the last broker.
     let highest = u32::from(base)
         + u32::from(BROKER_PORT_OFFSET)
         + u32::from(BROKER_PORT_STEP) * broker_count.saturating_sub(1)
-        + if metrics {
-            u32::from(BROKER_METRICS_OFFSET)
-        } else {
-            1
-        };
+        + u32::from(BROKER_HEALTH_OFFSET);
     if highest > u32::from(u16::MAX) {
         return Err(PlanError::PortsBeyondRange {
             base,
@@ -260,6 +259,7 @@ pub fn plan(cluster: &ValidatedCluster, dir: &Path, base: u16) -> Result<Plan, P
                 store_path_root_dir: format!("{dir_text}/broker/{name}/store"),
                 // Written only with metrics on, when the range check above covered it.
                 metrics_port: listen.saturating_add(BROKER_METRICS_OFFSET),
+                health_port: listen.saturating_add(BROKER_HEALTH_OFFSET),
             };
             let files = broker_files(dir, &name);
             let mut config =
@@ -274,6 +274,7 @@ pub fn plan(cluster: &ValidatedCluster, dir: &Path, base: u16) -> Result<Plan, P
             if metrics {
                 ports.push(listen + BROKER_METRICS_OFFSET);
             }
+            ports.push(listen + BROKER_HEALTH_OFFSET);
             brokers.push(Node {
                 addr: format!("{LOCAL_HOST}:{listen}"),
                 ports,
@@ -322,7 +323,12 @@ mod tests {
             addrs,
             ["127.0.0.1:9876", "127.0.0.1:9877", "127.0.0.1:10911"]
         );
-        assert_eq!(plan.brokers[0].ports, [10909, 10911, 10912]);
+        assert_eq!(plan.brokers[0].ports, [10909, 10911, 10912, 10914]);
+        assert!(
+            plan.brokers[0]
+                .config
+                .contains("\nhealthListenPort=10914\n")
+        );
         assert_eq!(plan.namesrv_addr(), "127.0.0.1:9876;127.0.0.1:9877");
         assert_eq!(plan.slaves(), 0);
     }
@@ -338,7 +344,7 @@ mod tests {
         let ports: Vec<u16> = plan.nodes().flat_map(|n| n.ports.iter().copied()).collect();
         let unique: BTreeSet<u16> = ports.iter().copied().collect();
         assert_eq!(ports.len(), unique.len());
-        assert_eq!(ports.len(), 9 + 64 * 9 * 3);
+        assert_eq!(ports.len(), 9 + 64 * 9 * 4);
         assert_eq!(plan.brokers.last().unwrap().addr, "127.0.0.1:26785");
     }
 
@@ -349,7 +355,7 @@ mod tests {
         let ports: Vec<u16> = plan.nodes().flat_map(|n| n.ports.iter().copied()).collect();
         let unique: BTreeSet<u16> = ports.iter().copied().collect();
         assert_eq!(ports.len(), unique.len());
-        assert_eq!(ports.len(), 9 * 2 + 64 * 9 * 4);
+        assert_eq!(ports.len(), 9 * 2 + 64 * 9 * 5);
         let small = plan_of("{metrics: {enabled: true}}");
         let entries = rmq_protocol::body::properties::parse(&small.namesrvs[0].config);
         assert!(entries.contains(&("metricsExporterType".to_owned(), "PROM".to_owned())));
@@ -359,7 +365,7 @@ mod tests {
                 .config
                 .contains("\nmetricsPromExporterPort=10913\n")
         );
-        assert_eq!(small.brokers[0].ports, [10909, 10911, 10912, 10913]);
+        assert_eq!(small.brokers[0].ports, [10909, 10911, 10912, 10913, 10914]);
     }
 
     fn plan_of(spec: &str) -> Plan {
@@ -440,6 +446,7 @@ mod tests {
             listen_port: 10911,
             store_path_root_dir: "/state/demo/broker/demo-broker-0-0/store".to_owned(),
             metrics_port: 10913,
+            health_port: 10914,
         };
         let files = broker_files(Path::new("/state/demo"), "demo-broker-0-0");
         let rendered = broker_conf::render_with_files(&c, 0, 0, &placement, &files);
@@ -504,16 +511,16 @@ mod tests {
     fn a_base_port_too_high_for_every_broker_is_refused_with_the_highest_usable_base() {
         let c = cluster("{broker: {groups: 4, replicasPerGroup: 1}}");
         let error = plan(&c, Path::new("/s"), 65000).unwrap_err();
-        // 8 brokers: the last HA port is base + 1035 + 70 + 1.
+        // 8 brokers: the last health port is base + 1035 + 70 + 3.
         assert_eq!(
             error,
             PlanError::PortsBeyondRange {
                 base: 65000,
                 nodes: 10,
-                highest: 66106,
-                max_base: 64429,
+                highest: 66108,
+                max_base: 64427,
             }
         );
-        assert!(plan(&c, Path::new("/s"), 64429).is_ok());
+        assert!(plan(&c, Path::new("/s"), 64427).is_ok());
     }
 }

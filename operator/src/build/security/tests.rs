@@ -222,15 +222,28 @@ fn brokers_without_slaves_check_name_servers_with_their_ca_alone_never_their_key
 }
 
 #[test]
-fn probes_stay_tcp_socket_probes_which_enforcing_ports_accept() {
+fn probes_never_need_tls_on_enforcing_ports() {
     let r = build(&validated(SHARED_ISSUER));
     for sts in &r.stateful_sets {
         let c = container(sts);
         for probe in [&c.readiness_probe, &c.liveness_probe] {
             let probe = probe.as_ref().expect("probe");
-            // A TCP probe connects and closes before sending a byte: no TLS needed, and the
-            // server logs it at debug only.
-            assert!(probe.tcp_socket.is_some() && probe.exec.is_none() && probe.http_get.is_none());
+            if c.name == "broker" {
+                // The broker's health port is plain HTTP whatever the TLS mode of its remoting
+                // ports.
+                let get = probe.http_get.as_ref().expect("an HTTP probe");
+                assert_eq!(
+                    get.port,
+                    k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(
+                        "health".into()
+                    )
+                );
+                assert!(get.scheme.is_none(), "plain HTTP");
+            } else {
+                // A TCP probe connects and closes before sending a byte: no TLS needed, and
+                // the server logs it at debug only.
+                assert!(probe.tcp_socket.is_some() && probe.http_get.is_none());
+            }
         }
     }
 }

@@ -165,7 +165,9 @@ impl Scenario {
                             .as_str()
                             .unwrap_or_default();
                         assert!(
-                            conf.ends_with("storePathRootDir=/data/store\ndeleteWhen=03\n"),
+                            conf.ends_with(
+                                "storePathRootDir=/data/store\nhealthListenPort=10914\ndeleteWhen=03\n"
+                            ),
                             "{conf}"
                         );
                     }
