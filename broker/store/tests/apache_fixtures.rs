@@ -212,8 +212,11 @@ fn manual_clean_ups_of_an_apache_store_delete_nothing_unexpired_and_raw_queue_en
     let before = commit_log_bytes(&store_dir);
     let acked = acked(&store_dir);
     let mut c = config(&store_dir, false);
-    // Nothing in the fixture counts as expired, whatever the files' dates after unpacking.
+    // Nothing in the fixture counts as expired, whatever the files' dates after unpacking, and
+    // nothing is deleted for disk pressure, whatever the fill of the machine's disk.
     c.apply("fileReservedTime", "876000").unwrap();
+    c.disk_max_used_space_ratio = 100;
+    c.disk_space_clean_forcibly_ratio = 1.0;
     let store = MessageStore::open(c).unwrap();
     // DELETE_EXPIRED_COMMITLOG and CLEAN_EXPIRED_CONSUMEQUEUE as an operator would run them.
     store.delete_expired_now();
