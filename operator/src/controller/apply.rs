@@ -36,31 +36,89 @@ pub async fn live_stateful_sets(
     Ok(list.items)
 }
 
+/// What an apply pass did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// The StatefulSets as the API server stored them (with status).
+    pub stateful_sets: Vec<StatefulSet>,
+    /// The children the API server refused (or that were held because a ConfigMap they read
+    /// was refused); every other child was applied all the same.
+    pub failures: Vec<Error>,
+}
+
+/// The ConfigMaps a StatefulSet's pods mount.
+fn config_maps_of(sts: &StatefulSet) -> Vec<&str> {
+    sts.spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .and_then(|p| p.volumes.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.config_map.as_ref().map(|c| c.name.as_str()))
+        .collect()
+}
+
 /// Applies every child in order Services, ConfigMaps, Certificates, PDBs, StatefulSets (pods
-/// mount the Certificates' Secrets); returns the StatefulSets as the API server stored them
-/// (with status).
+/// mount the Certificates' Secrets). A child the API server refuses does not stop the others:
+/// one group's immutable-field change must not freeze every later group. Two things do stop
+/// what depends on them: a Certificate that cannot be applied fails the pass before any pod
+/// could mount its missing Secret, and a StatefulSet whose ConfigMap was refused is held, so its
+/// pods do not restart into the old configuration.
 pub async fn apply_all(
     client: &Client,
     namespace: &str,
     resources: &ClusterResources,
-) -> Result<Vec<StatefulSet>, Error> {
+) -> Result<Applied, Error> {
+    let mut out = Applied::default();
     for s in &resources.services {
-        apply(client, namespace, s).await?;
+        if let Err(e) = apply(client, namespace, s).await {
+            out.failures.push(e);
+        }
     }
+    let mut refused_config_maps = Vec::new();
     for c in &resources.config_maps {
-        apply(client, namespace, c).await?;
+        if let Err(e) = apply(client, namespace, c).await {
+            refused_config_maps.push(c.metadata.name.clone().unwrap_or_default());
+            out.failures.push(e);
+        }
     }
     for c in &resources.certificates {
         apply_certificate(client, namespace, c).await?;
     }
     for p in &resources.pdbs {
-        apply(client, namespace, p).await?;
+        if let Err(e) = apply(client, namespace, p).await {
+            out.failures.push(e);
+        }
     }
-    let mut applied = Vec::with_capacity(resources.stateful_sets.len());
     for s in &resources.stateful_sets {
-        applied.push(apply(client, namespace, s).await?);
+        let name = s.metadata.name.clone().unwrap_or_default();
+        if let Some(config_map) = config_maps_of(s)
+            .into_iter()
+            .find(|c| refused_config_maps.iter().any(|r| r == c))
+        {
+            out.failures.push(Error::HeldForConfigMap {
+                name,
+                config_map: config_map.to_owned(),
+            });
+            continue;
+        }
+        match apply(client, namespace, s).await {
+            Ok(applied) => out.stateful_sets.push(applied),
+            Err(e) => out.failures.push(e),
+        }
     }
-    Ok(applied)
+    Ok(out)
+}
+
+/// The StatefulSets to report on: the applied ones, and the live one where an apply failed.
+pub fn observed(applied: &[StatefulSet], live: &[StatefulSet]) -> Vec<StatefulSet> {
+    let mut out = applied.to_vec();
+    for s in live {
+        if !applied.iter().any(|a| a.metadata.name == s.metadata.name) {
+            out.push(s.clone());
+        }
+    }
+    out
 }
 
 async fn apply<K>(client: &Client, namespace: &str, object: &K) -> Result<K, Error>

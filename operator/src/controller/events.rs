@@ -29,6 +29,22 @@ pub fn invalid_spec(old: Option<&RocketClusterStatus>, new: &RocketClusterStatus
     })
 }
 
+/// Warning event for children the API server refused, unless the previous status already
+/// reported the same.
+pub fn apply_failed(old: Option<&RocketClusterStatus>, new: &RocketClusterStatus) -> Option<Event> {
+    let message = has_condition(Some(new), ConditionType::Degraded, "ApplyFailed")?;
+    if has_condition(old, ConditionType::Degraded, "ApplyFailed").as_ref() == Some(&message) {
+        return None;
+    }
+    Some(Event {
+        type_: EventType::Warning,
+        reason: "ApplyFailed".to_owned(),
+        note: Some(truncate(message)),
+        action: "Apply".to_owned(),
+        secondary: None,
+    })
+}
+
 /// Event for entering the paused state, unless already paused.
 pub fn paused(old: Option<&RocketClusterStatus>) -> Option<Event> {
     if has_condition(old, ConditionType::ReconciliationPaused, "PausedBySpec").is_some() {

@@ -8,7 +8,10 @@
 //! | [`run`] | wiring of the kube-runtime `Controller` |
 //!
 //! An invalid spec sets `Degraded` (reason `InvalidSpec`), publishes a Warning event once and
-//! waits for the next change of the object (`Action::await_change`): it never hot-loops. A paused
+//! waits for the next change of the object (`Action::await_change`): it never hot-loops. A child
+//! the API server refuses (a 422 for an immutable field, say) does not stop the other children:
+//! `Degraded` (reason `ApplyFailed`) and a Warning event name it, nothing is deleted in that
+//! pass, and the reconcile fails so it is retried with backoff. A paused
 //! cluster (`clusterOperation.reconciliationPaused`) only gets its status updated.
 //!
 //! cert-manager `Certificate`s are applied through the dynamic API and not watched (cert-manager
@@ -95,6 +98,14 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// A StatefulSet not applied because the API server refused the ConfigMap its pods read.
+    #[error("StatefulSet {name} held: its ConfigMap {config_map} was not applied")]
+    HeldForConfigMap {
+        /// Name of the StatefulSet.
+        name: String,
+        /// The ConfigMap refused.
+        config_map: String,
+    },
     /// Deleting a child of a removed group failed.
     #[error("failed to delete {kind} {name} of a removed broker group")]
     DeleteRemovedChild {
@@ -128,6 +139,7 @@ impl Error {
             Self::CertManagerMissing { .. } => "CertManagerMissing",
             Self::DeleteUnusedCertificate { .. } => "DeleteUnusedCertificate",
             Self::DeleteRemovedChild { .. } => "DeleteRemovedChild",
+            Self::HeldForConfigMap { .. } => "HeldForConfigMap",
             Self::PatchStatus { .. } => "PatchStatus",
         }
     }
@@ -244,18 +256,32 @@ async fn reconcile_inner(
     // then apply, delete removed groups, report.
     apply::delete_certificates(&ctx.client, namespace, &unused_certificates).await?;
     let applied = apply::apply_all(&ctx.client, namespace, &resources).await?;
-    let removed = apply::delete_removed_groups(&ctx.client, &validated, &live).await?;
-    if !validated.spec.broker.pod_disruption_budget.enabled {
-        let deleted = apply::delete_disabled_pdbs(&ctx.client, &validated).await?;
-        if !deleted.is_empty() {
-            tracing::info!(cluster = %validated.name, ?deleted, "deleted disabled PodDisruptionBudgets");
+    // Nothing is deleted while something could not be applied: deletions wait for a pass
+    // that applied everything.
+    let mut removed = Vec::new();
+    if applied.failures.is_empty() {
+        removed = apply::delete_removed_groups(&ctx.client, &validated, &live).await?;
+        if !validated.spec.broker.pod_disruption_budget.enabled {
+            let deleted = apply::delete_disabled_pdbs(&ctx.client, &validated).await?;
+            if !deleted.is_empty() {
+                tracing::info!(cluster = %validated.name, ?deleted, "deleted disabled PodDisruptionBudgets");
+            }
         }
     }
     for ev in events::after_apply(&validated, &live, &plan, &removed) {
         events::publish(&ctx.recorder, &ev, &reference).await;
     }
-    let status = status::reconciled(&validated, &applied, &plan, old, now);
+    let failures: Vec<String> = applied.failures.iter().map(described).collect();
+    let observed = apply::observed(&applied.stateful_sets, &live);
+    let status = status::reconciled(&validated, &observed, &plan, &failures, old, now);
+    if let Some(ev) = events::apply_failed(old, &status) {
+        events::publish(&ctx.recorder, &ev, &reference).await;
+    }
     apply::patch_status(&ctx.client, cluster, &status).await?;
+    if let Some(first) = applied.failures.into_iter().next() {
+        // The status says what failed; the error drives the retry backoff and the metric.
+        return Err(first);
+    }
     tracing::info!(
         cluster = %validated.name,
         namespace = %validated.namespace,
@@ -263,6 +289,18 @@ async fn reconcile_inner(
         "reconciled"
     );
     Ok(Action::requeue(RESYNC))
+}
+
+/// An error with its causes, for a condition message: `failed to apply StatefulSet x: <the API
+/// server's message>`.
+fn described(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// Retry policy: count the failure, then back off exponentially per object (5 s, 10 s, … 5 min).

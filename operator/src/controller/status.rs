@@ -26,11 +26,14 @@ pub struct Wanted {
     pub message: String,
 }
 
-/// Status after a successful apply: `stateful_sets` are the objects the API server returned.
+/// Status after an apply pass: `stateful_sets` are the objects the API server returned (or the
+/// live ones where an apply failed), `failures` what it refused (`Degraded`, reason
+/// `ApplyFailed`).
 pub fn reconciled(
     cluster: &ValidatedCluster,
     stateful_sets: &[StatefulSet],
     plan: &RolloutPlan,
+    failures: &[String],
     old: Option<&RocketClusterStatus>,
     now: Timestamp,
 ) -> RocketClusterStatus {
@@ -130,11 +133,23 @@ pub fn reconciled(
     let wanted = [
         available,
         progressing,
-        Wanted {
-            type_: ConditionType::Degraded,
-            status: false,
-            reason: "ReconcileSucceeded",
-            message: "the spec is valid and every child object is applied".to_owned(),
+        if failures.is_empty() {
+            Wanted {
+                type_: ConditionType::Degraded,
+                status: false,
+                reason: "ReconcileSucceeded",
+                message: "the spec is valid and every child object is applied".to_owned(),
+            }
+        } else {
+            Wanted {
+                type_: ConditionType::Degraded,
+                status: true,
+                reason: "ApplyFailed",
+                message: format!(
+                    "not applied (every other child object is): {}",
+                    failures.join("; ")
+                ),
+            }
         },
         not_paused(),
     ];
@@ -298,7 +313,7 @@ mod tests {
     fn all_pods_ready_makes_the_cluster_available_and_settled() {
         let c = validated("spec: {broker: {groups: 2, replicasPerGroup: 1}}");
         let sets = with_ready(build(&c).stateful_sets, 9);
-        let s = reconciled(&c, &sets, &RolloutPlan::default(), None, at(100));
+        let s = reconciled(&c, &sets, &RolloutPlan::default(), &[], None, at(100));
         let summary: Vec<_> = s
             .conditions
             .iter()
@@ -322,7 +337,7 @@ mod tests {
     fn unready_pods_are_named_in_the_available_message() {
         let c = validated("spec: {broker: {replicasPerGroup: 1}}");
         let sets = with_ready(build(&c).stateful_sets, 1);
-        let s = reconciled(&c, &sets, &RolloutPlan::default(), None, at(100));
+        let s = reconciled(&c, &sets, &RolloutPlan::default(), &[], None, at(100));
         assert_eq!(s.conditions[0].status, "False");
         assert_eq!(
             s.conditions[0].message,
@@ -334,18 +349,49 @@ mod tests {
     fn transition_time_is_kept_while_a_condition_keeps_its_status() {
         let c = validated("spec: {}");
         let sets = with_ready(build(&c).stateful_sets, 9);
-        let first = reconciled(&c, &sets, &RolloutPlan::default(), None, at(100));
-        let second = reconciled(&c, &sets, &RolloutPlan::default(), Some(&first), at(200));
+        let first = reconciled(&c, &sets, &RolloutPlan::default(), &[], None, at(100));
+        let second = reconciled(
+            &c,
+            &sets,
+            &RolloutPlan::default(),
+            &[],
+            Some(&first),
+            at(200),
+        );
         assert_eq!(first, second);
         let unready = with_ready(build(&c).stateful_sets, 0);
         let third = reconciled(
             &c,
             &unready,
             &RolloutPlan::default(),
+            &[],
             Some(&second),
             at(300),
         );
         assert_eq!(third.conditions[0].last_transition_time, Time(at(300)));
         assert_eq!(third.conditions[2].last_transition_time, Time(at(100)));
+    }
+
+    #[test]
+    fn a_refused_child_sets_degraded_naming_it_while_the_rest_is_reported() {
+        let c = validated("spec: {}");
+        let sets = with_ready(build(&c).stateful_sets, 9);
+        let failures = ["failed to apply StatefulSet demo-broker-0: Forbidden: spec: updates to statefulset spec for fields other than ... are forbidden".to_owned()];
+        let s = reconciled(&c, &sets, &RolloutPlan::default(), &failures, None, at(100));
+        let degraded = &s.conditions[2];
+        assert_eq!(
+            (degraded.status.as_str(), degraded.reason.as_str()),
+            ("True", "ApplyFailed")
+        );
+        assert!(
+            degraded.message.contains("StatefulSet demo-broker-0"),
+            "{}",
+            degraded.message
+        );
+        assert_eq!(
+            s.conditions[0].status, "True",
+            "readiness is still reported"
+        );
+        assert_eq!(s.observed_generation, Some(1));
     }
 }

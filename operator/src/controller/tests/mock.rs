@@ -99,6 +99,8 @@ pub(super) enum Reply {
     NotFound,
     /// Return a 500 Status.
     ServerError,
+    /// Return a 422 Status: what a change of an immutable field gets.
+    Invalid,
 }
 
 pub(super) fn call(method: Method, uri: impl Into<String>, reply: Reply) -> Call {
@@ -294,6 +296,10 @@ pub(super) fn serve(mut handle: Handle, calls: Vec<Call>) -> tokio::task::JoinHa
                 Reply::ServerError => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "InternalError", "message": "etcd unavailable", "code": 500}),
+                ),
+                Reply::Invalid => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "Invalid", "message": "StatefulSet.apps \"demo-broker-0\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden", "code": 422}),
                 ),
             };
             let response = Response::builder()

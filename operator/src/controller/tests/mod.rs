@@ -39,8 +39,11 @@ enum Scenario {
     RemovedGroup,
     /// `podDisruptionBudget.enabled` turned off: the budgets left over are deleted.
     PdbDisabled,
-    /// The API server rejects an apply.
+    /// The API server rejects an apply: the rest is applied, Degraded says what failed.
     ApplyFails,
+    /// A storage change makes group 0's StatefulSet apply fail with 422: group 1 still gets its
+    /// change, nothing is deleted, Degraded and a Warning event name the StatefulSet.
+    ImmutableStatefulSet,
     /// The paths of `spec.security`.
     Security(SecurityScenario),
 }
@@ -311,15 +314,54 @@ impl Scenario {
             Self::ApplyFails => {
                 let c = cluster(json!({}), None);
                 let r = built(&c);
-                let calls = vec![
-                    list_sts(&[]),
-                    apply_call(
-                        &format!("/api/v1{NS}/services"),
-                        "demo-namesrv",
-                        json!(r.services[0]),
-                        Reply::ServerError,
-                    ),
-                ];
+                let mut applies = apply_calls(&r, |_| Reply::Echo);
+                applies[0] = apply_call(
+                    &format!("/api/v1{NS}/services"),
+                    "demo-namesrv",
+                    json!(r.services[0]),
+                    Reply::ServerError,
+                );
+                let mut calls = vec![list_sts(&[])];
+                calls.extend(applies);
+                calls.push(event("NameServersCreated", "created demo-namesrv"));
+                calls.push(event("GroupsCreated", "demo-broker-0"));
+                calls.push(event("ApplyFailed", "Service demo-namesrv"));
+                calls.push(status_call(&c, |s| {
+                    assert!(
+                        conditions(s).contains(&cond("Degraded", "True", "ApplyFailed")),
+                        "{s}"
+                    );
+                }));
+                (c, calls)
+            }
+            Self::ImmutableStatefulSet => {
+                let c = cluster(json!({"broker": {"groups": 2}}), None);
+                let r = built(&c);
+                let mut calls = vec![list_sts(&[])];
+                calls.extend(apply_calls(&r, |s| {
+                    if s.metadata.name.as_deref() == Some("demo-broker-0") {
+                        Reply::Invalid
+                    } else {
+                        Reply::Echo
+                    }
+                }));
+                calls.push(event("NameServersCreated", "created demo-namesrv"));
+                calls.push(event("GroupsCreated", "demo-broker-1"));
+                calls.push(event("ApplyFailed", "StatefulSet demo-broker-0"));
+                calls.push(status_call(&c, |s| {
+                    let degraded = s["conditions"]
+                        .as_array()
+                        .and_then(|cs| cs.iter().find(|c| c["type"] == "Degraded"))
+                        .cloned()
+                        .unwrap_or_default();
+                    assert_eq!(degraded["status"], "True", "{s}");
+                    assert_eq!(degraded["reason"], "ApplyFailed", "{s}");
+                    let message = degraded["message"].as_str().unwrap_or_default();
+                    assert!(
+                        message.contains("demo-broker-0") && message.contains("Forbidden"),
+                        "{message}"
+                    );
+                }));
                 (c, calls)
             }
             Self::Security(s) => s.setup(),
@@ -542,6 +584,15 @@ async fn failed_apply_is_counted_by_reason_and_retried_with_backoff() {
             .encode()
             .expect("metrics")
             .contains("rmq_operator_reconcile_failures_total{reason=\"ApplyChild\"} 1")
+    );
+}
+
+#[tokio::test]
+async fn an_immutable_statefulset_change_degrades_with_an_event_and_later_groups_still_apply() {
+    let (result, ..) = Scenario::ImmutableStatefulSet.run().await;
+    let error = result.expect_err("the refused apply is the reconcile's error");
+    assert!(
+        matches!(error, Error::ApplyChild { ref kind, ref name, .. } if kind == "StatefulSet" && name == "demo-broker-0")
     );
 }
 
