@@ -143,6 +143,66 @@ fn cel_rejects_a_storage_class_on_ephemeral_storage() {
     assert!(errors[0].contains("remove it or set type: Persistent"));
 }
 
+/// CEL's answer to changing `storage` from `old` to `new` (transition rules see `oldSelf`).
+fn storage_change_errors(old: Value, new: Value) -> Vec<String> {
+    let (old, new) = (
+        cluster_with_broker(json!({"storage": old})),
+        cluster_with_broker(json!({"storage": new})),
+    );
+    match Validator::new().validate(&schema(), &new, Some(&old)) {
+        Ok(()) => Vec::new(),
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn cel_refuses_storage_changes_no_volume_can_follow_and_lets_a_volume_grow() {
+    let fast = json!({"size": "10Gi", "storageClassName": "fast"});
+    let grown = storage_change_errors(
+        fast.clone(),
+        json!({"size": "20Gi", "storageClassName": "fast"}),
+    );
+    assert!(grown.is_empty(), "{grown:?}");
+    let shrunk = storage_change_errors(
+        fast.clone(),
+        json!({"size": "5Gi", "storageClassName": "fast"}),
+    );
+    assert!(
+        shrunk.iter().any(|e| e.contains("cannot shrink")),
+        "{shrunk:?}"
+    );
+    let same_in_other_units =
+        storage_change_errors(json!({"size": "1Gi"}), json!({"size": "1024Mi"}));
+    assert!(same_in_other_units.is_empty(), "{same_in_other_units:?}");
+    let reclassed = storage_change_errors(
+        fast.clone(),
+        json!({"size": "10Gi", "storageClassName": "slow"}),
+    );
+    assert!(
+        reclassed
+            .iter()
+            .any(|e| e.contains("storageClassName cannot change")),
+        "{reclassed:?}"
+    );
+    let unclassed = storage_change_errors(fast, json!({"size": "10Gi"}));
+    assert!(
+        unclassed
+            .iter()
+            .any(|e| e.contains("storageClassName cannot change")),
+        "{unclassed:?}"
+    );
+    let retyped = storage_change_errors(
+        json!({"size": "10Gi"}),
+        json!({"type": "Ephemeral", "size": "10Gi"}),
+    );
+    assert!(
+        retyped.iter().any(|e| e.contains("type cannot change")),
+        "{retyped:?}"
+    );
+    // A new cluster has no old object: none of these rules apply.
+    assert!(cel_errors(&cluster_with_broker(json!({"storage": {"size": "1Gi"}}))).is_empty());
+}
+
 #[test]
 fn cel_rejects_tls_keys_in_broker_config_pointing_at_spec_security_tls() {
     let errors = cel_errors(&cluster_with_broker(

@@ -308,7 +308,12 @@ impl FlushDiskType {
 /// Broker storage.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("self.type != 'Ephemeral' || !has(self.storageClassName)").message("spec.broker.storage.storageClassName only applies to Persistent storage: remove it or set type: Persistent"))]
+#[x_kube(
+    validation = Rule::new("self.type != 'Ephemeral' || !has(self.storageClassName)").message("spec.broker.storage.storageClassName only applies to Persistent storage: remove it or set type: Persistent"),
+    validation = Rule::new("self.type == oldSelf.type").message("spec.broker.storage.type cannot change on a running cluster: the brokers' data would not follow; create a new RocketCluster and move the topics over"),
+    validation = Rule::new("has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)").message("spec.broker.storage.storageClassName cannot change: existing volumes keep their class (Kubernetes cannot move a PVC to another StorageClass)"),
+    validation = Rule::new("self.type != 'Persistent' || quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0").message("spec.broker.storage.size cannot shrink: a PersistentVolumeClaim only grows"),
+)]
 pub struct StorageSpec {
     /// `Persistent` (one PVC per pod) or `Ephemeral` (an emptyDir, lost with the pod).
     #[serde(default, rename = "type")]
