@@ -48,26 +48,19 @@ else
     ln -sf ../venv/bin/kubernetes-validate "$tools/bin/kubernetes-validate"
 fi
 
-# Schemas of prometheus-operator's PodMonitor and ServiceMonitor (generated from its CRDs), for
-# the chart's monitoring objects: kubernetes-validate has no schema for custom resources.
-MONITORING_MODELS="@kubernetes-models/prometheus-operator@6.0.0"
+# Schemas generated from CRDs, for custom resources kubernetes-validate has no schema for:
+# prometheus-operator's PodMonitor and ServiceMonitor (the chart's monitoring objects) and
+# cert-manager's Certificate (what the operator creates for spec.security.tls with an issuerRef).
 models="$tools/k8s-models"
-if [[ -f "$models/node_modules/@kubernetes-models/prometheus-operator/package.json" ]] \
-    && grep -q '"version": "6.0.0"' "$models/node_modules/@kubernetes-models/prometheus-operator/package.json"; then
-    echo "$MONITORING_MODELS already installed"
-else
-    echo "installing $MONITORING_MODELS"
-    mkdir -p "$models"
-    npm install --silent --no-audit --no-fund --prefix "$models" "$MONITORING_MODELS" >/dev/null
-fi
-# cert-manager's Certificate schema, for the Certificates the operator creates (spec.security.tls
-# with an issuerRef).
-CERT_MANAGER_MODELS="@kubernetes-models/cert-manager@6.0.0"
-if [[ -f "$models/node_modules/@kubernetes-models/cert-manager/package.json" ]] \
-    && grep -q '"version": "6.0.0"' "$models/node_modules/@kubernetes-models/cert-manager/package.json"; then
-    echo "$CERT_MANAGER_MODELS already installed"
-else
-    echo "installing $CERT_MANAGER_MODELS"
-    mkdir -p "$models"
-    npm install --silent --no-audit --no-fund --prefix "$models" "$CERT_MANAGER_MODELS" >/dev/null
-fi
+install_models() { # package version
+    local manifest="$models/node_modules/$1/package.json"
+    if [[ -f "$manifest" ]] && grep -q "\"version\": \"$2\"" "$manifest"; then
+        echo "$1@$2 already installed"
+    else
+        echo "installing $1@$2"
+        mkdir -p "$models"
+        npm install --silent --no-audit --no-fund --prefix "$models" "$1@$2" >/dev/null
+    fi
+}
+install_models @kubernetes-models/prometheus-operator 6.0.0
+install_models @kubernetes-models/cert-manager 6.0.0

@@ -5,8 +5,7 @@
 //! answered only once the slave confirmed it), plain clients are refused, and a rotated
 //! certificate is served without a restart.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rmq_broker::{BrokerConfig, RunningBroker};
@@ -15,23 +14,11 @@ use rmq_protocol::code::{RequestCode, ResponseCode};
 use rmq_remoting::tls::client::{ClientTls, ClientTlsFiles};
 use rmq_remoting::{Client, ClientConfig, InvokeError};
 
+#[path = "common/pki.rs"]
+mod pki;
 mod support;
 
 const T: Duration = Duration::from_secs(10);
-
-fn certs(dir: &Path) -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-test-certs.sh");
-    let pki = dir.join("pki");
-    assert!(
-        Command::new("bash")
-            .arg(script)
-            .arg(&pki)
-            .status()
-            .unwrap()
-            .success()
-    );
-    pki
-}
 
 /// The `tls.*` lines of a process whose ports enforce TLS with `cert`/`key` and whose own
 /// connections check servers against the test CA.
@@ -71,7 +58,7 @@ async fn broker(store: &Path, lines: &str) -> RunningBroker {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_with_every_port_enforcing_tls_registers_replicates_and_refuses_plain_clients() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = certs(dir.path());
+    let pki = pki::make_test_certs(dir.path());
     let tls = tls_lines(&pki, &pki.join("server.pem"), &pki.join("server.key"));
     let namesrv_conf = format!(
         "listenPort=0\nbindAddress=127.0.0.1\nkvConfigPath={}\n{tls}",
@@ -180,7 +167,7 @@ async fn a_cluster_with_every_port_enforcing_tls_registers_replicates_and_refuse
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_rotated_on_disk_is_served_to_new_connections_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = certs(dir.path());
+    let pki = pki::make_test_certs(dir.path());
     let live = dir.path().join("live");
     std::fs::create_dir(&live).unwrap();
     std::fs::copy(pki.join("server.pem"), live.join("tls.crt")).unwrap();

@@ -4,24 +4,13 @@
 //! made with Python's `ssl` module, and rmqctl. An enforcing broker refuses the plain clients
 //! and says so in its log.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use super::harness::{Cluster, finish_any};
 
-fn certs(dir: &Path) -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/make-test-certs.sh");
-    let pki = dir.join("pki");
-    assert!(
-        Command::new("bash")
-            .arg(script)
-            .arg(&pki)
-            .status()
-            .unwrap()
-            .success()
-    );
-    pki
-}
+#[path = "../common/pki.rs"]
+mod pki;
 
 fn tls_lines(pki: &Path, mode: &str) -> String {
     format!(
@@ -49,7 +38,7 @@ fn python_request(addr: &str, args: &[&str]) -> serde_json::Value {
 #[test]
 fn a_permissive_broker_serves_the_plain_cpp_and_ons_clients_and_tls_peers_on_one_port() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = certs(dir.path());
+    let pki = pki::make_test_certs(dir.path());
     let tls = tls_lines(&pki, "permissive");
     let cluster = Cluster::start_with(&tls, &tls, None);
     let ca = pki.join("ca.pem");
@@ -142,7 +131,7 @@ fn a_permissive_broker_serves_the_plain_cpp_and_ons_clients_and_tls_peers_on_one
 #[test]
 fn an_enforcing_broker_refuses_plain_clients_and_logs_why() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = certs(dir.path());
+    let pki = pki::make_test_certs(dir.path());
     let cluster = Cluster::start_with(
         &tls_lines(&pki, "permissive"),
         &tls_lines(&pki, "enforcing"),
@@ -200,7 +189,7 @@ fn an_enforcing_broker_refuses_plain_clients_and_logs_why() {
 fn a_broker_requiring_client_certificates_refuses_a_missing_foreign_or_expired_one_with_a_log_line()
 {
     let dir = tempfile::tempdir().unwrap();
-    let pki = certs(dir.path());
+    let pki = pki::make_test_certs(dir.path());
     let broker_tls = format!(
         "{}tls.server.need.client.auth=require\n",
         tls_lines(&pki, "enforcing")
