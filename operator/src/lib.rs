@@ -31,4 +31,5 @@ pub mod crdgen;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod plan;
 pub mod validate;
