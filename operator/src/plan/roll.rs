@@ -41,10 +41,11 @@ pub fn next(snapshot: &Snapshot, policy: &Policy) -> Option<Step> {
     let others_take_writes = snapshot
         .kept()
         .any(|g| g.index != rolling.index && g.writable_by_spec && g.writes.all());
-    if others_take_writes && rolling.writable_by_spec {
-        if let Some(step) = hold(rolling, snapshot.now, policy) {
-            return Some(step);
-        }
+    if others_take_writes
+        && rolling.writable_by_spec
+        && let Some(step) = hold(rolling, snapshot.now, policy)
+    {
+        return Some(step);
     }
     if let Some(step) = members(rolling, policy) {
         return Some(step);
