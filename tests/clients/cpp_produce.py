@@ -8,6 +8,9 @@ plus "error" (and a non-zero exit) on failure. msg_id is the client-made UNIQ_KE
 the queue offset; status is a Java SendStatus name. The C++ API does not expose the queue id.
 --delay-level L sets the delay level; --props '[{"a":"7"},{"a":"3"}]' sets user properties of
 message i from item i % n; --orderly-keys K sends orderly, message i to queue (i % K) % queues.
+--keep-going records a failed send as {"i", "status": "EXCEPTION", "error"} and goes on;
+--until-file F stops sending once F exists (--count is then a maximum); --pace-ms P waits P ms
+between sends.
 """
 
 import os
@@ -31,6 +34,9 @@ def parse_args():
     p.add_argument("--delay-level", type=int, default=0, help="delay level of every message")
     p.add_argument("--props", default=None, help="JSON list of user-property objects, used round-robin")
     p.add_argument("--orderly-keys", type=int, default=0, help="send orderly: message i to queue i %% K")
+    p.add_argument("--keep-going", action="store_true", help="record failed sends and go on")
+    p.add_argument("--until-file", default=None, help="stop sending once this file exists")
+    p.add_argument("--pace-ms", type=int, default=0, help="pause between sends")
     a = p.parse_args()
     if a.count < 0:
         p.error("--count must be >= 0")
@@ -79,6 +85,10 @@ def main():
 
     error = None
     for i in range(args.count):
+        if args.until_file and os.path.exists(args.until_file):
+            break
+        if args.pace_ms and i:
+            time.sleep(args.pace_ms / 1000.0)
         msg = Message(args.topic)
         msg.set_keys(args.key_prefix + str(i))
         if tags:
@@ -95,7 +105,12 @@ def main():
             else:
                 r = producer.send_sync(msg)
         except Exception as e:
-            error = "send %d failed after %.2fs: %s: %s" % (i, time.monotonic() - t0, type(e).__name__, e)
+            failed = "send %d failed after %.2fs: %s: %s" % (i, time.monotonic() - t0, type(e).__name__, e)
+            if args.keep_going:
+                with lock:
+                    results.append({"i": i, "status": "EXCEPTION", "error": failed})
+                continue
+            error = failed
             break
         status = C.SEND_STATUS_NAMES.get(int(r.status), str(r.status))
         with lock:

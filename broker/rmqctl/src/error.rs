@@ -119,6 +119,8 @@ pub enum CmdError {
     Up(#[from] crate::local::UpError),
     #[error(transparent)]
     Down(#[from] crate::local::DownError),
+    #[error(transparent)]
+    LocalApply(#[from] crate::local::ApplyError),
 }
 
 /// Boxed: a [`RpcError`] is several times the size of the other variants.

@@ -180,6 +180,10 @@ pub async fn run(cli: &Cli) -> Result<Output, CmdError> {
             local::down::run(args)?;
             Ok(Output::default())
         }
+        Command::Apply(args) => {
+            local::apply::run(args).await?;
+            Ok(Output::default())
+        }
     }
 }
 

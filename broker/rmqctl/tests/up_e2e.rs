@@ -3,86 +3,15 @@
 //! with a slave each, SYNC_FLUSH), produce and consume with an independent client (Apache's C++
 //! client from PyPI, installed by `scripts/install-clients.sh`), `rmqctl down`.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod local_support;
 
-use rmqctl::local::plan::{BROKER_PORT_OFFSET, BROKER_PORT_STEP};
-use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn rmqctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rmqctl"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// A base port with 3 name-server ports and 4 brokers' ports (listen - 2, listen, listen + 1, and + 3 for health)
-/// free right now.
-fn free_base_port() -> u16 {
-    let start = std::process::id() % 700 * 37;
-    (0..300u32)
-        .map(|i| u16::try_from(21_000 + (start + i * 997) % 38_000).unwrap())
-        .find(|&base| {
-            let mut ports = vec![base, base + 1, base + 2];
-            for b in 0..4 {
-                let listen = base + BROKER_PORT_OFFSET + BROKER_PORT_STEP * b;
-                ports.extend([listen - 2, listen, listen + 1, listen + 3]);
-            }
-            ports
-                .iter()
-                .all(|&p| TcpListener::bind(("127.0.0.1", p)).is_ok())
-        })
-        .expect("no free block of ports")
-}
-
-fn client(program: &str, namesrv: &str, home: &Path, args: &[&str]) -> Value {
-    let python = repo().join(".tools/py/bin/python");
-    assert!(
-        python.exists(),
-        "independent clients are not installed: run scripts/install-clients.sh"
-    );
-    let output = Command::new(python)
-        .arg(repo().join("tests/clients").join(program))
-        .args(["--namesrv", namesrv, "--log-home"])
-        .arg(home)
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .unwrap_or_else(|| {
-            panic!(
-                "{program} printed no JSON: {}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
-    let value: Value = serde_json::from_str(line).unwrap();
-    assert!(output.status.success(), "{program} failed: {value}");
-    value
-}
-
-/// Stops the cluster even when an assertion fails.
-struct Down(PathBuf);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = rmqctl(&["down", "--dir", self.0.to_str().unwrap()]);
-    }
-}
+use local_support::{Down, client, free_base_port, repo, rmqctl};
 
 #[test]
 fn up_the_no_message_loss_example_then_produce_consume_and_down() {
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("state");
-    let base = free_base_port().to_string();
+    let base = free_base_port(4).to_string();
     let manifest = repo().join("deploy/examples/no-message-loss.yaml");
     let up = rmqctl(&[
         "up",

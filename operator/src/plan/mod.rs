@@ -34,6 +34,7 @@
 //! without `namesrvAddr`, and its template — so adding a slave or a name server restarts no
 //! master.
 
+pub mod hash;
 pub mod lifecycle;
 pub mod namesrv;
 pub mod roll;

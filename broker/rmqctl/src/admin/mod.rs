@@ -34,6 +34,7 @@ use rmq_remoting::{Client, ClientConfig};
 
 use crate::error::{CmdError, DecodeError, RpcError};
 
+mod change;
 mod stats;
 
 /// A client bound to the name servers of `-n` and a per-request timeout.

@@ -288,6 +288,30 @@ pub struct UpArgs {
     pub detach: bool,
 }
 
+/// `apply`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// The changed RocketCluster manifest (same cluster name and spec.security as the running one)
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: PathBuf,
+    /// State directory given to `up` [default: .rmq/{cluster name}]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Seconds clients take to see a route change (Apache's clients poll every 30 s)
+    #[arg(long = "route-refresh", default_value_t = 35, value_name = "SECONDS")]
+    pub route_refresh: u64,
+    /// Delete a removed group at once, even with messages its consumers have not consumed
+    #[arg(long = "force-drain")]
+    pub force_drain: bool,
+    /// Delete a removed group with messages left once this many seconds have passed since
+    /// its writes came off [default: wait for the consumers]
+    #[arg(long = "drain-timeout", value_name = "SECONDS")]
+    pub drain_timeout: Option<u64>,
+    /// Stop after this many seconds (what is done stays done; apply again to go on)
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
 /// `down`.
 #[derive(Debug, Clone, Args)]
 pub struct DownArgs {

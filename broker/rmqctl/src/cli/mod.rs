@@ -203,6 +203,9 @@ pub enum Command {
     Up(UpArgs),
     /// Stop a local cluster started by `rmqctl up`
     Down(DownArgs),
+    /// Bring a local cluster started by `rmqctl up --detach` to a changed manifest: ordered
+    /// restarts, drained scale-in, synced scale-out
+    Apply(ApplyArgs),
 }
 
 /// Longest topic name a broker accepts (`TopicValidator`).

@@ -29,8 +29,10 @@
 //! | [`pids`] | `<dir>/pids.json`: what runs, for `down` |
 //! | [`process`] | binaries, port probes, spawn with logs, readiness, signals, bounded stops |
 //! | [`up`] / [`down`] | the two subcommands |
+//! | [`apply`] | `rmqctl apply`: a running cluster brought to a changed manifest by the operator's planner |
 //! | [`error`] | [`UpError`], [`DownError`] |
 
+pub mod apply;
 pub mod certs;
 pub mod down;
 pub mod error;
@@ -45,4 +47,5 @@ pub mod security;
 pub mod summary;
 pub mod up;
 
+pub use apply::ApplyError;
 pub use error::{DownError, UpError};

@@ -9,7 +9,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use rmqctl::local::pids::PidsFile;
+use rmqctl::local::plan::{BROKER_PORT_OFFSET, BROKER_PORT_STEP};
 use rmqctl::local::process::{Liveness, liveness};
+use serde_json::Value;
 
 /// Longest a single `rmqctl` run may take: `up` waits at most 30 s for listening, 30 s for
 /// registration and 30 s for replication; `down` at most 2 × (20 s + 5 s).
@@ -21,6 +23,11 @@ pub fn rmqctl_bin() -> &'static Path {
 
 /// Runs `command` to completion within [`RUN_LIMIT`], output captured; SIGKILL past it.
 pub fn run_bounded(command: &mut Command) -> Output {
+    run_within(command, RUN_LIMIT)
+}
+
+/// Runs `command` to completion within `limit`, output captured; SIGKILL past it.
+pub fn run_within(command: &mut Command, limit: Duration) -> Output {
     let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -32,11 +39,11 @@ pub fn run_bounded(command: &mut Command) -> Output {
     std::thread::spawn(move || {
         let _ = done.send(child.wait_with_output());
     });
-    match result.recv_timeout(RUN_LIMIT) {
+    match result.recv_timeout(limit) {
         Ok(output) => output.unwrap(),
         Err(_) => {
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("{command:?} still running after {RUN_LIMIT:?}");
+            panic!("{command:?} still running after {limit:?}");
         }
     }
 }
@@ -61,5 +68,85 @@ impl Drop for Leftovers {
                     .status();
             }
         }
+    }
+}
+
+/// The checkout.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `rmqctl` to completion within [`RUN_LIMIT`].
+pub fn rmqctl(args: &[&str]) -> Output {
+    run_bounded(Command::new(rmqctl_bin()).args(args))
+}
+
+/// A base port with 3 name servers' ports (and their metrics ports, + 10) and `brokers`
+/// brokers' ports (listen - 2, listen, listen + 1, + 2 for metrics, + 3 for health) free now.
+pub fn free_base_port(brokers: u16) -> u16 {
+    let start = std::process::id() % 700 * 37;
+    (0..300u32)
+        .map(|i| u16::try_from(21_000 + (start + i * 997) % 38_000).unwrap())
+        .find(|&base| {
+            let mut ports = vec![base, base + 1, base + 2, base + 10, base + 11, base + 12];
+            for b in 0..brokers {
+                let listen = base + BROKER_PORT_OFFSET + BROKER_PORT_STEP * b;
+                ports.extend([listen - 2, listen, listen + 1, listen + 2, listen + 3]);
+            }
+            ports
+                .iter()
+                .all(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        })
+        .expect("no free block of ports")
+}
+
+/// The command line of an independent client of tests/clients.
+pub fn client_command(program: &str, namesrv: &str, home: &Path, args: &[&str]) -> Command {
+    let python = repo().join(".tools/py/bin/python");
+    assert!(
+        python.exists(),
+        "independent clients are not installed: run scripts/install-clients.sh"
+    );
+    let mut command = Command::new(python);
+    command
+        .arg(repo().join("tests/clients").join(program))
+        .args(["--namesrv", namesrv, "--log-home"])
+        .arg(home)
+        .args(args);
+    command
+}
+
+/// The JSON line a client printed last; it must have succeeded.
+pub fn client_result(program: &str, output: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| {
+            panic!(
+                "{program} printed no JSON: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+    let value: Value = serde_json::from_str(line).unwrap();
+    assert!(output.status.success(), "{program} failed: {value}");
+    value
+}
+
+/// Runs a client to completion.
+pub fn client(program: &str, namesrv: &str, home: &Path, args: &[&str]) -> Value {
+    let output = client_command(program, namesrv, home, args)
+        .output()
+        .unwrap();
+    client_result(program, &output)
+}
+
+/// Stops the cluster even when an assertion fails.
+pub struct Down(pub PathBuf);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = rmqctl(&["down", "--dir", self.0.to_str().unwrap()]);
     }
 }
