@@ -28,6 +28,7 @@ pub mod rollout;
 pub mod security;
 pub mod service;
 pub mod statefulset;
+pub mod volumes;
 
 use std::collections::BTreeMap;
 

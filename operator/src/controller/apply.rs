@@ -4,7 +4,7 @@
 use std::fmt::Debug;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::core::DynamicObject;
@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::Error;
 use crate::build::rollout::group_of;
+use crate::build::volumes::Recreate;
 use crate::build::{ClusterResources, FIELD_MANAGER, certificate, labels, names};
 use crate::crd::{GROUP, RocketCluster, RocketClusterStatus, VERSION};
 use crate::validate::ValidatedCluster;
@@ -44,6 +45,8 @@ pub struct Applied {
     /// The children the API server refused (or that were held because a ConfigMap they read
     /// was refused); every other child was applied all the same.
     pub failures: Vec<Error>,
+    /// StatefulSets recreated for their volumes, with the claims expanded first.
+    pub recreated: Vec<Recreate>,
 }
 
 /// The ConfigMaps a StatefulSet's pods mount.
@@ -68,6 +71,7 @@ pub async fn apply_all(
     client: &Client,
     namespace: &str,
     resources: &ClusterResources,
+    recreations: &[Recreate],
 ) -> Result<Applied, Error> {
     let mut out = Applied::default();
     for s in &resources.services {
@@ -90,8 +94,23 @@ pub async fn apply_all(
             out.failures.push(e);
         }
     }
+    let mut held = Vec::new();
+    for r in recreations {
+        match recreate(client, namespace, r).await {
+            Ok(()) => out.recreated.push(r.clone()),
+            Err(e) => {
+                held.push(r.stateful_set.clone());
+                out.failures.push(e);
+            }
+        }
+    }
     for s in &resources.stateful_sets {
         let name = s.metadata.name.clone().unwrap_or_default();
+        if held.contains(&name) {
+            // Its claims could not all grow (or it could not be deleted): the old StatefulSet
+            // stays, with its pods; the next reconcile tries again.
+            continue;
+        }
         if let Some(config_map) = config_maps_of(s)
             .into_iter()
             .find(|c| refused_config_maps.iter().any(|r| r == c))
@@ -108,6 +127,43 @@ pub async fn apply_all(
         }
     }
     Ok(out)
+}
+
+/// Expands the claims of `r`, then deletes its StatefulSet leaving the pods running
+/// (`propagationPolicy: Orphan`); the apply that follows creates it again, and it adopts them.
+/// A claim not there (its pod never started) is fine.
+async fn recreate(client: &Client, namespace: &str, r: &Recreate) -> Result<(), Error> {
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
+    for c in &r.claims {
+        let patch = json!({"spec": {"resources": {"requests": {"storage": c.size}}}});
+        match claims
+            .patch(&c.claim, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(source) => {
+                return Err(Error::ExpandClaim {
+                    claim: c.claim.clone(),
+                    size: c.size.0.clone(),
+                    source,
+                });
+            }
+        }
+    }
+    let sets: Api<StatefulSet> = Api::namespaced(client.clone(), namespace);
+    let orphan = DeleteParams {
+        propagation_policy: Some(kube::api::PropagationPolicy::Orphan),
+        ..DeleteParams::default()
+    };
+    match sets.delete(&r.stateful_set, &orphan).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(source) => Err(Error::OrphanStatefulSet {
+            name: r.stateful_set.clone(),
+            source,
+        }),
+    }
 }
 
 /// The StatefulSets to report on: the applied ones, and the live one where an apply failed.

@@ -45,6 +45,40 @@ pub fn apply_failed(old: Option<&RocketClusterStatus>, new: &RocketClusterStatus
     })
 }
 
+/// One event for the StatefulSets recreated for their volumes: which claims grew, and that
+/// the pods kept running.
+pub fn storage_grown(recreated: &[crate::build::volumes::Recreate]) -> Option<Event> {
+    if recreated.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = recreated
+        .iter()
+        .map(|r| match r.claims.first() {
+            Some(first) => format!(
+                "expanded claims {} to {}; recreated StatefulSet {} keeping its pods",
+                r.claims
+                    .iter()
+                    .map(|c| c.claim.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                first.size.0,
+                r.stateful_set
+            ),
+            None => format!(
+                "recreated StatefulSet {} with its new volumes, keeping its pods",
+                r.stateful_set
+            ),
+        })
+        .collect();
+    Some(Event {
+        type_: EventType::Normal,
+        reason: "StorageExpanded".to_owned(),
+        note: Some(truncate(parts.join("; "))),
+        action: "Expand".to_owned(),
+        secondary: None,
+    })
+}
+
 /// Event for entering the paused state, unless already paused.
 pub fn paused(old: Option<&RocketClusterStatus>) -> Option<Event> {
     if has_condition(old, ConditionType::ReconciliationPaused, "PausedBySpec").is_some() {

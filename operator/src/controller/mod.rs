@@ -117,6 +117,29 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// Expanding a claim for a grown `storage.size` failed (the StorageClass may not allow
+    /// volume expansion); its StatefulSet keeps the old size.
+    #[error("failed to expand PersistentVolumeClaim {claim} to {size}")]
+    ExpandClaim {
+        /// Name of the claim.
+        claim: String,
+        /// The size asked for.
+        size: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Deleting a StatefulSet (pods orphaned) to recreate it with new volumes failed.
+    #[error(
+        "failed to delete StatefulSet {name} (keeping its pods) to recreate it with its new volumes"
+    )]
+    OrphanStatefulSet {
+        /// Name of the StatefulSet.
+        name: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
     /// Writing the status failed.
     #[error("failed to update the status of RocketCluster {name}")]
     PatchStatus {
@@ -140,6 +163,8 @@ impl Error {
             Self::DeleteUnusedCertificate { .. } => "DeleteUnusedCertificate",
             Self::DeleteRemovedChild { .. } => "DeleteRemovedChild",
             Self::HeldForConfigMap { .. } => "HeldForConfigMap",
+            Self::ExpandClaim { .. } => "ExpandClaim",
+            Self::OrphanStatefulSet { .. } => "OrphanStatefulSet",
             Self::PatchStatus { .. } => "PatchStatus",
         }
     }
@@ -250,12 +275,13 @@ async fn reconcile_inner(
     let mut resources = build::build(&validated);
     let plan = rollout::gate(&mut resources, &live);
     let unused_certificates = certificate::unused(&validated, &resources.certificates, &live);
+    let recreations = build::volumes::recreations(&resources.stateful_sets, &live);
 
     // Delete Certificates no longer asked for before the StatefulSets stop naming their
     // Secrets (live pods keep the mounted files; a failure here retries with nothing changed),
     // then apply, delete removed groups, report.
     apply::delete_certificates(&ctx.client, namespace, &unused_certificates).await?;
-    let applied = apply::apply_all(&ctx.client, namespace, &resources).await?;
+    let applied = apply::apply_all(&ctx.client, namespace, &resources, &recreations).await?;
     // Nothing is deleted while something could not be applied: deletions wait for a pass
     // that applied everything.
     let mut removed = Vec::new();
@@ -267,6 +293,9 @@ async fn reconcile_inner(
                 tracing::info!(cluster = %validated.name, ?deleted, "deleted disabled PodDisruptionBudgets");
             }
         }
+    }
+    if let Some(ev) = events::storage_grown(&applied.recreated) {
+        events::publish(&ctx.recorder, &ev, &reference).await;
     }
     for ev in events::after_apply(&validated, &live, &plan, &removed) {
         events::publish(&ctx.recorder, &ev, &reference).await;

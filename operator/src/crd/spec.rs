@@ -318,7 +318,9 @@ pub struct StorageSpec {
     /// `Persistent` (one PVC per pod) or `Ephemeral` (an emptyDir, lost with the pod).
     #[serde(default, rename = "type")]
     pub type_: StorageType,
-    /// Size of each broker's volume (the emptyDir limit when Ephemeral).
+    /// Size of each broker's volume (the emptyDir limit when Ephemeral). A Persistent size may
+    /// grow on a running cluster: every claim is expanded (its StorageClass must allow volume
+    /// expansion) and the StatefulSet recreated keeping its pods; it never shrinks.
     #[serde(default = "default_storage_size")]
     pub size: Quantity,
     /// StorageClass of the PVCs; the cluster default when absent.

@@ -7,6 +7,7 @@
 
 mod mock;
 mod security;
+mod storage;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use crate::metrics::Metrics;
 use crate::validate::{Environment, validate};
 use mock::*;
 use security::SecurityScenario;
+use storage::StorageScenario;
 
 /// The reconcile paths under test.
 enum Scenario {
@@ -48,6 +50,8 @@ enum Scenario {
     ImmutableStatefulSet,
     /// The paths of `spec.security`.
     Security(SecurityScenario),
+    /// The paths of a storage change.
+    Storage(StorageScenario),
 }
 
 impl Scenario {
@@ -356,6 +360,7 @@ impl Scenario {
                 (c, calls)
             }
             Self::Security(s) => s.setup(),
+            Self::Storage(s) => s.setup(),
         }
     }
 
@@ -497,4 +502,22 @@ async fn an_immutable_statefulset_change_degrades_with_an_event_and_later_groups
 fn retry_delay_doubles_from_five_seconds_up_to_the_resync_period() {
     let delays: Vec<u64> = (1..=8).map(|n| super::retry_delay(n).as_secs()).collect();
     assert_eq!(delays, [5, 10, 20, 40, 80, 160, 300, 300]);
+}
+
+#[tokio::test]
+async fn a_grown_storage_size_expands_every_claim_and_recreates_the_statefulsets_keeping_their_pods()
+ {
+    let (result, ..) = Scenario::Storage(StorageScenario::Grown).run().await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_claim_that_cannot_grow_keeps_its_statefulset_degrades_and_the_other_group_still_grows() {
+    let (result, ..) = Scenario::Storage(StorageScenario::ExpansionRefused)
+        .run()
+        .await;
+    assert!(
+        matches!(result, Err(Error::ExpandClaim { .. })),
+        "{result:?}"
+    );
 }
