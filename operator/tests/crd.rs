@@ -400,3 +400,41 @@ fn no_message_loss_example_is_sync_master_sync_flush_with_a_slave() {
         ("SYNC_MASTER", "SYNC_FLUSH", 1)
     );
 }
+
+#[test]
+fn cel_refuses_a_name_server_volume_that_shrinks_or_changes_type_and_lets_it_grow() {
+    let with = |storage: Value| {
+        let mut c = cluster_with_broker(json!({}));
+        c["spec"]["nameServer"] = json!({"storage": storage});
+        c
+    };
+    let errors = |old: Value, new: Value| -> Vec<String> {
+        match Validator::new().validate(&schema(), &with(new), Some(&with(old))) {
+            Ok(()) => Vec::new(),
+            Err(errors) => errors.iter().map(ToString::to_string).collect(),
+        }
+    };
+    let persistent = json!({"type": "Persistent", "size": "2Gi"});
+    let grown = errors(
+        persistent.clone(),
+        json!({"type": "Persistent", "size": "4Gi"}),
+    );
+    assert!(grown.is_empty(), "{grown:?}");
+    let shrunk = errors(
+        persistent.clone(),
+        json!({"type": "Persistent", "size": "1Gi"}),
+    );
+    assert!(
+        shrunk
+            .iter()
+            .any(|e| e.contains("spec.nameServer.storage.size cannot shrink")),
+        "{shrunk:?}"
+    );
+    let retyped = errors(persistent, json!({"type": "Ephemeral", "size": "2Gi"}));
+    assert!(
+        retyped
+            .iter()
+            .any(|e| e.contains("spec.nameServer.storage.type cannot change")),
+        "{retyped:?}"
+    );
+}

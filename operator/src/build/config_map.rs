@@ -11,15 +11,20 @@ use crate::validate::ValidatedCluster;
 
 /// Key of the name server config file.
 pub const NAMESRV_CONF_KEY: &str = "namesrv.properties";
+/// Where a name server keeps its KV config: on its data volume.
+pub const NAMESRV_KV_PATH: &str = "/data/namesrv/kvConfig.json";
 /// Key of the discovery ConfigMap holding the `namesrvAddr` list.
 pub const NAMESRV_ADDR_KEY: &str = "NAMESRV_ADDR";
 
 /// The name servers' `namesrv.properties`: the port, the Prometheus exporter when
 /// `spec.metrics.enabled`, and TLS when `spec.security.tls.nameServer` serves it.
 pub fn namesrv(cluster: &ValidatedCluster) -> ConfigMap {
+    // The KV file on the name server's own volume (spec.nameServer.storage): the default,
+    // under $HOME, is on the read-only root filesystem.
     let mut conf = format!(
-        "# namesrv.properties, rendered by rmq-operator; edit the RocketCluster instead.\nlistenPort={}\n",
-        names::NAMESRV_PORT
+        "# namesrv.properties, rendered by rmq-operator; edit the RocketCluster instead.\nlistenPort={}\nkvConfigPath={}\n",
+        names::NAMESRV_PORT,
+        NAMESRV_KV_PATH
     );
     if cluster.spec.metrics.enabled {
         conf.push_str(&format!(

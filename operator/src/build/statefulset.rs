@@ -52,14 +52,29 @@ pub fn namesrv(cluster: &ValidatedCluster, config: &ConfigMap) -> StatefulSet {
         liveness_probe: Some(pod::tcp_probe("namesrv", 10, 10)),
         resources: spec.name_server.resources.clone(),
         security_context: Some(pod::container_security_context()),
-        volume_mounts: Some([vec![config_mount(), tmp_mount()], secured.mounts].concat()),
+        volume_mounts: Some(
+            [
+                vec![config_mount(), tmp_mount(), data_mount()],
+                secured.mounts,
+            ]
+            .concat(),
+        ),
         ..Container::default()
     };
+    let storage = &spec.name_server.storage;
+    let (data, claims) = data_storage(
+        cluster,
+        Component::NameServer,
+        storage.type_,
+        &storage.size,
+        storage.storage_class_name.as_ref(),
+    );
     let volumes = [
         vec![
             config_volume(names::namesrv_config(cluster)),
             empty_dir(TMP_VOLUME, None),
         ],
+        data.into_iter().collect(),
         secured.volumes,
     ]
     .concat();
@@ -73,7 +88,7 @@ pub fn namesrv(cluster: &ValidatedCluster, config: &ConfigMap) -> StatefulSet {
         cluster.spec.name_server.replicas,
         pod_spec(cluster, container, volumes, affinity, 30),
         config,
-        Vec::new(),
+        claims,
         None,
     )
 }
@@ -122,15 +137,7 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32, config: &ConfigMap) 
         security_context: Some(pod::container_security_context()),
         volume_mounts: Some(
             [
-                vec![
-                    config_mount(),
-                    VolumeMount {
-                        name: DATA_VOLUME.to_owned(),
-                        mount_path: broker_conf::DATA_DIR.to_owned(),
-                        ..VolumeMount::default()
-                    },
-                    tmp_mount(),
-                ],
+                vec![config_mount(), data_mount(), tmp_mount()],
                 secured.mounts,
             ]
             .concat(),
@@ -145,39 +152,20 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32, config: &ConfigMap) 
         secured.volumes,
     ]
     .concat();
-    let mut claims = Vec::new();
-    let mut retention = None;
-    match broker.storage.type_ {
-        StorageType::Ephemeral => {
-            volumes.push(empty_dir(DATA_VOLUME, Some(broker.storage.size.clone())));
+    let (volume, claims) = data_storage(
+        cluster,
+        component,
+        broker.storage.type_,
+        &broker.storage.size,
+        broker.storage.storage_class_name.as_ref(),
+    );
+    volumes.extend(volume);
+    let retention = (broker.storage.type_ == StorageType::Persistent).then(|| {
+        StatefulSetPersistentVolumeClaimRetentionPolicy {
+            when_scaled: Some(broker.pvc_retention.when_scaled.as_str().to_owned()),
+            when_deleted: Some(broker.pvc_retention.when_deleted.as_str().to_owned()),
         }
-        StorageType::Persistent => {
-            claims.push(PersistentVolumeClaim {
-                metadata: ObjectMeta {
-                    name: Some(DATA_VOLUME.to_owned()),
-                    labels: Some(labels::selector(cluster, component)),
-                    ..ObjectMeta::default()
-                },
-                spec: Some(PersistentVolumeClaimSpec {
-                    access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
-                    storage_class_name: broker.storage.storage_class_name.clone(),
-                    resources: Some(VolumeResourceRequirements {
-                        requests: Some(BTreeMap::from([(
-                            "storage".to_owned(),
-                            broker.storage.size.clone(),
-                        )])),
-                        ..VolumeResourceRequirements::default()
-                    }),
-                    ..PersistentVolumeClaimSpec::default()
-                }),
-                ..PersistentVolumeClaim::default()
-            });
-            retention = Some(StatefulSetPersistentVolumeClaimRetentionPolicy {
-                when_scaled: Some(broker.pvc_retention.when_scaled.as_str().to_owned()),
-                when_deleted: Some(broker.pvc_retention.when_deleted.as_str().to_owned()),
-            });
-        }
-    }
+    });
     let affinity = broker
         .affinity
         .clone()
@@ -322,6 +310,48 @@ fn config_volume(config_map: String) -> Volume {
             ..ConfigMapVolumeSource::default()
         }),
         ..Volume::default()
+    }
+}
+
+/// The data volume of a pod: an emptyDir limited to `size`, or a claim template of `size`
+/// (one PVC per pod).
+fn data_storage(
+    cluster: &ValidatedCluster,
+    component: Component,
+    type_: StorageType,
+    size: &k8s_openapi::apimachinery::pkg::api::resource::Quantity,
+    class: Option<&String>,
+) -> (Option<Volume>, Vec<PersistentVolumeClaim>) {
+    match type_ {
+        StorageType::Ephemeral => (Some(empty_dir(DATA_VOLUME, Some(size.clone()))), Vec::new()),
+        StorageType::Persistent => (
+            None,
+            vec![PersistentVolumeClaim {
+                metadata: ObjectMeta {
+                    name: Some(DATA_VOLUME.to_owned()),
+                    labels: Some(labels::selector(cluster, component)),
+                    ..ObjectMeta::default()
+                },
+                spec: Some(PersistentVolumeClaimSpec {
+                    access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+                    storage_class_name: class.cloned(),
+                    resources: Some(VolumeResourceRequirements {
+                        requests: Some(BTreeMap::from([("storage".to_owned(), size.clone())])),
+                        ..VolumeResourceRequirements::default()
+                    }),
+                    ..PersistentVolumeClaimSpec::default()
+                }),
+                ..PersistentVolumeClaim::default()
+            }],
+        ),
+    }
+}
+
+fn data_mount() -> VolumeMount {
+    VolumeMount {
+        name: DATA_VOLUME.to_owned(),
+        mount_path: broker_conf::DATA_DIR.to_owned(),
+        ..VolumeMount::default()
     }
 }
 

@@ -423,3 +423,43 @@ fn new_groups_are_created_without_waiting_for_a_roll() {
     assert_eq!(partition(&desired.stateful_sets[2]), Some(0));
     assert_eq!(partition(&desired.stateful_sets[3]), Some(0));
 }
+
+#[test]
+fn name_servers_keep_their_kv_file_on_a_volume_a_claim_each_when_persistent() {
+    let ephemeral = build(&validated("spec: {}"));
+    let namesrv = &ephemeral.stateful_sets[0];
+    let pod = namesrv
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .expect("pod");
+    let data = pod
+        .volumes
+        .iter()
+        .flatten()
+        .find(|v| v.name == "data")
+        .expect("data volume");
+    assert!(data.empty_dir.is_some());
+    let mounts = pod.containers[0].volume_mounts.iter().flatten();
+    assert!(
+        mounts
+            .clone()
+            .any(|m| m.name == "data" && m.mount_path == "/data")
+    );
+    let conf = &ephemeral.config_maps[0].data.as_ref().expect("data")["namesrv.properties"];
+    assert!(
+        conf.contains("\nkvConfigPath=/data/namesrv/kvConfig.json\n"),
+        "{conf}"
+    );
+
+    let persistent = build(&validated(
+        "spec: {nameServer: {storage: {type: Persistent, size: 2Gi, storageClassName: fast}}}",
+    ));
+    let spec = persistent.stateful_sets[0].spec.as_ref().expect("spec");
+    let claims = spec.volume_claim_templates.as_ref().expect("claims");
+    assert_eq!(claims[0].metadata.name.as_deref(), Some("data"));
+    let claim = claims[0].spec.as_ref().expect("claim spec");
+    assert_eq!(claim.storage_class_name.as_deref(), Some("fast"));
+    let pod = spec.template.spec.as_ref().expect("pod");
+    assert!(!pod.volumes.iter().flatten().any(|v| v.name == "data"));
+}

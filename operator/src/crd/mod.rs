@@ -21,8 +21,8 @@ pub use security::{
 
 pub use spec::{
     BrokerRole, BrokerSpec, ClusterOperation, FlushDiskType, ImageSpec, NameServerSpec,
-    PodDisruptionBudgetSpec, PullPolicy, PvcRetention, PvcRetentionPolicy, RocketCluster,
-    RocketClusterSpec, StorageSpec, StorageType,
+    NameServerStorageSpec, PodDisruptionBudgetSpec, PullPolicy, PvcRetention, PvcRetentionPolicy,
+    RocketCluster, RocketClusterSpec, StorageSpec, StorageType,
 };
 pub use status::{ConditionType, GroupStatus, RocketClusterStatus};
 

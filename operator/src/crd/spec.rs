@@ -166,6 +166,10 @@ pub struct NameServerSpec {
     /// Replaces the default (preferred spreading of name servers across nodes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub affinity: Option<Affinity>,
+    /// Where each name server keeps its KV config (`kvConfigPath`, what `mqadmin
+    /// updateKvConfig` and order-topic configs write).
+    #[serde(default)]
+    pub storage: NameServerStorageSpec,
 }
 
 impl Default for NameServerSpec {
@@ -174,8 +178,50 @@ impl Default for NameServerSpec {
             replicas: default_name_servers(),
             resources: None,
             affinity: None,
+            storage: NameServerStorageSpec::default(),
         }
     }
+}
+
+/// A name server's volume for its KV config.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("self.type != 'Ephemeral' || !has(self.storageClassName)").message("spec.nameServer.storage.storageClassName only applies to Persistent storage: remove it or set type: Persistent"),
+    validation = Rule::new("self.type == oldSelf.type").message("spec.nameServer.storage.type cannot change on a running cluster"),
+    validation = Rule::new("has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)").message("spec.nameServer.storage.storageClassName cannot change: existing volumes keep their class"),
+    validation = Rule::new("self.type != 'Persistent' || quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0").message("spec.nameServer.storage.size cannot shrink: a PersistentVolumeClaim only grows"),
+)]
+pub struct NameServerStorageSpec {
+    /// `Ephemeral` (default: an emptyDir, kept across container restarts, lost with the pod;
+    /// brokers re-register their routes within 30 s, so only KV entries are lost) or
+    /// `Persistent` (one PVC per name server, KV entries kept across pods).
+    #[serde(default = "default_namesrv_storage_type", rename = "type")]
+    pub type_: StorageType,
+    /// Size of the volume (the emptyDir limit when Ephemeral).
+    #[serde(default = "default_namesrv_storage_size")]
+    pub size: Quantity,
+    /// StorageClass of the PVCs; the cluster default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+}
+
+impl Default for NameServerStorageSpec {
+    fn default() -> Self {
+        Self {
+            type_: default_namesrv_storage_type(),
+            size: default_namesrv_storage_size(),
+            storage_class_name: None,
+        }
+    }
+}
+
+fn default_namesrv_storage_type() -> StorageType {
+    StorageType::Ephemeral
+}
+
+fn default_namesrv_storage_size() -> Quantity {
+    Quantity("1Gi".to_owned())
 }
 
 fn default_name_servers() -> i32 {

@@ -401,5 +401,11 @@ fn name_server_properties_without_tls_are_unchanged() {
     ))
     .data
     .expect("data");
-    assert_eq!(lines(&data["namesrv.properties"]), ["listenPort=9876"]);
+    assert_eq!(
+        lines(&data["namesrv.properties"]),
+        [
+            "listenPort=9876",
+            "kvConfigPath=/data/namesrv/kvConfig.json"
+        ]
+    );
 }
