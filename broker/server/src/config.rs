@@ -44,7 +44,9 @@ pub struct BrokerConfig {
     pub cluster_name: String,
     pub broker_name: String,
     pub broker_id: i64,
-    /// Name servers, from `namesrvAddr` (`;`-separated) or the `NAMESRV_ADDR` environment.
+    /// Name servers at start, from `namesrvAddr` (`;`-separated `host:port`) or the
+    /// `NAMESRV_ADDR` environment. UPDATE_BROKER_CONFIG may change the list: after start read
+    /// [`crate::live_config::LiveConfig::namesrv_addrs`], not this.
     pub namesrv_addrs: Vec<String>,
     /// The host advertised to name servers and clients (an IP or a DNS name).
     pub broker_ip1: String,
@@ -165,7 +167,11 @@ impl BrokerConfig {
         if config.namesrv_addrs.is_empty()
             && let Ok(env) = std::env::var("NAMESRV_ADDR")
         {
-            config.namesrv_addrs = split_addrs(&env);
+            config.namesrv_addrs = parse_addrs(&env).map_err(|expected| ValueError {
+                key: "NAMESRV_ADDR".to_owned(),
+                value: env.clone(),
+                expected,
+            })?;
         }
         if config.inner_credentials.is_none() {
             config.inner_credentials = inner_credentials_from(|name| std::env::var(name).ok());
@@ -269,7 +275,7 @@ pub const KEYS: &[Key<BrokerConfig>] = &[
     conf_key!("brokerClusterName": cluster_name = value),
     conf_key!("brokerName": broker_name = value),
     conf_key!("brokerId": broker_id = number(0, i64::MAX)),
-    conf_key!("namesrvAddr": namesrv_addrs = with(|v: &str| Ok(split_addrs(v)), |a: &Vec<String>| a.join(";"))),
+    conf_key!("namesrvAddr": namesrv_addrs = with(parse_addrs, |a: &Vec<String>| a.join(";"))),
     conf_key!("brokerIP1": broker_ip1 = value),
     // 0 lets the kernel choose (tests); the chosen port is then advertised.
     conf_key!("listenPort": listen_port = number(0, 65535)),
@@ -356,12 +362,31 @@ impl Value for BrokerRole {
     }
 }
 
-fn split_addrs(v: &str) -> Vec<String> {
-    v.split(';')
+/// `namesrvAddr`: `host:port` entries separated by `;`; blanks around and between separators are
+/// dropped (`a:9876;` is one name server). Empty reads as no name server, which a broker may
+/// start with (UPDATE_BROKER_CONFIG refuses it: see `decide::config_update`).
+pub fn parse_addrs(v: &str) -> Result<Vec<String>, &'static str> {
+    let addrs: Vec<String> = v
+        .split(';')
         .map(str::trim)
         .filter(|a| !a.is_empty())
         .map(str::to_owned)
-        .collect()
+        .collect();
+    if addrs.iter().all(|a| is_host_port(a)) {
+        Ok(addrs)
+    } else {
+        Err("name servers as host:port, several separated by ';'")
+    }
+}
+
+/// `host:port` with a port in 1..=65535, split at the last `:` as Apache's
+/// `RemotingHelper.string2SocketAddress` does (so `[::1]:9876` is one).
+fn is_host_port(addr: &str) -> bool {
+    addr.rsplit_once(':').is_some_and(|(host, port)| {
+        !host.is_empty()
+            && !host.contains(char::is_whitespace)
+            && port.parse::<u16>().is_ok_and(|p| p > 0)
+    })
 }
 
 fn valid_name_char(c: char) -> bool {
@@ -424,6 +449,26 @@ mod tests {
     }
 
     #[test]
+    fn a_name_server_list_is_host_port_entries_with_blanks_between_separators_dropped() {
+        assert_eq!(
+            parse_addrs(" n1:9876 ; ;[::1]:9876;"),
+            Ok(vec!["n1:9876".to_owned(), "[::1]:9876".to_owned()])
+        );
+        assert_eq!(parse_addrs(""), Ok(Vec::new()), "no name server at all");
+        for bad in [
+            "n1",
+            "n1:",
+            "n1:0",
+            "n1:65536",
+            ":9876",
+            "n 1:9876",
+            "n1:9876;n2",
+        ] {
+            assert!(parse_addrs(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn unknown_keys_are_collected_not_fatal() {
         let config = BrokerConfig::from_properties("someFutureKey=1\nrocketmqHome=/opt\n").unwrap();
         assert_eq!(config.unknown_keys, ["someFutureKey"]);
@@ -437,6 +482,9 @@ mod tests {
             ("flushDiskType=SOMETIMES", "flushDiskType"),
             ("autoCreateTopicEnable=yes", "autoCreateTopicEnable"),
             ("bindAddress=localhost", "bindAddress"),
+            ("namesrvAddr=n1:9876;n2", "namesrvAddr"),
+            ("namesrvAddr=n1:port", "namesrvAddr"),
+            ("namesrvAddr=:9876", "namesrvAddr"),
         ] {
             let err = BrokerConfig::from_properties(text).unwrap_err().to_string();
             assert!(err.contains(key), "{err}");

@@ -18,7 +18,7 @@ use crate::state::Broker;
 /// What readiness is decided from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
-    /// `namesrvAddr` names at least one name server.
+    /// `namesrvAddr` (as it is now) names at least one name server.
     pub namesrv_configured: bool,
     /// A name server accepted a registration since start.
     pub registered: bool,
@@ -88,7 +88,7 @@ pub fn observe(broker: &Broker) -> Observed {
         }
     });
     Observed {
-        namesrv_configured: !broker.config.namesrv_addrs.is_empty(),
+        namesrv_configured: !broker.live.namesrv_addrs().is_empty(),
         registered: broker.registered.load(std::sync::atomic::Ordering::Relaxed),
         slave,
     }

@@ -3,6 +3,11 @@
 //! [`rmq_store::retention::Settings`]), and the keys changed since start are kept with their
 //! values so GET_BROKER_CONFIG shows them and the config file can be rewritten.
 //!
+//! `namesrvAddr` is one of them: registration ([`crate::register`]), unregistration at shutdown
+//! and readiness read the list held here, and a change wakes the registration loop, which at
+//! once unregisters from the name servers left out and registers with the new list. (Apache 5
+//! re-reads `namesrvAddr` from its configuration every 2 minutes; here it applies at once.)
+//!
 //! Every other key is read once at start (ports, paths, roles, flush mode, sizes...), so a
 //! change at run time would be a lie: UPDATE_BROKER_CONFIG refuses it by name.
 
@@ -36,6 +41,9 @@ pub const RUNTIME_KEYS: &[&str] = &[
     "transactionTimeOut",
     "transactionCheckMax",
     "transactionCheckInterval",
+    // The registration loop, woken at once: unregisters from the name servers left out,
+    // registers with the list.
+    "namesrvAddr",
 ];
 
 /// The runtime-changeable values the request paths read.
@@ -49,6 +57,8 @@ pub struct LiveConfig {
     transaction_timeout_ms: AtomicU64,
     transaction_check_max: AtomicI32,
     transaction_check_interval_ms: AtomicU64,
+    /// `namesrvAddr`: a list, so behind a lock (held only to copy or replace it).
+    namesrv_addrs: Mutex<Vec<String>>,
     /// Keys changed since start, with their values as the key tables write them.
     changed: Mutex<BTreeMap<String, String>>,
     /// Bumped by every change (GET_BROKER_CONFIG's data version).
@@ -69,6 +79,7 @@ impl LiveConfig {
             transaction_check_interval_ms: AtomicU64::new(millis(
                 config.messaging.transaction_check_interval,
             )),
+            namesrv_addrs: Mutex::new(config.namesrv_addrs.clone()),
             changed: Mutex::default(),
             version: AtomicU64::new(0),
         }
@@ -110,6 +121,14 @@ impl LiveConfig {
         Duration::from_millis(self.transaction_check_interval_ms.load(Ordering::Relaxed))
     }
 
+    /// `namesrvAddr`: the name servers to register with now.
+    pub fn namesrv_addrs(&self) -> Vec<String> {
+        self.namesrv_addrs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// Takes this module's values from `next` and records `values` as changed.
     pub fn apply(&self, next: &BrokerConfig, values: &BTreeMap<String, String>) {
         self.long_polling_enable
@@ -132,6 +151,12 @@ impl LiveConfig {
         self.transaction_check_interval_ms.store(
             millis(next.messaging.transaction_check_interval),
             Ordering::Relaxed,
+        );
+        next.namesrv_addrs.clone_into(
+            &mut self
+                .namesrv_addrs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
         );
         self.changed
             .lock()
@@ -214,6 +239,7 @@ mod tests {
         next.trace_on = false;
         next.store.max_message_size = 1024;
         next.messaging.transaction_check_interval = Duration::from_secs(5);
+        next.namesrv_addrs = vec!["n1:9876".to_owned(), "n2:9876".to_owned()];
         let values = BTreeMap::from([("longPollingEnable".to_owned(), "false".to_owned())]);
         live.apply(&next, &values);
         assert!(!live.long_polling_enable());
@@ -221,6 +247,7 @@ mod tests {
         assert!(!live.trace_on());
         assert_eq!(live.max_message_size(), 1024);
         assert_eq!(live.transaction_check_interval(), Duration::from_secs(5));
+        assert_eq!(live.namesrv_addrs(), ["n1:9876", "n2:9876"]);
         assert_eq!(live.changed(), values);
         assert_eq!(live.version(), 1);
     }

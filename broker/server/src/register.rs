@@ -1,5 +1,15 @@
 //! Registration with name servers: every `registerNameServerPeriod` (30 s) and whenever the topic
 //! table changes, to every name server in parallel; UNREGISTER_BROKER at shutdown.
+//!
+//! The name servers are `namesrvAddr` as it is now
+//! ([`crate::live_config::LiveConfig::namesrv_addrs`]), which UPDATE_BROKER_CONFIG may change.
+//! A change wakes the loop; its next round first unregisters (best effort: a failure is logged)
+//! from the name servers the list left out ([`left_out`]) and closes the connections to them,
+//! then registers with the new list. Heartbeats to a removed name server stop with it. Both
+//! happen in this one loop, one after the other, so no round still under way to a removed name
+//! server can register the broker there again after its unregistration. Unregistering first
+//! keeps a name server renamed in the list (an IP replaced by its DNS name) from being told to
+//! forget the broker right after the registration under its new name.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,12 +27,9 @@ use tracing::{debug, info, warn};
 use crate::state::Broker;
 use crate::stop_signal::stopped;
 
-/// Registers now, then on every period tick or topic change, until stopping.
+/// Registers now, then on every period tick, topic change or `namesrvAddr` change, until
+/// stopping. Without name servers (possible only at start) it waits for a list.
 pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
-    if broker.config.namesrv_addrs.is_empty() {
-        warn!("no namesrvAddr configured: clients cannot find this broker");
-        return;
-    }
     let changed = broker.topics.changed();
     let stop = stopped(stopping);
     tokio::pin!(stop);
@@ -31,20 +38,46 @@ pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
         .register_name_server_period
         .max(Duration::from_millis(200));
     let mut rounds_unheard = 0;
+    // The name servers the last round registered with.
+    let mut last: Vec<String> = Vec::new();
+    let mut warned = false;
     loop {
-        let accepted = register_all(&broker).await;
-        rounds_unheard = if accepted == 0 { rounds_unheard + 1 } else { 0 };
-        let master_unknown = broker
-            .replication
-            .slave()
-            .is_some_and(|slave| slave.master_addr().is_none());
-        let next = next_round(period, rounds_unheard, master_unknown);
+        let namesrvs = broker.live.namesrv_addrs();
+        let wait = if namesrvs.is_empty() {
+            if !warned {
+                warn!("no namesrvAddr configured: clients cannot find this broker");
+                warned = true;
+            }
+            None
+        } else {
+            let gone = left_out(&last, &namesrvs);
+            if !gone.is_empty() {
+                unregister_from(&broker, &gone).await;
+            }
+            let accepted = register_all(&broker, &namesrvs).await;
+            last = namesrvs;
+            rounds_unheard = if accepted == 0 { rounds_unheard + 1 } else { 0 };
+            let master_unknown = broker
+                .replication
+                .slave()
+                .is_some_and(|slave| slave.master_addr().is_none());
+            Some(next_round(period, rounds_unheard, master_unknown))
+        };
         tokio::select! {
             () = &mut stop => return,
-            () = tokio::time::sleep(next) => {}
+            () = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
             () = changed.notified() => {}
         }
     }
+}
+
+/// The name servers of `before` that `now` leaves out, in `before`'s order.
+pub fn left_out(before: &[String], now: &[String]) -> Vec<String> {
+    before
+        .iter()
+        .filter(|addr| !now.contains(addr))
+        .cloned()
+        .collect()
 }
 
 /// How soon a slave without a known master registers again.
@@ -71,8 +104,8 @@ pub fn next_round(period: Duration, rounds_unheard: u32, master_unknown: bool) -
     next
 }
 
-/// One registration round to every name server; how many accepted.
-pub async fn register_all(broker: &Broker) -> usize {
+/// One registration round to every name server of `namesrvs`; how many accepted.
+pub async fn register_all(broker: &Broker, namesrvs: &[String]) -> usize {
     let body = RegisterBrokerBody {
         filter_server_list: Vec::new(),
         topic_config_serialize_wrapper: broker.topics.wire_snapshot(broker.permission()),
@@ -96,7 +129,7 @@ pub async fn register_all(broker: &Broker) -> usize {
         // 0 tells name servers not to check: the body is sent uncompressed over TCP.
         body_crc32: 0,
     };
-    let calls = broker.config.namesrv_addrs.iter().map(|addr| {
+    let calls = namesrvs.iter().map(|addr| {
         let request = RemotingCommand::request_with_header(RequestCode::RegisterBroker, &header)
             .with_body(body.clone());
         async move {
@@ -138,26 +171,47 @@ pub async fn register_all(broker: &Broker) -> usize {
     accepted
 }
 
-/// UNREGISTER_BROKER to every name server, best effort.
+/// UNREGISTER_BROKER to every name server, best effort (at shutdown).
 pub async fn unregister_all(broker: &Broker) {
+    unregister_from(broker, &broker.live.namesrv_addrs()).await;
+}
+
+/// UNREGISTER_BROKER to each of `namesrvs` in parallel, best effort: a failure is logged (a
+/// name server left out of the list is often about to stop). The connection to each is closed
+/// after, which also drops the broker from a name server that did not answer but is still up,
+/// as Apache's name server forgets the brokers of a closed channel.
+pub async fn unregister_from(broker: &Broker, namesrvs: &[String]) {
     let header = UnRegisterBrokerRequestHeader {
         broker_name: broker.config.broker_name.clone(),
         broker_addr: broker.config.broker_addr(),
         cluster_name: broker.config.cluster_name.clone(),
         broker_id: broker.config.broker_id,
     };
-    for addr in &broker.config.namesrv_addrs {
+    let calls = namesrvs.iter().map(|addr| {
         let request = RemotingCommand::request_with_header(RequestCode::UnregisterBroker, &header);
-        match broker
-            .namesrv_client
-            .invoke(addr, request, Duration::from_secs(3))
-            .await
-        {
-            Ok(_) => info!(namesrv = %addr, "unregistered"),
-            Err(error) => warn!(namesrv = %addr, %error, "unregistration failed"),
+        async move {
+            let result = broker
+                .namesrv_client
+                .invoke(addr, request, UNREGISTER_TIMEOUT)
+                .await;
+            match result {
+                Ok(response) if response.code == ResponseCode::Success as i32 => {
+                    info!(namesrv = %addr, "unregistered");
+                }
+                Ok(response) => {
+                    warn!(namesrv = %addr, code = response.code, remark = ?response.remark, "unregistration refused");
+                }
+                Err(error) => warn!(namesrv = %addr, %error, "unregistration failed"),
+            }
+            broker.namesrv_client.close(addr);
         }
-    }
+    });
+    futures::future::join_all(calls).await;
 }
+
+/// How long an unregistration may take: one that does not answer holds up shutdown, or the
+/// first round with a changed list, no longer than this.
+const UNREGISTER_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[cfg(test)]
 mod tests {
@@ -177,6 +231,21 @@ mod tests {
             next_round(short, 3, false),
             short,
             "never later than the period"
+        );
+    }
+
+    #[test]
+    fn the_name_servers_left_out_of_a_new_list_are_those_only_the_old_one_names() {
+        let list = |addrs: &[&str]| addrs.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+        assert_eq!(left_out(&list(&["a:1"]), &list(&["a:1", "b:2"])), list(&[]));
+        assert_eq!(
+            left_out(&list(&["a:1", "b:2", "c:3"]), &list(&["c:3", "d:4"])),
+            list(&["a:1", "b:2"])
+        );
+        assert_eq!(
+            left_out(&list(&[]), &list(&["a:1"])),
+            list(&[]),
+            "the first round leaves nothing out"
         );
     }
 

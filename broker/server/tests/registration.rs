@@ -1,18 +1,23 @@
 #![allow(clippy::unwrap_used)]
 //! A broker that starts before its name server registers within seconds of the name server
 //! coming up, not a whole `registerNameServerPeriod` (30 s) later; its `/readyz` says so, and a
-//! slave's follows its replication.
+//! slave's follows its replication. A `namesrvAddr` changed by UPDATE_BROKER_CONFIG is
+//! registered with at once, and a name server left out of it forgets the broker.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rmq_broker::BrokerConfig;
 use rmq_protocol::RemotingCommand;
-use rmq_protocol::code::RequestCode;
+use rmq_protocol::body::properties;
+use rmq_protocol::code::{RequestCode, ResponseCode};
+use rmq_protocol::command::get_route_info::GetRouteInfoRequestHeader;
 use rmq_remoting::Client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[path = "common/ports.rs"]
 mod ports;
+mod support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_started_before_its_name_server_is_routable_within_seconds_of_it() {
@@ -158,4 +163,190 @@ async fn readyz_waits_for_a_name_server_and_a_slaves_follows_its_replication() {
     }
     slave.shutdown().await;
     namesrv.shutdown().await;
+}
+
+/// A name server on a free loopback port.
+async fn namesrv(dir: &Path, name: &str) -> rmq_namesrv::RunningNamesrv {
+    let conf = format!(
+        "listenPort=0\nbindAddress=127.0.0.1\nkvConfigPath={}\n",
+        dir.join(format!("{name}-kv.json")).display()
+    );
+    rmq_namesrv::start(rmq_namesrv::NamesrvConfig::from_properties_text(&conf).unwrap())
+        .await
+        .unwrap()
+}
+
+/// A broker named `name` registering every 30 s (Apache's period: a registration seen sooner
+/// was not a periodic one), with `namesrvAddr` set when `namesrvs` is.
+async fn broker_with(dir: &Path, name: &str, namesrvs: Option<&str>) -> rmq_broker::RunningBroker {
+    let namesrv_line = namesrvs.map_or(String::new(), |n| format!("namesrvAddr={n}\n"));
+    let text = format!(
+        "brokerName={name}\nlistenPort=0\nbindAddress=127.0.0.1\nfastListenEnable=false\n\
+         registerNameServerPeriod=30000\n{namesrv_line}storePathRootDir={}\n\
+         mappedFileSizeCommitLog=1048576\n",
+        dir.join(name).display()
+    );
+    rmq_broker::start(BrokerConfig::from_properties(&text).unwrap())
+        .await
+        .unwrap()
+}
+
+/// Whether `namesrv`'s GET_BROKER_CLUSTER_INFO names `broker`.
+async fn lists(client: &Client, namesrv: &str, broker: &str) -> bool {
+    let request = RemotingCommand::request(RequestCode::GetBrokerClusterInfo);
+    let info = client
+        .invoke(namesrv, request, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(info.code, ResponseCode::Success as i32, "{info:?}");
+    String::from_utf8_lossy(&info.body).contains(broker)
+}
+
+/// Polls `namesrv` until it lists `broker` (or, with `listed` false, no longer does), failing
+/// after `limit`.
+async fn until_listed(client: &Client, namesrv: &str, broker: &str, listed: bool, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while lists(client, namesrv, broker).await != listed {
+        assert!(
+            Instant::now() < deadline,
+            "after {limit:?} {namesrv} still {} {broker}",
+            if listed { "does not list" } else { "lists" }
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether `namesrv` has a route for `topic`.
+async fn routes(client: &Client, namesrv: &str, topic: &str) -> bool {
+    let header = GetRouteInfoRequestHeader {
+        topic: topic.to_owned(),
+        accept_standard_json_only: None,
+    };
+    let request = RemotingCommand::request_with_header(RequestCode::GetRouteinfoByTopic, &header);
+    let answer = client
+        .invoke(namesrv, request, Duration::from_secs(5))
+        .await
+        .unwrap();
+    answer.code == ResponseCode::Success as i32
+}
+
+async fn update_config(client: &Client, broker: &str, body: &str) -> RemotingCommand {
+    let request =
+        RemotingCommand::request(RequestCode::UpdateBrokerConfig).with_body(body.to_owned());
+    client
+        .invoke(broker, request, Duration::from_secs(10))
+        .await
+        .unwrap()
+}
+
+/// `namesrvAddr` as GET_BROKER_CONFIG shows it.
+async fn shown_namesrv_addr(client: &Client, broker: &str) -> Option<String> {
+    let request = RemotingCommand::request(RequestCode::GetBrokerConfig);
+    let answer = client
+        .invoke(broker, request, Duration::from_secs(5))
+        .await
+        .unwrap();
+    properties::parse(&String::from_utf8_lossy(&answer.body))
+        .into_iter()
+        .find(|(k, _)| k == "namesrvAddr")
+        .map(|(_, v)| v)
+}
+
+/// Far below the 30 s registration period: only a round the change itself started gets there.
+const AT_ONCE: Duration = Duration::from_secs(5);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_server_list_changed_at_run_time_is_registered_with_at_once_and_one_left_out_forgets_the_broker()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let (ns_a, ns_b) = (
+        namesrv(dir.path(), "a").await,
+        namesrv(dir.path(), "b").await,
+    );
+    let (a, b) = (ns_a.local_addr().to_string(), ns_b.local_addr().to_string());
+    let running = broker_with(dir.path(), "roaming", Some(&a)).await;
+    let (client, addr) = (Client::default(), running.local_addr().to_string());
+    until_listed(&client, &a, "roaming", true, Duration::from_secs(10)).await;
+    assert!(!lists(&client, &b, "roaming").await);
+
+    // Added: registered with B at once, still with A.
+    let added = update_config(&client, &addr, &format!("namesrvAddr={a};{b}\n")).await;
+    assert_eq!(added.code, ResponseCode::Success as i32, "{added:?}");
+    until_listed(&client, &b, "roaming", true, AT_ONCE).await;
+    assert!(lists(&client, &a, "roaming").await);
+    assert_eq!(
+        shown_namesrv_addr(&client, &addr).await,
+        Some(format!("{a};{b}"))
+    );
+
+    // A left out: A forgets the broker long before its 120 s expiry; B keeps it.
+    let moved = update_config(&client, &addr, &format!("namesrvAddr={b}\n")).await;
+    assert_eq!(moved.code, ResponseCode::Success as i32, "{moved:?}");
+    until_listed(&client, &a, "roaming", false, AT_ONCE).await;
+    assert!(lists(&client, &b, "roaming").await);
+
+    // The next round (started by a new topic) goes to B only.
+    let created = client
+        .invoke(
+            &addr,
+            support::create_topic("AfterTheMove"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.code, ResponseCode::Success as i32, "{created:?}");
+    let deadline = Instant::now() + AT_ONCE;
+    while !routes(&client, &b, "AfterTheMove").await {
+        assert!(Instant::now() < deadline, "B never learnt the new topic");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!lists(&client, &a, "roaming").await);
+    assert!(!routes(&client, &a, "AfterTheMove").await);
+
+    // No name server, or one that is not host:port, is refused; the list stays B.
+    for bad in [
+        "namesrvAddr=\n",
+        "namesrvAddr= ; \n",
+        "namesrvAddr=127.0.0.1\n",
+    ] {
+        let refused = update_config(&client, &addr, bad).await;
+        assert_eq!(refused.code, ResponseCode::SystemError as i32, "{bad:?}");
+        let remark = refused.remark.unwrap_or_default();
+        assert!(remark.contains("namesrvAddr"), "{bad:?}: {remark}");
+    }
+    assert_eq!(
+        running.broker().live.namesrv_addrs(),
+        std::slice::from_ref(&b)
+    );
+    assert_eq!(shown_namesrv_addr(&client, &addr).await, Some(b.clone()));
+
+    // A later change of another key keeps the list.
+    let other = update_config(&client, &addr, "traceOn=false\n").await;
+    assert_eq!(other.code, ResponseCode::Success as i32, "{other:?}");
+    assert_eq!(
+        running.broker().live.namesrv_addrs(),
+        std::slice::from_ref(&b)
+    );
+    assert!(lists(&client, &b, "roaming").await);
+
+    running.shutdown().await;
+    ns_a.shutdown().await;
+    ns_b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_started_without_name_servers_registers_as_soon_as_it_is_given_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns = namesrv(dir.path(), "only").await;
+    let ns_addr = ns.local_addr().to_string();
+    let running = broker_with(dir.path(), "latecomer", None).await;
+    let (client, addr) = (Client::default(), running.local_addr().to_string());
+    assert!(running.broker().live.namesrv_addrs().is_empty());
+
+    let given = update_config(&client, &addr, &format!("namesrvAddr={ns_addr}\n")).await;
+    assert_eq!(given.code, ResponseCode::Success as i32, "{given:?}");
+    until_listed(&client, &ns_addr, "latecomer", true, AT_ONCE).await;
+
+    running.shutdown().await;
+    ns.shutdown().await;
 }

@@ -234,9 +234,14 @@ pub fn broker_config(broker: &Broker, request: &RemotingCommand) -> RemotingComm
 /// the broker started from is rewritten with them, as Apache persists its configuration. A
 /// file that cannot be written (a read-only ConfigMap in Kubernetes) leaves the change in force
 /// until restart: the answer is SUCCESS with a remark saying so, and a warning is logged.
+///
+/// A new `namesrvAddr` wakes the registration loop ([`crate::register::run`]): at once it
+/// unregisters from the name servers left out, then registers with the new list; this answer
+/// does not wait for either.
 pub async fn update_broker_config(broker: &Broker, request: &RemotingCommand) -> RemotingCommand {
     let text = String::from_utf8_lossy(&request.body);
-    let update = match decide::config_update(&string_to_properties(&text), &broker.config) {
+    let props = string_to_properties(&text);
+    let update = match decide::config_update(&props, &broker.config, &broker.live.changed()) {
         Ok(Some(update)) => update,
         Ok(None) => return RemotingCommand::response_to(request, ResponseCode::Success),
         Err(refused) => return refusal(request, &refused),
@@ -272,8 +277,15 @@ pub async fn update_broker_config(broker: &Broker, request: &RemotingCommand) ->
             .store
             .set_max_message_size(next.store.max_message_size);
     }
+    let namesrvs_before = broker.live.namesrv_addrs();
     broker.live.apply(next, values);
     info!(changed = ?values, "broker config changed at run time");
+    if values.contains_key("namesrvAddr") {
+        info!(old = ?namesrvs_before, new = ?next.namesrv_addrs, "namesrvAddr changed");
+        // After `apply`: the loop reads the list when it wakes. A permit is stored if it is
+        // mid-round, so the new list gets a round of its own right after.
+        broker.topics.changed().notify_one();
+    }
     let Some(path) = broker.config.config_file.clone() else {
         return RemotingCommand::response_to(request, ResponseCode::Success);
     };

@@ -44,6 +44,13 @@ pub enum AdminRefused {
     /// A value the key tables refuse (the text names key, value and what is expected).
     #[error("{0}")]
     BadValue(String),
+    /// `namesrvAddr` with no name server: clients could no longer find the broker, and the name
+    /// servers it is registered with would drop it once its registration expired.
+    #[error(
+        "namesrvAddr must name at least one name server (host:port, several separated by ';'); \
+         it stays {kept:?}"
+    )]
+    NoNameServers { kept: String },
     /// A metadata file could not be written, or an answer encoded.
     #[error("{0}")]
     Failed(String),
@@ -155,11 +162,16 @@ pub struct ConfigUpdate {
 /// UPDATE_BROKER_CONFIG: every key must be one that takes effect while the broker runs
 /// ([`crate::live_config::RUNTIME_KEYS`]); others are refused together, by name, so a tool
 /// never believes a change it did not get. Values are read by the same key tables as
-/// `broker.conf` (a bad value names the key and what it expects). All or nothing. `None`: the
-/// request changes nothing.
+/// `broker.conf` (a bad value names the key and what it expects); `namesrvAddr` must also name
+/// at least one name server. All or nothing. `None`: the request changes nothing.
+///
+/// The update starts from `start` (the configuration read at start) with `changed` (the keys
+/// changed since, [`crate::live_config::LiveConfig::changed`]) applied, so `next` keeps what
+/// earlier updates changed: the caller applies all of `next`'s runtime values.
 pub fn config_update(
     props: &BTreeMap<String, String>,
-    current: &BrokerConfig,
+    start: &BrokerConfig,
+    changed: &BTreeMap<String, String>,
 ) -> Result<Option<ConfigUpdate>, AdminRefused> {
     let unchangeable: Vec<String> = props
         .keys()
@@ -172,10 +184,12 @@ pub fn config_update(
     if props.is_empty() {
         return Ok(None);
     }
-    let mut next = current.clone();
-    for (key, value) in props {
-        next.apply(key, value.trim())
-            .map_err(|error| AdminRefused::BadValue(error.to_string()))?;
+    let current = with_values(start.clone(), changed)?;
+    let next = with_values(current.clone(), props)?;
+    if props.contains_key("namesrvAddr") && next.namesrv_addrs.is_empty() {
+        return Err(AdminRefused::NoNameServers {
+            kept: current.namesrv_addrs.join(";"),
+        });
     }
     let shown: BTreeMap<&str, String> = next.shown().into_iter().collect();
     let values = props
@@ -186,6 +200,19 @@ pub fn config_update(
         })
         .collect();
     Ok(Some(ConfigUpdate { next, values }))
+}
+
+/// `config` with each of `values` read by the key tables.
+fn with_values(
+    mut config: BrokerConfig,
+    values: &BTreeMap<String, String>,
+) -> Result<BrokerConfig, AdminRefused> {
+    for (key, value) in values {
+        config
+            .apply(key, value.trim())
+            .map_err(|error| AdminRefused::BadValue(error.to_string()))?;
+    }
+    Ok(config)
 }
 
 /// CLEAN_UNUSED_TOPIC: the topics whose consume queues go: those with queues on disk that the

@@ -74,6 +74,7 @@ fn a_config_update_takes_runtime_keys_normalised_and_refuses_the_rest_by_name() 
             ("longPollingEnable", "false"),
         ]),
         &current,
+        &props(&[]),
     )
     .unwrap()
     .unwrap();
@@ -82,7 +83,11 @@ fn a_config_update_takes_runtime_keys_normalised_and_refuses_the_rest_by_name() 
     assert!(!update.next.long_polling_enable);
     assert_eq!(update.values["brokerPermission"], "4");
     assert_eq!(update.values.len(), 3);
-    assert!(config_update(&props(&[]), &current).unwrap().is_none());
+    assert!(
+        config_update(&props(&[]), &current, &props(&[]))
+            .unwrap()
+            .is_none()
+    );
 
     let refused = config_update(
         &props(&[
@@ -91,6 +96,7 @@ fn a_config_update_takes_runtime_keys_normalised_and_refuses_the_rest_by_name() 
             ("listenPort", "1"),
         ]),
         &current,
+        &props(&[]),
     )
     .unwrap_err();
     assert_eq!(
@@ -111,13 +117,66 @@ fn a_bad_value_refuses_the_whole_update_naming_the_key() {
         ("brokerPermission", "rw"),
         ("longPollingEnable", "yes"),
         ("deleteWhen", "25"),
+        ("namesrvAddr", "n1:9876;n2"),
     ] {
-        let refused = config_update(&props(&[("fileReservedTime", "1"), (key, value)]), &current)
-            .unwrap_err();
+        let refused = config_update(
+            &props(&[("fileReservedTime", "1"), (key, value)]),
+            &current,
+            &props(&[]),
+        )
+        .unwrap_err();
         assert!(
             matches!(&refused, AdminRefused::BadValue(text) if text.contains(key)),
             "{key}={value}: {refused}"
         );
+    }
+}
+
+#[test]
+fn a_later_config_update_keeps_what_earlier_ones_changed() {
+    let start = BrokerConfig::new();
+    let earlier = props(&[
+        ("longPollingEnable", "false"),
+        ("namesrvAddr", "n1:9876;n2:9876"),
+        ("fileReservedTime", "1"),
+    ]);
+    let update = config_update(&props(&[("traceOn", "false")]), &start, &earlier)
+        .unwrap()
+        .unwrap();
+    assert!(!update.next.trace_on);
+    assert!(!update.next.long_polling_enable);
+    assert_eq!(update.next.namesrv_addrs, ["n1:9876", "n2:9876"]);
+    assert_eq!(update.next.store.file_reserved_time_hours, 1);
+    assert_eq!(update.values, props(&[("traceOn", "false")]));
+}
+
+#[test]
+fn a_name_server_list_is_changed_whole_and_never_to_none() {
+    let mut start = BrokerConfig::new();
+    start.namesrv_addrs = vec!["n1:9876".to_owned()];
+    let update = config_update(
+        &props(&[("namesrvAddr", " n2:9876 ; n3:9876; ")]),
+        &start,
+        &props(&[]),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(update.next.namesrv_addrs, ["n2:9876", "n3:9876"]);
+    assert_eq!(update.values["namesrvAddr"], "n2:9876;n3:9876");
+
+    let earlier = props(&[("namesrvAddr", "n2:9876")]);
+    for empty in ["", " ", ";", " ; ;"] {
+        let refused =
+            config_update(&props(&[("namesrvAddr", empty)]), &start, &earlier).unwrap_err();
+        assert_eq!(
+            refused,
+            AdminRefused::NoNameServers {
+                kept: "n2:9876".to_owned()
+            },
+            "{empty:?}"
+        );
+        assert_eq!(refused.code(), ResponseCode::SystemError);
+        assert!(refused.to_string().contains("namesrvAddr"), "{refused}");
     }
 }
 
