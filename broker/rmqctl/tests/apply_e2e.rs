@@ -3,7 +3,8 @@
 //! PyPI, installed by `scripts/install-clients.sh`): `rmqctl up --detach` the "no message
 //! loss" example (3 name servers, 2 SYNC_MASTER groups with a slave each, SYNC_FLUSH), then
 //! apply (a) a config change while a producer sends, (b) one group fewer while a consumer
-//! drains it, (c) one group more, which then takes sends for a topic created before it.
+//! drains it, (c) one group more, which then takes sends for a topic created before it, (d) a
+//! name server more, then two fewer, without restarting a broker.
 
 mod local_support;
 
@@ -423,4 +424,60 @@ fn one_group_more_gets_the_topics_of_the_cluster_and_takes_sends() {
     assert!(on_new > 0, "the new group took no sends: {per_group:?}");
     let consumed = cluster.consume("Grows", "grow-cg", acked.len());
     assert_none_lost(&acked, &consumed);
+}
+
+#[test]
+fn name_servers_added_and_removed_reach_every_broker_without_restarting_one() {
+    let cluster = Cluster::up("Lists");
+    let before = cluster.pids();
+    let brokers: Vec<_> = before
+        .processes
+        .iter()
+        .filter(|p| p.name.contains("-broker-"))
+        .map(|p| (p.name.clone(), p.pid))
+        .collect();
+    let four = cluster.manifest(|t| t.replace("    replicas: 3\n", "    replicas: 4\n"));
+    let out = cluster.apply(&four);
+    assert!(line_of(&out, "starting orders-namesrv-3") < line_of(&out, "giving orders-broker-"));
+    // The new name server knows every broker (apply waited for that before giving the list).
+    let base: u16 = cluster
+        .namesrv
+        .split(';')
+        .next()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let fourth = format!("127.0.0.1:{}", base + 3);
+    let listed = rmqctl(&["clusterList", "-n", &fourth, "--json"]);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let listed = text(&listed.stdout);
+    for (name, _) in &brokers {
+        let group = &name[..name.rfind('-').unwrap()];
+        assert!(listed.contains(group), "{group} not on {fourth}: {listed}");
+    }
+
+    let two = cluster.manifest(|t| t.replace("    replicas: 3\n", "    replicas: 2\n"));
+    let out = cluster.apply(&two);
+    assert!(line_of(&out, "giving orders-broker-") < line_of(&out, "stopping orders-namesrv-3"));
+    assert!(
+        line_of(&out, "stopping orders-namesrv-3") < line_of(&out, "stopping orders-namesrv-2")
+    );
+    assert_eq!(cluster.pid("orders-namesrv-2"), None);
+    assert_eq!(cluster.pid("orders-namesrv-3"), None);
+    for (name, pid) in &brokers {
+        assert_eq!(cluster.pid(name), Some(*pid), "{name} restarted");
+        let conf =
+            std::fs::read_to_string(cluster.dir.join("broker").join(name).join("broker.conf"))
+                .unwrap();
+        assert!(
+            conf.contains(&format!(
+                "namesrvAddr=127.0.0.1:{base};127.0.0.1:{}\n",
+                base + 1
+            )),
+            "{name}: {conf}"
+        );
+    }
 }

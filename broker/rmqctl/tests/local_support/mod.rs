@@ -81,14 +81,19 @@ pub fn rmqctl(args: &[&str]) -> Output {
     run_bounded(Command::new(rmqctl_bin()).args(args))
 }
 
-/// A base port with 3 name servers' ports (and their metrics ports, + 10) and `brokers`
+/// A base port with 4 name servers' ports (and their metrics ports, + 10) and `brokers`
 /// brokers' ports (listen - 2, listen, listen + 1, + 2 for metrics, + 3 for health) free now.
 pub fn free_base_port(brokers: u16) -> u16 {
-    let start = std::process::id() % 700 * 37;
+    // Tests of one process (`cargo test`) each get their own start as well.
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // A cluster spans ~1,100 ports: 34 slots of 1,117 in 21,000..59,000, one per test process
+    // (and call), so tests started together do not pick overlapping blocks.
+    let slot = (std::process::id() + call * 7) % 34;
     (0..300u32)
-        .map(|i| u16::try_from(21_000 + (start + i * 997) % 38_000).unwrap())
+        .map(|i| u16::try_from(21_000 + (slot * 1_117 + i * 997) % 38_000).unwrap())
         .find(|&base| {
-            let mut ports = vec![base, base + 1, base + 2, base + 10, base + 11, base + 12];
+            let mut ports: Vec<u16> = (0..4).flat_map(|i| [base + i, base + 10 + i]).collect();
             for b in 0..brokers {
                 let listen = base + BROKER_PORT_OFFSET + BROKER_PORT_STEP * b;
                 ports.extend([listen - 2, listen, listen + 1, listen + 2, listen + 3]);

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `running` | the process recorded in pids.json runs; its hash is the config file on disk (files are rewritten only when their process restarts) |
 //! | broker `ready` | its `/readyz` answers 200 (store recovered, registered, a slave replicating) |
-//! | name server `ready` | GET_BROKER_CLUSTER_INFO answers and lists every ready broker at its address |
+//! | name server `ready` | GET_BROKER_CLUSTER_INFO answers and lists, at its address, every ready broker whose config names it |
 //! | `behind` | master's `commitLogMaxOffset` less the slave's (GET_BROKER_RUNTIME_INFO) |
 //! | `namesrvs_current` | `namesrvAddr` of its config file is the spec's list |
 //! | `writes` | on each name server of the spec, the write bit of the group's own topic (named after the group, on every broker) |
@@ -77,7 +77,8 @@ pub async fn snapshot(
 
     // Brokers first: a name server is ready once it lists every ready broker.
     let mut groups = Vec::new();
-    let mut ready_brokers: Vec<(String, u32, String)> = Vec::new();
+    // (group, id, address, the name servers its config file names).
+    let mut ready_brokers: Vec<(String, u32, String, String)> = Vec::new();
     for g in 0..group_count {
         let desired: Vec<String> = if g < desired_groups {
             (0..change.new.pods_per_group())
@@ -102,7 +103,12 @@ pub async fn snapshot(
             };
             let ready = readyz(node).await;
             if ready {
-                ready_brokers.push((change.group_name(g), m, node.addr.clone()));
+                ready_brokers.push((
+                    change.group_name(g),
+                    m,
+                    node.addr.clone(),
+                    namesrv_addr(&text).unwrap_or_default(),
+                ));
             }
             let offset = match brokers.runtime_info(&node.addr).await {
                 Ok(info) => info
@@ -261,11 +267,12 @@ async fn writes(admin: &Admin, change: &Change, group: &str) -> Writes {
     writes
 }
 
-/// GET_BROKER_CLUSTER_INFO of `addr` lists every `(group, id, addr)` of `ready`.
+/// GET_BROKER_CLUSTER_INFO of `addr` lists every broker of `ready` that registers with it (a
+/// name server just added is ready once it answers: brokers learn of it afterwards).
 async fn lists_every_ready_broker(
     config: &rmq_remoting::ClientConfig,
     addr: &str,
-    ready: &[(String, u32, String)],
+    ready: &[(String, u32, String, String)],
 ) -> bool {
     let Ok(info) = Admin::with_config(
         vec![addr.to_owned()],
@@ -277,12 +284,15 @@ async fn lists_every_ready_broker(
     else {
         return false;
     };
-    ready.iter().all(|(group, id, broker)| {
-        info.broker_addr_table
-            .get(group)
-            .and_then(|g| g.broker_addrs.get(&i64::from(*id)))
-            == Some(broker)
-    })
+    ready
+        .iter()
+        .filter(|(.., namesrvs)| namesrvs.split(';').any(|n| n.trim() == addr))
+        .all(|(group, id, broker, _)| {
+            info.broker_addr_table
+                .get(group)
+                .and_then(|g| g.broker_addrs.get(&i64::from(*id)))
+                == Some(broker)
+        })
 }
 
 /// `brokerPermission` of the spec keeps the write bit (Apache's default 6 does).
