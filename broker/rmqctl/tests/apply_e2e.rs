@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use local_support::{
     Down, Leftovers, client, client_command, client_result, free_base_port, repo, rmqctl,
-    rmqctl_bin, run_within, text,
+    rmqctl_bin, run_within, text, up_detached,
 };
 use rmqctl::local::pids::PidsFile;
 use serde_json::Value;
@@ -41,16 +41,7 @@ impl Cluster {
         // Two groups of two, and room for a third group.
         let base = free_base_port(6);
         let manifest = repo().join("deploy/examples/no-message-loss.yaml");
-        let up = rmqctl(&[
-            "up",
-            "-f",
-            manifest.to_str().unwrap(),
-            "--dir",
-            dir.to_str().unwrap(),
-            "--base-port",
-            &base.to_string(),
-            "--detach",
-        ]);
+        let up = up_detached(&manifest, &dir, base);
         let down = Down(dir.clone());
         let leftovers = Leftovers(dir.clone());
         assert!(up.status.success(), "up failed: {}", text(&up.stderr));

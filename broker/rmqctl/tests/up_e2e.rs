@@ -5,7 +5,7 @@
 
 mod local_support;
 
-use local_support::{Down, client, free_base_port, repo, rmqctl};
+use local_support::{Down, client, free_base_port, repo, rmqctl, up_detached};
 
 #[test]
 fn up_the_no_message_loss_example_then_produce_consume_and_down() {
@@ -13,16 +13,7 @@ fn up_the_no_message_loss_example_then_produce_consume_and_down() {
     let state = tmp.path().join("state");
     let base = free_base_port(4).to_string();
     let manifest = repo().join("deploy/examples/no-message-loss.yaml");
-    let up = rmqctl(&[
-        "up",
-        "-f",
-        manifest.to_str().unwrap(),
-        "--dir",
-        state.to_str().unwrap(),
-        "--base-port",
-        &base,
-        "--detach",
-    ]);
+    let up = up_detached(&manifest, &state, base.parse().unwrap());
     let _down = Down(state.clone());
     let summary = String::from_utf8_lossy(&up.stdout).into_owned();
     assert!(

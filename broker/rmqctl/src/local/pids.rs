@@ -46,6 +46,23 @@ pub struct ProcessRecord {
     pub start_time: Option<u64>,
 }
 
+impl ProcessRecord {
+    /// The record of `node`, just spawned.
+    pub fn spawned(
+        node: &crate::local::plan::Node,
+        spawned: &crate::local::process::Spawned,
+    ) -> ProcessRecord {
+        ProcessRecord {
+            name: node.name.clone(),
+            kind: node.kind,
+            pid: spawned.child.id(),
+            addr: node.addr.clone(),
+            log: node.log.clone(),
+            start_time: spawned.start_time,
+        }
+    }
+}
+
 /// Reading or writing the file failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PidsError {

@@ -263,14 +263,9 @@ impl Started {
             binary: binary.to_path_buf(),
             source,
         })?;
-        self.pids.processes.push(ProcessRecord {
-            name: node.name.clone(),
-            kind: node.kind,
-            pid: spawned.child.id(),
-            addr: node.addr.clone(),
-            log: node.log.clone(),
-            start_time: spawned.start_time,
-        });
+        self.pids
+            .processes
+            .push(ProcessRecord::spawned(node, &spawned));
         self.children.push(Child {
             name: node.name.clone(),
             kind: node.kind,

@@ -155,3 +155,17 @@ impl Drop for Down {
         let _ = rmqctl(&["down", "--dir", self.0.to_str().unwrap()]);
     }
 }
+
+/// `rmqctl up -f <manifest> --dir <dir> --base-port <base> --detach`.
+pub fn up_detached(manifest: &Path, dir: &Path, base: u16) -> Output {
+    rmqctl(&[
+        "up",
+        "-f",
+        manifest.to_str().unwrap(),
+        "--dir",
+        dir.to_str().unwrap(),
+        "--base-port",
+        &base.to_string(),
+        "--detach",
+    ])
+}

@@ -92,14 +92,9 @@ impl Processes {
                 }
             })?;
         self.pids.processes.retain(|p| p.name != node.name);
-        self.pids.processes.push(ProcessRecord {
-            name: node.name.clone(),
-            kind: node.kind,
-            pid: spawned.child.id(),
-            addr: node.addr.clone(),
-            log: node.log.clone(),
-            start_time: spawned.start_time,
-        });
+        self.pids
+            .processes
+            .push(ProcessRecord::spawned(node, &spawned));
         self.pids.write(&self.pids_path)?;
         let from = spawned.log_from;
         let readiness =
