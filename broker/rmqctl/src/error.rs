@@ -1,55 +1,8 @@
-//! What can go wrong: [`RpcError`] for one request to one server, [`CmdError`] for a subcommand.
+//! What can go wrong in a subcommand: [`CmdError`]. One request's failure is
+//! [`rmq_admin::RpcError`], a name-server request's [`rmq_admin::CallNamesrvError`].
 
-use rmq_protocol::body::DecodeBodyError;
-use rmq_protocol::code::{RequestCode, ResponseCode};
-use rmq_protocol::command::ReadHeaderError;
+use rmq_admin::{CallNamesrvError, RpcError};
 use rmq_protocol::message::msg_id::ParseMsgIdError;
-use rmq_protocol::message::record::DecodeRecordError;
-use rmq_remoting::InvokeError;
-
-/// One request to one server failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RpcError {
-    /// No answer: connect refused, connection closed, timeout.
-    #[error("{} to {addr} failed", request_name(.request))]
-    Transport {
-        /// The request code.
-        request: i32,
-        addr: String,
-        #[source]
-        source: InvokeError,
-    },
-    /// An answer other than SUCCESS (or the few codes a request treats as a normal outcome).
-    #[error("{} to {addr} was answered {}{}", request_name(.request), response_name(.code), remark_suffix(.remark))]
-    Refused {
-        /// The request code.
-        request: i32,
-        addr: String,
-        code: i32,
-        remark: Option<String>,
-    },
-    /// SUCCESS, but the header or body does not read.
-    #[error("{} to {addr} was answered with an unreadable {what}", request_name(.request))]
-    Decode {
-        /// The request code.
-        request: i32,
-        addr: String,
-        what: &'static str,
-        #[source]
-        source: DecodeError,
-    },
-}
-
-/// The part of an answer that did not read.
-#[derive(Debug, thiserror::Error)]
-pub enum DecodeError {
-    #[error(transparent)]
-    Body(#[from] DecodeBodyError),
-    #[error(transparent)]
-    Header(#[from] ReadHeaderError),
-    #[error(transparent)]
-    Record(#[from] DecodeRecordError),
-}
 
 /// A subcommand failed.
 #[derive(Debug, thiserror::Error)]
@@ -62,12 +15,9 @@ pub enum CmdError {
     Tls(#[source] rmq_remoting::tls::client::ClientTlsError),
     #[error(transparent)]
     Rpc(Box<RpcError>),
-    #[error("none of the name servers {tried} answered")]
-    NamesrvsUnreachable {
-        tried: String,
-        #[source]
-        last: Box<RpcError>,
-    },
+    /// Every name-server failure but [`CmdError::NoNamesrv`], which the CLI words itself.
+    #[error(transparent)]
+    Namesrv(CallNamesrvError),
     #[error("cluster {cluster:?} is not in the name server's cluster info")]
     UnknownCluster { cluster: String },
     #[error("cluster {cluster:?} has no master broker")]
@@ -130,26 +80,14 @@ impl From<RpcError> for CmdError {
     }
 }
 
-/// `GET_ROUTEINFO_BY_TOPIC(105)`, or the bare number for a code the table does not know.
-pub fn request_name(code: &i32) -> String {
-    match RequestCode::from_code(*code) {
-        Some(known) => known.to_string(),
-        None => format!("request {code}"),
-    }
-}
-
-/// `TOPIC_NOT_EXIST(17)`, or the bare number for a code the table does not know.
-pub fn response_name(code: &i32) -> String {
-    match ResponseCode::from_code(*code) {
-        Some(known) => known.to_string(),
-        None => format!("unknown code {code}"),
-    }
-}
-
-fn remark_suffix(remark: &Option<String>) -> String {
-    match remark.as_deref().map(str::trim) {
-        Some(text) if !text.is_empty() => format!(": {text}"),
-        _ => String::new(),
+/// A missing name server address is told with the flag and the variable that give one; every
+/// other name-server failure reads as rmq-admin words it.
+impl From<CallNamesrvError> for CmdError {
+    fn from(error: CallNamesrvError) -> CmdError {
+        match error {
+            CallNamesrvError::NoNamesrv => CmdError::NoNamesrv,
+            other => CmdError::Namesrv(other),
+        }
     }
 }
 
@@ -163,35 +101,15 @@ fn done_suffix(done: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use rmq_protocol::code::RequestCode;
+
     use super::*;
 
     #[test]
-    fn a_refusal_names_the_request_the_server_the_response_code_and_the_remark() {
-        let error = RpcError::Refused {
-            request: RequestCode::GetRouteinfoByTopic.code(),
-            addr: "127.0.0.1:9876".into(),
-            code: 17,
-            remark: Some("No topic route info in name server for the topic: T".into()),
-        };
-        assert_eq!(
-            error.to_string(),
-            "GET_ROUTEINFO_BY_TOPIC(105) to 127.0.0.1:9876 was answered TOPIC_NOT_EXIST(17): \
-             No topic route info in name server for the topic: T"
-        );
-    }
-
-    #[test]
-    fn a_refusal_without_remark_or_with_an_unknown_code_still_reads() {
-        let error = RpcError::Refused {
-            request: RequestCode::DeleteTopicInBroker.code(),
-            addr: "b:10911".into(),
-            code: 999,
-            remark: None,
-        };
-        assert_eq!(
-            error.to_string(),
-            "DELETE_TOPIC_IN_BROKER(215) to b:10911 was answered unknown code 999"
-        );
+    fn a_missing_name_server_address_is_told_with_the_flag_and_the_variable_that_give_one() {
+        let error = CmdError::from(CallNamesrvError::NoNamesrv);
+        assert!(matches!(error, CmdError::NoNamesrv));
+        assert!(error.to_string().contains("pass -n host:port"), "{error}");
     }
 
     #[test]

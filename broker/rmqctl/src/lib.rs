@@ -4,12 +4,14 @@
 //! | module | what |
 //! |---|---|
 //! | [`cli`] | clap definitions: global `-n`/`--json`/`--timeout-ms`, one args struct per subcommand |
-//! | [`admin`] | the network shell: [`admin::Admin`], one thin async function per request |
 //! | [`commands`] | one module per subcommand: model, pure builder, pure `render_*`, async `run` |
 //! | [`table`] | aligned text tables |
 //! | [`time`] | epoch milliseconds as UTC text |
-//! | [`error`] | [`error::RpcError`] (one request) and [`error::CmdError`] (one subcommand) |
+//! | [`error`] | [`error::CmdError`] (one subcommand), over [`rmq_admin::RpcError`] (one request) |
 //! | [`local`] | `up` / `down`: a local cluster from a `RocketCluster` manifest |
+//!
+//! The network shell is the [`rmq_admin`] crate: [`rmq_admin::Admin`], one thin async function
+//! per request, a crate of its own so that the operator can make the same requests.
 //!
 //! Every subcommand follows one shape: `run` asks the servers and builds a serializable model;
 //! the model is printed either by its `render_*` function (a table) or as one JSON document
@@ -32,7 +34,6 @@
 //! `up` and `down` print as they go rather than through [`Output`]: `up` reports a cluster
 //! that keeps running in the foreground.
 
-pub mod admin;
 pub mod cli;
 pub mod commands;
 pub mod error;
@@ -40,9 +41,9 @@ pub mod local;
 pub mod table;
 pub mod time;
 
+use rmq_admin::Admin;
 use serde::Serialize;
 
-use crate::admin::Admin;
 use crate::cli::{Cli, Command};
 use crate::commands::{
     broker_status, clean_expired_cq, cluster_list, consumer_connection, consumer_progress,

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use futures::future::join_all;
+use rmq_admin::Admin;
 use serde::Serialize;
 
 use super::masters_of_cluster;
-use crate::admin::Admin;
 use crate::cli::BrokerTargetArgs;
 use crate::error::CmdError;
 

@@ -1,11 +1,11 @@
 //! `cleanExpiredCQ (-b addr | -c cluster)`: CLEAN_EXPIRED_CONSUMEQUEUE, which deletes only the
 //! consume queue files whose entries all point at commit log data already deleted.
 
+use rmq_admin::Admin;
 use rmq_protocol::code::RequestCode;
 
 use super::broker_status::targets;
 use super::{Applied, apply_each};
-use crate::admin::Admin;
 use crate::cli::BrokerTargetArgs;
 use crate::error::CmdError;
 

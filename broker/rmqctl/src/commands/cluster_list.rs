@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use futures::future::join_all;
+use rmq_admin::Admin;
 use rmq_protocol::body::kv_table::KvTable;
 use rmq_protocol::body::route::ClusterInfo;
 use serde::Serialize;
 
-use crate::admin::Admin;
 use crate::cli::ClusterListArgs;
 use crate::error::CmdError;
 use crate::table::{Align, Table};

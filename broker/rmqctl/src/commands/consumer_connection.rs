@@ -2,12 +2,12 @@
 //! them (client id, address, language, version), its subscriptions and how it consumes.
 
 use futures::future::join_all;
+use rmq_admin::Admin;
 use rmq_protocol::command::connection_list::{Connection, ConsumerConnection};
 use serde::Serialize;
 
 use super::consumer_progress::RETRY_GROUP_TOPIC_PREFIX;
 use super::{select_broker_addr, version_name};
-use crate::admin::Admin;
 use crate::cli::GroupArgs;
 use crate::error::CmdError;
 use crate::table::{Align, Table};
@@ -113,7 +113,7 @@ pub async fn ask_route_brokers<T, F, Fut>(
 ) -> Result<Vec<T>, CmdError>
 where
     F: Fn(String) -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>, crate::error::RpcError>>,
+    Fut: std::future::Future<Output = Result<Option<T>, rmq_admin::RpcError>>,
 {
     let route = admin.topic_route(topic).await?;
     let answers = join_all(

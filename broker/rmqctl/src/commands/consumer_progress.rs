@@ -3,11 +3,11 @@
 //! GET_CONSUME_STATS from each: broker offset, consumer offset and lag of every queue.
 
 use futures::future::join_all;
+use rmq_admin::Admin;
 use rmq_protocol::command::get_consume_stats::ConsumeStats;
 use serde::Serialize;
 
 use super::select_broker_addr;
-use crate::admin::Admin;
 use crate::cli::ConsumerProgressArgs;
 use crate::error::CmdError;
 use crate::table::{Align, Table};
@@ -117,7 +117,7 @@ pub async fn run(admin: &Admin, args: &ConsumerProgressArgs) -> Result<ConsumerP
         Ok(route) => route,
         Err(error) => match &args.topic {
             Some(topic) => admin.topic_route(topic).await?,
-            None => return Err(error),
+            None => return Err(error.into()),
         },
     };
     let addrs: Vec<&str> = route

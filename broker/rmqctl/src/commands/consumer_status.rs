@@ -11,12 +11,12 @@
 use std::collections::BTreeMap;
 
 use futures::future::join_all;
+use rmq_admin::Admin;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::consumer_connection::{ConnectionRow, ask_route_brokers, rows};
 use super::consumer_progress::RETRY_GROUP_TOPIC_PREFIX;
-use crate::admin::Admin;
 use crate::cli::ConsumerStatusArgs;
 use crate::error::CmdError;
 use crate::table::{Align, Table};

@@ -1,9 +1,10 @@
 //! `deleteSubGroup -g group (-b addr | -c cluster)`: DELETE_SUBSCRIPTIONGROUP on one broker or
 //! every master of a cluster.
 
+use rmq_admin::Admin;
+
 use super::broker_status::targets;
 use super::{Applied, apply_each};
-use crate::admin::Admin;
 use crate::cli::GroupOnBrokersArgs;
 use crate::error::CmdError;
 

@@ -4,10 +4,10 @@
 //! Brokers go first and a refusal stops everything: a name server route removed while a broker
 //! still holds the topic would come back with the broker's next registration.
 
+use rmq_admin::Admin;
 use serde::Serialize;
 
 use super::masters_of_cluster;
-use crate::admin::Admin;
 use crate::cli::DeleteTopicArgs;
 use crate::error::CmdError;
 use crate::table::{Align, Table};

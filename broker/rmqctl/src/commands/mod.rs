@@ -26,12 +26,13 @@ pub mod update_topic;
 
 use std::future::Future;
 
+use rmq_admin::RpcError;
 use rmq_protocol::body::perm;
 use rmq_protocol::body::route::{BrokerData, ClusterInfo};
 use rmq_protocol::language::version;
 use serde::Serialize;
 
-use crate::error::{CmdError, RpcError};
+use crate::error::CmdError;
 use crate::table::{Align, Table};
 
 /// A change applied to brokers one after the other: what, and where it was done.

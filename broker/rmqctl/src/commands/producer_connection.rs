@@ -1,11 +1,11 @@
 //! `producerConnection -g group -t topic`: the producers of a group connected to the brokers
 //! of a topic, as each reported itself.
 
+use rmq_admin::Admin;
 use rmq_protocol::command::connection_list::ProducerConnection;
 use serde::Serialize;
 
 use super::consumer_connection::{ConnectionRow, ask_route_brokers, render_rows, rows};
-use crate::admin::Admin;
 use crate::cli::ProducerConnectionArgs;
 use crate::error::CmdError;
 

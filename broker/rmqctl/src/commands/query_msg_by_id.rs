@@ -1,15 +1,15 @@
 //! `queryMsgById -i id[,id...]`: an offset message id is the store host and the commit log
 //! offset in hex, so VIEW_MESSAGE_BY_ID goes straight to that broker; no name server needed.
 
-use serde::Serialize;
-
-use super::message::{MessageView, decode_messages, render_message};
-use crate::admin::Admin;
-use crate::cli::QueryMsgByIdArgs;
-use crate::error::{CmdError, RpcError};
+use rmq_admin::{Admin, RpcError};
 use rmq_protocol::code::RequestCode;
 use rmq_protocol::message::msg_id::parse_offset_msg_id;
 use rmq_protocol::message::record::DecodeRecordError;
+use serde::Serialize;
+
+use super::message::{MessageView, decode_messages, render_message};
+use crate::cli::QueryMsgByIdArgs;
+use crate::error::CmdError;
 
 /// The messages, in the order of the ids.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

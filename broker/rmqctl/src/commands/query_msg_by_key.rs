@@ -3,15 +3,15 @@
 //! key are kept. A broker that fails is a warning while another answered.
 
 use futures::future::join_all;
+use rmq_admin::{Admin, RpcError, now_millis};
 use rmq_protocol::code::RequestCode;
 use rmq_protocol::command::query_message::QueryMessageRequestHeader;
 use serde::Serialize;
 
 use super::message::{MessageView, decode_messages};
 use super::select_broker_addr;
-use crate::admin::{Admin, now_millis};
 use crate::cli::QueryMsgByKeyArgs;
-use crate::error::{CmdError, RpcError};
+use crate::error::CmdError;
 use crate::table::{Align, Table};
 use crate::time::format_millis;
 

@@ -12,10 +12,10 @@
 //! EndTransaction ts region group topic msgId tags keys storeHost msgType transactionId state fromCheck
 //! ```
 
+use rmq_admin::Admin;
 use serde::Serialize;
 
 use super::message::MessageView;
-use crate::admin::Admin;
 use crate::cli::{QueryMsgByKeyArgs, QueryMsgTraceByIdArgs};
 use crate::error::CmdError;
 use crate::table::{Align, Table};

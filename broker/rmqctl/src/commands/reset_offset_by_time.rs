@@ -7,11 +7,11 @@
 //! unless forced, then UPDATE_CONSUMER_OFFSET.
 
 use futures::future::join_all;
+use rmq_admin::{Admin, now_millis};
 use rmq_protocol::body::MessageQueue;
 use rmq_protocol::command::reset_offset::ResetOffsetRequestHeader;
 use serde::Serialize;
 
-use crate::admin::{Admin, now_millis};
 use crate::cli::ResetOffsetArgs;
 use crate::error::CmdError;
 use crate::table::{Align, Table};

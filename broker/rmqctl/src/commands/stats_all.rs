@@ -4,11 +4,11 @@
 //! and GET_CONSUME_STATS, summed over the masters of each topic's route.
 
 use futures::future::join_all;
+use rmq_admin::Admin;
 use rmq_protocol::command::view_broker_stats::BrokerStatsData;
 use serde::Serialize;
 
 use super::consumer_progress::RETRY_GROUP_TOPIC_PREFIX;
-use crate::admin::Admin;
 use crate::cli::StatsAllArgs;
 use crate::error::CmdError;
 use crate::table::{Align, Table};

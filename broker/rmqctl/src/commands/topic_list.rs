@@ -1,8 +1,8 @@
 //! `topicList`: GET_ALL_TOPIC_LIST_FROM_NAMESERVER, one topic per line, sorted.
 
+use rmq_admin::Admin;
 use serde::Serialize;
 
-use crate::admin::Admin;
 use crate::error::CmdError;
 
 /// The topics, sorted.

@@ -1,9 +1,9 @@
 //! `topicRoute`: GET_ROUTEINFO_BY_TOPIC, printed as pretty standard JSON (broker ids quoted,
 //! whatever form the name server used), in both output modes.
 
+use rmq_admin::Admin;
 use rmq_protocol::body::route::TopicRouteData;
 
-use crate::admin::Admin;
 use crate::cli::TopicArgs;
 use crate::error::CmdError;
 
@@ -16,7 +16,7 @@ pub fn render_topic_route(route: &TopicRouteData) -> Result<String, CmdError> {
 
 /// Asks the name server.
 pub async fn run(admin: &Admin, args: &TopicArgs) -> Result<TopicRouteData, CmdError> {
-    admin.topic_route(&args.topic).await
+    Ok(admin.topic_route(&args.topic).await?)
 }
 
 #[cfg(test)]

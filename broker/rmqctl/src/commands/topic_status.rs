@@ -2,11 +2,11 @@
 //! else a slave): min and max offset and last update time of every queue.
 
 use futures::future::join_all;
+use rmq_admin::Admin;
 use rmq_protocol::command::get_topic_stats::TopicStatsTable;
 use serde::Serialize;
 
 use super::select_broker_addr;
-use crate::admin::Admin;
 use crate::cli::TopicArgs;
 use crate::error::CmdError;
 use crate::table::{Align, Table};

@@ -6,9 +6,10 @@
 
 use std::sync::Mutex;
 
+use rmq_admin::Admin;
+
 use super::broker_status::targets;
 use super::{Applied, apply_each};
-use crate::admin::Admin;
 use crate::cli::UpdateBrokerConfigArgs;
 use crate::error::CmdError;
 

@@ -1,11 +1,11 @@
 //! `updateSubGroup -g group (-b addr | -c cluster)`: create or change a subscription group on
 //! one broker or every master of a cluster (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP).
 
+use rmq_admin::Admin;
 use serde_json::json;
 
 use super::broker_status::targets;
 use super::{Applied, apply_each};
-use crate::admin::Admin;
 use crate::cli::UpdateSubGroupArgs;
 use crate::error::CmdError;
 

@@ -2,12 +2,12 @@
 //! (`-b`). An ordered topic (`-o true`) also gets its `ORDER_TOPIC_CONFIG` entry
 //! (`brokerName:writeQueueNums;...`) put on every name server, as mqadmin does.
 
+use rmq_admin::Admin;
 use rmq_protocol::body::topic_config::TopicFilterType;
 use rmq_protocol::command::create_topic::CreateTopicRequestHeader;
 use serde::Serialize;
 
 use super::{Master, masters_of_cluster, perm_string};
-use crate::admin::Admin;
 use crate::cli::UpdateTopicArgs;
 use crate::error::CmdError;
 use crate::table::{Align, Table};

@@ -94,7 +94,7 @@ pub fn spawn(binary: &Path, node: &Node, inner: Option<&Credentials>) -> io::Res
     writeln!(
         log,
         "--- rmqctl up {}: {} -c {}",
-        crate::time::format_millis(crate::admin::now_millis()),
+        crate::time::format_millis(rmq_admin::now_millis()),
         binary.display(),
         node.config_path.display()
     )?;

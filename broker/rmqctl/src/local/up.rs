@@ -13,12 +13,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use rmq_admin::Admin;
 use rmq_operator::crd::TlsRole;
 use rmq_protocol::acl::Credentials;
 use rmq_remoting::ClientConfig;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::admin::Admin;
 use crate::cli::UpArgs;
 use crate::local::down::{StopReport, stop_in_order};
 use crate::local::error::UpError;

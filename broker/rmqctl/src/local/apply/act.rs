@@ -4,15 +4,16 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use rmq_admin::Admin;
+use rmq_admin::change::metadata::{self, create_header};
+use rmq_admin::change::tables;
 use rmq_operator::crd::PvcRetentionPolicy;
 use rmq_operator::plan::{Action, Millis};
 
 use super::Memory;
 use super::error::ApplyError;
-use super::metadata::{self, create_header};
-use super::observe::{namesrv_addr, tables};
+use super::observe::namesrv_addr;
 use super::setup::{Change, REQUEST_TIMEOUT};
-use crate::admin::Admin;
 use crate::local::UpError;
 use crate::local::pids::{PidsFile, ProcessRecord};
 use crate::local::plan::Node;

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::error::RpcError;
+use rmq_admin::RpcError;
+
 use crate::local::UpError;
 use crate::local::pids::PidsError;
 

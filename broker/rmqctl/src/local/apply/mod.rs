@@ -17,9 +17,10 @@
 //! | [`setup`] | both manifests, same cluster and security, ports kept, clients and binaries |
 //! | [`observe`] | the planner's [`Snapshot`] of local processes |
 //! | [`act`] | each action, and [`act::Processes`]: start, stop, pids.json |
-//! | [`metadata`] | pure: which topics and subscription groups a new group lacks |
-//! | [`drain`] | messages a removed group still holds for its consumers |
 //! | [`error`] | [`ApplyError`] |
+//!
+//! Which topics and subscription groups a new group lacks, and how many messages a removed group
+//! still holds, come from [`rmq_admin::change`], where the operator can observe them too.
 //!
 //! Memory the planner needs across steps (when writes came off a group, which groups are
 //! synced) lives in this process: an `apply` that stops half-way is run again and finds the
@@ -32,9 +33,7 @@ use std::time::{Duration, Instant};
 use rmq_operator::plan::{self, Action, Millis, Policy, Step, Wait};
 
 pub mod act;
-pub mod drain;
 pub mod error;
-pub mod metadata;
 pub mod observe;
 pub mod setup;
 

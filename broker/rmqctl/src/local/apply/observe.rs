@@ -8,11 +8,13 @@
 //! | `behind` | master's `commitLogMaxOffset` less the slave's (GET_BROKER_RUNTIME_INFO) |
 //! | `namesrvs_current` | `namesrvAddr` of its config file is the spec's list |
 //! | `writes` | on each name server of the spec, the write bit of the group's own topic (named after the group, on every broker) |
-//! | `messages_left` | [`super::drain::measure`] on the master |
-//! | `metadata_missing` | [`super::metadata::missing`] against the first synced group with a ready master |
+//! | `messages_left` | [`rmq_admin::change::drain::measure`] on the master |
+//! | `metadata_missing` | [`rmq_admin::change::metadata::missing`] against the first synced group with a ready master |
 
 use std::time::Duration;
 
+use rmq_admin::Admin;
+use rmq_admin::change::{drain, metadata, tables};
 use rmq_operator::plan::hash::pod_hash;
 use rmq_operator::plan::{Group, Member, Millis, Namesrv, Snapshot, Writes};
 use rmq_protocol::body::perm;
@@ -20,10 +22,8 @@ use rmq_protocol::body::properties;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::metadata::{self, Tables};
 use super::setup::Change;
 use super::{Memory, Processes};
-use crate::admin::Admin;
 use crate::local::plan::{BROKER_HEALTH_OFFSET, LOCAL_HOST, Node};
 
 /// How long a `/readyz` may take.
@@ -183,7 +183,7 @@ pub async fn snapshot(
             && master_runs
             && let Some(master) = master
         {
-            group.messages_left = super::drain::measure(&brokers, &master.addr).await;
+            group.messages_left = drain::measure(&brokers, &master.addr).await;
         }
     }
     let mut snapshot = Snapshot {
@@ -234,16 +234,6 @@ async fn measure_missing_metadata(change: &Change, brokers: &Admin, snapshot: &m
             }
         }
     }
-}
-
-/// A broker's topic and subscription-group tables and its system topics.
-pub async fn tables(admin: &Admin, addr: Option<String>) -> Option<Tables> {
-    let addr = addr?;
-    Some(Tables {
-        topics: admin.all_topic_configs(&addr).await.ok()?,
-        system_topics: admin.system_topics(&addr).await.ok()?.topic_list,
-        groups: admin.all_subscription_groups(&addr).await.ok()?,
-    })
 }
 
 /// The group's write bit on each name server of the spec.

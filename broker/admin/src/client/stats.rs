@@ -15,8 +15,8 @@ use crate::error::RpcError;
 
 impl Admin {
     /// VIEW_BROKER_STATS_DATA: one statistic's minute, hour and day windows; `None` when the
-    /// broker counted nothing under that name and key (Apache answers SYSTEM_ERROR "The stats
-    /// <name> <key> not exist").
+    /// broker counted nothing under that name and key (Apache answers SYSTEM_ERROR
+    /// `The stats <name> <key> not exist`).
     pub async fn broker_stats(
         &self,
         addr: &str,

@@ -12,7 +12,7 @@
 //! topics) and dead letters. Both stay on the group's retained volume.
 
 use super::metadata::is_drained_topic;
-use crate::admin::Admin;
+use crate::client::Admin;
 
 /// One topic of the draining master.
 #[derive(Debug, Clone, PartialEq, Eq)]

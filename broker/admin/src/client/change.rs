@@ -1,6 +1,6 @@
 //! The requests of a cluster change (`rmqctl apply`): a group's write permission on one name
 //! server, a topic's route as one name server has it, and a broker's whole topic and
-//! subscription-group tables (what a new group is given).
+//! subscription-group tables (what a new group is given; see [`crate::change`]).
 
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::body::route::TopicRouteData;

@@ -1,6 +1,6 @@
 //! The network shell: one thin async function per request, each returning a decoded answer.
 //!
-//! Requests to "the name server" go to the `-n` addresses in order; the next one is tried only
+//! Requests to "the name server" go to the given addresses in order; the next one is tried only
 //! when a server does not answer at all (as Java clients fail over), never after a refusal.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -32,12 +32,12 @@ use rmq_protocol::command::update_consumer_offset::UpdateConsumerOffsetRequestHe
 use rmq_protocol::command::view_message::ViewMessageRequestHeader;
 use rmq_remoting::{Client, ClientConfig};
 
-use crate::error::{CmdError, DecodeError, RpcError};
+use crate::error::{CallNamesrvError, DecodeError, RpcError};
 
 mod change;
 mod stats;
 
-/// A client bound to the name servers of `-n` and a per-request timeout.
+/// A client bound to a list of name servers and a per-request timeout.
 #[derive(Debug, Clone)]
 pub struct Admin {
     client: Client,
@@ -75,25 +75,25 @@ impl Admin {
     }
 
     /// The name server addresses; an error if there are none.
-    pub fn namesrv_addrs(&self) -> Result<&[String], CmdError> {
+    pub fn namesrv_addrs(&self) -> Result<&[String], CallNamesrvError> {
         if self.namesrv.is_empty() {
-            return Err(CmdError::NoNamesrv);
+            return Err(CallNamesrvError::NoNamesrv);
         }
         Ok(&self.namesrv)
     }
 
     /// GET_BROKER_CLUSTER_INFO.
-    pub async fn cluster_info(&self) -> Result<ClusterInfo, CmdError> {
+    pub async fn cluster_info(&self) -> Result<ClusterInfo, CallNamesrvError> {
         let request = RemotingCommand::request(RequestCode::GetBrokerClusterInfo);
         let (addr, response) = self.call_namesrv(request).await?;
         decode_body(&addr, RequestCode::GetBrokerClusterInfo, || {
             ClusterInfo::decode(&response.body)
         })
-        .map_err(CmdError::from)
+        .map_err(CallNamesrvError::from)
     }
 
     /// GET_ROUTEINFO_BY_TOPIC.
-    pub async fn topic_route(&self, topic: &str) -> Result<TopicRouteData, CmdError> {
+    pub async fn topic_route(&self, topic: &str) -> Result<TopicRouteData, CallNamesrvError> {
         let header = GetRouteInfoRequestHeader {
             topic: topic.to_owned(),
             accept_standard_json_only: Some(true),
@@ -104,17 +104,17 @@ impl Admin {
         decode_body(&addr, RequestCode::GetRouteinfoByTopic, || {
             TopicRouteData::decode(&response.body)
         })
-        .map_err(CmdError::from)
+        .map_err(CallNamesrvError::from)
     }
 
     /// GET_ALL_TOPIC_LIST_FROM_NAMESERVER.
-    pub async fn topic_list(&self) -> Result<TopicList, CmdError> {
+    pub async fn topic_list(&self) -> Result<TopicList, CallNamesrvError> {
         let code = RequestCode::GetAllTopicListFromNameserver;
         let (addr, response) = self.call_namesrv(RemotingCommand::request(code)).await?;
         decode_body(&addr, code, || {
             rmq_protocol::body::decode("TopicList", &response.body)
         })
-        .map_err(CmdError::from)
+        .map_err(CallNamesrvError::from)
     }
 
     /// GET_BROKER_RUNTIME_INFO from a broker.
@@ -436,7 +436,7 @@ impl Admin {
     async fn call_namesrv(
         &self,
         request: RemotingCommand,
-    ) -> Result<(String, RemotingCommand), CmdError> {
+    ) -> Result<(String, RemotingCommand), CallNamesrvError> {
         let addrs = self.namesrv_addrs()?;
         let mut last = None;
         for addr in addrs {
@@ -447,12 +447,12 @@ impl Admin {
             }
         }
         match last {
-            Some(last) if addrs.len() > 1 => Err(CmdError::NamesrvsUnreachable {
+            Some(last) if addrs.len() > 1 => Err(CallNamesrvError::Unreachable {
                 tried: addrs.join(";"),
                 last: Box::new(last),
             }),
             Some(last) => Err(last.into()),
-            None => Err(CmdError::NoNamesrv),
+            None => Err(CallNamesrvError::NoNamesrv),
         }
     }
 
