@@ -87,6 +87,10 @@ async fn main() -> anyhow::Result<()> {
             cluster_domain: args.cluster_domain.clone(),
         },
         k8s_openapi::jiff::Timestamp::now,
+        // Each admin request (drains, topic syncs) bounded by 5 s.
+        Arc::new(rmq_operator::controller::admin::Remoting::new(
+            std::time::Duration::from_secs(5),
+        )),
     ));
 
     if args.leader_election {

@@ -14,7 +14,6 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::Error;
-use crate::build::rollout::group_of;
 use crate::build::volumes::Recreate;
 use crate::build::{ClusterResources, FIELD_MANAGER, certificate, labels, names};
 use crate::crd::{GROUP, RocketCluster, RocketClusterStatus, VERSION};
@@ -254,25 +253,19 @@ pub async fn delete_certificates(
     Ok(())
 }
 
-/// Deletes the children of every group at or above `spec.broker.groups`, found through their
-/// live StatefulSets; returns the removed group names.
+/// Deletes the children of `groups` (drained groups the spec no longer has); returns their
+/// names.
 ///
 /// The StatefulSet goes last: it is how a removed group is found, so a failure part-way leaves
 /// it for the next reconcile to finish. Objects already gone are fine.
-pub async fn delete_removed_groups(
+pub async fn delete_groups(
     client: &Client,
     cluster: &ValidatedCluster,
-    live: &[StatefulSet],
+    groups: &[u32],
 ) -> Result<Vec<String>, Error> {
-    let mut removed: Vec<u32> = live
-        .iter()
-        .filter_map(group_of)
-        .filter(|g| *g >= cluster.groups())
-        .collect();
-    removed.sort_unstable();
     let ns = &cluster.namespace;
     let mut names_removed = Vec::new();
-    for group in removed {
+    for &group in groups {
         let group_name = names::broker_group(cluster, group);
         delete::<PodDisruptionBudget>(client, ns, &group_name).await?;
         delete::<ConfigMap>(client, ns, &names::broker_config(cluster, group)).await?;
@@ -281,6 +274,34 @@ pub async fn delete_removed_groups(
         names_removed.push(group_name);
     }
     Ok(names_removed)
+}
+
+/// Every pod of cluster `name`, by name: whether it is Ready.
+pub async fn pod_readiness(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<std::collections::BTreeMap<String, bool>, Error> {
+    let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), namespace);
+    let list = api
+        .list(&ListParams::default().labels(&labels::owned_by(name)))
+        .await
+        .map_err(|source| Error::ListPods {
+            namespace: namespace.to_owned(),
+            source,
+        })?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|pod| {
+            let ready = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+            Some((pod.metadata.name?, ready))
+        })
+        .collect())
 }
 
 async fn delete<K>(client: &Client, namespace: &str, name: &str) -> Result<(), Error>

@@ -79,6 +79,37 @@ pub fn storage_grown(recreated: &[crate::build::volumes::Recreate]) -> Option<Ev
     })
 }
 
+/// Events of the group lifecycle: a drain started (writes off), a new group given the
+/// cluster's topics.
+pub fn lifecycle(outcome: &super::lifecycle::Outcome) -> Vec<Event> {
+    let mut events = Vec::new();
+    if !outcome.held.is_empty() {
+        events.push(Event {
+            type_: EventType::Normal,
+            reason: "DrainStarted".to_owned(),
+            note: Some(truncate(format!(
+                "took writes off {} on every name server; deleted once its consumers have consumed everything on it",
+                outcome.held.join(", ")
+            ))),
+            action: "Drain".to_owned(),
+            secondary: None,
+        });
+    }
+    if !outcome.synced.is_empty() {
+        events.push(Event {
+            type_: EventType::Normal,
+            reason: "TopicsSynced".to_owned(),
+            note: Some(truncate(format!(
+                "gave {} the topics and subscription groups of a live master",
+                outcome.synced.join(", ")
+            ))),
+            action: "Sync".to_owned(),
+            secondary: None,
+        });
+    }
+    events
+}
+
 /// Event for entering the paused state, unless already paused.
 pub fn paused(old: Option<&RocketClusterStatus>) -> Option<Event> {
     if has_condition(old, ConditionType::ReconciliationPaused, "PausedBySpec").is_some() {

@@ -18,8 +18,10 @@
 //! may not be installed where nobody asks for TLS from an issuer); drift is corrected at the
 //! next resync.
 
+pub mod admin;
 pub mod apply;
 pub mod events;
+pub mod lifecycle;
 pub mod run;
 pub mod status;
 
@@ -140,6 +142,15 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// Listing the cluster's pods failed.
+    #[error("failed to list pods in namespace {namespace}")]
+    ListPods {
+        /// Namespace of the cluster.
+        namespace: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
     /// Writing the status failed.
     #[error("failed to update the status of RocketCluster {name}")]
     PatchStatus {
@@ -164,6 +175,7 @@ impl Error {
             Self::DeleteRemovedChild { .. } => "DeleteRemovedChild",
             Self::HeldForConfigMap { .. } => "HeldForConfigMap",
             Self::ExpandClaim { .. } => "ExpandClaim",
+            Self::ListPods { .. } => "ListPods",
             Self::OrphanStatefulSet { .. } => "OrphanStatefulSet",
             Self::PatchStatus { .. } => "PatchStatus",
         }
@@ -182,6 +194,8 @@ pub struct Context {
     pub environment: Environment,
     /// Source of condition transition times (fixed in tests).
     pub clock: fn() -> Timestamp,
+    /// RocketMQ's admin API: drains and topic syncs of groups that come and go.
+    pub admin: Arc<dyn admin::ClusterAdmin>,
     /// Consecutive failures per object, for the retry backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -194,6 +208,7 @@ impl Context {
         metrics: Arc<Metrics>,
         environment: Environment,
         clock: fn() -> Timestamp,
+        admin: Arc<dyn admin::ClusterAdmin>,
     ) -> Self {
         Self {
             recorder: Recorder::new(client.clone(), reporter),
@@ -201,6 +216,7 @@ impl Context {
             metrics,
             environment,
             clock,
+            admin,
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -283,10 +299,27 @@ async fn reconcile_inner(
     apply::delete_certificates(&ctx.client, namespace, &unused_certificates).await?;
     let applied = apply::apply_all(&ctx.client, namespace, &resources, &recreations).await?;
     // Nothing is deleted while something could not be applied: deletions wait for a pass
-    // that applied everything.
+    // that applied everything. A removed group is deleted only once drained.
     let mut removed = Vec::new();
+    let mut outcome = lifecycle::Outcome {
+        synced_groups: lifecycle::remembered(&validated, &live, old),
+        drains: old.map(|s| s.drains.clone()).unwrap_or_default(),
+        ..lifecycle::Outcome::default()
+    };
     if applied.failures.is_empty() {
-        removed = apply::delete_removed_groups(&ctx.client, &validated, &live).await?;
+        if lifecycle::has_work(&validated, &live, old) {
+            let pods = apply::pod_readiness(&ctx.client, namespace, &validated.name).await?;
+            let observed = lifecycle::Observed {
+                cluster: &validated,
+                live: &live,
+                pods: &pods,
+                old,
+                force: lifecycle::forced(cluster),
+                now,
+            };
+            outcome = lifecycle::run(ctx.admin.as_ref(), &observed).await;
+            removed = apply::delete_groups(&ctx.client, &validated, &outcome.delete).await?;
+        }
         if !validated.spec.broker.pod_disruption_budget.enabled {
             let deleted = apply::delete_disabled_pdbs(&ctx.client, &validated).await?;
             if !deleted.is_empty() {
@@ -297,12 +330,16 @@ async fn reconcile_inner(
     if let Some(ev) = events::storage_grown(&applied.recreated) {
         events::publish(&ctx.recorder, &ev, &reference).await;
     }
+    for ev in events::lifecycle(&outcome) {
+        events::publish(&ctx.recorder, &ev, &reference).await;
+    }
     for ev in events::after_apply(&validated, &live, &plan, &removed) {
         events::publish(&ctx.recorder, &ev, &reference).await;
     }
     let failures: Vec<String> = applied.failures.iter().map(described).collect();
     let observed = apply::observed(&applied.stateful_sets, &live);
-    let status = status::reconciled(&validated, &observed, &plan, &failures, old, now);
+    let mut status = status::reconciled(&validated, &observed, &plan, &failures, old, now);
+    status::with_lifecycle(&mut status, &outcome, old, validated.generation, now);
     if let Some(ev) = events::apply_failed(old, &status) {
         events::publish(&ctx.recorder, &ev, &reference).await;
     }
@@ -317,7 +354,11 @@ async fn reconcile_inner(
         available = ?status::has_condition(Some(&status), ConditionType::Available, "AllReplicasReady").is_some(),
         "reconciled"
     );
-    Ok(Action::requeue(RESYNC))
+    Ok(Action::requeue(if outcome.waiting.is_some() {
+        lifecycle::WAIT_REQUEUE
+    } else {
+        RESYNC
+    }))
 }
 
 /// An error with its causes, for a condition message: `failed to apply StatefulSet x: <the API

@@ -161,6 +161,48 @@ pub fn reconciled(
         broker_groups: cluster.spec.broker.groups,
         selector: Some(labels::broker_pods(&cluster.name)),
         groups,
+        // Filled in by `with_lifecycle`.
+        synced_groups: None,
+        drains: Vec::new(),
+    }
+}
+
+/// The group lifecycle's memory into `status`, and `Progressing` saying what a drain or a
+/// topic sync waits for.
+pub fn with_lifecycle(
+    status: &mut RocketClusterStatus,
+    outcome: &super::lifecycle::Outcome,
+    old: Option<&RocketClusterStatus>,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    status.synced_groups = outcome.synced_groups.clone();
+    status.drains = outcome.drains.clone();
+    let Some(waiting) = &outcome.waiting else {
+        return;
+    };
+    let reason = if outcome.drains.is_empty() {
+        "SyncingTopics"
+    } else {
+        "Draining"
+    };
+    let wanted = [Wanted {
+        type_: ConditionType::Progressing,
+        status: true,
+        reason,
+        message: format!("waiting for {waiting}"),
+    }];
+    let previous = old.map(|o| o.conditions.as_slice()).unwrap_or_default();
+    let merged = merge(previous, &wanted, generation, now);
+    let progressing = ConditionType::Progressing.as_str();
+    if let (Some(new), Some(slot)) = (
+        merged.into_iter().find(|c| c.type_ == progressing),
+        status
+            .conditions
+            .iter_mut()
+            .find(|c| c.type_ == progressing),
+    ) {
+        *slot = new;
     }
 }
 

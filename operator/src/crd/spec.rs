@@ -484,4 +484,11 @@ pub struct ClusterOperation {
     /// While true the operator changes no child object; it only reports status.
     #[serde(default)]
     pub reconciliation_paused: bool,
+    /// A group being removed is deleted with messages its consumers have not consumed once
+    /// this many seconds have passed since its writes came off; absent: the drain waits for
+    /// the consumers however long it takes (or for the `rocketmq.rs/force-drain: "true"`
+    /// annotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub drain_timeout_seconds: Option<i64>,
 }

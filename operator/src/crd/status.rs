@@ -29,6 +29,33 @@ pub struct RocketClusterStatus {
     /// One entry per broker group.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupStatus>,
+    /// Groups of the spec that have the cluster's topics and subscription groups (a group added
+    /// by a scale-out gets them from a live master before it is listed). Absent on a cluster
+    /// this field is new to: every group running then counts as synced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_groups: Option<Vec<String>>,
+    /// Groups being removed (scale-in), drained before they are deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drains: Vec<DrainStatus>,
+}
+
+/// A group being removed: its writes are off on every name server and it is deleted once its
+/// consumers have consumed everything on it (or the drain is forced, or times out).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DrainStatus {
+    /// The group's `brokerName`.
+    pub name: String,
+    /// When its writes came off (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writes_held_since: Option<String>,
+    /// Messages on it some consumer group has not consumed (a topic nobody consumes counts
+    /// whole); absent until measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages_left: Option<i64>,
+    /// What the drain waits for.
+    #[serde(default)]
+    pub message: String,
 }
 
 /// Replicas of one broker group.

@@ -16,6 +16,14 @@ pub fn next_new_group(snapshot: &Snapshot) -> Option<Step> {
         if group.synced {
             continue;
         }
+        let sources: Vec<_> = snapshot
+            .kept()
+            .filter(|g| g.index != group.index && g.synced)
+            .collect();
+        if sources.is_empty() {
+            // A new cluster, or every group is new: there is nothing to copy.
+            return Some(Step::Act(Action::MarkSynced(group.index)));
+        }
         if let Some(m) = (0..group.desired.len()).find(|&m| {
             group
                 .member(ordinal(m))
@@ -25,14 +33,6 @@ pub fn next_new_group(snapshot: &Snapshot) -> Option<Step> {
                 group: group.index,
                 member: ordinal(m),
             }));
-        }
-        let sources: Vec<_> = snapshot
-            .kept()
-            .filter(|g| g.index != group.index && g.synced)
-            .collect();
-        if sources.is_empty() {
-            // A new cluster, or every group is new: there is nothing to copy.
-            return Some(Step::Act(Action::MarkSynced(group.index)));
         }
         if !group.member(0).is_some_and(|m| m.ready) {
             return Some(Step::Wait(Wait::MemberNotReady {

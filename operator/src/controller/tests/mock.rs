@@ -27,6 +27,12 @@ pub(super) fn fixed_clock() -> Timestamp {
 }
 
 pub(super) fn context() -> (Arc<Context>, Handle, Arc<Metrics>) {
+    context_with(Arc::new(super::lifecycle::ScriptedAdmin::default()))
+}
+
+pub(super) fn context_with(
+    admin: Arc<dyn crate::controller::admin::ClusterAdmin>,
+) -> (Arc<Context>, Handle, Arc<Metrics>) {
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
     let metrics = Arc::new(Metrics::default());
@@ -40,6 +46,7 @@ pub(super) fn context() -> (Arc<Context>, Handle, Arc<Metrics>) {
         metrics.clone(),
         Environment::default(),
         fixed_clock,
+        admin,
     );
     (Arc::new(ctx), handle, metrics)
 }
@@ -314,4 +321,22 @@ pub(super) fn serve(mut handle: Handle, calls: Vec<Call>) -> tokio::task::JoinHa
             panic!("unexpected call {} {}", request.method(), request.uri());
         }
     })
+}
+
+/// The pods of the cluster, each `(name, ready)`.
+pub(super) fn list_pods(pods: &[(&str, bool)]) -> Call {
+    let items: Vec<Value> = pods
+        .iter()
+        .map(|(name, ready)| {
+            json!({"metadata": {"name": name, "namespace": "mq"},
+                   "status": {"conditions": [{"type": "Ready", "status": if *ready { "True" } else { "False" }}]}})
+        })
+        .collect();
+    call(
+        Method::GET,
+        format!(
+            "/api/v1{NS}/pods?&labelSelector=app.kubernetes.io%2Finstance%3Ddemo%2Capp.kubernetes.io%2Fmanaged-by%3Drmq-operator"
+        ),
+        Reply::Json(json!({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": items})),
+    )
 }

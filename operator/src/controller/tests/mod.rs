@@ -5,6 +5,7 @@
 //! makes a call too many, too few or out of order fails the test; so does a scenario left waiting
 //! for a call that never comes (timeout).
 
+mod lifecycle;
 mod mock;
 mod security;
 mod storage;
@@ -39,8 +40,6 @@ enum Scenario {
     InvalidSpecAgain,
     /// `reconciliationPaused`: status only.
     Paused,
-    /// `groups` lowered from 2 to 1: group 1's children are deleted.
-    RemovedGroup,
     /// `podDisruptionBudget.enabled` turned off: the budgets left over are deleted.
     PdbDisabled,
     /// The API server rejects an apply: the rest is applied, Degraded says what failed.
@@ -100,12 +99,18 @@ impl Scenario {
                 calls.extend(apply_calls(&built(&c), |s| {
                     Reply::EchoWithStatus(json!(settled(s).status))
                 }));
+                // The new group is not synced: its pods are looked at (none yet).
+                calls.push(list_pods(&[("demo-broker-0-0", true)]));
                 calls.push(event(
                     "GroupsCreated",
                     "created broker groups demo-broker-1",
                 ));
                 calls.push(status_call(&c, |s| {
                     assert_eq!(conditions(s)[0], cond("Available", "True", "AllReplicasReady"));
+                    // Not synced until its master is up and has the cluster's topics.
+                    assert_eq!(conditions(s)[1], cond("Progressing", "True", "SyncingTopics"));
+                    assert_eq!(condition_message(s, "Progressing"), "waiting for pod demo-broker-1-0 to start");
+                    assert_eq!(s["syncedGroups"], json!(["demo-broker-0"]));
                     assert_eq!(s["brokerGroups"], 2);
                     assert_eq!(s["groups"][1], json!({"name": "demo-broker-1", "replicas": 1, "readyReplicas": 1, "updatedReplicas": 1}));
                 }));
@@ -228,45 +233,6 @@ impl Scenario {
                         );
                     }),
                 ];
-                (c, calls)
-            }
-            Self::RemovedGroup => {
-                let before = built(&cluster(json!({"broker": {"groups": 2}}), None));
-                let live: Vec<_> = before.stateful_sets.iter().map(settled).collect();
-                let c = cluster(json!({"broker": {"groups": 1}}), None);
-                let mut calls = vec![list_sts(&live)];
-                calls.extend(apply_calls(&built(&c), |s| {
-                    Reply::EchoWithStatus(json!(settled(s).status))
-                }));
-                calls.push(delete_call(
-                    &format!("/apis/policy/v1{NS}/poddisruptionbudgets"),
-                    "demo-broker-1",
-                    Reply::Json(json!(before.pdbs[2])),
-                ));
-                calls.push(delete_call(
-                    &format!("/api/v1{NS}/configmaps"),
-                    "demo-broker-1-config",
-                    Reply::Json(json!(before.config_maps[3])),
-                ));
-                // Already gone (a previous reconcile got this far): not an error.
-                calls.push(delete_call(
-                    &format!("/api/v1{NS}/services"),
-                    "demo-broker-1",
-                    Reply::NotFound,
-                ));
-                calls.push(delete_call(
-                    &format!("/apis/apps/v1{NS}/statefulsets"),
-                    "demo-broker-1",
-                    Reply::Json(json!(before.stateful_sets[2])),
-                ));
-                calls.push(event(
-                    "GroupsRemoved",
-                    "deleted broker groups demo-broker-1 (spec.broker.groups is 1)",
-                ));
-                calls.push(status_call(&c, |s| {
-                    assert_eq!(s["brokerGroups"], 1);
-                    assert_eq!(s["groups"].as_array().map(Vec::len), Some(1));
-                }));
                 (c, calls)
             }
             Self::PdbDisabled => {
@@ -458,12 +424,6 @@ async fn invalid_spec_seen_again_writes_the_same_status_and_no_second_event() {
 async fn paused_cluster_gets_only_its_status_updated() {
     let (result, ..) = Scenario::Paused.run().await;
     assert_eq!(result.expect("handled"), Action::await_change());
-}
-
-#[tokio::test]
-async fn removed_group_children_are_deleted_statefulset_last_tolerating_not_found() {
-    let (result, ..) = Scenario::RemovedGroup.run().await;
-    result.expect("reconciled");
 }
 
 #[tokio::test]

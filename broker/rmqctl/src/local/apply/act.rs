@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use rmq_admin::Admin;
-use rmq_admin::change::metadata::{self, create_header};
-use rmq_admin::change::tables;
 use rmq_operator::crd::PvcRetentionPolicy;
 use rmq_operator::plan::{Action, Millis};
 
@@ -311,7 +309,7 @@ pub fn with_namesrv_addr(text: &str, list: &str) -> String {
     out
 }
 
-/// Copies what `to`'s master lacks from `from`'s master.
+/// Copies what `to`'s master lacks from `from`'s master ([`rmq_admin::change::sync`]).
 async fn sync_metadata(
     change: &Change,
     brokers: &Admin,
@@ -323,39 +321,21 @@ async fn sync_metadata(
             .node(&change.broker_name(g, 0))
             .map(|n| n.addr.clone())
     };
-    let (Some(source), Some(target)) = (
-        tables(brokers, addr(from)).await,
-        tables(brokers, addr(to)).await,
-    ) else {
-        // Not answering now: the planner measures again and asks again.
+    let (Some(source), Some(target)) = (addr(from), addr(to)) else {
         return Ok(());
     };
-    let Some(target_addr) = addr(to) else {
-        return Ok(());
-    };
-    let missing = metadata::missing(&source, &target);
-    let to_name = change.group_name(to);
-    for topic in &missing.topics {
-        brokers
-            .create_topic(&target_addr, &create_header(topic))
-            .await
-            .map_err(|e| {
-                ApplyError::request(format!("create topic {} on {to_name}", topic.topic_name), e)
-            })?;
-    }
-    for (name, config) in &missing.groups {
-        brokers
-            .update_group(&target_addr, config)
-            .await
-            .map_err(|e| {
-                ApplyError::request(format!("create subscription group {name} on {to_name}"), e)
-            })?;
-    }
+    let copied = rmq_admin::change::sync(brokers, &source, &target)
+        .await
+        .map_err(|source| ApplyError::Sync {
+            to: change.group_name(to),
+            source,
+        })?;
     println!(
-        "copied {} topics and {} subscription groups from {} to {to_name}",
-        missing.topics.len(),
-        missing.groups.len(),
-        change.group_name(from)
+        "copied {} topics and {} subscription groups from {} to {}",
+        copied.topics.len(),
+        copied.groups.len(),
+        change.group_name(from),
+        change.group_name(to)
     );
     Ok(())
 }

@@ -66,6 +66,12 @@ pub enum ApplyError {
         #[source]
         source: Box<RpcError>,
     },
+    #[error("cannot give {to} the cluster's topics and subscription groups")]
+    Sync {
+        to: String,
+        #[source]
+        source: rmq_admin::change::SyncError,
+    },
     #[error("{name} (pid {pid}) is still running after SIGKILL; nothing more was changed")]
     Survived { name: String, pid: u32 },
     #[error(

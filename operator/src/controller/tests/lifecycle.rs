@@ -1,0 +1,324 @@
+//! Groups that come and go, against the mock API server and a scripted admin API: a removed
+//! group is drained (writes off, then deleted only with nothing left for its consumers, or
+//! forced), a new group is given the cluster's topics before it counts as synced.
+
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use serde_json::json;
+
+use super::mock::*;
+use super::*;
+use crate::build::ClusterResources;
+use crate::controller::admin::ClusterAdmin;
+use crate::plan::Writes;
+
+/// A cluster's admin API as a test scripts it; every call is recorded.
+#[derive(Default)]
+pub(super) struct ScriptedAdmin {
+    pub(super) writes: Writes,
+    pub(super) messages_left: Option<u64>,
+    pub(super) missing: Option<u32>,
+    pub(super) calls: Mutex<Vec<String>>,
+}
+
+impl ScriptedAdmin {
+    fn record(&self, call: String) {
+        self.calls.lock().expect("calls").push(call);
+    }
+
+    pub(super) fn calls(&self) -> Vec<String> {
+        self.calls.lock().expect("calls").clone()
+    }
+}
+
+impl ClusterAdmin for ScriptedAdmin {
+    fn writes<'a>(&'a self, namesrvs: &'a [String], group: &'a str) -> BoxFuture<'a, Writes> {
+        self.record(format!("writes {group} on {}", namesrvs.len()));
+        Box::pin(async move { self.writes })
+    }
+
+    fn hold_writes<'a>(
+        &'a self,
+        namesrvs: &'a [String],
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        self.record(format!("hold {group} on {}", namesrvs.len()));
+        Box::pin(async { Ok(()) })
+    }
+
+    fn messages_left<'a>(&'a self, master: &'a str) -> BoxFuture<'a, Option<u64>> {
+        self.record(format!("messages left on {master}"));
+        Box::pin(async move { self.messages_left })
+    }
+
+    fn missing_metadata<'a>(
+        &'a self,
+        source: &'a str,
+        target: &'a str,
+    ) -> BoxFuture<'a, Option<u32>> {
+        self.record(format!("missing {source} -> {target}"));
+        Box::pin(async move { self.missing })
+    }
+
+    fn sync_metadata<'a>(
+        &'a self,
+        source: &'a str,
+        target: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        self.record(format!("sync {source} -> {target}"));
+        Box::pin(async { Ok(()) })
+    }
+}
+
+const MASTER_0: &str = "demo-broker-0-0.demo-broker-0.mq.svc.cluster.local:10911";
+const MASTER_1: &str = "demo-broker-1-0.demo-broker-1.mq.svc.cluster.local:10911";
+
+/// Runs one reconcile of `c` expecting `calls`, with `admin`.
+async fn reconcile_with(
+    c: RocketCluster,
+    calls: Vec<Call>,
+    admin: Arc<ScriptedAdmin>,
+) -> Result<kube::runtime::controller::Action, Error> {
+    let (ctx, handle, _) = context_with(admin);
+    let server = mock::serve(handle, calls);
+    let result = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        reconcile(Arc::new(c), ctx),
+    )
+    .await
+    .expect("reconcile finished in time");
+    tokio::time::timeout(std::time::Duration::from_secs(5), server)
+        .await
+        .expect("every expected call came")
+        .expect("scenario assertions hold");
+    result
+}
+
+/// Two groups live and settled, the spec down to one; `status` the previous status.
+fn scaled_in(
+    status: Option<serde_json::Value>,
+    force: bool,
+) -> (RocketCluster, Vec<Call>, ClusterResources) {
+    let before = built(&cluster(json!({"broker": {"groups": 2}}), None));
+    let live: Vec<_> = before.stateful_sets.iter().map(settled).collect();
+    let mut c = cluster(json!({"broker": {"groups": 1}}), status);
+    if force {
+        c.metadata.annotations =
+            Some([("rocketmq.rs/force-drain".to_owned(), "true".to_owned())].into());
+    }
+    let mut calls = vec![list_sts(&live)];
+    calls.extend(apply_calls(&built(&c), |s| {
+        Reply::EchoWithStatus(json!(settled(s).status))
+    }));
+    calls.push(list_pods(&[
+        ("demo-broker-0-0", true),
+        ("demo-broker-1-0", true),
+    ]));
+    (c, calls, before)
+}
+
+/// The deletion of group 1's children, StatefulSet last.
+fn delete_group_1(before: &ClusterResources) -> Vec<Call> {
+    vec![
+        delete_call(
+            &format!("/apis/policy/v1{NS}/poddisruptionbudgets"),
+            "demo-broker-1",
+            Reply::Json(json!(before.pdbs[2])),
+        ),
+        delete_call(
+            &format!("/api/v1{NS}/configmaps"),
+            "demo-broker-1-config",
+            Reply::Json(json!(before.config_maps[3])),
+        ),
+        delete_call(
+            &format!("/api/v1{NS}/services"),
+            "demo-broker-1",
+            Reply::NotFound,
+        ),
+        delete_call(
+            &format!("/apis/apps/v1{NS}/statefulsets"),
+            "demo-broker-1",
+            Reply::Json(json!(before.stateful_sets[2])),
+        ),
+    ]
+}
+
+/// A status whose drain of group 1 took writes off `ago_s` seconds before the fixed clock.
+fn draining_since(ago_s: i64) -> serde_json::Value {
+    let since = k8s_openapi::jiff::Timestamp::from_second(1_800_000_000 - ago_s).expect("time");
+    json!({"syncedGroups": ["demo-broker-0"],
+           "drains": [{"name": "demo-broker-1", "writesHeldSince": since.to_string(), "message": ""}]})
+}
+
+#[tokio::test]
+async fn scaling_in_takes_the_groups_writes_off_and_deletes_nothing_yet() {
+    let admin = Arc::new(ScriptedAdmin {
+        writes: Writes { on: 2, of: 2 },
+        messages_left: Some(0),
+        ..ScriptedAdmin::default()
+    });
+    let (c, mut calls, _) = scaled_in(None, false);
+    calls.push(event(
+        "DrainStarted",
+        "took writes off demo-broker-1 on every name server",
+    ));
+    calls.push(status_call(&c, |s| {
+        assert_eq!(s["drains"][0]["name"], "demo-broker-1", "{s}");
+        assert_eq!(
+            s["drains"][0]["writesHeldSince"], "2027-01-15T08:00:00Z",
+            "{s}"
+        );
+        assert_eq!(
+            conditions(s)[1],
+            cond("Progressing", "True", "Draining"),
+            "{s}"
+        );
+        assert!(
+            condition_message(s, "Progressing")
+                .contains("clients to refresh their routes away from demo-broker-1"),
+            "{s}"
+        );
+        assert_eq!(s["syncedGroups"], json!(["demo-broker-0"]));
+    }));
+    let result = reconcile_with(c, calls, admin.clone()).await;
+    assert!(result.is_ok(), "{result:?}");
+    let namesrvs = 2;
+    assert!(
+        admin
+            .calls()
+            .contains(&format!("hold demo-broker-1 on {namesrvs}")),
+        "{:?}",
+        admin.calls()
+    );
+}
+
+#[tokio::test]
+async fn a_drained_group_is_deleted_once_its_consumers_have_consumed_everything() {
+    let admin = Arc::new(ScriptedAdmin {
+        writes: Writes { on: 0, of: 2 },
+        messages_left: Some(0),
+        ..ScriptedAdmin::default()
+    });
+    let (c, mut calls, before) = scaled_in(Some(draining_since(60)), false);
+    calls.extend(delete_group_1(&before));
+    calls.push(event(
+        "GroupsRemoved",
+        "deleted broker groups demo-broker-1",
+    ));
+    calls.push(status_call(&c, |s| {
+        assert!(s.get("drains").is_none(), "{s}");
+        assert_eq!(conditions(s)[1].2, "Settled", "{s}");
+    }));
+    let result = reconcile_with(c, calls, admin.clone()).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert!(
+        admin
+            .calls()
+            .contains(&format!("messages left on {MASTER_1}"))
+    );
+}
+
+#[tokio::test]
+async fn a_group_with_messages_left_is_kept_with_the_count_in_the_status() {
+    let admin = Arc::new(ScriptedAdmin {
+        writes: Writes { on: 0, of: 2 },
+        messages_left: Some(7),
+        ..ScriptedAdmin::default()
+    });
+    let (c, mut calls, _) = scaled_in(Some(draining_since(24 * 3600)), false);
+    calls.push(status_call(&c, |s| {
+        assert_eq!(s["drains"][0]["messagesLeft"], 7, "{s}");
+        assert!(
+            s["drains"][0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("consume the 7 messages left on demo-broker-1"),
+            "{s}"
+        );
+        assert_eq!(
+            conditions(s)[1],
+            cond("Progressing", "True", "Draining"),
+            "{s}"
+        );
+    }));
+    let result = reconcile_with(c, calls, admin).await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn the_force_annotation_deletes_a_group_with_messages_left() {
+    let admin = Arc::new(ScriptedAdmin {
+        writes: Writes { on: 0, of: 2 },
+        messages_left: Some(7),
+        ..ScriptedAdmin::default()
+    });
+    let (c, mut calls, before) = scaled_in(Some(draining_since(60)), true);
+    calls.extend(delete_group_1(&before));
+    calls.push(event("GroupsRemoved", "demo-broker-1"));
+    calls.push(status_call(&c, |_| {}));
+    let result = reconcile_with(c, calls, admin).await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+/// One group live and synced, two in the spec; group 1's StatefulSet and pod are there.
+fn scaled_out(missing: Option<u32>) -> (RocketCluster, Vec<Call>, Arc<ScriptedAdmin>) {
+    let spec = json!({"broker": {"groups": 2}});
+    let after = built(&cluster(spec.clone(), None));
+    let live: Vec<_> = after.stateful_sets.iter().map(settled).collect();
+    let c = cluster(spec, Some(json!({"syncedGroups": ["demo-broker-0"]})));
+    let mut calls = vec![list_sts(&live)];
+    calls.extend(apply_calls(&built(&c), |s| {
+        Reply::EchoWithStatus(json!(settled(s).status))
+    }));
+    calls.push(list_pods(&[
+        ("demo-broker-0-0", true),
+        ("demo-broker-1-0", true),
+    ]));
+    let admin = Arc::new(ScriptedAdmin {
+        missing,
+        ..ScriptedAdmin::default()
+    });
+    (c, calls, admin)
+}
+
+#[tokio::test]
+async fn a_new_group_gets_the_topics_of_a_live_master_before_it_counts_as_synced() {
+    let (c, mut calls, admin) = scaled_out(Some(3));
+    calls.push(event(
+        "TopicsSynced",
+        "gave demo-broker-1 the topics and subscription groups",
+    ));
+    calls.push(status_call(&c, |s| {
+        assert_eq!(s["syncedGroups"], json!(["demo-broker-0"]), "{s}");
+    }));
+    let result = reconcile_with(c, calls, admin.clone()).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert!(
+        admin
+            .calls()
+            .contains(&format!("sync {MASTER_0} -> {MASTER_1}")),
+        "{:?}",
+        admin.calls()
+    );
+}
+
+#[tokio::test]
+async fn a_new_group_that_lacks_nothing_is_synced() {
+    let (c, mut calls, admin) = scaled_out(Some(0));
+    calls.push(status_call(&c, |s| {
+        assert_eq!(
+            s["syncedGroups"],
+            json!(["demo-broker-0", "demo-broker-1"]),
+            "{s}"
+        );
+        assert_eq!(conditions(s)[1].2, "Settled", "{s}");
+    }));
+    let result = reconcile_with(c, calls, admin.clone()).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert!(
+        !admin.calls().iter().any(|c| c.starts_with("sync")),
+        "{:?}",
+        admin.calls()
+    );
+}
