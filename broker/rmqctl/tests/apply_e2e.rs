@@ -20,10 +20,16 @@ use local_support::{
 use rmqctl::local::pids::PidsFile;
 use serde_json::Value;
 
+/// One cluster at a time also under `cargo test` (nextest runs this binary in its `clusters`
+/// group, one test at a time): four clusters of seven processes with clients and rolling
+/// restarts on two cores starve the clients, whose own timeouts then fail sends.
+static ONE_CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Longest an apply may take: 2 rolls of 35 s route refresh plus restarts, or a drain.
 const APPLY_LIMIT: Duration = Duration::from_secs(300);
 
-/// Fields drop in order: the cluster stops before its directory goes.
+/// Fields drop in order: the cluster stops before its directory goes, and then the next test
+/// may start one.
 struct Cluster {
     dir: PathBuf,
     namesrv: String,
@@ -31,16 +37,21 @@ struct Cluster {
     _down: Down,
     _leftovers: Leftovers,
     _tmp: tempfile::TempDir,
+    _one: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Cluster {
     /// `up --detach` the example, with a topic on every master.
     fn up(topic: &str) -> Cluster {
+        let one = ONE_CLUSTER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("state");
         // Two groups of two, and room for a third group.
         let base = free_base_port(6);
-        let manifest = repo().join("deploy/examples/no-message-loss.yaml");
+        let manifest = tmp.path().join("base.yaml");
+        std::fs::write(&manifest, example()).unwrap();
         let up = up_detached(&manifest, &dir, base);
         let down = Down(dir.clone());
         let leftovers = Leftovers(dir.clone());
@@ -59,6 +70,7 @@ impl Cluster {
             namesrv,
             _down: down,
             _leftovers: leftovers,
+            _one: one,
         }
     }
 
@@ -142,6 +154,11 @@ impl Cluster {
         }
         per_group
     }
+}
+
+/// The "no message loss" example.
+fn example() -> String {
+    std::fs::read_to_string(repo().join("deploy/examples/no-message-loss.yaml")).unwrap()
 }
 
 /// The keys of the messages a producer run got SEND_OK for, and every other outcome.

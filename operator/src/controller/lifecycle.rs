@@ -204,6 +204,8 @@ pub fn snapshot(o: &Observed<'_>, synced: &[String], drains: &[DrainStatus]) -> 
             metadata_missing: None,
             messages_left: None,
             force_delete: o.force,
+            // Rolls are not this driver's: nothing waits on it.
+            sends_arriving: Some(false),
         });
     }
     let namesrvs = usize::try_from(cluster.name_servers()).unwrap_or(0);

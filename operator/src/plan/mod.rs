@@ -21,8 +21,8 @@
 //!    only then count as synced.
 //! 3. **Rolls** ([`roll`]), one group at a time in index order, and only while every other group
 //!    is healthy (every pod ready, every slave caught up): writes are taken off the group on every name server (when another group
-//!    can take them) and the clients' route refresh is waited out, so no send reaches a group
-//!    that is restarting; then slaves, highest ordinal first, each restarted and waited on until
+//!    can take them) and the clients' route refresh is waited out, then until its master
+//!    stores no more sends, so no send reaches a group that is restarting; then slaves, highest ordinal first, each restarted and waited on until
 //!    ready and caught up; then the master, only once every slave is caught up; writes come
 //!    back once the whole group is ready and caught up again.
 //! 4. **Removed groups** ([`lifecycle`]), highest index first: writes off on every name server,
@@ -110,6 +110,10 @@ pub struct Group {
     pub metadata_missing: Option<u32>,
     /// Messages on the group some consumer group has not consumed; `None` when not measured.
     pub messages_left: Option<u64>,
+    /// Whether its master stored sends lately (over the last seconds); `None` when not
+    /// measured. A roll restarts nothing of a group whose writes are held while sends still
+    /// arrive: some client has not seen the route without it yet.
+    pub sends_arriving: Option<bool>,
     /// The user asked to delete the group without waiting for its messages to be consumed.
     pub force_delete: bool,
 }
@@ -268,6 +272,9 @@ pub enum Wait {
         group: u32,
         left: Millis,
     },
+    /// Writes are off the group and the route refresh is over, but its master still stores
+    /// sends (or that is not measured yet).
+    SendsStillArriving(u32),
     /// Another group has a pod not ready or a slave behind, so this one may not roll.
     OtherGroupUnhealthy {
         rolling: u32,

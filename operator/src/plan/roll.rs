@@ -6,7 +6,8 @@
 //! 1. writes come off the group on every name server (HOLD), when another group of the spec
 //!    takes writes on every name server and the spec lets this group take them; then the
 //!    clients' route refresh is waited out, so producers have moved to the other groups and a
-//!    SYNC_MASTER never answers SLAVE_NOT_AVAILABLE for lack of a restarting slave. With no
+//!    SYNC_MASTER never answers SLAVE_NOT_AVAILABLE for lack of a restarting slave — and then
+//!    until the group's master stores no more sends, for clients that refresh late. With no
 //!    other group to take them, writes stay on: a lone group cannot roll without refusing
 //!    sends (a restarting slave of a SYNC_MASTER, a restarting master), and the roll goes on
 //!    as gently as it can;
@@ -64,12 +65,16 @@ fn hold(group: &Group, now: u64, policy: &Policy) -> Option<Step> {
         return Some(Step::Act(Action::HoldWrites(group.index)));
     }
     let waited = now.saturating_sub(since);
-    (waited < policy.route_refresh).then(|| {
-        Step::Wait(Wait::RoutesRefresh {
+    if waited < policy.route_refresh {
+        return Some(Step::Wait(Wait::RoutesRefresh {
             group: group.index,
             left: policy.route_refresh - waited,
-        })
-    })
+        }));
+    }
+    // A client that has not refreshed (a longer poll interval, a stalled timer) still sends
+    // here: restarting now would refuse its sends.
+    (group.sends_arriving != Some(false))
+        .then_some(Step::Wait(Wait::SendsStillArriving(group.index)))
 }
 
 /// Ordinals beyond the spec, then slaves highest first, then the master.

@@ -34,6 +34,7 @@ fn group(index: u32, slaves: usize, hash: &str) -> Group {
         metadata_missing: Some(0),
         messages_left: Some(0),
         force_delete: false,
+        sends_arriving: Some(false),
     }
 }
 
@@ -174,6 +175,19 @@ fn a_roll_takes_writes_off_the_group_then_waits_out_the_clients_route_refresh() 
             member: 1
         })
     );
+}
+
+#[test]
+fn a_roll_restarts_nothing_while_sends_still_arrive_after_the_route_refresh() {
+    let mut s = cluster();
+    change(&mut s, 0);
+    held_long_ago(&mut s, 0);
+    for arriving in [Some(true), None] {
+        s.groups[0].sends_arriving = arriving;
+        assert_eq!(step(&s), Step::Wait(Wait::SendsStillArriving(0)));
+    }
+    s.groups[0].sends_arriving = Some(false);
+    assert!(matches!(step(&s), Step::Act(Action::RestartMember { .. })));
 }
 
 #[test]

@@ -56,6 +56,27 @@ pub struct Memory {
     pub synced: BTreeSet<u32>,
     /// `--force-drain`.
     pub force_delete: bool,
+    /// Each master's `msgPutTotalTodayNow` as sampled, with the time: whether sends still
+    /// arrive at a group whose writes are held.
+    pub puts: BTreeMap<u32, Vec<(Millis, u64)>>,
+}
+
+/// How far back "sends still arrive" looks.
+pub const SENDS_WINDOW: Millis = 2_000;
+
+impl Memory {
+    /// Records a master's put counter at `now`; whether it changed over the last
+    /// [`SENDS_WINDOW`] (`None` until a sample that old exists).
+    pub fn sends_arriving(&mut self, group: u32, now: Millis, count: u64) -> Option<bool> {
+        let samples = self.puts.entry(group).or_default();
+        samples.push((now, count));
+        // Keep the newest sample at least a window old, and everything after it.
+        while samples.len() > 1 && now.saturating_sub(samples[1].0) >= SENDS_WINDOW {
+            samples.remove(0);
+        }
+        let (oldest_at, oldest) = samples[0];
+        (now.saturating_sub(oldest_at) >= SENDS_WINDOW).then_some(oldest != count)
+    }
 }
 
 /// Runs `rmqctl apply`.
@@ -83,7 +104,7 @@ pub async fn run(args: &ApplyArgs) -> Result<(), ApplyError> {
     let mut actions = 0u32;
     loop {
         let now = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let snapshot = observe::snapshot(&change, &mut procs, &memory, now).await;
+        let snapshot = observe::snapshot(&change, &mut procs, &mut memory, now).await;
         match plan::next(&snapshot, &policy) {
             Step::Done => break,
             Step::Act(action) => {
@@ -124,6 +145,23 @@ pub async fn run(args: &ApplyArgs) -> Result<(), ApplyError> {
         start.elapsed().as_secs()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sends_arrive_when_the_put_counter_moved_within_the_window_and_are_unknown_before_one() {
+        let mut m = Memory::default();
+        assert_eq!(m.sends_arriving(0, 0, 10), None);
+        assert_eq!(m.sends_arriving(0, 1_000, 10), None);
+        assert_eq!(m.sends_arriving(0, 2_000, 10), Some(false));
+        assert_eq!(m.sends_arriving(0, 2_500, 11), Some(true));
+        // The change at 2.5 s stays in view for a whole window.
+        assert_eq!(m.sends_arriving(0, 4_000, 11), Some(true));
+        assert_eq!(m.sends_arriving(0, 4_600, 11), Some(false));
+    }
 }
 
 /// The same wait, but for figures that move (time left, bytes behind, messages left).
@@ -230,6 +268,10 @@ mod plan_names {
                 "clients to refresh their routes away from {} ({} s left)",
                 c.group_name(group),
                 left.div_ceil(1000)
+            ),
+            Wait::SendsStillArriving(g) => format!(
+                "clients to stop sending to {} (some have not refreshed their routes yet)",
+                c.group_name(g)
             ),
             Wait::OtherGroupUnhealthy { rolling, unhealthy } => format!(
                 "{} to be healthy before {} rolls",

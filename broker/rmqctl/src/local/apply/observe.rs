@@ -8,6 +8,7 @@
 //! | `behind` | master's `commitLogMaxOffset` less the slave's (GET_BROKER_RUNTIME_INFO) |
 //! | `namesrvs_current` | `namesrvAddr` of its config file is the spec's list |
 //! | `writes` | on each name server of the spec, the write bit of the group's own topic (named after the group, on every broker) |
+//! | `sends_arriving` | the master's `msgPutTotalTodayNow` moved over the last 2 s ([`Memory::sends_arriving`]) |
 //! | `messages_left` | [`rmq_admin::change::drain::measure`] on the master |
 //! | `metadata_missing` | [`rmq_admin::change::metadata::missing`] against the first synced group with a ready master |
 
@@ -57,7 +58,7 @@ fn running(procs: &mut Processes, node: &Node) -> Option<(String, String)> {
 pub async fn snapshot(
     change: &Change,
     procs: &mut Processes,
-    memory: &Memory,
+    memory: &mut Memory,
     now: Millis,
 ) -> Snapshot {
     let brokers = Admin::with_config(
@@ -90,6 +91,7 @@ pub async fn snapshot(
         };
         let mut members = Vec::new();
         let mut max_offsets = Vec::new();
+        let mut puts = None;
         for m in 0..per_group {
             let Some(node) = change.node(&change.broker_name(g, m)) else {
                 members.push(absent());
@@ -110,13 +112,16 @@ pub async fn snapshot(
                     namesrv_addr(&text).unwrap_or_default(),
                 ));
             }
-            let offset = match brokers.runtime_info(&node.addr).await {
-                Ok(info) => info
-                    .table
-                    .get("commitLogMaxOffset")
-                    .and_then(|v| v.parse::<u64>().ok()),
-                Err(_) => None,
+            let info = brokers.runtime_info(&node.addr).await.ok();
+            let figure = |key: &str| {
+                info.as_ref()
+                    .and_then(|i| i.table.get(key))
+                    .and_then(|v| v.parse::<u64>().ok())
             };
+            let offset = figure("commitLogMaxOffset");
+            if m == 0 {
+                puts = figure("msgPutTotalTodayNow");
+            }
             max_offsets.push(offset);
             members.push(Member {
                 running: Some(hash),
@@ -144,6 +149,7 @@ pub async fn snapshot(
             metadata_missing: None,
             messages_left: None,
             force_delete: memory.force_delete,
+            sends_arriving: puts.and_then(|count| memory.sends_arriving(g, now, count)),
         });
     }
 
