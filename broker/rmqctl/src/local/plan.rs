@@ -23,7 +23,7 @@
 //!
 //! `broker.conf` is the operator's own rendering ([`broker_conf::render_with_files`]) with a
 //! local [`Placement`] and the security files under the state directory
-//! ([`security::broker_files`]: ACL home, TLS directories, see [`crate::local::security`]);
+//! ([`crate::local::security::broker_files`]: ACL home, TLS directories, see [`crate::local::security`]);
 //! `up` only appends `bindAddress=127.0.0.1` (unless the spec sets one), since the advertised
 //! address is loopback anyway and a local cluster has no business on the network.
 //! `namesrv.properties` gets the operator's TLS keys ([`security::namesrv_keys`]) the same way.

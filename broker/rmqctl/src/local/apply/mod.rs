@@ -15,7 +15,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`setup`] | both manifests, same cluster and security, ports kept, clients and binaries |
-//! | [`observe`] | the planner's [`Snapshot`] of local processes |
+//! | [`observe`] | the planner's [`Snapshot`](rmq_operator::plan::Snapshot) of local processes |
 //! | [`act`] | each action, and [`act::Processes`]: start, stop, pids.json |
 //! | [`error`] | [`ApplyError`] |
 //!
