@@ -76,6 +76,18 @@ pub struct Writes {
     pub of: u32,
 }
 
+impl Member {
+    /// Nothing runs at this ordinal.
+    pub fn absent() -> Member {
+        Member {
+            running: None,
+            ready: false,
+            behind: None,
+            namesrvs_current: false,
+        }
+    }
+}
+
 impl Writes {
     /// Every name server routes writes to it.
     pub fn all(self) -> bool {

@@ -71,6 +71,16 @@ impl ClusterAdmin for ScriptedAdmin {
     }
 }
 
+/// A cluster whose removed group has writes on `on` of 2 name servers and `left` messages
+/// for its consumers.
+fn draining(on: u32, left: Option<u64>) -> Arc<ScriptedAdmin> {
+    Arc::new(ScriptedAdmin {
+        writes: Writes { on, of: 2 },
+        messages_left: left,
+        ..ScriptedAdmin::default()
+    })
+}
+
 const MASTER_0: &str = "demo-broker-0-0.demo-broker-0.mq.svc.cluster.local:10911";
 const MASTER_1: &str = "demo-broker-1-0.demo-broker-1.mq.svc.cluster.local:10911";
 
@@ -153,11 +163,7 @@ fn draining_since(ago_s: i64) -> serde_json::Value {
 
 #[tokio::test]
 async fn scaling_in_takes_the_groups_writes_off_and_deletes_nothing_yet() {
-    let admin = Arc::new(ScriptedAdmin {
-        writes: Writes { on: 2, of: 2 },
-        messages_left: Some(0),
-        ..ScriptedAdmin::default()
-    });
+    let admin = draining(2, Some(0));
     let (c, mut calls, _) = scaled_in(None, false);
     calls.push(event(
         "DrainStarted",
@@ -195,11 +201,7 @@ async fn scaling_in_takes_the_groups_writes_off_and_deletes_nothing_yet() {
 
 #[tokio::test]
 async fn a_drained_group_is_deleted_once_its_consumers_have_consumed_everything() {
-    let admin = Arc::new(ScriptedAdmin {
-        writes: Writes { on: 0, of: 2 },
-        messages_left: Some(0),
-        ..ScriptedAdmin::default()
-    });
+    let admin = draining(0, Some(0));
     let (c, mut calls, before) = scaled_in(Some(draining_since(60)), false);
     calls.extend(delete_group_1(&before));
     calls.push(event(
@@ -221,11 +223,7 @@ async fn a_drained_group_is_deleted_once_its_consumers_have_consumed_everything(
 
 #[tokio::test]
 async fn a_group_with_messages_left_is_kept_with_the_count_in_the_status() {
-    let admin = Arc::new(ScriptedAdmin {
-        writes: Writes { on: 0, of: 2 },
-        messages_left: Some(7),
-        ..ScriptedAdmin::default()
-    });
+    let admin = draining(0, Some(7));
     let (c, mut calls, _) = scaled_in(Some(draining_since(24 * 3600)), false);
     calls.push(status_call(&c, |s| {
         assert_eq!(s["drains"][0]["messagesLeft"], 7, "{s}");
@@ -248,11 +246,7 @@ async fn a_group_with_messages_left_is_kept_with_the_count_in_the_status() {
 
 #[tokio::test]
 async fn the_force_annotation_deletes_a_group_with_messages_left() {
-    let admin = Arc::new(ScriptedAdmin {
-        writes: Writes { on: 0, of: 2 },
-        messages_left: Some(7),
-        ..ScriptedAdmin::default()
-    });
+    let admin = draining(0, Some(7));
     let (c, mut calls, before) = scaled_in(Some(draining_since(60)), true);
     calls.extend(delete_group_1(&before));
     calls.push(event("GroupsRemoved", "demo-broker-1"));

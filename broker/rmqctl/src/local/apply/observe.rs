@@ -94,12 +94,12 @@ pub async fn snapshot(
         let mut puts = None;
         for m in 0..per_group {
             let Some(node) = change.node(&change.broker_name(g, m)) else {
-                members.push(absent());
+                members.push(Member::absent());
                 max_offsets.push(None);
                 continue;
             };
             let Some((hash, text)) = running(procs, node) else {
-                members.push(absent());
+                members.push(Member::absent());
                 max_offsets.push(None);
                 continue;
             };
@@ -301,15 +301,6 @@ fn writable_by_spec(change: &Change) -> bool {
         .get("brokerPermission")
         .and_then(|v| v.trim().parse::<i32>().ok())
         .is_none_or(perm::is_writeable)
-}
-
-fn absent() -> Member {
-    Member {
-        running: None,
-        ready: false,
-        behind: None,
-        namesrvs_current: false,
-    }
 }
 
 /// GET `/readyz` on the broker's health port answers 200.
