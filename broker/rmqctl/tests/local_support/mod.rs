@@ -87,11 +87,14 @@ pub fn free_base_port(brokers: u16) -> u16 {
     // Tests of one process (`cargo test`) each get their own start as well.
     static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    // A cluster spans ~1,100 ports: 34 slots of 1,117 in 21,000..59,000, one per test process
+    // A cluster spans ~1,100 ports, and restarts its processes on them: it lives in 10,000..
+    // 19,000, below both the kernel's ephemeral range (where any client's outgoing connection
+    // can take a port between a stop and a start) and the 20,000.. range other tests' servers
+    // use (`broker/server/tests/common/ports.rs`). 8 slots of 1,117, one per test process
     // (and call), so tests started together do not pick overlapping blocks.
-    let slot = (std::process::id() + call * 7) % 34;
-    (0..300u32)
-        .map(|i| u16::try_from(21_000 + (slot * 1_117 + i * 997) % 38_000).unwrap())
+    let slot = (std::process::id() + call * 7) % 8;
+    (0..8u32)
+        .map(|i| u16::try_from(10_000 + ((slot + i) % 8) * 1_117).unwrap())
         .find(|&base| {
             let mut ports: Vec<u16> = (0..4).flat_map(|i| [base + i, base + 10 + i]).collect();
             for b in 0..brokers {
