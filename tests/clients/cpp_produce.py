@@ -10,7 +10,9 @@ the queue offset; status is a Java SendStatus name. The C++ API does not expose 
 message i from item i % n; --orderly-keys K sends orderly, message i to queue (i % K) % queues.
 --keep-going records a failed send as {"i", "status": "EXCEPTION", "error"} and goes on;
 --until-file F stops sending once F exists (--count is then a maximum); --pace-ms P waits P ms
-between sends.
+between sends. --resend R sends a message again, up to R more times 200 ms apart, when the client
+failed before any broker answered (the C++ client fails a send at once when its own
+connection table is busy connecting elsewhere); the result then carries "resends".
 """
 
 import os
@@ -37,10 +39,19 @@ def parse_args():
     p.add_argument("--keep-going", action="store_true", help="record failed sends and go on")
     p.add_argument("--until-file", default=None, help="stop sending once this file exists")
     p.add_argument("--pace-ms", type=int, default=0, help="pause between sends")
+    p.add_argument("--resend", type=int, default=0, help="resend a message the client failed up to R times")
     a = p.parse_args()
     if a.count < 0:
         p.error("--count must be >= 0")
     return a
+
+
+def client_side(error):
+    """True for a failure the client made itself before any broker answered: it ran out of
+    brokers it could connect to and reports the route missing. A broker's refusal carries the
+    broker's response code and is never resent."""
+    text = str(error)
+    return "No route info of this topic" in text or "connect" in text.lower()
 
 
 def body_of(i, size):
@@ -99,12 +110,22 @@ def main():
         for k, v in (user_props[i % len(user_props)] if user_props else {}).items():
             msg.set_property(k, str(v))
         t0 = time.monotonic()
-        try:
-            if args.orderly_keys > 0:
-                r = producer.send_orderly(msg, i % args.orderly_keys)
-            else:
-                r = producer.send_sync(msg)
-        except Exception as e:
+        resends = 0
+        while True:
+            try:
+                if args.orderly_keys > 0:
+                    r = producer.send_orderly(msg, i % args.orderly_keys)
+                else:
+                    r = producer.send_sync(msg)
+                e = None
+            except Exception as raised:
+                e = raised
+            if e is None or resends >= args.resend or not client_side(e):
+                break
+            resends += 1
+            C.log("send %d raised %s: %s; sending it again (%d/%d)", i, type(e).__name__, e, resends, args.resend)
+            time.sleep(0.2)
+        if e is not None:
             failed = "send %d failed after %.2fs: %s: %s" % (i, time.monotonic() - t0, type(e).__name__, e)
             if args.keep_going:
                 with lock:
@@ -114,7 +135,10 @@ def main():
             break
         status = C.SEND_STATUS_NAMES.get(int(r.status), str(r.status))
         with lock:
-            results.append({"i": i, "msg_id": r.msg_id, "offset": r.offset, "status": status})
+            result = {"i": i, "msg_id": r.msg_id, "offset": r.offset, "status": status}
+            if resends:
+                result["resends"] = resends
+            results.append(result)
 
     C.log("sent %d/%d in %.2fs", len(results), args.count, time.monotonic() - started)
     out = snapshot()

@@ -19,6 +19,8 @@ struct Echo {
     oneways: AtomicUsize,
     closed: AtomicUsize,
     oneway_seen: Notify,
+    /// Notified when a request with a delay enters the handler.
+    delayed_seen: Notify,
 }
 
 impl Handler for Echo {
@@ -45,6 +47,9 @@ impl Handler for Echo {
             .ext_fields
             .get("delayMs")
             .map_or(0, |d| d.parse().unwrap());
+        if delay > 0 {
+            self.delayed_seen.notify_one();
+        }
         tokio::time::sleep(Duration::from_millis(delay)).await;
         Some(
             RemotingCommand::response_to(&request, ResponseCode::Success)
@@ -133,7 +138,7 @@ async fn answer_order(config: ServerConfig) -> Vec<String> {
         })
     };
     // The slow request is read (and waiting) before the fast one is sent.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.handler.delayed_seen.notified().await;
     let r = client
         .invoke(&server.addr, echo("fast", 0), LONG)
         .await
@@ -174,7 +179,7 @@ async fn a_panicking_handler_answers_system_error_and_the_connection_keeps_servi
         let (client, addr) = (client.clone(), server.addr.clone());
         tokio::spawn(async move { client.invoke(&addr, echo("waiting", 200), LONG).await })
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.handler.delayed_seen.notified().await;
     let failed = client
         .invoke(&server.addr, RemotingCommand::request(998), LONG)
         .await
