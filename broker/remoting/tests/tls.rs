@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rmq_protocol::RemotingCommand;
 use rmq_protocol::code::ResponseCode;
-use rmq_remoting::tls::client::{ClientTls, ClientTlsFiles};
+use rmq_remoting::tls::client::{ClientTls, ClientTlsFiles, ClientTlsPem, Pem};
 use rmq_remoting::tls::server::{Reload, ServerTls, ServerTlsFiles};
 use rmq_remoting::tls::{ClientAuth, TlsMode};
 use rmq_remoting::{Client, ClientConfig, ConnHandle, Handler, InvokeError, ServerConfig, serve};
@@ -172,6 +172,50 @@ async fn mutual_tls_serves_a_client_certificate_of_the_trusted_ca_only() {
             .unwrap(),
         b"ping"
     );
+}
+
+fn pem(pki: &Path, file: &str) -> Pem {
+    Pem {
+        source: format!("secret/{file}"),
+        bytes: std::fs::read(pki.join(file)).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn material_held_in_memory_checks_the_server_and_presents_a_client_certificate() {
+    let (_dir, pki) = certs();
+    let addr = tls_port(&pki, TlsMode::Enforcing, ClientAuth::Require).await;
+    let mutual = ClientTlsPem {
+        verify_server: true,
+        trust: Some(pem(&pki, "ca.pem")),
+        identity: Some((pem(&pki, "client.pem"), pem(&pki, "client.key"))),
+    };
+    let with_pem = Client::new(ClientConfig {
+        tls: Some(ClientTls::from_pem(&mutual).unwrap()),
+        ..ClientConfig::default()
+    });
+    assert_eq!(echo(&with_pem, &addr).await.unwrap(), b"ping");
+
+    let wrong_ca = ClientTlsPem {
+        trust: Some(pem(&pki, "other-ca.pem")),
+        ..mutual.clone()
+    };
+    let checked = Client::new(ClientConfig {
+        tls: Some(ClientTls::from_pem(&wrong_ca).unwrap()),
+        ..ClientConfig::default()
+    });
+    assert!(echo(&checked, &addr).await.is_err());
+
+    // Bad bytes are refused up front, naming where they came from.
+    let garbage = ClientTlsPem {
+        trust: Some(Pem {
+            source: "secret/orders-broker-tls/ca.crt".into(),
+            bytes: b"not a certificate".to_vec(),
+        }),
+        ..mutual
+    };
+    let refused = ClientTls::from_pem(&garbage).unwrap_err().to_string();
+    assert!(refused.contains("secret/orders-broker-tls/ca.crt"), "{refused}");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 //! `tls.client.certPath` and `tls.client.keyPath` are given (mutual TLS).
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::DigitallySignedStruct;
@@ -15,7 +15,10 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use super::server::{TlsLoadError, certificates, private_key, provider, roots};
+use super::server::{
+    TlsLoadError, certificates, certificates_in, private_key, private_key_in, provider, roots,
+    roots_in,
+};
 
 /// Where a client's certificate material is.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -79,16 +82,10 @@ impl std::fmt::Debug for ClientTls {
 
 impl ClientTls {
     pub fn load(files: &ClientTlsFiles) -> Result<ClientTls, ClientTlsError> {
-        let builder = rustls::ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(TlsLoadError::Config)?;
-        let builder = match (files.verify_server, &files.trust) {
-            (true, Some(trust)) => builder.with_root_certificates(roots(trust)?),
-            (true, None) => return Err(ClientTlsError::NoTrust),
-            (false, _) => builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyServer(provider()))),
-        };
+        let builder = builder(files.verify_server, || match &files.trust {
+            Some(trust) => Ok(Some(roots(trust)?)),
+            None => Ok(None),
+        })?;
         let config = match (&files.cert, &files.key) {
             (Some(cert), Some(key)) => builder
                 .with_client_auth_cert(certificates("client certificate", cert)?, private_key(key)?)
@@ -99,6 +96,27 @@ impl ClientTls {
         Ok(ClientTls {
             config: Arc::new(config),
             verify_server: files.verify_server,
+        })
+    }
+
+    /// [`ClientTls::load`] from PEM held in memory (e.g. the keys of a Kubernetes Secret).
+    pub fn from_pem(pem: &ClientTlsPem) -> Result<ClientTls, ClientTlsError> {
+        let builder = builder(pem.verify_server, || match &pem.trust {
+            Some(trust) => Ok(Some(roots_in(Path::new(&trust.source), &trust.bytes)?)),
+            None => Ok(None),
+        })?;
+        let config = match &pem.identity {
+            Some((cert, key)) => builder
+                .with_client_auth_cert(
+                    certificates_in("client certificate", Path::new(&cert.source), &cert.bytes)?,
+                    private_key_in(Path::new(&key.source), &key.bytes)?,
+                )
+                .map_err(TlsLoadError::Config)?,
+            None => builder.with_no_client_auth(),
+        };
+        Ok(ClientTls {
+            config: Arc::new(config),
+            verify_server: pem.verify_server,
         })
     }
 
@@ -119,6 +137,55 @@ impl ClientTls {
         TlsConnector::from(self.config.clone())
             .connect(name, stream)
             .await
+    }
+}
+
+/// Certificate material of a client in memory, as PEM.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientTlsPem {
+    /// Check the server's certificate against `trust`.
+    pub verify_server: bool,
+    /// Roots the server's certificate must chain to.
+    pub trust: Option<Pem>,
+    /// A certificate and its key to present (mutual TLS).
+    pub identity: Option<(Pem, Pem)>,
+}
+
+/// PEM bytes and where they came from (named in errors).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Pem {
+    pub source: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Pem {
+    // A key's bytes never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pem")
+            .field("source", &self.source)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// The builder up to the server check: roots from `trust` when the server is checked, any
+/// server otherwise.
+fn builder(
+    verify_server: bool,
+    trust: impl FnOnce() -> Result<Option<rustls::RootCertStore>, TlsLoadError>,
+) -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>, ClientTlsError>
+{
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(TlsLoadError::Config)?;
+    if !verify_server {
+        return Ok(builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyServer(provider()))));
+    }
+    match trust()? {
+        Some(roots) => Ok(builder.with_root_certificates(roots)),
+        None => Err(ClientTlsError::NoTrust),
     }
 }
 

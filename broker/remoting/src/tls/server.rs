@@ -70,13 +70,21 @@ pub(crate) fn certificates(
     what: &'static str,
     path: &Path,
 ) -> Result<Vec<CertificateDer<'static>>, TlsLoadError> {
-    let pem = read(what, path)?;
+    certificates_in(what, path, &read(what, path)?)
+}
+
+/// Every certificate of `pem` (read from `source`); at least one.
+pub(crate) fn certificates_in(
+    what: &'static str,
+    source: &Path,
+    pem: &[u8],
+) -> Result<Vec<CertificateDer<'static>>, TlsLoadError> {
     let pem_error = |detail: String| TlsLoadError::Pem {
         what,
-        path: path.to_owned(),
+        path: source.to_owned(),
         detail,
     };
-    let certs = CertificateDer::pem_slice_iter(&pem)
+    let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| pem_error(e.to_string()))?;
     if certs.is_empty() {
@@ -87,21 +95,33 @@ pub(crate) fn certificates(
 
 /// The private key of the PEM file at `path`.
 pub(crate) fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsLoadError> {
-    let pem = read("key", path)?;
-    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| TlsLoadError::Pem {
+    private_key_in(path, &read("key", path)?)
+}
+
+/// The private key of `pem` (read from `source`).
+pub(crate) fn private_key_in(
+    source: &Path,
+    pem: &[u8],
+) -> Result<PrivateKeyDer<'static>, TlsLoadError> {
+    PrivateKeyDer::from_pem_slice(pem).map_err(|e| TlsLoadError::Pem {
         what: "key",
-        path: path.to_owned(),
+        path: source.to_owned(),
         detail: format!("{e} (an encrypted key is not supported: keep it in a Secret instead)"),
     })
 }
 
 /// Trusted roots from the PEM file at `path`.
 pub(crate) fn roots(path: &Path) -> Result<rustls::RootCertStore, TlsLoadError> {
+    roots_in(path, &read("trusted certificates", path)?)
+}
+
+/// Trusted roots from `pem` (read from `source`).
+pub(crate) fn roots_in(source: &Path, pem: &[u8]) -> Result<rustls::RootCertStore, TlsLoadError> {
     let mut roots = rustls::RootCertStore::empty();
-    for cert in certificates("trusted certificates", path)? {
+    for cert in certificates_in("trusted certificates", source, pem)? {
         roots.add(cert).map_err(|e| TlsLoadError::Pem {
             what: "trusted certificates",
-            path: path.to_owned(),
+            path: source.to_owned(),
             detail: e.to_string(),
         })?;
     }
