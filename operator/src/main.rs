@@ -87,10 +87,9 @@ async fn main() -> anyhow::Result<()> {
             cluster_domain: args.cluster_domain.clone(),
         },
         k8s_openapi::jiff::Timestamp::now,
-        // Each admin request (drains, topic syncs) bounded by 5 s.
-        Arc::new(rmq_operator::controller::admin::Remoting::new(
-            std::time::Duration::from_secs(5),
-        )),
+        Arc::new(rmq_operator::controller::admin::RemotingFactory {
+            timeout: rmq_operator::controller::ADMIN_TIMEOUT,
+        }),
     ));
 
     if args.leader_election {

@@ -215,7 +215,10 @@ async fn material_held_in_memory_checks_the_server_and_presents_a_client_certifi
         ..mutual
     };
     let refused = ClientTls::from_pem(&garbage).unwrap_err().to_string();
-    assert!(refused.contains("secret/orders-broker-tls/ca.crt"), "{refused}");
+    assert!(
+        refused.contains("secret/orders-broker-tls/ca.crt"),
+        "{refused}"
+    );
 }
 
 #[tokio::test]

@@ -2,10 +2,15 @@
 //! planner needs to drain a group being removed and to give a new group the cluster's topics.
 //!
 //! A trait, so that reconcile tests run against a scripted cluster; [`Remoting`] is the real
-//! one, over the remoting protocol to the pods' cluster DNS names.
+//! one, over the remoting protocol to the pods' cluster DNS names, reached as
+//! [`super::access`] says (TLS, ACL account).
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 
+use super::access::Access;
 use crate::plan::Writes;
 
 /// What the lifecycle driver asks of the cluster.
@@ -35,19 +40,77 @@ pub trait ClusterAdmin: Send + Sync {
     ) -> BoxFuture<'a, Result<(), String>>;
 }
 
-/// The real cluster, over the remoting protocol (plain and unsigned: with `spec.security`
-/// ACL or enforcing TLS these calls are refused, so a drain waits and says why, and nothing
-/// is deleted).
+/// Makes the admin API of one cluster, reached as its [`Access`] says.
+pub trait AdminFactory: Send + Sync {
+    fn connect(&self, access: Access) -> Arc<dyn ClusterAdmin>;
+}
+
+/// Connects [`Remoting`] clients, each request bounded by `timeout`.
+pub struct RemotingFactory {
+    pub timeout: Duration,
+}
+
+impl AdminFactory for RemotingFactory {
+    fn connect(&self, access: Access) -> Arc<dyn ClusterAdmin> {
+        Arc::new(Remoting::new(access, self.timeout))
+    }
+}
+
+/// The real cluster, over the remoting protocol to the pods' cluster DNS names: name servers
+/// and brokers each with their own TLS setting, every request signed when ACL is on.
 pub struct Remoting {
-    admin: rmq_admin::Admin,
+    namesrv: rmq_admin::Admin,
+    broker: rmq_admin::Admin,
 }
 
 impl Remoting {
     /// Each request bounded by `timeout`.
-    pub fn new(timeout: std::time::Duration) -> Remoting {
+    pub fn new(access: Access, timeout: Duration) -> Remoting {
         Remoting {
-            admin: rmq_admin::Admin::new(Vec::new(), timeout),
+            namesrv: rmq_admin::Admin::with_config(Vec::new(), timeout, access.namesrv),
+            broker: rmq_admin::Admin::with_config(Vec::new(), timeout, access.broker),
         }
+    }
+}
+
+/// A cluster whose servers cannot be reached as its spec requires (a Secret missing, no admin
+/// account): every call fails with `reason`, so a drain waits saying why and deletes nothing,
+/// and a new group is not counted as synced.
+pub struct Unreachable(pub String);
+
+impl ClusterAdmin for Unreachable {
+    fn writes<'a>(&'a self, namesrvs: &'a [String], _group: &'a str) -> BoxFuture<'a, Writes> {
+        // Unknown: shown as still on, so the planner asks to take them off and says why not.
+        let n = u32::try_from(namesrvs.len()).unwrap_or(u32::MAX);
+        Box::pin(async move { Writes { on: n, of: n } })
+    }
+
+    fn hold_writes<'a>(
+        &'a self,
+        _namesrvs: &'a [String],
+        _group: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move { Err(self.0.clone()) })
+    }
+
+    fn messages_left<'a>(&'a self, _master: &'a str) -> BoxFuture<'a, Option<u64>> {
+        Box::pin(async { None })
+    }
+
+    fn missing_metadata<'a>(
+        &'a self,
+        _source: &'a str,
+        _target: &'a str,
+    ) -> BoxFuture<'a, Option<u32>> {
+        Box::pin(async { None })
+    }
+
+    fn sync_metadata<'a>(
+        &'a self,
+        _source: &'a str,
+        _target: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move { Err(self.0.clone()) })
     }
 }
 
@@ -60,7 +123,7 @@ impl ClusterAdmin for Remoting {
             };
             for ns in namesrvs {
                 // The group's own topic (named after it, on every broker) carries its perm.
-                if let Ok(Some(route)) = self.admin.route_on(ns, group).await
+                if let Ok(Some(route)) = self.namesrv.route_on(ns, group).await
                     && route.queue_datas.iter().any(|q| {
                         q.broker_name == group && rmq_protocol::body::perm::is_writeable(q.perm)
                     })
@@ -79,7 +142,7 @@ impl ClusterAdmin for Remoting {
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             for ns in namesrvs {
-                self.admin
+                self.namesrv
                     .wipe_write_perm(ns, group)
                     .await
                     .map_err(|e| format!("{ns}: {e}"))?;
@@ -89,7 +152,7 @@ impl ClusterAdmin for Remoting {
     }
 
     fn messages_left<'a>(&'a self, master: &'a str) -> BoxFuture<'a, Option<u64>> {
-        Box::pin(rmq_admin::change::drain::measure(&self.admin, master))
+        Box::pin(rmq_admin::change::drain::measure(&self.broker, master))
     }
 
     fn missing_metadata<'a>(
@@ -98,8 +161,8 @@ impl ClusterAdmin for Remoting {
         target: &'a str,
     ) -> BoxFuture<'a, Option<u32>> {
         Box::pin(async move {
-            let from = rmq_admin::change::tables(&self.admin, Some(source.to_owned())).await?;
-            let to = rmq_admin::change::tables(&self.admin, Some(target.to_owned())).await?;
+            let from = rmq_admin::change::tables(&self.broker, Some(source.to_owned())).await?;
+            let to = rmq_admin::change::tables(&self.broker, Some(target.to_owned())).await?;
             Some(rmq_admin::change::metadata::missing(&from, &to).count())
         })
     }
@@ -110,7 +173,7 @@ impl ClusterAdmin for Remoting {
         target: &'a str,
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            rmq_admin::change::sync(&self.admin, source, target)
+            rmq_admin::change::sync(&self.broker, source, target)
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string())

@@ -18,6 +18,7 @@
 //! may not be installed where nobody asks for TLS from an issuer); drift is corrected at the
 //! next resync.
 
+pub mod access;
 pub mod admin;
 pub mod apply;
 pub mod events;
@@ -195,7 +196,7 @@ pub struct Context {
     /// Source of condition transition times (fixed in tests).
     pub clock: fn() -> Timestamp,
     /// RocketMQ's admin API: drains and topic syncs of groups that come and go.
-    pub admin: Arc<dyn admin::ClusterAdmin>,
+    pub admin: Arc<dyn admin::AdminFactory>,
     /// Consecutive failures per object, for the retry backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -208,7 +209,7 @@ impl Context {
         metrics: Arc<Metrics>,
         environment: Environment,
         clock: fn() -> Timestamp,
-        admin: Arc<dyn admin::ClusterAdmin>,
+        admin: Arc<dyn admin::AdminFactory>,
     ) -> Self {
         Self {
             recorder: Recorder::new(client.clone(), reporter),
@@ -317,7 +318,8 @@ async fn reconcile_inner(
                 force: lifecycle::forced(cluster),
                 now,
             };
-            outcome = lifecycle::run(ctx.admin.as_ref(), &observed).await;
+            let admin = reach(ctx, namespace, &validated).await;
+            outcome = lifecycle::run(admin.as_ref(), &observed).await;
             removed = apply::delete_groups(&ctx.client, &validated, &outcome.delete).await?;
         }
         if !validated.spec.broker.pod_disruption_budget.enabled {
@@ -394,6 +396,28 @@ pub fn error_policy(cluster: Arc<RocketCluster>, error: &Error, ctx: Arc<Context
 pub fn retry_delay(failures: u32) -> Duration {
     let factor = 1u32 << failures.saturating_sub(1).min(10);
     FIRST_RETRY.saturating_mul(factor).min(RESYNC)
+}
+
+/// Each admin request is bounded by this.
+pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The admin API of `cluster`, reached as its spec requires; when a Secret it needs cannot be
+/// read, one whose every call fails saying why (a drain then waits and deletes nothing).
+async fn reach(
+    ctx: &Context,
+    namespace: &str,
+    cluster: &crate::validate::ValidatedCluster,
+) -> Arc<dyn admin::ClusterAdmin> {
+    let plan = access::plan(cluster);
+    match access::resolve(&ctx.client, namespace, &plan, ADMIN_TIMEOUT).await {
+        Ok(reached) => ctx.admin.connect(reached),
+        Err(error) => {
+            tracing::warn!(cluster = %cluster.name, %error, "cannot reach the cluster's admin API");
+            Arc::new(admin::Unreachable(format!(
+                "cannot reach the cluster's admin API: {error}"
+            )))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -67,9 +67,9 @@ pub struct AclSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
     pub inner_credentials_secret: Option<String>,
-    /// Secret with keys `accessKey` and `secretKey` of an `admin: true` account, for admin calls
-    /// the operator makes to the brokers. Reserved: the operator makes none yet, and never
-    /// reads this Secret today.
+    /// Secret with keys `accessKey` and `secretKey` of an `admin: true` account: the operator
+    /// signs its admin calls to the brokers with it (a scale-in's drain, a new group's topic
+    /// copy). Without it, those wait and say so; nothing is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
     pub admin_credentials_secret: Option<String>,

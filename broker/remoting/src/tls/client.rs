@@ -173,8 +173,10 @@ impl std::fmt::Debug for Pem {
 fn builder(
     verify_server: bool,
     trust: impl FnOnce() -> Result<Option<rustls::RootCertStore>, TlsLoadError>,
-) -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>, ClientTlsError>
-{
+) -> Result<
+    rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>,
+    ClientTlsError,
+> {
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(TlsLoadError::Config)?;

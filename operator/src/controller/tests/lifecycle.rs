@@ -10,7 +10,8 @@ use serde_json::json;
 use super::mock::*;
 use super::*;
 use crate::build::ClusterResources;
-use crate::controller::admin::ClusterAdmin;
+use crate::controller::access::Access;
+use crate::controller::admin::{AdminFactory, ClusterAdmin};
 use crate::plan::Writes;
 
 /// A cluster's admin API as a test scripts it; every call is recorded.
@@ -20,6 +21,16 @@ pub(super) struct ScriptedAdmin {
     pub(super) messages_left: Option<u64>,
     pub(super) missing: Option<u32>,
     pub(super) calls: Mutex<Vec<String>>,
+}
+
+/// Hands out its [`ScriptedAdmin`], recording how the cluster was to be reached.
+pub(super) struct Scripted(pub(super) Arc<ScriptedAdmin>);
+
+impl AdminFactory for Scripted {
+    fn connect(&self, access: Access) -> Arc<dyn ClusterAdmin> {
+        self.0.record(format!("reached with {}", access.summary()));
+        self.0.clone()
+    }
 }
 
 impl ScriptedAdmin {
@@ -110,9 +121,24 @@ fn scaled_in(
     status: Option<serde_json::Value>,
     force: bool,
 ) -> (RocketCluster, Vec<Call>, ClusterResources) {
-    let before = built(&cluster(json!({"broker": {"groups": 2}}), None));
+    scaled_in_securely(json!({}), status, force)
+}
+
+/// [`scaled_in`] with `security` as `spec.security`.
+fn scaled_in_securely(
+    security: serde_json::Value,
+    status: Option<serde_json::Value>,
+    force: bool,
+) -> (RocketCluster, Vec<Call>, ClusterResources) {
+    let before = built(&cluster(
+        json!({"broker": {"groups": 2}, "security": security}),
+        None,
+    ));
     let live: Vec<_> = before.stateful_sets.iter().map(settled).collect();
-    let mut c = cluster(json!({"broker": {"groups": 1}}), status);
+    let mut c = cluster(
+        json!({"broker": {"groups": 1}, "security": security}),
+        status,
+    );
     if force {
         c.metadata.annotations =
             Some([("rocketmq.rs/force-drain".to_owned(), "true".to_owned())].into());
@@ -312,6 +338,75 @@ async fn a_new_group_that_lacks_nothing_is_synced() {
     assert!(result.is_ok(), "{result:?}");
     assert!(
         !admin.calls().iter().any(|c| c.starts_with("sync")),
+        "{:?}",
+        admin.calls()
+    );
+}
+
+const SECURED: &str = r#"{"acl": {"enabled": true, "secretName": "acl", "adminCredentialsSecret": "ops"},
+    "tls": {"broker": {"mode": "enforcing", "secretName": "b-tls"}}}"#;
+
+fn get_secret(name: &str, reply: Reply) -> Call {
+    call(Method::GET, format!("/api/v1{NS}/secrets/{name}"), reply)
+}
+
+#[tokio::test]
+async fn a_secured_cluster_is_drained_over_tls_with_requests_signed_by_the_admin_account() {
+    let admin = draining(2, Some(0));
+    let security: serde_json::Value = serde_json::from_str(SECURED).expect("spec");
+    let (c, mut calls, _) = scaled_in_securely(security, None, false);
+    calls.push(get_secret(
+        "ops",
+        Reply::Json(
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ops"},
+            "stringData": {"accessKey": "ops-ak", "secretKey": "ops-sk"}}),
+        ),
+    ));
+    calls.push(get_secret(
+        "b-tls",
+        Reply::Json(
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "b-tls"},
+            "data": {}}),
+        ),
+    ));
+    calls.push(event("DrainStarted", "demo-broker-1"));
+    calls.push(status_call(&c, |_| {}));
+    let result = reconcile_with(c, calls, admin.clone()).await;
+    assert!(result.is_ok(), "{result:?}");
+    let calls = admin.calls();
+    assert!(
+        calls.contains(
+            &"reached with name servers plain, brokers tls ClientTls { verify_server: false, .. }, signed as ops-ak".to_owned()
+        ),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&"hold demo-broker-1 on 2".to_owned()),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn without_the_admin_secret_a_secured_drain_waits_saying_so_and_deletes_nothing() {
+    let admin = draining(0, Some(0));
+    let security: serde_json::Value = serde_json::from_str(SECURED).expect("spec");
+    // Writes already off long ago and nothing left, as far as the status remembers: only
+    // the missing account stands between the group and its deletion.
+    let (c, mut calls, _) = scaled_in_securely(security, Some(draining_since(3600)), false);
+    calls.push(get_secret("ops", Reply::NotFound));
+    calls.push(status_call(&c, |s| {
+        let message = s["drains"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("Secret ops"), "{s}");
+        assert_eq!(
+            conditions(s)[1],
+            cond("Progressing", "True", "Draining"),
+            "{s}"
+        );
+    }));
+    let result = reconcile_with(c, calls, admin.clone()).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert!(
+        !admin.calls().iter().any(|c| c.starts_with("reached")),
         "{:?}",
         admin.calls()
     );

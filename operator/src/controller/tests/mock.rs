@@ -31,8 +31,9 @@ pub(super) fn context() -> (Arc<Context>, Handle, Arc<Metrics>) {
 }
 
 pub(super) fn context_with(
-    admin: Arc<dyn crate::controller::admin::ClusterAdmin>,
+    admin: Arc<super::lifecycle::ScriptedAdmin>,
 ) -> (Arc<Context>, Handle, Arc<Metrics>) {
+    let admin = Arc::new(super::lifecycle::Scripted(admin));
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
     let metrics = Arc::new(Metrics::default());
