@@ -76,6 +76,21 @@ pub fn role(cluster: &ValidatedCluster, ordinal: u32) -> &'static str {
     }
 }
 
+/// Hash of what the pods of group `group` run with, for their template: the master's file and
+/// a slave's (ordinal 1 stands for every slave: the others differ only by ordinal), each
+/// without `namesrvAddr`. So adding a slave changes no running pod's hash, and neither does a
+/// new name-server list (running brokers are given it at run time).
+pub fn group_hash(cluster: &ValidatedCluster, group: u32) -> String {
+    let without_namesrvs = |ordinal: u32| -> String {
+        render(cluster, group, ordinal)
+            .lines()
+            .filter(|line| !line.starts_with("namesrvAddr="))
+            .map(|line| format!("{line}\n"))
+            .collect()
+    };
+    super::pod::hash_of(&[without_namesrvs(0), without_namesrvs(1)])
+}
+
 /// `broker.conf` of pod `ordinal` of group `group`, placed in Kubernetes.
 pub fn render(cluster: &ValidatedCluster, group: u32, ordinal: u32) -> String {
     render_at(

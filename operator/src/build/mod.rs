@@ -30,8 +30,6 @@ pub mod service;
 pub mod statefulset;
 pub mod volumes;
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -72,11 +70,8 @@ pub fn build(cluster: &ValidatedCluster) -> ClusterResources {
 
     out.config_maps.push(config_map::namesrv(cluster));
     out.config_maps.push(config_map::discovery(cluster));
-    let broker_configs: BTreeMap<u32, ConfigMap> = groups
-        .clone()
-        .map(|g| (g, config_map::broker_group(cluster, g)))
-        .collect();
-    out.config_maps.extend(broker_configs.values().cloned());
+    out.config_maps
+        .extend(groups.clone().map(|g| config_map::broker_group(cluster, g)));
 
     out.certificates = certificate::build(cluster);
 
@@ -89,11 +84,8 @@ pub fn build(cluster: &ValidatedCluster) -> ClusterResources {
     let namesrv_config = &out.config_maps[0];
     out.stateful_sets
         .push(statefulset::namesrv(cluster, namesrv_config));
-    out.stateful_sets.extend(
-        broker_configs
-            .iter()
-            .map(|(g, cm)| statefulset::broker_group(cluster, *g, cm)),
-    );
+    out.stateful_sets
+        .extend(groups.map(|g| statefulset::broker_group(cluster, g)));
     out
 }
 

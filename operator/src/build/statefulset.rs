@@ -87,14 +87,14 @@ pub fn namesrv(cluster: &ValidatedCluster, config: &ConfigMap) -> StatefulSet {
         Component::NameServer,
         cluster.spec.name_server.replicas,
         pod_spec(cluster, container, volumes, affinity, 30),
-        config,
+        pod::hash_of(&config.data),
         claims,
         None,
     )
 }
 
-/// StatefulSet of broker group `group`, configured from `config` (its ConfigMap).
-pub fn broker_group(cluster: &ValidatedCluster, group: u32, config: &ConfigMap) -> StatefulSet {
+/// StatefulSet of broker group `group`, configured from its ConfigMap (one file per pod).
+pub fn broker_group(cluster: &ValidatedCluster, group: u32) -> StatefulSet {
     let spec = &cluster.spec;
     let broker = &spec.broker;
     let component = Component::BrokerGroup(group);
@@ -179,7 +179,7 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32, config: &ConfigMap) 
         component,
         replicas,
         pod,
-        config,
+        broker_conf::group_hash(cluster, group),
         claims,
         retention,
     )
@@ -192,7 +192,7 @@ fn stateful_set(
     component: Component,
     replicas: i32,
     pod: PodSpec,
-    config: &ConfigMap,
+    config_hash: String,
     claims: Vec<PersistentVolumeClaim>,
     retention: Option<StatefulSetPersistentVolumeClaimRetentionPolicy>,
 ) -> StatefulSet {
@@ -201,7 +201,7 @@ fn stateful_set(
             labels: Some(labels::common(cluster, component)),
             annotations: Some(BTreeMap::from([(
                 CONFIG_HASH_ANNOTATION.to_owned(),
-                pod::hash_of(&config.data),
+                config_hash,
             )])),
             ..ObjectMeta::default()
         }),

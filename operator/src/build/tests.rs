@@ -219,6 +219,30 @@ fn a_config_change_changes_the_pod_template_hash_of_that_group_only() {
 }
 
 #[test]
+fn a_slave_or_a_name_server_more_changes_no_broker_pod_template_but_the_group_s_files_change() {
+    let before = build(&validated(
+        "spec: {broker: {groups: 2, replicasPerGroup: 1}, nameServer: {replicas: 2}}",
+    ));
+    let after = build(&validated(
+        "spec: {broker: {groups: 2, replicasPerGroup: 2}, nameServer: {replicas: 3}}",
+    ));
+    for g in 1..=2 {
+        let (b, a) = (&before.stateful_sets[g], &after.stateful_sets[g]);
+        assert_eq!(
+            b.spec.as_ref().map(|s| &s.template),
+            a.spec.as_ref().map(|s| &s.template),
+            "{:?}",
+            a.metadata.name
+        );
+        assert_eq!(a.spec.as_ref().and_then(|s| s.replicas), Some(3));
+    }
+    // The files carry the new list for pods that start later, and the new slave's file.
+    let files = after.config_maps[2].data.as_ref().expect("data");
+    assert!(files["demo-broker-0-0.properties"].contains("demo-namesrv-2."));
+    assert!(files.contains_key("demo-broker-0-2.properties"));
+}
+
+#[test]
 fn building_twice_gives_identical_objects() {
     let c = validated("spec: {broker: {groups: 3, replicasPerGroup: 1, config: {a: b}}}");
     assert_eq!(build(&c), build(&c));

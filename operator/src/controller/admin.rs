@@ -38,6 +38,15 @@ pub trait ClusterAdmin: Send + Sync {
         source: &'a str,
         target: &'a str,
     ) -> BoxFuture<'a, Result<(), String>>;
+    /// The `namesrvAddr` the broker at `broker` runs with; `None` when it does not answer.
+    fn namesrvs_of<'a>(&'a self, broker: &'a str) -> BoxFuture<'a, Option<String>>;
+    /// Gives the broker at `broker` the name-server list `list` (UPDATE_BROKER_CONFIG
+    /// `namesrvAddr`): it registers with the new ones at once, no restart.
+    fn tell_namesrvs<'a>(
+        &'a self,
+        broker: &'a str,
+        list: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>>;
 }
 
 /// Makes the admin API of one cluster, reached as its [`Access`] says.
@@ -112,6 +121,18 @@ impl ClusterAdmin for Unreachable {
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move { Err(self.0.clone()) })
     }
+
+    fn namesrvs_of<'a>(&'a self, _broker: &'a str) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async { None })
+    }
+
+    fn tell_namesrvs<'a>(
+        &'a self,
+        _broker: &'a str,
+        _list: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move { Err(self.0.clone()) })
+    }
 }
 
 impl ClusterAdmin for Remoting {
@@ -174,6 +195,27 @@ impl ClusterAdmin for Remoting {
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             rmq_admin::change::sync(&self.broker, source, target)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn namesrvs_of<'a>(&'a self, broker: &'a str) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let config = self.broker.broker_config(broker).await.ok()?;
+            Some(config.get("namesrvAddr").cloned().unwrap_or_default())
+        })
+    }
+
+    fn tell_namesrvs<'a>(
+        &'a self,
+        broker: &'a str,
+        list: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.broker
+                .update_broker_config(broker, &format!("namesrvAddr={list}\n"))
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string())

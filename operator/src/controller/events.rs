@@ -110,6 +110,24 @@ pub fn lifecycle(outcome: &super::lifecycle::Outcome) -> Vec<Event> {
     events
 }
 
+/// Event for brokers given a new name-server list.
+pub fn namesrvs_given(outcome: &super::namesrvs::Outcome) -> Option<Event> {
+    if outcome.told.is_empty() {
+        return None;
+    }
+    Some(Event {
+        type_: EventType::Normal,
+        reason: "NameServersGiven".to_owned(),
+        note: Some(truncate(format!(
+            "gave {} the name-server list {} (no restart)",
+            outcome.told.join(", "),
+            outcome.remember.as_deref().unwrap_or("of the spec")
+        ))),
+        action: "UpdateBrokerConfig".to_owned(),
+        secondary: None,
+    })
+}
+
 /// Event for entering the paused state, unless already paused.
 pub fn paused(old: Option<&RocketClusterStatus>) -> Option<Event> {
     if has_condition(old, ConditionType::ReconciliationPaused, "PausedBySpec").is_some() {

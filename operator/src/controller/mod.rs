@@ -23,6 +23,7 @@ pub mod admin;
 pub mod apply;
 pub mod events;
 pub mod lifecycle;
+pub mod namesrvs;
 pub mod run;
 pub mod status;
 
@@ -291,6 +292,7 @@ async fn reconcile_inner(
     // Build (pure), then gate rolling to one group at a time.
     let mut resources = build::build(&validated);
     let plan = rollout::gate(&mut resources, &live);
+    namesrvs::hold_removal(&validated, old, &mut resources, &live);
     let unused_certificates = certificate::unused(&validated, &resources.certificates, &live);
     let recreations = build::volumes::recreations(&resources.stateful_sets, &live);
 
@@ -307,20 +309,29 @@ async fn reconcile_inner(
         drains: old.map(|s| s.drains.clone()).unwrap_or_default(),
         ..lifecycle::Outcome::default()
     };
+    let remembered_list = namesrvs::remembered(&validated, old);
+    let mut listed = namesrvs::Outcome::default();
     if applied.failures.is_empty() {
-        if lifecycle::has_work(&validated, &live, old) {
+        let groups_work = lifecycle::has_work(&validated, &live, old);
+        let list_work = namesrvs::has_work(&validated, old);
+        if groups_work || list_work {
             let pods = apply::pod_readiness(&ctx.client, namespace, &validated.name).await?;
-            let observed = lifecycle::Observed {
-                cluster: &validated,
-                live: &live,
-                pods: &pods,
-                old,
-                force: lifecycle::forced(cluster),
-                now,
-            };
             let admin = reach(ctx, namespace, &validated).await;
-            outcome = lifecycle::run(admin.as_ref(), &observed).await;
-            removed = apply::delete_groups(&ctx.client, &validated, &outcome.delete).await?;
+            if groups_work {
+                let observed = lifecycle::Observed {
+                    cluster: &validated,
+                    live: &live,
+                    pods: &pods,
+                    old,
+                    force: lifecycle::forced(cluster),
+                    now,
+                };
+                outcome = lifecycle::run(admin.as_ref(), &observed).await;
+                removed = apply::delete_groups(&ctx.client, &validated, &outcome.delete).await?;
+            }
+            if list_work {
+                listed = namesrvs::run(admin.as_ref(), &validated, &remembered_list, &pods).await;
+            }
         }
         if !validated.spec.broker.pod_disruption_budget.enabled {
             let deleted = apply::delete_disabled_pdbs(&ctx.client, &validated).await?;
@@ -332,7 +343,10 @@ async fn reconcile_inner(
     if let Some(ev) = events::storage_grown(&applied.recreated) {
         events::publish(&ctx.recorder, &ev, &reference).await;
     }
-    for ev in events::lifecycle(&outcome) {
+    for ev in events::lifecycle(&outcome)
+        .into_iter()
+        .chain(events::namesrvs_given(&listed))
+    {
         events::publish(&ctx.recorder, &ev, &reference).await;
     }
     for ev in events::after_apply(&validated, &live, &plan, &removed) {
@@ -342,6 +356,14 @@ async fn reconcile_inner(
     let observed = apply::observed(&applied.stateful_sets, &live);
     let mut status = status::reconciled(&validated, &observed, &plan, &failures, old, now);
     status::with_lifecycle(&mut status, &outcome, old, validated.generation, now);
+    status::with_namesrv_list(
+        &mut status,
+        &listed,
+        remembered_list,
+        old,
+        validated.generation,
+        now,
+    );
     if let Some(ev) = events::apply_failed(old, &status) {
         events::publish(&ctx.recorder, &ev, &reference).await;
     }
@@ -356,11 +378,13 @@ async fn reconcile_inner(
         available = ?status::has_condition(Some(&status), ConditionType::Available, "AllReplicasReady").is_some(),
         "reconciled"
     );
-    Ok(Action::requeue(if outcome.waiting.is_some() {
-        lifecycle::WAIT_REQUEUE
-    } else {
-        RESYNC
-    }))
+    Ok(Action::requeue(
+        if outcome.waiting.is_some() || listed.waiting.is_some() {
+            lifecycle::WAIT_REQUEUE
+        } else {
+            RESYNC
+        },
+    ))
 }
 
 /// An error with its causes, for a condition message: `failed to apply StatefulSet x: <the API

@@ -161,9 +161,10 @@ pub fn reconciled(
         broker_groups: cluster.spec.broker.groups,
         selector: Some(labels::broker_pods(&cluster.name)),
         groups,
-        // Filled in by `with_lifecycle`.
+        // Filled in by `with_lifecycle` and `with_namesrv_list`.
         synced_groups: None,
         drains: Vec::new(),
+        brokers_name_server_address: None,
     }
 }
 
@@ -186,6 +187,40 @@ pub fn with_lifecycle(
     } else {
         "Draining"
     };
+    progressing(status, reason, waiting, old, generation, now);
+}
+
+/// The brokers' name-server list into `status`, and `Progressing` saying what giving them a new
+/// one waits for (unless a drain or a topic sync already says what the cluster waits for).
+pub fn with_namesrv_list(
+    status: &mut RocketClusterStatus,
+    outcome: &super::namesrvs::Outcome,
+    remembered: String,
+    old: Option<&RocketClusterStatus>,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
+    status.brokers_name_server_address = Some(outcome.remember.clone().unwrap_or(remembered));
+    let Some(waiting) = &outcome.waiting else {
+        return;
+    };
+    if has_condition(Some(status), ConditionType::Progressing, "Draining").is_some()
+        || has_condition(Some(status), ConditionType::Progressing, "SyncingTopics").is_some()
+    {
+        return;
+    }
+    progressing(status, "ChangingNameServers", waiting, old, generation, now);
+}
+
+/// `Progressing` set to `reason`, waiting for `waiting`.
+fn progressing(
+    status: &mut RocketClusterStatus,
+    reason: &'static str,
+    waiting: &str,
+    old: Option<&RocketClusterStatus>,
+    generation: Option<i64>,
+    now: Timestamp,
+) {
     let wanted = [Wanted {
         type_: ConditionType::Progressing,
         status: true,

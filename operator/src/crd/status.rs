@@ -37,6 +37,12 @@ pub struct RocketClusterStatus {
     /// Groups being removed (scale-in), drained before they are deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drains: Vec<DrainStatus>,
+    /// The name-server list every broker was last seen running with. When the spec's differs,
+    /// running brokers are given the new list (no restart) once every name server is ready,
+    /// and name servers being removed stay until then. Absent on a cluster this field is new
+    /// to: the brokers then run with the spec's list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brokers_name_server_address: Option<String>,
 }
 
 /// A group being removed: its writes are off on every name server and it is deleted once its

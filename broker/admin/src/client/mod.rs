@@ -3,6 +3,7 @@
 //! Requests to "the name server" go to the given addresses in order; the next one is tried only
 //! when a server does not answer at all (as Java clients fail over), never after a refusal.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -418,6 +419,16 @@ impl Admin {
         self.call(addr, RemotingCommand::request(code))
             .await
             .map(drop)
+    }
+
+    /// GET_BROKER_CONFIG: the broker's configuration as it runs (changes made at run time
+    /// included).
+    pub async fn broker_config(&self, addr: &str) -> Result<BTreeMap<String, String>, RpcError> {
+        let request = RemotingCommand::request(RequestCode::GetBrokerConfig);
+        let answer = self.call(addr, request).await?;
+        Ok(rmq_protocol::command::broker_config::string_to_properties(
+            &String::from_utf8_lossy(&answer.body),
+        ))
     }
 
     /// UPDATE_BROKER_CONFIG with `key=value` lines; the broker's remark when it applied the

@@ -20,6 +20,8 @@ pub(super) struct ScriptedAdmin {
     pub(super) writes: Writes,
     pub(super) messages_left: Option<u64>,
     pub(super) missing: Option<u32>,
+    /// What every broker answers for its `namesrvAddr`.
+    pub(super) namesrvs: Option<String>,
     pub(super) calls: Mutex<Vec<String>>,
 }
 
@@ -78,6 +80,20 @@ impl ClusterAdmin for ScriptedAdmin {
         target: &'a str,
     ) -> BoxFuture<'a, Result<(), String>> {
         self.record(format!("sync {source} -> {target}"));
+        Box::pin(async { Ok(()) })
+    }
+
+    fn namesrvs_of<'a>(&'a self, broker: &'a str) -> BoxFuture<'a, Option<String>> {
+        self.record(format!("namesrvs of {broker}"));
+        Box::pin(async move { self.namesrvs.clone() })
+    }
+
+    fn tell_namesrvs<'a>(
+        &'a self,
+        broker: &'a str,
+        list: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        self.record(format!("tell {broker} {list}"));
         Box::pin(async { Ok(()) })
     }
 }

@@ -7,6 +7,7 @@
 
 mod lifecycle;
 mod mock;
+mod namesrvs;
 mod security;
 mod storage;
 
