@@ -58,6 +58,13 @@ pub fn discovery(cluster: &ValidatedCluster) -> ConfigMap {
     }
 }
 
+/// Name of group `group`'s ConfigMap: named after its config hash
+/// ([`broker_conf::group_hash`]), so pods of an earlier template keep reading the files they
+/// started with until their turn to restart (a new name-server list alone updates it in place).
+pub fn broker_group_name(cluster: &ValidatedCluster, group: u32) -> String {
+    names::broker_config(cluster, group, &broker_conf::group_hash(cluster, group))
+}
+
 /// Group `group`'s ConfigMap: one `<pod>.properties` per pod, rendered by [`broker_conf::render`].
 pub fn broker_group(cluster: &ValidatedCluster, group: u32) -> ConfigMap {
     let data = (0..cluster.pods_per_group())
@@ -72,7 +79,7 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32) -> ConfigMap {
     ConfigMap {
         metadata: metadata(
             cluster,
-            names::broker_config(cluster, group),
+            broker_group_name(cluster, group),
             Component::BrokerGroup(group),
         ),
         data: Some(data),

@@ -4,7 +4,7 @@
 //! <c>-namesrv                  headless Service + StatefulSet of the name servers
 //! <c>-namesrv-<i>.<c>-namesrv.<ns>.svc.<domain>:9876     name server i
 //! <c>-broker-<g>               brokerName, headless Service, StatefulSet, PDB of group g
-//! <c>-broker-<g>-config        ConfigMap: one <c>-broker-<g>-<o>.properties per pod
+//! <c>-broker-<g>-config-<hash> ConfigMap: one <c>-broker-<g>-<o>.properties per pod, per config
 //! <c>-broker-<g>-<o>.<c>-broker-<g>.<ns>.svc.<domain>     brokerIP1 of pod o of group g
 //! <c>-namesrv-tls, <c>-broker-tls   cert-manager Certificates (and their Secrets), per role
 //! ```
@@ -43,9 +43,11 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32) -> String {
     format!("{}-broker-{group}", cluster.name)
 }
 
-/// Name of group `group`'s ConfigMap.
-pub fn broker_config(cluster: &ValidatedCluster, group: u32) -> String {
-    format!("{}-broker-{group}-config", cluster.name)
+/// Name of group `group`'s ConfigMap for config hash `hash`: a config change makes a new
+/// ConfigMap, so the files pods of the previous template read never change under them.
+pub fn broker_config(cluster: &ValidatedCluster, group: u32, hash: &str) -> String {
+    let short = hash.get(..10).unwrap_or(hash);
+    format!("{}-broker-{group}-config-{short}", cluster.name)
 }
 
 /// Name of pod `ordinal` of group `group`.

@@ -146,7 +146,7 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32) -> StatefulSet {
     };
     let mut volumes = [
         vec![
-            config_volume(names::broker_config(cluster, group)),
+            config_volume(config_map::broker_group_name(cluster, group)),
             empty_dir(TMP_VOLUME, None),
         ],
         secured.volumes,

@@ -112,20 +112,24 @@ fn objects_are_built_in_apply_order_with_one_of_each_per_group() {
         names(r.services.iter().map(|s| s.metadata.name.clone()).collect()),
         ["demo-namesrv", "demo-broker-0", "demo-broker-1"]
     );
-    assert_eq!(
-        names(
-            r.config_maps
-                .iter()
-                .map(|s| s.metadata.name.clone())
-                .collect()
-        ),
-        [
-            "demo-namesrv-config",
-            "demo-discovery",
-            "demo-broker-0-config",
-            "demo-broker-1-config"
-        ]
+    let configs = names(
+        r.config_maps
+            .iter()
+            .map(|s| s.metadata.name.clone())
+            .collect(),
     );
+    assert_eq!(configs[..2], ["demo-namesrv-config", "demo-discovery"]);
+    // A group's ConfigMap is named after its config: demo-broker-<g>-config-<10 hex digits>.
+    for (g, name) in configs[2..].iter().enumerate() {
+        let hash = name
+            .strip_prefix(&format!("demo-broker-{g}-config-"))
+            .unwrap_or_default();
+        assert!(
+            hash.len() == 10 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+            "{name}"
+        );
+    }
+    assert_eq!(configs.len(), 4);
     assert_eq!(
         names(r.pdbs.iter().map(|s| s.metadata.name.clone()).collect()),
         ["demo-namesrv", "demo-broker-0", "demo-broker-1"]

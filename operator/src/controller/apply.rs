@@ -268,12 +268,59 @@ pub async fn delete_groups(
     for &group in groups {
         let group_name = names::broker_group(cluster, group);
         delete::<PodDisruptionBudget>(client, ns, &group_name).await?;
-        delete::<ConfigMap>(client, ns, &names::broker_config(cluster, group)).await?;
+        for config in group_configs(client, cluster, group).await? {
+            delete::<ConfigMap>(client, ns, &config).await?;
+        }
         delete::<Service>(client, ns, &group_name).await?;
         delete::<StatefulSet>(client, ns, &group_name).await?;
         names_removed.push(group_name);
     }
     Ok(names_removed)
+}
+
+/// Names of group `group`'s ConfigMaps (one per config the group has run since its last
+/// roll ended).
+async fn group_configs(
+    client: &Client,
+    cluster: &ValidatedCluster,
+    group: u32,
+) -> Result<Vec<String>, Error> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), &cluster.namespace);
+    let selector = labels::selector(cluster, labels::Component::BrokerGroup(group))
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let list = api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|source| Error::ListConfigMaps {
+            namespace: cluster.namespace.clone(),
+            source,
+        })?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect())
+}
+
+/// Deletes group `group`'s ConfigMaps other than `keep`: once every pod of the group runs the
+/// template naming `keep`, no pod reads the others.
+pub async fn delete_stale_configs(
+    client: &Client,
+    cluster: &ValidatedCluster,
+    group: u32,
+    keep: &str,
+) -> Result<Vec<String>, Error> {
+    let mut deleted = Vec::new();
+    for config in group_configs(client, cluster, group).await? {
+        if config != keep {
+            delete::<ConfigMap>(client, &cluster.namespace, &config).await?;
+            deleted.push(config);
+        }
+    }
+    Ok(deleted)
 }
 
 /// Every pod of cluster `name`, by name: whether it is Ready.

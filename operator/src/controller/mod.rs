@@ -144,6 +144,15 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// Listing a broker group's ConfigMaps failed.
+    #[error("failed to list ConfigMaps in namespace {namespace}")]
+    ListConfigMaps {
+        /// Namespace of the cluster.
+        namespace: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
     /// Listing the cluster's pods failed.
     #[error("failed to list pods in namespace {namespace}")]
     ListPods {
@@ -177,6 +186,7 @@ impl Error {
             Self::DeleteRemovedChild { .. } => "DeleteRemovedChild",
             Self::HeldForConfigMap { .. } => "HeldForConfigMap",
             Self::ExpandClaim { .. } => "ExpandClaim",
+            Self::ListConfigMaps { .. } => "ListConfigMaps",
             Self::ListPods { .. } => "ListPods",
             Self::OrphanStatefulSet { .. } => "OrphanStatefulSet",
             Self::PatchStatus { .. } => "PatchStatus",

@@ -172,16 +172,28 @@ fn scaled_in_securely(
 
 /// The deletion of group 1's children, StatefulSet last.
 fn delete_group_1(before: &ClusterResources) -> Vec<Call> {
+    let config_name = before.config_maps[3]
+        .metadata
+        .name
+        .clone()
+        .unwrap_or_default();
     vec![
         delete_call(
             &format!("/apis/policy/v1{NS}/poddisruptionbudgets"),
             "demo-broker-1",
             Reply::Json(json!(before.pdbs[2])),
         ),
+        // Every ConfigMap of the group: the current one and one a roll left behind.
+        list_group_configs(1, &[&config_name, "demo-broker-1-config-0123456789"]),
         delete_call(
             &format!("/api/v1{NS}/configmaps"),
-            "demo-broker-1-config",
+            &config_name,
             Reply::Json(json!(before.config_maps[3])),
+        ),
+        delete_call(
+            &format!("/api/v1{NS}/configmaps"),
+            "demo-broker-1-config-0123456789",
+            Reply::NotFound,
         ),
         delete_call(
             &format!("/api/v1{NS}/services"),

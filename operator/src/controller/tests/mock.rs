@@ -228,6 +228,23 @@ pub(super) fn status_call(
     })
 }
 
+/// The list of group `group`'s ConfigMaps, answered with `names`.
+pub(super) fn list_group_configs(group: u32, names: &[&str]) -> Call {
+    let items: Vec<Value> = names
+        .iter()
+        .map(|n| json!({"metadata": {"name": n, "namespace": "mq"}}))
+        .collect();
+    call(
+        Method::GET,
+        format!(
+            "/api/v1{NS}/configmaps?&labelSelector=app.kubernetes.io%2Fcomponent%3Dbroker%2Capp.kubernetes.io%2Finstance%3Ddemo%2Capp.kubernetes.io%2Fname%3Drocketmq%2Crocketmq.rs%2Fbroker-group%3D{group}"
+        ),
+        Reply::Json(
+            json!({"apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": items}),
+        ),
+    )
+}
+
 pub(super) fn delete_call(path: &str, name: &str, reply: Reply) -> Call {
     call(Method::DELETE, format!("{path}/{name}?"), reply).checking(|body| {
         assert_eq!(body["propagationPolicy"], "Background");

@@ -151,13 +151,18 @@ impl Scenario {
                         );
                     }
                 });
+                let cm0_name = desired.config_maps[2]
+                    .metadata
+                    .name
+                    .clone()
+                    .unwrap_or_default();
                 let cm0 = calls
                     .iter()
-                    .position(|c| c.uri.contains("configmaps/demo-broker-0-config"))
+                    .position(|c| c.uri.contains(&format!("configmaps/{cm0_name}")))
                     .expect("cm call");
                 calls[cm0] = apply_call(
                     &format!("/api/v1{NS}/configmaps"),
-                    "demo-broker-0-config",
+                    &cm0_name,
                     json!(desired.config_maps[2]),
                     Reply::Echo,
                 )
