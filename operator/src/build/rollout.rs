@@ -1,16 +1,16 @@
-//! One group rolls at a time: a pure decision over the live StatefulSets.
+//! Which pods of a broker group may take a new template: a pure decision over the live
+//! StatefulSets, applied through each StatefulSet's `rollingUpdate.partition` (pods at or above
+//! the partition are replaced with the update revision, highest ordinal first).
 //!
-//! Within a group, `RollingUpdate` already replaces the highest ordinal first (slaves before the
-//! master) and one pod at a time. Across groups the operator sets each StatefulSet's
-//! `rollingUpdate.partition`: the lowest-numbered group that is still changing rolls
-//! (`partition: 0`), every other group that has a change waits (`partition: replicas`, so no pod
-//! is replaced) until the rolling group is settled — all pods updated and Ready. A group that is
-//! unhealthy for another reason therefore also holds back the others: rolling more brokers while
-//! one group is down is what the gate is there to prevent.
+//! - A group whose template changed is applied with `partition: replicas`: no pod is replaced
+//!   and a pod that restarts on its own comes back with the template (and ConfigMap) it had.
+//!   The change planner then lowers the partition one pod at a time, once the group's writes
+//!   are off and, for the master, once every slave has caught up
+//!   ([`crate::controller::roll`]).
+//! - A group whose template did not change keeps the partition the planner set.
+//! - A new group starts at `partition: 0`.
 //!
-//! Why `partition` and not `OnDelete`: with `OnDelete` the operator would have to delete pods
-//! itself and track readiness between deletions; `partition` leaves pod replacement, ordering and
-//! readiness waiting to the StatefulSet controller and keeps the reconcile level-triggered.
+//! `rolling` and `held` say which group the roll works on and which wait, for the status.
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 
@@ -21,9 +21,9 @@ use super::pod::TEMPLATE_HASH_ANNOTATION;
 /// What the gate decided for the broker groups.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RolloutPlan {
-    /// The group allowed to replace pods now.
+    /// The group a roll works on now: the first that changed or is not settled.
     pub rolling: Option<u32>,
-    /// Groups with a change, held until `rolling` settles.
+    /// Groups with a change, waiting for `rolling` to settle.
     pub held: Vec<u32>,
     /// Groups whose pod template changed in this reconcile (config or image): they roll.
     pub changed: Vec<u32>,
@@ -31,7 +31,7 @@ pub struct RolloutPlan {
     pub created: Vec<u32>,
 }
 
-/// Decides which group rolls and sets the `partition` of every broker StatefulSet in `desired`.
+/// Sets the `partition` of every broker StatefulSet in `desired` and says which group rolls.
 pub fn gate(desired: &mut ClusterResources, live: &[StatefulSet]) -> RolloutPlan {
     let mut plan = RolloutPlan::default();
     for sts in desired.stateful_sets.iter_mut() {
@@ -45,15 +45,18 @@ pub fn gate(desired: &mut ClusterResources, live: &[StatefulSet]) -> RolloutPlan
         let changed = template_hash(current) != template_hash(sts);
         if changed {
             plan.changed.push(group);
+            set_partition(sts, replicas(sts));
+        } else {
+            let kept = partition(current).unwrap_or(0).min(replicas(sts));
+            set_partition(sts, kept);
         }
         if !changed && is_settled(current) {
             continue;
         }
         if plan.rolling.is_none() {
             plan.rolling = Some(group);
-        } else {
+        } else if changed {
             plan.held.push(group);
-            hold(sts);
         }
     }
     plan
@@ -88,15 +91,27 @@ fn template_hash(sts: &StatefulSet) -> Option<&String> {
         .get(TEMPLATE_HASH_ANNOTATION)
 }
 
-fn hold(sts: &mut StatefulSet) {
-    if let Some(spec) = sts.spec.as_mut() {
-        let replicas = spec.replicas;
-        if let Some(ru) = spec
-            .update_strategy
-            .as_mut()
-            .and_then(|u| u.rolling_update.as_mut())
-        {
-            ru.partition = replicas;
-        }
+fn replicas(sts: &StatefulSet) -> i32 {
+    sts.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
+}
+
+fn partition(sts: &StatefulSet) -> Option<i32> {
+    sts.spec
+        .as_ref()?
+        .update_strategy
+        .as_ref()?
+        .rolling_update
+        .as_ref()?
+        .partition
+}
+
+fn set_partition(sts: &mut StatefulSet, partition: i32) {
+    if let Some(ru) = sts
+        .spec
+        .as_mut()
+        .and_then(|s| s.update_strategy.as_mut())
+        .and_then(|u| u.rolling_update.as_mut())
+    {
+        ru.partition = Some(partition);
     }
 }

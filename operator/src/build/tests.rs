@@ -380,7 +380,7 @@ fn partition(sts: &StatefulSet) -> Option<i32> {
 }
 
 #[test]
-fn config_change_on_all_groups_rolls_group_zero_and_holds_the_others() {
+fn config_change_on_all_groups_holds_every_pod_until_the_planner_lowers_a_partition() {
     let before = build(&validated(
         "spec: {broker: {groups: 3, replicasPerGroup: 1}}",
     ));
@@ -402,27 +402,37 @@ fn config_change_on_all_groups_rolls_group_zero_and_holds_the_others() {
             created: vec![]
         }
     );
-    assert_eq!(partition(&after.stateful_sets[1]), Some(0));
-    assert_eq!(partition(&after.stateful_sets[2]), Some(2));
-    assert_eq!(partition(&after.stateful_sets[3]), Some(2));
+    for sts in &after.stateful_sets[1..] {
+        assert_eq!(partition(sts), Some(2), "{:?}", sts.metadata.name);
+    }
 }
 
 #[test]
-fn a_held_group_is_released_once_the_rolling_group_settles() {
+fn a_group_mid_roll_keeps_the_partition_the_planner_set() {
     let desired = build(&validated(
         "spec: {broker: {groups: 2, replicasPerGroup: 1}}",
     ));
-    // Group 0 finished rolling; group 1 has the new template but is held (not settled).
+    // Group 0 finished rolling; group 1 has the new template and its slave's turn came.
+    let mut rolling = live(&desired.stateful_sets[2], false, None);
+    if let Some(ru) = rolling
+        .spec
+        .as_mut()
+        .and_then(|s| s.update_strategy.as_mut())
+        .and_then(|u| u.rolling_update.as_mut())
+    {
+        ru.partition = Some(1);
+    }
     let live_sets = vec![
         live(&desired.stateful_sets[0], true, None),
         live(&desired.stateful_sets[1], true, None),
-        live(&desired.stateful_sets[2], false, None),
+        rolling,
     ];
     let mut next = desired.clone();
     let plan = rollout::gate(&mut next, &live_sets);
     assert_eq!(plan.rolling, Some(1));
     assert!(plan.held.is_empty() && plan.changed.is_empty());
-    assert_eq!(partition(&next.stateful_sets[2]), Some(0));
+    assert_eq!(partition(&next.stateful_sets[1]), Some(0));
+    assert_eq!(partition(&next.stateful_sets[2]), Some(1));
 }
 
 #[test]

@@ -38,6 +38,15 @@ pub trait ClusterAdmin: Send + Sync {
         source: &'a str,
         target: &'a str,
     ) -> BoxFuture<'a, Result<(), String>>;
+    /// ADD_WRITE_PERM_OF_BROKER for `group` on every name server.
+    fn release_writes<'a>(
+        &'a self,
+        namesrvs: &'a [String],
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>>;
+    /// Figures of the broker at `broker` (GET_BROKER_RUNTIME_INFO); `None` when it does not
+    /// answer.
+    fn runtime<'a>(&'a self, broker: &'a str) -> BoxFuture<'a, Option<BrokerRuntime>>;
     /// The `namesrvAddr` the broker at `broker` runs with; `None` when it does not answer.
     fn namesrvs_of<'a>(&'a self, broker: &'a str) -> BoxFuture<'a, Option<String>>;
     /// Gives the broker at `broker` the name-server list `list` (UPDATE_BROKER_CONFIG
@@ -47,6 +56,15 @@ pub trait ClusterAdmin: Send + Sync {
         broker: &'a str,
         list: &'a str,
     ) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// What a roll reads of a broker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BrokerRuntime {
+    /// `commitLogMaxOffset`: a slave this far behind its master's is caught up.
+    pub max_offset: Option<u64>,
+    /// `msgPutTotalTodayNow`: moves while sends arrive.
+    pub puts_today: Option<u64>,
 }
 
 /// Makes the admin API of one cluster, reached as its [`Access`] says.
@@ -120,6 +138,18 @@ impl ClusterAdmin for Unreachable {
         _target: &'a str,
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move { Err(self.0.clone()) })
+    }
+
+    fn release_writes<'a>(
+        &'a self,
+        _namesrvs: &'a [String],
+        _group: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move { Err(self.0.clone()) })
+    }
+
+    fn runtime<'a>(&'a self, _broker: &'a str) -> BoxFuture<'a, Option<BrokerRuntime>> {
+        Box::pin(async { None })
     }
 
     fn namesrvs_of<'a>(&'a self, _broker: &'a str) -> BoxFuture<'a, Option<String>> {
@@ -198,6 +228,33 @@ impl ClusterAdmin for Remoting {
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string())
+        })
+    }
+
+    fn release_writes<'a>(
+        &'a self,
+        namesrvs: &'a [String],
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            for ns in namesrvs {
+                self.namesrv
+                    .add_write_perm(ns, group)
+                    .await
+                    .map_err(|e| format!("{ns}: {e}"))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn runtime<'a>(&'a self, broker: &'a str) -> BoxFuture<'a, Option<BrokerRuntime>> {
+        Box::pin(async move {
+            let info = self.broker.runtime_info(broker).await.ok()?;
+            let figure = |key: &str| info.table.get(key).and_then(|v| v.parse::<u64>().ok());
+            Some(BrokerRuntime {
+                max_offset: figure("commitLogMaxOffset"),
+                puts_today: figure("msgPutTotalTodayNow"),
+            })
         })
     }
 

@@ -323,12 +323,21 @@ pub async fn delete_stale_configs(
     Ok(deleted)
 }
 
-/// Every pod of cluster `name`, by name: whether it is Ready.
-pub async fn pod_readiness(
+/// What the operator sees of one pod.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodSeen {
+    /// Its `Ready` condition is true.
+    pub ready: bool,
+    /// The StatefulSet revision it was made from (`controller-revision-hash`).
+    pub revision: Option<String>,
+}
+
+/// Every pod of cluster `name`, by name.
+pub async fn pods(
     client: &Client,
     namespace: &str,
     name: &str,
-) -> Result<std::collections::BTreeMap<String, bool>, Error> {
+) -> Result<std::collections::BTreeMap<String, PodSeen>, Error> {
     let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), namespace);
     let list = api
         .list(&ListParams::default().labels(&labels::owned_by(name)))
@@ -346,9 +355,41 @@ pub async fn pod_readiness(
                 .as_ref()
                 .and_then(|s| s.conditions.as_ref())
                 .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-            Some((pod.metadata.name?, ready))
+            let revision = pod
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("controller-revision-hash"))
+                .cloned();
+            Some((pod.metadata.name?, PodSeen { ready, revision }))
         })
         .collect())
+}
+
+/// Sets the `rollingUpdate.partition` of StatefulSet `name`: the StatefulSet controller
+/// replaces, one at a time from the highest, the pods at or above `partition` that do not run
+/// its update revision.
+pub async fn set_partition(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    partition: u32,
+) -> Result<(), Error> {
+    let api: Api<StatefulSet> = Api::namespaced(client.clone(), namespace);
+    let patch = serde_json::json!({
+        "spec": {"updateStrategy": {"rollingUpdate": {"partition": partition}}}
+    });
+    api.patch(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&patch),
+    )
+    .await
+    .map(drop)
+    .map_err(|source| Error::SetPartition {
+        name: name.to_owned(),
+        source,
+    })
 }
 
 async fn delete<K>(client: &Client, namespace: &str, name: &str) -> Result<(), Error>

@@ -95,6 +95,30 @@ pub fn lifecycle(outcome: &super::lifecycle::Outcome) -> Vec<Event> {
             secondary: None,
         });
     }
+    if !outcome.roll_held.is_empty() {
+        events.push(Event {
+            type_: EventType::Normal,
+            reason: "WritesHeld".to_owned(),
+            note: Some(truncate(format!(
+                "took writes off {} on every name server for its roll: other groups take the sends while its pods restart",
+                outcome.roll_held.join(", ")
+            ))),
+            action: "Roll".to_owned(),
+            secondary: None,
+        });
+    }
+    if !outcome.released.is_empty() {
+        events.push(Event {
+            type_: EventType::Normal,
+            reason: "WritesReleased".to_owned(),
+            note: Some(truncate(format!(
+                "gave writes back to {}: every pod runs the new template, ready and caught up",
+                outcome.released.join(", ")
+            ))),
+            action: "Roll".to_owned(),
+            secondary: None,
+        });
+    }
     if !outcome.synced.is_empty() {
         events.push(Event {
             type_: EventType::Normal,

@@ -10,9 +10,10 @@
 //!                                                   MarkSynced | Wait ──▶ status, events
 //! ```
 //!
-//! Rolls stay with the StatefulSets' partition gate ([`crate::build::rollout`]) for now: the
-//! snapshot shows every pod of a group of the spec as running its spec, so the planner's roll
-//! phase has nothing to do and only its group lifecycle steps come out.
+//! Rolls go through the same planner ([`super::roll`]): a pod runs its spec when it was made
+//! from the update revision of its group's desired template, and a restart is the StatefulSet's
+//! partition lowered to that pod. Name servers are the StatefulSet's to roll (one at a time,
+//! each ready before the next): the snapshot shows them running their spec.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -21,16 +22,19 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::jiff::Timestamp;
 
 use super::admin::ClusterAdmin;
+use super::apply::PodSeen;
+use super::roll;
 use crate::build::names;
-use crate::build::rollout::group_of;
-use crate::crd::{DrainStatus, RocketCluster, RocketClusterStatus};
+use crate::build::rollout::{group_of, is_settled};
+use crate::crd::{DrainStatus, RocketCluster, RocketClusterStatus, RollStatus};
 use crate::plan::{self, Action, Group, Member, Namesrv, Policy, Snapshot, Step, Wait, Writes};
 use crate::validate::ValidatedCluster;
 
 /// Annotation on a RocketCluster that deletes groups being removed without waiting for their
 /// consumers.
 pub const FORCE_DRAIN_ANNOTATION: &str = "rocketmq.rs/force-drain";
-/// Hash every pod of the spec is shown running: rolls are not this driver's.
+/// Hash the name servers (rolled by their StatefulSet) and the pods of a group with no
+/// template to compare with are shown running.
 const AS_SPEC: &str = "spec";
 /// How many steps one reconcile takes at most.
 const MAX_STEPS: usize = 8;
@@ -50,28 +54,57 @@ pub struct Outcome {
     /// Notes for events: groups whose writes came off, groups given metadata.
     pub held: Vec<String>,
     pub synced: Vec<String>,
+    /// The roll under way, to remember in the status.
+    pub roll: Option<RollStatus>,
+    /// Partitions to set: (group, ordinal) — that pod's turn to take the new template.
+    pub partitions: Vec<(u32, u32)>,
+    /// Groups whose roll ended in this pass: their older ConfigMaps can go.
+    pub finished: Vec<u32>,
+    /// Groups whose writes came off, and came back, for their roll.
+    pub roll_held: Vec<String>,
+    pub released: Vec<String>,
+    /// The `Progressing` reason of `waiting`.
+    pub reason: &'static str,
 }
 
 /// What the driver reads besides the admin API.
 pub struct Observed<'a> {
     pub cluster: &'a ValidatedCluster,
     pub live: &'a [StatefulSet],
-    /// Pods of the cluster, by name: ready or not.
-    pub pods: &'a BTreeMap<String, bool>,
+    /// The StatefulSets as built for the spec.
+    pub desired: &'a [StatefulSet],
+    /// Pods of the cluster, by name.
+    pub pods: &'a BTreeMap<String, PodSeen>,
     pub old: Option<&'a RocketClusterStatus>,
     pub force: bool,
     pub now: Timestamp,
 }
 
-/// Whether this reconcile has group lifecycle work: a removed group still there, or a group
-/// of the spec not known to be synced. Without it no pod list and no admin call is made.
+/// Whether this reconcile has group lifecycle work: a removed group still there, a group of
+/// the spec not known to be synced, a group whose template changed or whose pods are not all
+/// updated and ready, or a roll remembered. Without it no pod list and no admin call is made.
 pub fn has_work(
     cluster: &ValidatedCluster,
     live: &[StatefulSet],
+    desired: &[StatefulSet],
     old: Option<&RocketClusterStatus>,
 ) -> bool {
     let live_groups: Vec<u32> = live.iter().filter_map(group_of).collect();
     if live_groups.iter().any(|g| *g >= cluster.groups()) {
+        return true;
+    }
+    if old.is_some_and(|s| s.roll.is_some()) {
+        return true;
+    }
+    let rolling = live.iter().any(|l| {
+        group_of(l).is_some_and(|g| {
+            g < cluster.groups()
+                && (!is_settled(l)
+                    || roll::desired_hash(desired, g)
+                        != roll::desired_hash(std::slice::from_ref(l), g))
+        })
+    });
+    if rolling {
         return true;
     }
     let synced = synced_names(cluster, live, old);
@@ -165,18 +198,28 @@ pub fn snapshot(o: &Observed<'_>, synced: &[String], drains: &[DrainStatus]) -> 
             .and_then(|s| s.spec.as_ref()?.replicas)
             .map_or(0, |r| u32::try_from(r).unwrap_or(0))
             .max(if kept { cluster.pods_per_group() } else { 0 });
+        let live = o.live.iter().find(|s| group_of(s) == Some(g));
+        let desired_hash = roll::desired_hash(o.desired, g).unwrap_or_else(|| AS_SPEC.to_owned());
+        // Without a roll under way, a pod missing for a moment (the StatefulSet recreates it)
+        // is shown running; a new group's pods run only once they exist.
+        let at_rest = live.is_some_and(|l| {
+            roll::desired_hash(std::slice::from_ref(l), g).as_deref() == Some(&desired_hash)
+        });
         let members: Vec<Member> = (0..pods)
             .map(|m| {
-                let pod = names::broker_pod(cluster, g, m);
-                let exists = o.pods.contains_key(&pod);
-                let ready = o.pods.get(&pod).copied().unwrap_or(false);
-                // A group of the spec runs its spec (rolls are the StatefulSet's), but a new
-                // group's pods run only once they exist.
-                let running = (exists || (kept && is_synced)).then(|| AS_SPEC.to_owned());
+                let pod = o.pods.get(&names::broker_pod(cluster, g, m));
+                let ready = pod.is_some_and(|p| p.ready);
+                let running = match pod {
+                    Some(pod) if kept => Some(roll::running(live, &desired_hash, pod)),
+                    Some(_) => Some(AS_SPEC.to_owned()),
+                    None => (kept && is_synced && at_rest).then(|| desired_hash.clone()),
+                };
                 Member {
                     running,
                     ready,
-                    behind: Some(0),
+                    // Ready means replicating within a bounded lag; the rolling group's
+                    // slaves are measured exactly ([`roll::measure`]).
+                    behind: ready.then_some(0),
                     namesrvs_current: true,
                 }
             })
@@ -192,20 +235,24 @@ pub fn snapshot(o: &Observed<'_>, synced: &[String], drains: &[DrainStatus]) -> 
         groups.push(Group {
             index: g,
             desired: if kept {
-                vec![AS_SPEC.to_owned(); cluster.pods_per_group() as usize]
+                vec![desired_hash; cluster.pods_per_group() as usize]
             } else {
                 Vec::new()
             },
             members,
             writes: Writes { on: 1, of: 1 },
             writable_by_spec: true,
-            writes_held_since: if kept { None } else { held },
+            writes_held_since: if kept {
+                roll::held_since(o.old.and_then(|s| s.roll.as_ref()), &name)
+            } else {
+                held
+            },
             synced: is_synced,
             metadata_missing: None,
             messages_left: None,
             force_delete: o.force,
-            // Rolls are not this driver's: nothing waits on it.
-            sends_arriving: Some(false),
+            // Measured only when a roll waits on it.
+            sends_arriving: None,
         });
     }
     let namesrvs = usize::try_from(cluster.name_servers()).unwrap_or(0);
@@ -273,6 +320,13 @@ pub async fn run(admin: &dyn ClusterAdmin, o: &Observed<'_>) -> Outcome {
     let synced = out.synced_groups.clone().unwrap_or_default();
     let mut snap = snapshot(o, &synced, &out.drains);
     measure(admin, cluster, &mut snap).await;
+    roll::measure(admin, cluster, &mut snap, &policy).await;
+    remember_roll(
+        &mut out,
+        cluster,
+        &snap,
+        o.old.and_then(|s| s.roll.as_ref()),
+    );
     // Removed groups this pass sees; drains of groups no longer there are finished.
     out.drains.retain(|d| {
         snap.removed()
@@ -283,11 +337,53 @@ pub async fn run(admin: &dyn ClusterAdmin, o: &Observed<'_>) -> Outcome {
         let Step::Act(action) = step else {
             if let Step::Wait(wait) = &step {
                 out.waiting = Some(describe(cluster, wait));
+                out.reason = roll::reason(&snap, wait);
                 note_drain(&mut out, cluster, &snap, wait);
             }
             break;
         };
         match action {
+            Action::HoldWrites(g) if g < snap.desired_groups => {
+                let name = names::broker_group(cluster, g);
+                if let Err(error) = admin.hold_writes(&namesrvs, &name).await {
+                    out.waiting = Some(format!("cannot take writes off {name}: {error}"));
+                    out.reason = "RollingUpdate";
+                    break;
+                }
+                if let Some(memory) = out.roll.as_mut().filter(|r| r.name == name)
+                    && memory.writes_held_since.is_none()
+                {
+                    memory.writes_held_since = Some(o.now.to_string());
+                    out.roll_held.push(name.clone());
+                }
+                if let Some(group) = snap.groups.iter_mut().find(|x| x.index == g) {
+                    group.writes.on = 0;
+                    group.writes_held_since.get_or_insert(snap.now);
+                }
+            }
+            Action::ReleaseWrites(g) => {
+                let name = names::broker_group(cluster, g);
+                if let Err(error) = admin.release_writes(&namesrvs, &name).await {
+                    out.waiting = Some(format!("cannot give writes back to {name}: {error}"));
+                    out.reason = "RollingUpdate";
+                    break;
+                }
+                out.released.push(name.clone());
+                if let Some(memory) = out.roll.as_mut().filter(|r| r.name == name) {
+                    memory.writes_held_since = None;
+                }
+                // The next group's roll starts in the next pass, with its own memory.
+                break;
+            }
+            Action::RestartMember { group, member } => {
+                out.partitions.push((group, member));
+                out.waiting = Some(format!(
+                    "pod {} to restart with the new template",
+                    names::broker_pod(cluster, group, member)
+                ));
+                out.reason = "RollingUpdate";
+                break;
+            }
             Action::HoldWrites(g) => {
                 let name = names::broker_group(cluster, g);
                 if let Err(error) = admin.hold_writes(&namesrvs, &name).await {
@@ -342,23 +438,52 @@ pub async fn run(admin: &dyn ClusterAdmin, o: &Observed<'_>) -> Outcome {
                 }
             }
             // Pods are the StatefulSets' to start and stop: wait for them.
-            Action::StartMember { group, member }
-            | Action::RestartMember { group, member }
-            | Action::StopMember { group, member } => {
+            Action::StartMember { group, member } | Action::StopMember { group, member } => {
                 out.waiting = Some(format!(
                     "pod {} to start",
                     names::broker_pod(cluster, group, member)
                 ));
+                out.reason =
+                    if group < snap.desired_groups && snap.group(group).is_some_and(|g| g.synced) {
+                        "RollingUpdate"
+                    } else {
+                        "SyncingTopics"
+                    };
                 break;
             }
             Action::StartNamesrv(_)
             | Action::RestartNamesrv(_)
             | Action::StopNamesrv(_)
-            | Action::TellNamesrvs { .. }
-            | Action::ReleaseWrites(_) => break,
+            | Action::TellNamesrvs { .. } => break,
         }
     }
     out
+}
+
+/// The roll under way into the outcome: the group the planner rolls now (its writes-held time
+/// kept while it is the same group); a remembered group no longer rolling has finished.
+fn remember_roll(
+    out: &mut Outcome,
+    cluster: &ValidatedCluster,
+    snap: &Snapshot,
+    old: Option<&RollStatus>,
+) {
+    let now = roll::rolling(snap).map(|g| names::broker_group(cluster, g));
+    if let Some(old) = old
+        && now.as_deref() != Some(old.name.as_str())
+        && let Some(g) = snap
+            .kept()
+            .find(|g| names::broker_group(cluster, g.index) == old.name)
+    {
+        out.finished.push(g.index);
+    }
+    out.roll = now.map(|name| match old {
+        Some(old) if old.name == name => old.clone(),
+        _ => RollStatus {
+            name,
+            ..RollStatus::default()
+        },
+    });
 }
 
 fn drain_entry<'a>(out: &'a mut Outcome, name: &str) -> &'a mut DrainStatus {
@@ -412,6 +537,29 @@ pub fn describe(cluster: &ValidatedCluster, wait: &Wait) -> String {
         Wait::MemberNotReady { group: g, member } => {
             format!("pod {} to be ready", names::broker_pod(cluster, g, member))
         }
+        Wait::SlaveBehind {
+            group: g,
+            member,
+            behind: Some(bytes),
+        } => format!(
+            "pod {} to catch up with its master ({bytes} bytes behind)",
+            names::broker_pod(cluster, g, member)
+        ),
+        Wait::SlaveBehind {
+            group: g, member, ..
+        } => format!(
+            "pod {} to report how far behind its master it is",
+            names::broker_pod(cluster, g, member)
+        ),
+        Wait::SendsStillArriving(g) => format!(
+            "the master of {} to store no more sends (clients that refresh their routes late)",
+            group(g)
+        ),
+        Wait::OtherGroupUnhealthy { rolling, unhealthy } => format!(
+            "{} to be ready and caught up before {} rolls",
+            group(unhealthy),
+            group(rolling)
+        ),
         Wait::MetadataUnknown(g) => format!("the topics of {} to be readable", group(g)),
         Wait::NoSyncSource(g) => format!("a ready master to copy topics from to {}", group(g)),
         ref other => format!("{other:?}"),

@@ -24,6 +24,7 @@ pub mod apply;
 pub mod events;
 pub mod lifecycle;
 pub mod namesrvs;
+pub mod roll;
 pub mod run;
 pub mod status;
 
@@ -144,6 +145,15 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// Lowering a StatefulSet's partition (a pod's turn in a roll) failed.
+    #[error("failed to set the partition of StatefulSet {name}")]
+    SetPartition {
+        /// Name of the StatefulSet.
+        name: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
     /// Listing a broker group's ConfigMaps failed.
     #[error("failed to list ConfigMaps in namespace {namespace}")]
     ListConfigMaps {
@@ -187,6 +197,7 @@ impl Error {
             Self::HeldForConfigMap { .. } => "HeldForConfigMap",
             Self::ExpandClaim { .. } => "ExpandClaim",
             Self::ListConfigMaps { .. } => "ListConfigMaps",
+            Self::SetPartition { .. } => "SetPartition",
             Self::ListPods { .. } => "ListPods",
             Self::OrphanStatefulSet { .. } => "OrphanStatefulSet",
             Self::PatchStatus { .. } => "PatchStatus",
@@ -322,15 +333,16 @@ async fn reconcile_inner(
     let remembered_list = namesrvs::remembered(&validated, old);
     let mut listed = namesrvs::Outcome::default();
     if applied.failures.is_empty() {
-        let groups_work = lifecycle::has_work(&validated, &live, old);
+        let groups_work = lifecycle::has_work(&validated, &live, &resources.stateful_sets, old);
         let list_work = namesrvs::has_work(&validated, old);
         if groups_work || list_work {
-            let pods = apply::pod_readiness(&ctx.client, namespace, &validated.name).await?;
+            let pods = apply::pods(&ctx.client, namespace, &validated.name).await?;
             let admin = reach(ctx, namespace, &validated).await;
             if groups_work {
                 let observed = lifecycle::Observed {
                     cluster: &validated,
                     live: &live,
+                    desired: &resources.stateful_sets,
                     pods: &pods,
                     old,
                     force: lifecycle::forced(cluster),
@@ -338,6 +350,18 @@ async fn reconcile_inner(
                 };
                 outcome = lifecycle::run(admin.as_ref(), &observed).await;
                 removed = apply::delete_groups(&ctx.client, &validated, &outcome.delete).await?;
+                for &(group, ordinal) in &outcome.partitions {
+                    let name = build::names::broker_group(&validated, group);
+                    apply::set_partition(&ctx.client, namespace, &name, ordinal).await?;
+                }
+                for &group in &outcome.finished {
+                    let keep = build::config_map::broker_group_name(&validated, group);
+                    let deleted =
+                        apply::delete_stale_configs(&ctx.client, &validated, group, &keep).await?;
+                    if !deleted.is_empty() {
+                        tracing::info!(cluster = %validated.name, ?deleted, "deleted ConfigMaps of a finished roll");
+                    }
+                }
             }
             if list_work {
                 listed = namesrvs::run(admin.as_ref(), &validated, &remembered_list, &pods).await;

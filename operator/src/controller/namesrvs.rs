@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::StatefulSet;
 
 use super::admin::ClusterAdmin;
+use super::apply::PodSeen;
 use crate::build::{ClusterResources, names};
 use crate::crd::RocketClusterStatus;
 use crate::validate::ValidatedCluster;
@@ -45,11 +46,11 @@ pub fn has_work(cluster: &ValidatedCluster, old: Option<&RocketClusterStatus>) -
     remembered(cluster, old) != names::namesrv_addr(cluster)
 }
 
-/// What to do, from the pods' readiness (`pods`: name → ready).
+/// What to do, from the pods of the cluster (by name).
 pub fn decide(
     cluster: &ValidatedCluster,
     remembered: &str,
-    pods: &BTreeMap<String, bool>,
+    pods: &BTreeMap<String, PodSeen>,
 ) -> Decision {
     if remembered == names::namesrv_addr(cluster) {
         return Decision::Current;
@@ -57,7 +58,7 @@ pub fn decide(
     let namesrv = names::namesrv(cluster);
     let not_ready: Vec<String> = (0..cluster.spec.name_server.replicas)
         .map(|o| format!("{namesrv}-{o}"))
-        .filter(|pod| pods.get(pod) != Some(&true))
+        .filter(|pod| !pods.get(pod).is_some_and(|p| p.ready))
         .collect();
     if !not_ready.is_empty() {
         return Decision::WaitNamesrvs(not_ready);
@@ -65,8 +66,8 @@ pub fn decide(
     let brokers: Vec<((u32, u32), bool)> = (0..cluster.groups())
         .flat_map(|g| (0..cluster.pods_per_group()).map(move |o| (g, o)))
         .filter_map(|(g, o)| {
-            let ready = pods.get(&names::broker_pod(cluster, g, o))?;
-            Some(((g, o), *ready))
+            let pod = pods.get(&names::broker_pod(cluster, g, o))?;
+            Some(((g, o), pod.ready))
         })
         .collect();
     let waiting: Vec<String> = brokers
@@ -124,7 +125,7 @@ pub async fn run(
     admin: &dyn ClusterAdmin,
     cluster: &ValidatedCluster,
     remembered: &str,
-    pods: &BTreeMap<String, bool>,
+    pods: &BTreeMap<String, PodSeen>,
 ) -> Outcome {
     let list = names::namesrv_addr(cluster);
     let brokers = match decide(cluster, remembered, pods) {

@@ -165,6 +165,7 @@ pub fn reconciled(
         synced_groups: None,
         drains: Vec::new(),
         brokers_name_server_address: None,
+        roll: None,
     }
 }
 
@@ -179,13 +180,17 @@ pub fn with_lifecycle(
 ) {
     status.synced_groups = outcome.synced_groups.clone();
     status.drains = outcome.drains.clone();
+    status.roll = outcome.roll.clone();
     let Some(waiting) = &outcome.waiting else {
         return;
     };
-    let reason = if outcome.drains.is_empty() {
-        "SyncingTopics"
-    } else {
-        "Draining"
+    if let Some(roll) = status.roll.as_mut() {
+        roll.message = format!("waiting for {waiting}");
+    }
+    let reason = match outcome.reason {
+        "" if outcome.drains.is_empty() => "SyncingTopics",
+        "" => "Draining",
+        reason => reason,
     };
     progressing(status, reason, waiting, old, generation, now);
 }

@@ -24,7 +24,7 @@ pub use spec::{
     NameServerStorageSpec, PodDisruptionBudgetSpec, PullPolicy, PvcRetention, PvcRetentionPolicy,
     RocketCluster, RocketClusterSpec, StorageSpec, StorageType,
 };
-pub use status::{ConditionType, DrainStatus, GroupStatus, RocketClusterStatus};
+pub use status::{ConditionType, DrainStatus, GroupStatus, RocketClusterStatus, RollStatus};
 
 /// API group of every custom resource of this operator.
 pub const GROUP: &str = "rocketmq.rs";

@@ -43,6 +43,25 @@ pub struct RocketClusterStatus {
     /// to: the brokers then run with the spec's list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brokers_name_server_address: Option<String>,
+    /// The broker group rolling now (one at a time), while it rolls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roll: Option<RollStatus>,
+}
+
+/// A group whose pods restart in turn: writes off it while another group takes them (the
+/// clients' route refresh waited out, its master storing no more sends), slaves first, each
+/// ready and caught up, then the master; writes back once the whole group is.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RollStatus {
+    /// The group (`<cluster>-broker-<g>`).
+    pub name: String,
+    /// When its writes were taken off on every name server; absent while they are on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writes_held_since: Option<String>,
+    /// What the roll waits for now.
+    #[serde(default)]
+    pub message: String,
 }
 
 /// A group being removed: its writes are off on every name server and it is deleted once its

@@ -11,7 +11,7 @@ use super::mock::*;
 use super::*;
 use crate::build::ClusterResources;
 use crate::controller::access::Access;
-use crate::controller::admin::{AdminFactory, ClusterAdmin};
+use crate::controller::admin::{AdminFactory, BrokerRuntime, ClusterAdmin};
 use crate::plan::Writes;
 
 /// A cluster's admin API as a test scripts it; every call is recorded.
@@ -22,6 +22,10 @@ pub(super) struct ScriptedAdmin {
     pub(super) missing: Option<u32>,
     /// What every broker answers for its `namesrvAddr`.
     pub(super) namesrvs: Option<String>,
+    /// Writes of one group, over `writes`.
+    pub(super) writes_of: Mutex<std::collections::BTreeMap<String, Writes>>,
+    /// Runtime figures by broker address (absent: it does not answer).
+    pub(super) runtime: Mutex<std::collections::BTreeMap<String, BrokerRuntime>>,
     pub(super) calls: Mutex<Vec<String>>,
 }
 
@@ -48,7 +52,14 @@ impl ScriptedAdmin {
 impl ClusterAdmin for ScriptedAdmin {
     fn writes<'a>(&'a self, namesrvs: &'a [String], group: &'a str) -> BoxFuture<'a, Writes> {
         self.record(format!("writes {group} on {}", namesrvs.len()));
-        Box::pin(async move { self.writes })
+        let writes = self
+            .writes_of
+            .lock()
+            .expect("writes")
+            .get(group)
+            .copied()
+            .unwrap_or(self.writes);
+        Box::pin(async move { writes })
     }
 
     fn hold_writes<'a>(
@@ -81,6 +92,21 @@ impl ClusterAdmin for ScriptedAdmin {
     ) -> BoxFuture<'a, Result<(), String>> {
         self.record(format!("sync {source} -> {target}"));
         Box::pin(async { Ok(()) })
+    }
+
+    fn release_writes<'a>(
+        &'a self,
+        namesrvs: &'a [String],
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        self.record(format!("release {group} on {}", namesrvs.len()));
+        Box::pin(async { Ok(()) })
+    }
+
+    fn runtime<'a>(&'a self, broker: &'a str) -> BoxFuture<'a, Option<BrokerRuntime>> {
+        self.record(format!("runtime of {broker}"));
+        let figures = self.runtime.lock().expect("runtime").get(broker).copied();
+        Box::pin(async move { figures })
     }
 
     fn namesrvs_of<'a>(&'a self, broker: &'a str) -> BoxFuture<'a, Option<String>> {

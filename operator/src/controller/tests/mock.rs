@@ -65,6 +65,29 @@ pub(super) fn cluster(spec: Value, status: Option<Value>) -> RocketCluster {
     serde_json::from_value(obj).expect("cluster fixture")
 }
 
+/// What the reconcile applies for `c` over `live`: built, then gated (a changed template
+/// holds every pod of its group).
+pub(super) fn gated(c: &RocketCluster, live: &[StatefulSet]) -> ClusterResources {
+    let mut r = built(c);
+    build::rollout::gate(&mut r, live);
+    r
+}
+
+/// The partition of StatefulSet `name` lowered to `partition`: that pod's turn in a roll.
+pub(super) fn partition_call(name: &str, partition: u32) -> Call {
+    call(
+        Method::PATCH,
+        format!("/apis/apps/v1{NS}/statefulsets/{name}?"),
+        Reply::Echo,
+    )
+    .checking(move |body| {
+        assert_eq!(
+            body,
+            &json!({"spec": {"updateStrategy": {"rollingUpdate": {"partition": partition}}}})
+        );
+    })
+}
+
 pub(super) fn built(c: &RocketCluster) -> ClusterResources {
     build::build(&validate(c, &Environment::default()).expect("valid"))
 }
@@ -346,7 +369,8 @@ pub(super) fn list_pods(pods: &[(&str, bool)]) -> Call {
     let items: Vec<Value> = pods
         .iter()
         .map(|(name, ready)| {
-            json!({"metadata": {"name": name, "namespace": "mq"},
+            json!({"metadata": {"name": name, "namespace": "mq",
+                                "labels": {"controller-revision-hash": "rev-1"}},
                    "status": {"conditions": [{"type": "Ready", "status": if *ready { "True" } else { "False" }}]}})
         })
         .collect();

@@ -8,6 +8,7 @@
 mod lifecycle;
 mod mock;
 mod namesrvs;
+mod roll;
 mod security;
 mod storage;
 
@@ -19,7 +20,6 @@ use kube::runtime::controller::Action;
 use serde_json::json;
 
 use super::{Context, Error, error_policy, reconcile};
-use crate::build;
 use crate::crd::RocketCluster;
 use crate::metrics::Metrics;
 use crate::validate::{Environment, validate};
@@ -33,8 +33,6 @@ enum Scenario {
     Create,
     /// `groups` raised from 1 to 2: only the new group is created.
     ScaleOut,
-    /// A config change on a settled 2-group cluster: group 0 rolls, group 1 is held.
-    ConfigChange,
     /// A reserved key in `broker.config`: Degraded + event, nothing applied.
     InvalidSpec,
     /// The same invalid spec seen again: status only, no second event.
@@ -114,83 +112,6 @@ impl Scenario {
                     assert_eq!(s["syncedGroups"], json!(["demo-broker-0"]));
                     assert_eq!(s["brokerGroups"], 2);
                     assert_eq!(s["groups"][1], json!({"name": "demo-broker-1", "replicas": 1, "readyReplicas": 1, "updatedReplicas": 1}));
-                }));
-                (c, calls)
-            }
-            Self::ConfigChange => {
-                let spec = json!({"broker": {"groups": 2, "replicasPerGroup": 1}});
-                let before = built(&cluster(spec, None));
-                let live: Vec<_> = before.stateful_sets.iter().map(settled).collect();
-                let c = cluster(
-                    json!({"broker": {"groups": 2, "replicasPerGroup": 1, "config": {"deleteWhen": "03"}}}),
-                    None,
-                );
-                let mut desired = built(&c);
-                // The exact bodies: group 0 rolls (partition 0), group 1 is held (partition 2).
-                let plan = build::rollout::gate(&mut desired, &live);
-                assert_eq!((plan.rolling, plan.held.clone()), (Some(0), vec![1]));
-                let mut calls = vec![list_sts(&live)];
-                calls.extend(apply_calls(&desired, |_| Reply::Echo));
-                let sts1 = calls
-                    .iter()
-                    .position(|c| c.uri.contains("statefulsets/demo-broker-1"))
-                    .expect("sts1 call");
-                calls[sts1] = apply_call(
-                    &format!("/apis/apps/v1{NS}/statefulsets"),
-                    "demo-broker-1",
-                    json!(desired.stateful_sets[2]),
-                    Reply::Echo,
-                )
-                .checking({
-                    let expected = json!(desired.stateful_sets[2]);
-                    move |body| {
-                        assert_eq!(body, &expected);
-                        assert_eq!(
-                            body["spec"]["updateStrategy"]["rollingUpdate"]["partition"],
-                            2
-                        );
-                    }
-                });
-                let cm0_name = desired.config_maps[2]
-                    .metadata
-                    .name
-                    .clone()
-                    .unwrap_or_default();
-                let cm0 = calls
-                    .iter()
-                    .position(|c| c.uri.contains(&format!("configmaps/{cm0_name}")))
-                    .expect("cm call");
-                calls[cm0] = apply_call(
-                    &format!("/api/v1{NS}/configmaps"),
-                    &cm0_name,
-                    json!(desired.config_maps[2]),
-                    Reply::Echo,
-                )
-                .checking({
-                    let expected = json!(desired.config_maps[2]);
-                    move |body| {
-                        assert_eq!(body, &expected);
-                        let conf = body["data"]["demo-broker-0-1.properties"]
-                            .as_str()
-                            .unwrap_or_default();
-                        assert!(
-                            conf.ends_with(
-                                "storePathRootDir=/data/store\nhealthListenPort=10914\ndeleteWhen=03\n"
-                            ),
-                            "{conf}"
-                        );
-                    }
-                });
-                calls.push(event("RollingRestart", "demo-broker-0, demo-broker-1 changed: rolling one group at a time, slaves before master, starting with demo-broker-0"));
-                calls.push(status_call(&c, |s| {
-                    assert_eq!(
-                        conditions(s)[1],
-                        cond("Progressing", "True", "RollingUpdate")
-                    );
-                    assert_eq!(
-                        condition_message(s, "Progressing"),
-                        "rolling demo-broker-0 (slaves before master); waiting: demo-broker-1"
-                    );
                 }));
                 (c, calls)
             }
@@ -405,12 +326,6 @@ async fn create_applies_every_child_in_order_and_reports_pods_starting() {
 #[tokio::test]
 async fn scale_out_creates_the_new_group_and_reapplies_the_rest_unchanged() {
     let (result, ..) = Scenario::ScaleOut.run().await;
-    result.expect("reconciled");
-}
-
-#[tokio::test]
-async fn config_change_rolls_group_zero_and_holds_group_one_with_its_partition() {
-    let (result, ..) = Scenario::ConfigChange.run().await;
     result.expect("reconciled");
 }
 

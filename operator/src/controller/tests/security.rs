@@ -30,7 +30,7 @@ impl SecurityScenario {
                 let before = built(&cluster(json!({}), None));
                 let live: Vec<_> = before.stateful_sets.iter().map(settled).collect();
                 let c = cluster(tls, None);
-                let desired = built(&c);
+                let desired = gated(&c, &live);
                 let mut calls = vec![list_sts(&live)];
                 calls.extend(apply_calls(&desired, |s| {
                     Reply::EchoWithStatus(json!(settled(s).status))
@@ -64,6 +64,16 @@ impl SecurityScenario {
                         "{volumes}"
                     );
                 });
+                // The lone group's only pod takes the new template at once. The admin API
+                // would be reached over TLS: cert-manager has not written the Secret yet,
+                // which a lone group's roll does not need.
+                calls.push(list_pods(&[("demo-broker-0-0", true)]));
+                calls.push(call(
+                    Method::GET,
+                    format!("/api/v1{NS}/secrets/demo-namesrv-tls"),
+                    Reply::NotFound,
+                ));
+                calls.push(partition_call("demo-broker-0", 0));
                 calls.push(event("RollingRestart", "demo-broker-0 changed"));
                 calls.push(status_call(&c, |_| {}));
                 (c, calls)
@@ -72,7 +82,7 @@ impl SecurityScenario {
                 let before = built(&cluster(tls, None));
                 let live: Vec<_> = before.stateful_sets.iter().map(settled).collect();
                 let c = cluster(json!({}), None);
-                let desired = built(&c);
+                let desired = gated(&c, &live);
                 assert!(desired.certificates.is_empty());
                 let mut calls = vec![
                     list_sts(&live),
@@ -87,6 +97,8 @@ impl SecurityScenario {
                 calls.extend(apply_calls(&desired, |s| {
                     Reply::EchoWithStatus(json!(settled(s).status))
                 }));
+                calls.push(list_pods(&[("demo-broker-0-0", true)]));
+                calls.push(partition_call("demo-broker-0", 0));
                 calls.push(event("RollingRestart", "demo-broker-0 changed"));
                 calls.push(status_call(&c, |_| {}));
                 (c, calls)
