@@ -174,7 +174,7 @@ fn every_child_has_the_controller_owner_reference_and_common_labels() {
 #[test]
 fn group_config_map_has_one_broker_conf_per_pod_keyed_by_pod_name() {
     let c = validated("spec: {broker: {replicasPerGroup: 2}}");
-    let cm = config_map::broker_group(&c, 0);
+    let cm = config_map::broker_group(&c, 0, &external::Observed::default());
     let data = cm.data.expect("data");
     let keys: Vec<_> = data.keys().cloned().collect();
     assert_eq!(

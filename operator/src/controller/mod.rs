@@ -1,4 +1,5 @@
-//! The reconciler: dereference → validate → build → apply → delete removed groups → status.
+//! The reconciler: dereference → validate → build → apply → delete removed groups and unused
+//! external Services → status.
 //!
 //! | module | what |
 //! |---|---|
@@ -34,7 +35,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::{Client, Resource, ResourceExt};
 
-use crate::build::{self, certificate, rollout};
+use crate::build::{self, certificate, external, rollout};
 use crate::crd::{ConditionType, RocketCluster};
 use crate::metrics::Metrics;
 use crate::validate::{Environment, validate};
@@ -58,6 +59,24 @@ pub enum Error {
     ListStatefulSets {
         /// Namespace listed.
         namespace: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Reading the live external Services failed.
+    #[error("failed to list the Services in namespace {namespace}")]
+    ListServices {
+        /// Namespace listed.
+        namespace: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Deleting an external Service the spec no longer asks for failed.
+    #[error("failed to delete Service {name}, which externalAccess no longer asks for")]
+    DeleteUnusedService {
+        /// Name of the Service.
+        name: String,
         /// API error.
         #[source]
         source: kube::Error,
@@ -168,6 +187,8 @@ impl Error {
         match self {
             Self::MissingNamespace { .. } => "MissingNamespace",
             Self::ListStatefulSets { .. } => "ListStatefulSets",
+            Self::ListServices { .. } => "ListServices",
+            Self::DeleteUnusedService { .. } => "DeleteUnusedService",
             Self::ListPodDisruptionBudgets { .. } => "ListPodDisruptionBudgets",
             Self::ApplyChild { .. } => "ApplyChild",
             Self::CertManagerMissing { .. } => "CertManagerMissing",
@@ -287,8 +308,13 @@ async fn reconcile_inner(
         }
     };
 
+    // What the external Services tell (I/O only): load-balancer addresses, node ports.
+    let external_live =
+        apply::live_external_services(&ctx.client, namespace, &validated.name).await?;
+    let observed_external = external::observe(&external_live);
+
     // Build (pure), then gate rolling to one group at a time.
-    let mut resources = build::build(&validated);
+    let mut resources = build::build_with(&validated, &observed_external);
     let plan = rollout::gate(&mut resources, &live);
     let unused_certificates = certificate::unused(&validated, &resources.certificates, &live);
     let recreations = build::volumes::recreations(&resources.stateful_sets, &live);
@@ -318,7 +344,19 @@ async fn reconcile_inner(
                 now,
             };
             outcome = lifecycle::run(ctx.admin.as_ref(), &observed).await;
-            removed = apply::delete_groups(&ctx.client, &validated, &outcome.delete).await?;
+            removed =
+                apply::delete_groups(&ctx.client, &validated, &outcome.delete, &external_live)
+                    .await?;
+        }
+        let unused = external::unwanted(
+            &validated,
+            &resources.services,
+            &external_live,
+            &applied.stateful_sets,
+        );
+        if !unused.is_empty() {
+            apply::delete_external_services(&ctx.client, namespace, &unused).await?;
+            tracing::info!(cluster = %validated.name, ?unused, "deleted external Services no longer asked for");
         }
         if !validated.spec.broker.pod_disruption_budget.enabled {
             let deleted = apply::delete_disabled_pdbs(&ctx.client, &validated).await?;
@@ -340,6 +378,7 @@ async fn reconcile_inner(
     let observed = apply::observed(&applied.stateful_sets, &live);
     let mut status = status::reconciled(&validated, &observed, &plan, &failures, old, now);
     status::with_lifecycle(&mut status, &outcome, old, validated.generation, now);
+    status::with_external(&mut status, &validated, &observed_external);
     if let Some(ev) = events::apply_failed(old, &status) {
         events::publish(&ctx.recorder, &ev, &reference).await;
     }

@@ -59,7 +59,7 @@ impl Scenario {
         match self {
             Self::Create => {
                 let c = cluster(json!({}), None);
-                let mut calls = vec![list_sts(&[])];
+                let mut calls = vec![list_sts(&[]), list_external(&[])];
                 calls.extend(apply_calls(&built(&c), |_| Reply::Echo));
                 calls.push(event(
                     "NameServersCreated",
@@ -95,7 +95,7 @@ impl Scenario {
                 let before = built(&cluster(json!({}), None));
                 let live: Vec<_> = before.stateful_sets.iter().map(settled).collect();
                 let c = cluster(json!({"broker": {"groups": 2}}), None);
-                let mut calls = vec![list_sts(&live)];
+                let mut calls = vec![list_sts(&live), list_external(&[])];
                 calls.extend(apply_calls(&built(&c), |s| {
                     Reply::EchoWithStatus(json!(settled(s).status))
                 }));
@@ -128,7 +128,7 @@ impl Scenario {
                 // The exact bodies: group 0 rolls (partition 0), group 1 is held (partition 2).
                 let plan = build::rollout::gate(&mut desired, &live);
                 assert_eq!((plan.rolling, plan.held.clone()), (Some(0), vec![1]));
-                let mut calls = vec![list_sts(&live)];
+                let mut calls = vec![list_sts(&live), list_external(&[])];
                 calls.extend(apply_calls(&desired, |_| Reply::Echo));
                 let sts1 = calls
                     .iter()
@@ -244,7 +244,7 @@ impl Scenario {
                 );
                 let desired = built(&c);
                 assert!(desired.pdbs.is_empty());
-                let mut calls = vec![list_sts(&live)];
+                let mut calls = vec![list_sts(&live), list_external(&[])];
                 calls.extend(apply_calls(&desired, |s| {
                     Reply::EchoWithStatus(json!(settled(s).status))
                 }));
@@ -282,7 +282,7 @@ impl Scenario {
                     json!(r.services[0]),
                     Reply::ServerError,
                 );
-                let mut calls = vec![list_sts(&[])];
+                let mut calls = vec![list_sts(&[]), list_external(&[])];
                 calls.extend(applies);
                 calls.push(event("NameServersCreated", "created demo-namesrv"));
                 calls.push(event("GroupsCreated", "demo-broker-0"));
@@ -298,7 +298,7 @@ impl Scenario {
             Self::ImmutableStatefulSet => {
                 let c = cluster(json!({"broker": {"groups": 2}}), None);
                 let r = built(&c);
-                let mut calls = vec![list_sts(&[])];
+                let mut calls = vec![list_sts(&[]), list_external(&[])];
                 calls.extend(apply_calls(&r, |s| {
                     if s.metadata.name.as_deref() == Some("demo-broker-0") {
                         Reply::Invalid
