@@ -105,6 +105,16 @@ fn cluster_with_acl_and_tls_builds_the_golden_objects() {
 }
 
 #[test]
+fn cluster_behind_node_ports_builds_the_golden_objects() {
+    golden("node-port");
+}
+
+#[test]
+fn cluster_behind_load_balancers_builds_the_golden_objects() {
+    golden("load-balancer");
+}
+
+#[test]
 fn objects_are_built_in_apply_order_with_one_of_each_per_group() {
     let r = build(&validated("spec: {broker: {groups: 2}}"));
     let names = |v: Vec<Option<String>>| v.into_iter().flatten().collect::<Vec<_>>();

@@ -124,3 +124,120 @@ fn broker_ports(spec: &RocketClusterSpec) -> Option<(i32, i64)> {
         .filter(|_| access.type_ == ExternalAccessType::NodePort)?;
     Some((base, last_broker_node_port(base, pods(spec))))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::crd::RocketCluster;
+    use crate::validate::{Environment, Problem, validate};
+
+    /// The problems of a cluster with `spec`, as `(field, message)`.
+    fn problems(spec: &str) -> Vec<Problem> {
+        let yaml = format!(
+            "apiVersion: rocketmq.rs/v1alpha1\nkind: RocketCluster\nmetadata: {{name: demo, namespace: mq, uid: u-1}}\nspec: {spec}"
+        );
+        let cluster: RocketCluster = serde_yaml::from_str(&yaml).expect("fixture parses");
+        validate(&cluster, &Environment::default())
+            .err()
+            .map(|e| e.problems)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn node_ports_that_fit_every_pod_and_apart_from_the_name_servers_are_accepted() {
+        assert_eq!(
+            problems(
+                "{nameServer: {replicas: 3, externalAccess: {type: NodePort, nodePortBase: 30000}}, \
+                 broker: {groups: 64, replicasPerGroup: 8, externalAccess: {type: NodePort, nodePortBase: 31616}}}"
+            ),
+            []
+        );
+        assert_eq!(
+            problems(
+                "{nameServer: {externalAccess: {type: LoadBalancer}}, broker: {externalAccess: {type: LoadBalancer}}}"
+            ),
+            []
+        );
+    }
+
+    #[test]
+    fn brokers_behind_node_ports_need_a_base() {
+        let found = problems("{broker: {externalAccess: {type: NodePort}}}");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].field, "spec.broker.externalAccess.nodePortBase");
+        assert!(found[0].message.contains("needs nodePortBase"), "{found:?}");
+        assert_eq!(
+            problems("{nameServer: {externalAccess: {type: NodePort}}}"),
+            [],
+            "name servers leave their node ports to Kubernetes"
+        );
+    }
+
+    #[test]
+    fn a_base_without_node_ports_or_outside_the_range_is_refused() {
+        let found = problems(
+            "{nameServer: {externalAccess: {type: LoadBalancer, nodePortBase: 30000}}, \
+             broker: {externalAccess: {type: NodePort, nodePortBase: 8080}}}",
+        );
+        let fields: Vec<_> = found.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.nameServer.externalAccess.nodePortBase",
+                "spec.broker.externalAccess.nodePortBase"
+            ]
+        );
+        assert!(found[0].message.contains("only applies to type NodePort"));
+        assert!(found[1].message.contains("use 30000 to 32767"), "{found:?}");
+    }
+
+    #[test]
+    fn more_brokers_than_the_node_ports_left_says_the_highest_base_that_fits() {
+        let found = problems(
+            "{broker: {groups: 64, replicasPerGroup: 8, externalAccess: {type: NodePort, nodePortBase: 32000}}}",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].message,
+            "576 brokers need the node ports 32000 to 33151, past 32767: set nodePortBase to at \
+             most 31616, or run fewer pods"
+        );
+        let namesrvs = problems(
+            "{nameServer: {replicas: 3, externalAccess: {type: NodePort, nodePortBase: 32766}}}",
+        );
+        assert!(
+            namesrvs[0].message.contains("32766 to 32768"),
+            "{namesrvs:?}"
+        );
+    }
+
+    #[test]
+    fn name_server_node_ports_among_the_brokers_or_a_metrics_port_there_are_refused() {
+        let found = problems(
+            "{nameServer: {externalAccess: {type: NodePort, nodePortBase: 30003}}, \
+             metrics: {enabled: true, port: 30001}, \
+             broker: {replicasPerGroup: 1, externalAccess: {type: NodePort, nodePortBase: 30000}}}",
+        );
+        let fields: Vec<_> = found.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.metrics.port",
+                "spec.nameServer.externalAccess.nodePortBase"
+            ]
+        );
+        assert!(
+            found[1]
+                .message
+                .contains("overlap the brokers' (30000 to 30003)"),
+            "{found:?}"
+        );
+        assert_eq!(
+            problems(
+                "{nameServer: {externalAccess: {type: NodePort, nodePortBase: 30004}}, \
+                 broker: {replicasPerGroup: 1, externalAccess: {type: NodePort, nodePortBase: 30000}}}"
+            ),
+            [],
+            "right after the brokers' ports"
+        );
+    }
+}

@@ -5,6 +5,7 @@
 //! makes a call too many, too few or out of order fails the test; so does a scenario left waiting
 //! for a call that never comes (timeout).
 
+mod external;
 mod lifecycle;
 mod mock;
 mod security;
