@@ -2,13 +2,15 @@
 //! StatefulSets.
 //!
 //! ```text
-//! RocketCluster ──dereference (I/O)──▶ live StatefulSets
+//! RocketCluster ──dereference (I/O)──▶ live StatefulSets, external Services
 //!       │
 //!       ├──validate (pure)──▶ ValidatedCluster | InvalidSpec ⇒ Degraded + event, await change
 //!       ├──build (pure)────▶ Services, ConfigMaps, Certificates, PDBs, StatefulSets (+ rollout gate)
 //!       ├──delete Certificates no longer asked for
-//!       ├──apply (SSA, one field manager, in that order) ──▶ delete removed groups
-//!       └──status (pure) ──▶ conditions, ready replicas per group, name-server address
+//!       ├──apply (SSA, one field manager, in that order) ──▶ delete removed groups, then
+//!       │                                                   external Services no longer asked for
+//!       └──status (pure) ──▶ conditions, ready replicas per group, name-server address,
+//!                            external addresses
 //! ```
 //!
 //! | module | what |

@@ -5,6 +5,7 @@
 //! (an API server may skip CEL, or run an older CRD) plus what only the operator knows, such as
 //! name lengths that would break StatefulSet pod names.
 
+mod external;
 mod security;
 
 use std::fmt;
@@ -231,6 +232,7 @@ pub fn validate(
         );
     }
     security::check(spec, &mut problem);
+    external::check(spec, &mut problem);
     if !name.is_empty() {
         let last_group = broker.groups.max(1) - 1;
         let longest = format!("{name}-broker-{last_group}");

@@ -7,7 +7,9 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use kube_cel::Validator;
-use rmq_operator::crd::{RESERVED_CONFIG_KEYS, RocketCluster, TlsMode, TlsRole};
+use rmq_operator::crd::{
+    ExternalAccessType, RESERVED_CONFIG_KEYS, RocketCluster, TlsMode, TlsRole,
+};
 use rmq_operator::crdgen::{CRD_PATHS, crd_yaml};
 use rmq_operator::validate::{Environment, validate};
 use serde_json::{Value, json};
@@ -362,12 +364,68 @@ fn every_example_manifest_passes_schema_cel_and_operator_validation() {
     assert_eq!(
         seen,
         [
+            "external-access.yaml",
             "minimal.yaml",
             "multi-group.yaml",
             "no-message-loss.yaml",
             "secure.yaml"
         ]
     );
+}
+
+#[test]
+fn cel_refuses_a_node_port_base_without_node_ports_and_broker_node_ports_without_a_base() {
+    let with = |name_server: Value, broker: Value| {
+        let mut c = cluster_with_broker(broker);
+        c["spec"]["nameServer"] = name_server;
+        c
+    };
+    let errors = cel_errors(&with(
+        json!({"externalAccess": {"type": "LoadBalancer", "nodePortBase": 30000}}),
+        json!({"externalAccess": {"type": "NodePort"}}),
+    ));
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("nodePortBase only applies to type NodePort")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("type NodePort needs nodePortBase")),
+        "{errors:?}"
+    );
+    let fine = cel_errors(&with(
+        json!({"externalAccess": {"type": "NodePort"}}),
+        json!({"externalAccess": {"type": "NodePort", "nodePortBase": 30100}}),
+    ));
+    assert!(fine.is_empty(), "{fine:?}");
+    let out_of_range = support::schema::check(
+        &schema(),
+        &cluster_with_broker(json!({"externalAccess": {"type": "NodePort", "nodePortBase": 8080}})),
+    );
+    assert!(
+        out_of_range.iter().any(
+            |e| e.contains(".spec.broker.externalAccess.nodePortBase") && e.contains("minimum")
+        ),
+        "{out_of_range:?}"
+    );
+}
+
+#[test]
+fn external_access_example_puts_both_roles_behind_load_balancers() {
+    let text = std::fs::read_to_string(root().join("deploy/examples/external-access.yaml"))
+        .expect("example");
+    let cluster: RocketCluster = serde_yaml::from_str(&text).expect("parses");
+    let spec = &cluster.spec;
+    for access in [
+        &spec.name_server.external_access,
+        &spec.broker.external_access,
+    ] {
+        assert_eq!(access.type_, ExternalAccessType::LoadBalancer);
+    }
 }
 
 #[test]

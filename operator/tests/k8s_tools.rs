@@ -174,7 +174,7 @@ fn operator_built_children_are_valid_kubernetes_under_strict_validation() {
         .filter(|p| p.to_string_lossy().ends_with(".expected.yaml"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 4, "golden child objects of every fixture");
+    assert_eq!(files.len(), 6, "golden child objects of every fixture");
     validate_files(&files);
 }
 

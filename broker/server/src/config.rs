@@ -50,6 +50,10 @@ pub struct BrokerConfig {
     pub namesrv_addrs: Vec<String>,
     /// The host advertised to name servers and clients (an IP or a DNS name).
     pub broker_ip1: String,
+    /// The host slaves reach this broker's HA port at (`brokerIP2`, registered as
+    /// `haServerAddr`); empty: `brokerIP1`, as in Apache. Apart from `brokerIP1` when clients
+    /// reach the broker through an address its slaves cannot use (a node port, a load balancer).
+    pub broker_ip2: String,
     pub listen_port: u16,
     /// Address the listeners bind (`bindAddress`; Apache binds every interface).
     pub bind_address: IpAddr,
@@ -116,6 +120,7 @@ impl BrokerConfig {
             broker_id: 0,
             namesrv_addrs: Vec::new(),
             broker_ip1: "127.0.0.1".into(),
+            broker_ip2: String::new(),
             listen_port: 10911,
             bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             fast_listen_enable: true,
@@ -155,9 +160,21 @@ impl BrokerConfig {
 
     /// Reads properties text: defaults, then every entry in order.
     pub fn from_properties(text: &str) -> Result<BrokerConfig, ConfigError> {
+        BrokerConfig::from_properties_with(text, &[])
+    }
+
+    /// Reads properties text, then `overrides` (`rmq-broker --set`) as if they followed the
+    /// file's last line: the same keys, parsing and checks, a later entry winning.
+    pub fn from_properties_with(
+        text: &str,
+        overrides: &[(String, String)],
+    ) -> Result<BrokerConfig, ConfigError> {
         let mut config = BrokerConfig::new();
         let mut ha_port_set = false;
-        for (key, value) in rmq_protocol::body::properties::parse(text) {
+        let entries = rmq_protocol::body::properties::parse(text)
+            .into_iter()
+            .chain(overrides.iter().cloned());
+        for (key, value) in entries {
             ha_port_set |= key == "haListenPort";
             config.apply(&key, &value)?;
         }
@@ -231,9 +248,15 @@ impl BrokerConfig {
         format!("{}:{}", self.broker_ip1, self.listen_port)
     }
 
-    /// `brokerIP1:haListenPort`.
+    /// `brokerIP2:haListenPort` (`brokerIP1` when `brokerIP2` is not set), what slaves
+    /// replicate from.
     pub fn ha_server_addr(&self) -> String {
-        format!("{}:{}", self.broker_ip1, self.ha_listen_port)
+        let host = if self.broker_ip2.is_empty() {
+            &self.broker_ip1
+        } else {
+            &self.broker_ip2
+        };
+        format!("{host}:{}", self.ha_listen_port)
     }
 
     /// Whether this broker accepts sends (master with the write permission bit).
@@ -250,7 +273,6 @@ impl Default for BrokerConfig {
 
 /// Keys Apache accepts that have no effect here (features not built, JVM tuning).
 const IGNORED_KEYS: &[&str] = &[
-    "brokerIP2",
     "sendMessageThreadPoolNums",
     "pullMessageThreadPoolNums",
     "useReentrantLockWhenPutMessage",
@@ -277,6 +299,7 @@ pub const KEYS: &[Key<BrokerConfig>] = &[
     conf_key!("brokerId": broker_id = number(0, i64::MAX)),
     conf_key!("namesrvAddr": namesrv_addrs = with(parse_addrs, |a: &Vec<String>| a.join(";"))),
     conf_key!("brokerIP1": broker_ip1 = value),
+    conf_key!("brokerIP2": broker_ip2 = with(|v: &str| Ok(v.to_owned()), String::clone)),
     // 0 lets the kernel choose (tests); the chosen port is then advertised.
     conf_key!("listenPort": listen_port = number(0, 65535)),
     conf_key!("haListenPort": ha_listen_port = number(1, 65535)),
@@ -466,6 +489,39 @@ mod tests {
         ] {
             assert!(parse_addrs(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn slaves_replicate_from_broker_ip2_when_it_is_set_and_from_broker_ip1_otherwise() {
+        let one = BrokerConfig::from_properties("brokerIP1=10.0.0.7\nlistenPort=30002\n").unwrap();
+        assert_eq!(one.ha_server_addr(), "10.0.0.7:30003");
+        let two = BrokerConfig::from_properties(
+            "brokerIP1=10.0.0.7\nlistenPort=30002\nbrokerIP2=b-0.b.ns.svc\nhaListenPort=10912\n",
+        )
+        .unwrap();
+        assert_eq!(two.broker_addr(), "10.0.0.7:30002");
+        assert_eq!(two.ha_server_addr(), "b-0.b.ns.svc:10912");
+        assert!(two.unknown_keys.is_empty());
+    }
+
+    #[test]
+    fn overrides_follow_the_file_with_the_same_checks() {
+        let file = "brokerIP1=b-0.b.ns.svc\nlistenPort=30002\n";
+        let set = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        let config =
+            BrokerConfig::from_properties_with(file, &[set("brokerIP1", "10.0.0.7")]).unwrap();
+        assert_eq!(config.broker_addr(), "10.0.0.7:30002");
+        assert_eq!(config.ha_listen_port, 30003, "derived after the overrides");
+        let moved =
+            BrokerConfig::from_properties_with(file, &[set("listenPort", "30004")]).unwrap();
+        assert_eq!(moved.ha_listen_port, 30005);
+        let bad = BrokerConfig::from_properties_with(file, &[set("listenPort", "x")]).unwrap_err();
+        assert!(bad.to_string().contains("listenPort"), "{bad}");
+        let slave = BrokerConfig::from_properties_with(file, &[set("brokerRole", "SLAVE")]);
+        assert!(
+            slave.is_err(),
+            "checked as a whole once the overrides are in"
+        );
     }
 
     #[test]

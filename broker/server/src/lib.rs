@@ -3,6 +3,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`config`] | `broker.conf` keys into a validated [`BrokerConfig`] |
+//! | [`launch`] | what the command line adds: `--set` overrides, waiting for `brokerIP1` in a file |
 //! | [`durable_file`] | replacing a small file crash-safely (temp, fsync, rename, directory fsync) |
 //! | [`state`] | [`Broker`]: the state processors and services share (imports no service) |
 //! | [`startup`] | [`start`] / [`RunningBroker::shutdown`], the connection handler, periodic services |
@@ -43,6 +44,7 @@ pub mod filter;
 pub mod groups;
 pub mod ha;
 pub mod health;
+pub mod launch;
 pub mod live_config;
 pub mod long_poll;
 pub mod messaging;

@@ -7,7 +7,9 @@
 //! ```text
 //! # operator-owned keys, always in this order
 //! brokerClusterName brokerName brokerId brokerRole flushDiskType
-//! brokerIP1 listenPort namesrvAddr storePathRootDir
+//! brokerIP1 listenPort namesrvAddr storePathRootDir healthListenPort
+//! # in Kubernetes with spec.broker.externalAccess (see external_keys)
+//! brokerIP2 [haListenPort]
 //! # with spec.metrics.enabled
 //! metricsExporterType metricsPromExporterPort
 //! # with spec.security (see security::broker_keys)
@@ -20,8 +22,9 @@
 
 use std::fmt::Write as _;
 
-use super::names;
 use super::security::{self, SecurityFiles};
+use super::{external, names};
+use crate::crd::ExternalAccessType;
 use crate::validate::ValidatedCluster;
 
 /// Mount point of the broker data volume.
@@ -49,12 +52,12 @@ pub struct Placement {
 
 impl Placement {
     /// Placement of pod `ordinal` of group `group` in Kubernetes: the pod's stable DNS name and
-    /// the name servers' stable DNS names.
+    /// the name servers' stable DNS names; its own node port under `externalAccess` NodePort.
     pub fn in_cluster(cluster: &ValidatedCluster, group: u32, ordinal: u32) -> Self {
         Self {
             namesrv_addr: names::namesrv_addr(cluster),
             broker_ip1: names::broker_pod_dns(cluster, group, ordinal),
-            listen_port: names::BROKER_PORT,
+            listen_port: external::broker_listen_port(cluster, group, ordinal),
             store_path_root_dir: STORE_DIR.to_owned(),
             metrics_port: metrics_port(cluster),
             health_port: names::BROKER_HEALTH_PORT,
@@ -91,14 +94,51 @@ pub fn group_hash(cluster: &ValidatedCluster, group: u32) -> String {
     super::pod::hash_of(&[without_namesrvs(0), without_namesrvs(1)])
 }
 
-/// `broker.conf` of pod `ordinal` of group `group`, placed in Kubernetes.
+/// `broker.conf` of pod `ordinal` of group `group`, placed in Kubernetes, with
+/// [`external_keys`].
 pub fn render(cluster: &ValidatedCluster, group: u32, ordinal: u32) -> String {
-    render_at(
+    render_keys(
         cluster,
         group,
         ordinal,
         &Placement::in_cluster(cluster, group, ordinal),
+        &SecurityFiles::in_cluster(),
+        &external_keys(cluster, group, ordinal),
     )
+}
+
+/// What `spec.broker.externalAccess` adds in Kubernetes: `brokerIP2`, the pod's stable DNS
+/// name, for slaves to replicate from (the `brokerIP1` the broker advertises is given at start,
+/// see [`external_note`]); under NodePort `haListenPort` stays 10912 (not `listenPort + 1`).
+pub fn external_keys(
+    cluster: &ValidatedCluster,
+    group: u32,
+    ordinal: u32,
+) -> Vec<(&'static str, String)> {
+    let dns = names::broker_pod_dns(cluster, group, ordinal);
+    match cluster.spec.broker.external_access.type_ {
+        ExternalAccessType::None => Vec::new(),
+        ExternalAccessType::NodePort => vec![
+            ("brokerIP2", dns),
+            ("haListenPort", names::BROKER_HA_PORT.to_string()),
+        ],
+        ExternalAccessType::LoadBalancer => vec![("brokerIP2", dns)],
+    }
+}
+
+/// The comment saying where the advertised `brokerIP1` comes from, when not from the file.
+fn external_note(cluster: &ValidatedCluster, pod: &str) -> Option<String> {
+    match cluster.spec.broker.external_access.type_ {
+        ExternalAccessType::None => None,
+        ExternalAccessType::NodePort => Some(
+            "# brokerIP1 is replaced at start by the IP of the pod's node (--set brokerIP1=$(HOST_IP)).\n"
+                .to_owned(),
+        ),
+        ExternalAccessType::LoadBalancer => Some(format!(
+            "# brokerIP1 is replaced at start by the load balancer's address ({}).\n",
+            names::broker_address_key(pod)
+        )),
+    }
 }
 
 /// `broker.conf` of pod `ordinal` of group `group` at `placement`, with the security files at
@@ -127,6 +167,18 @@ pub fn render_with_files(
     placement: &Placement,
     files: &SecurityFiles,
 ) -> String {
+    render_keys(cluster, group, ordinal, placement, files, &[])
+}
+
+/// The rendering itself: the owned keys, `extra` after them, then the spec's config.
+fn render_keys(
+    cluster: &ValidatedCluster,
+    group: u32,
+    ordinal: u32,
+    placement: &Placement,
+    files: &SecurityFiles,
+    extra: &[(&'static str, String)],
+) -> String {
     let broker = &cluster.spec.broker;
     let mut owned: Vec<(&str, String)> = vec![
         ("brokerClusterName", cluster.name.clone()),
@@ -140,6 +192,7 @@ pub fn render_with_files(
         ("storePathRootDir", placement.store_path_root_dir.clone()),
         ("healthListenPort", placement.health_port.to_string()),
     ];
+    owned.extend(extra.iter().cloned());
     if cluster.spec.metrics.enabled {
         owned.push(("metricsExporterType", "PROM".to_owned()));
         owned.push((
@@ -148,10 +201,15 @@ pub fn render_with_files(
         ));
     }
     owned.extend(security::broker_keys(cluster, files));
+    let pod = names::broker_pod(cluster, group, ordinal);
     let mut out = format!(
-        "# broker.conf of {}, rendered by rmq-operator; edit the RocketCluster instead.\n",
-        names::broker_pod(cluster, group, ordinal)
+        "# broker.conf of {pod}, rendered by rmq-operator; edit the RocketCluster instead.\n"
     );
+    if !extra.is_empty()
+        && let Some(note) = external_note(cluster, &pod)
+    {
+        out.push_str(&note);
+    }
     for (key, value) in owned
         .iter()
         .map(|(k, v)| (*k, v.as_str()))

@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 
 use super::labels::Component;
 use super::security::{self, SecurityFiles};
-use super::{broker_conf, metadata, names};
+use super::{broker_conf, external, metadata, names};
 use crate::validate::ValidatedCluster;
 
 /// Key of the name server config file.
@@ -65,8 +65,14 @@ pub fn broker_group_name(cluster: &ValidatedCluster, group: u32) -> String {
     names::broker_config(cluster, group, &broker_conf::group_hash(cluster, group))
 }
 
-/// Group `group`'s ConfigMap: one `<pod>.properties` per pod, rendered by [`broker_conf::render`].
-pub fn broker_group(cluster: &ValidatedCluster, group: u32) -> ConfigMap {
+/// Group `group`'s ConfigMap: one `<pod>.properties` per pod, rendered by
+/// [`broker_conf::render`], and each `<pod>.external-address` known in `observed`
+/// ([`external::address_entries`]).
+pub fn broker_group(
+    cluster: &ValidatedCluster,
+    group: u32,
+    observed: &external::Observed,
+) -> ConfigMap {
     let data = (0..cluster.pods_per_group())
         .map(|ordinal| {
             let pod = names::broker_pod(cluster, group, ordinal);
@@ -75,6 +81,7 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32) -> ConfigMap {
                 broker_conf::render(cluster, group, ordinal),
             )
         })
+        .chain(external::address_entries(cluster, group, observed))
         .collect();
     ConfigMap {
         metadata: metadata(

@@ -7,6 +7,7 @@
 //! | [`broker_conf`] | one broker pod's `broker.conf` (reused by `rmqctl up`) |
 //! | [`security`] | what `spec.security` adds: config keys, Secret volumes, the brokers' account |
 //! | [`service`] | headless Services |
+//! | [`external`] | outside access: a Service per pod, brokers' node ports, load-balancer addresses |
 //! | [`config_map`] | name server, discovery and per-group broker ConfigMaps |
 //! | [`certificate`] | cert-manager Certificates of the roles whose TLS names an issuer |
 //! | [`pdb`] | PodDisruptionBudgets |
@@ -14,12 +15,14 @@
 //! | [`statefulset`] | name server and broker-group StatefulSets |
 //! | [`rollout`] | which group may roll now (StatefulSet `partition`) |
 //!
-//! Nothing here performs I/O or reads a clock: the same cluster always builds the same objects,
-//! so server-side apply of them is idempotent.
+//! Nothing here performs I/O or reads a clock: the same cluster (and the same observed external
+//! Services, [`external::Observed`]) always builds the same objects, so server-side apply of
+//! them is idempotent.
 
 pub mod broker_conf;
 pub mod certificate;
 pub mod config_map;
+pub mod external;
 pub mod labels;
 pub mod names;
 pub mod pdb;
@@ -46,7 +49,8 @@ pub const FIELD_MANAGER: &str = "rmq-operator";
 /// Every child object of one cluster, grouped in the order they are applied.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterResources {
-    /// Headless Services (name servers, then each group).
+    /// Headless Services (name servers, then each group), then the external ones
+    /// ([`external::services`]).
     pub services: Vec<Service>,
     /// ConfigMaps (name servers, discovery, then each group).
     pub config_maps: Vec<ConfigMap>,
@@ -58,8 +62,14 @@ pub struct ClusterResources {
     pub stateful_sets: Vec<StatefulSet>,
 }
 
-/// Builds every child object of `cluster`.
+/// Builds every child object of `cluster`, before any external Service was seen.
 pub fn build(cluster: &ValidatedCluster) -> ClusterResources {
+    build_with(cluster, &external::Observed::default())
+}
+
+/// Builds every child object of `cluster`, with what its live external Services tell
+/// (load-balancer addresses for the brokers' ConfigMaps).
+pub fn build_with(cluster: &ValidatedCluster, observed: &external::Observed) -> ClusterResources {
     let groups = 0..cluster.groups();
     let pdb_enabled = cluster.spec.broker.pod_disruption_budget.enabled;
     let mut out = ClusterResources::default();
@@ -67,11 +77,15 @@ pub fn build(cluster: &ValidatedCluster) -> ClusterResources {
     out.services.push(service::namesrv(cluster));
     out.services
         .extend(groups.clone().map(|g| service::broker_group(cluster, g)));
+    out.services.extend(external::services(cluster));
 
     out.config_maps.push(config_map::namesrv(cluster));
     out.config_maps.push(config_map::discovery(cluster));
-    out.config_maps
-        .extend(groups.clone().map(|g| config_map::broker_group(cluster, g)));
+    out.config_maps.extend(
+        groups
+            .clone()
+            .map(|g| config_map::broker_group(cluster, g, observed)),
+    );
 
     out.certificates = certificate::build(cluster);
 

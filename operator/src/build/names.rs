@@ -6,6 +6,10 @@
 //! <c>-broker-<g>               brokerName, headless Service, StatefulSet, PDB of group g
 //! <c>-broker-<g>-config-<hash> ConfigMap: one <c>-broker-<g>-<o>.properties per pod, per config
 //! <c>-broker-<g>-<o>.<c>-broker-<g>.<ns>.svc.<domain>     brokerIP1 of pod o of group g
+//!                              (brokerIP2 with externalAccess: what slaves replicate from)
+//! <c>-broker-<g>-<o>-external  NodePort or LoadBalancer Service of that pod (externalAccess)
+//! <c>-broker-<g>-<o>.external-address   its load balancer's address, in the group's ConfigMap
+//! <c>-namesrv-<i>-external     NodePort or LoadBalancer Service of name server i
 //! <c>-namesrv-tls, <c>-broker-tls   cert-manager Certificates (and their Secrets), per role
 //! ```
 
@@ -16,6 +20,8 @@ use crate::validate::ValidatedCluster;
 pub const NAMESRV_PORT: u16 = 9876;
 /// Port brokers listen on (`listenPort`).
 pub const BROKER_PORT: u16 = 10911;
+/// The VIP channel Java clients may use: `listenPort - 2`, served by the broker too.
+pub const BROKER_VIP_PORT: u16 = 10909;
 /// Port of master/slave replication (`listenPort + 1`, RocketMQ's default `haListenPort`).
 pub const BROKER_HA_PORT: u16 = 10912;
 /// The broker's `/livez` and `/readyz` (`healthListenPort`), what its probes ask.
@@ -58,6 +64,29 @@ pub fn broker_pod(cluster: &ValidatedCluster, group: u32, ordinal: u32) -> Strin
 /// Key of pod `pod`'s broker.conf in its group's ConfigMap.
 pub fn broker_conf_key(pod: &str) -> String {
     format!("{pod}.properties")
+}
+
+/// End of the key of a broker pod's outside address in its group's ConfigMap.
+pub const EXTERNAL_ADDRESS_SUFFIX: &str = ".external-address";
+
+/// Key of pod `pod`'s outside address (its load balancer's) in its group's ConfigMap.
+pub fn broker_address_key(pod: &str) -> String {
+    format!("{pod}{EXTERNAL_ADDRESS_SUFFIX}")
+}
+
+/// Name of the external Service of pod `ordinal` of group `group`.
+pub fn broker_external(cluster: &ValidatedCluster, group: u32, ordinal: u32) -> String {
+    format!("{}-external", broker_pod(cluster, group, ordinal))
+}
+
+/// Name of name server `ordinal`'s pod.
+pub fn namesrv_pod(cluster: &ValidatedCluster, ordinal: u32) -> String {
+    format!("{}-{ordinal}", namesrv(cluster))
+}
+
+/// Name of the external Service of name server `ordinal`.
+pub fn namesrv_external(cluster: &ValidatedCluster, ordinal: u32) -> String {
+    format!("{}-external", namesrv_pod(cluster, ordinal))
 }
 
 /// Stable DNS name of pod `ordinal` of group `group` (its `brokerIP1`).

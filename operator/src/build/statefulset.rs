@@ -22,7 +22,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use super::labels::{self, Component};
 use super::pod::{self, CONFIG_HASH_ANNOTATION, TEMPLATE_HASH_ANNOTATION};
 use super::{broker_conf, config_map, metadata, names, security};
-use crate::crd::StorageType;
+use crate::crd::{ExternalAccessType, StorageType};
 use crate::validate::ValidatedCluster;
 
 /// Where ConfigMaps are mounted.
@@ -110,24 +110,34 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32) -> StatefulSet {
         }),
         ..EnvVar::default()
     };
+    let outside = broker_outside(cluster);
     let container = Container {
         name: "broker".to_owned(),
         image: Some(spec.image.broker.clone()),
         image_pull_policy: Some(spec.image.pull_policy.as_str().to_owned()),
         // Kubernetes expands $(POD_NAME) from the env var below: each pod reads its own file.
-        command: Some(vec![
-            "rmq-broker".to_owned(),
-            "-c".to_owned(),
-            format!("{CONFIG_DIR}/$(POD_NAME).properties"),
-        ]),
-        env: Some([vec![pod_name], secured.env].concat()),
+        command: Some(
+            [
+                vec![
+                    "rmq-broker".to_owned(),
+                    "-c".to_owned(),
+                    format!("{CONFIG_DIR}/$(POD_NAME).properties"),
+                ],
+                outside.args,
+            ]
+            .concat(),
+        ),
+        env: Some([vec![pod_name], outside.env, secured.env].concat()),
         ports: Some(with_metrics(
             cluster,
-            vec![
-                container_port("broker", names::BROKER_PORT),
-                container_port("ha", names::BROKER_HA_PORT),
-                container_port("health", names::BROKER_HEALTH_PORT),
-            ],
+            [
+                outside.broker_port.into_iter().collect(),
+                vec![
+                    container_port("ha", names::BROKER_HA_PORT),
+                    container_port("health", names::BROKER_HEALTH_PORT),
+                ],
+            ]
+            .concat(),
         )),
         // Ready once registered with a name server and, for a slave, replicating close
         // behind its master: what a roll waits for before the next pod.
@@ -183,6 +193,53 @@ pub fn broker_group(cluster: &ValidatedCluster, group: u32) -> StatefulSet {
         claims,
         retention,
     )
+}
+
+/// What `spec.broker.externalAccess` changes in a broker container.
+struct Outside {
+    /// Arguments after `-c <file>`.
+    args: Vec<String>,
+    /// Variables they expand.
+    env: Vec<EnvVar>,
+    /// The container port `broker`: absent under NodePort, where each pod of the group listens
+    /// on a port of its own (its `listenPort` in its own file) and one template cannot say which.
+    broker_port: Option<ContainerPort>,
+}
+
+fn broker_outside(cluster: &ValidatedCluster) -> Outside {
+    let broker = Some(container_port("broker", names::BROKER_PORT));
+    match cluster.spec.broker.external_access.type_ {
+        ExternalAccessType::None => Outside {
+            args: Vec::new(),
+            env: Vec::new(),
+            broker_port: broker,
+        },
+        // Kubernetes expands $(HOST_IP): the IP of the node the pod was placed on.
+        ExternalAccessType::NodePort => Outside {
+            args: vec!["--set".to_owned(), "brokerIP1=$(HOST_IP)".to_owned()],
+            env: vec![EnvVar {
+                name: "HOST_IP".to_owned(),
+                value_from: Some(EnvVarSource {
+                    field_ref: Some(ObjectFieldSelector {
+                        field_path: "status.hostIP".to_owned(),
+                        ..ObjectFieldSelector::default()
+                    }),
+                    ..EnvVarSource::default()
+                }),
+                ..EnvVar::default()
+            }],
+            broker_port: None,
+        },
+        // The file appears in the mounted ConfigMap once the operator has the address.
+        ExternalAccessType::LoadBalancer => Outside {
+            args: vec![
+                "--broker-ip1-file".to_owned(),
+                format!("{CONFIG_DIR}/$(POD_NAME){}", names::EXTERNAL_ADDRESS_SUFFIX),
+            ],
+            env: Vec::new(),
+            broker_port: broker,
+        },
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -105,6 +105,16 @@ fn cluster_with_acl_and_tls_builds_the_golden_objects() {
 }
 
 #[test]
+fn cluster_behind_node_ports_builds_the_golden_objects() {
+    golden("node-port");
+}
+
+#[test]
+fn cluster_behind_load_balancers_builds_the_golden_objects() {
+    golden("load-balancer");
+}
+
+#[test]
 fn objects_are_built_in_apply_order_with_one_of_each_per_group() {
     let r = build(&validated("spec: {broker: {groups: 2}}"));
     let names = |v: Vec<Option<String>>| v.into_iter().flatten().collect::<Vec<_>>();
@@ -178,7 +188,7 @@ fn every_child_has_the_controller_owner_reference_and_common_labels() {
 #[test]
 fn group_config_map_has_one_broker_conf_per_pod_keyed_by_pod_name() {
     let c = validated("spec: {broker: {replicasPerGroup: 2}}");
-    let cm = config_map::broker_group(&c, 0);
+    let cm = config_map::broker_group(&c, 0, &external::Observed::default());
     let data = cm.data.expect("data");
     let keys: Vec<_> = data.keys().cloned().collect();
     assert_eq!(

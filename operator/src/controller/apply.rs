@@ -1,5 +1,6 @@
-//! The I/O of a reconcile: read live StatefulSets, server-side apply children in dependency
-//! order, delete Certificates no longer wanted and the children of removed groups, write status.
+//! The I/O of a reconcile: read live StatefulSets and external Services, server-side apply
+//! children in dependency order, delete Certificates and external Services no longer wanted and
+//! the children of removed groups, write status.
 
 use std::fmt::Debug;
 
@@ -15,7 +16,7 @@ use serde_json::json;
 
 use super::Error;
 use crate::build::volumes::Recreate;
-use crate::build::{ClusterResources, FIELD_MANAGER, certificate, labels, names};
+use crate::build::{ClusterResources, FIELD_MANAGER, certificate, external, labels, names};
 use crate::crd::{GROUP, RocketCluster, RocketClusterStatus, VERSION};
 use crate::validate::ValidatedCluster;
 
@@ -34,6 +35,48 @@ pub async fn live_stateful_sets(
             source,
         })?;
     Ok(list.items)
+}
+
+/// Dereference: every external Service (`externalAccess`) this operator made for cluster
+/// `name`, with their status (load-balancer addresses).
+pub async fn live_external_services(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Vec<Service>, Error> {
+    let api: Api<Service> = Api::namespaced(client.clone(), namespace);
+    let selector = format!("{},{}=true", labels::owned_by(name), external::LABEL);
+    let list = api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|source| Error::ListServices {
+            namespace: namespace.to_owned(),
+            source,
+        })?;
+    Ok(list.items)
+}
+
+/// Deletes the external Services named in `names` (see [`external::unwanted`]); ones already
+/// gone are fine.
+pub async fn delete_external_services(
+    client: &Client,
+    namespace: &str,
+    names: &[String],
+) -> Result<(), Error> {
+    let api: Api<Service> = Api::namespaced(client.clone(), namespace);
+    for name in names {
+        match api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(source) => {
+                return Err(Error::DeleteUnusedService {
+                    name: name.clone(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What an apply pass did.
@@ -253,8 +296,8 @@ pub async fn delete_certificates(
     Ok(())
 }
 
-/// Deletes the children of `groups` (drained groups the spec no longer has); returns their
-/// names.
+/// Deletes the children of `groups` (drained groups the spec no longer has), their external
+/// Services among `external_services` included; returns their names.
 ///
 /// The StatefulSet goes last: it is how a removed group is found, so a failure part-way leaves
 /// it for the next reconcile to finish. Objects already gone are fine.
@@ -262,11 +305,15 @@ pub async fn delete_groups(
     client: &Client,
     cluster: &ValidatedCluster,
     groups: &[u32],
+    external_services: &[Service],
 ) -> Result<Vec<String>, Error> {
     let ns = &cluster.namespace;
     let mut names_removed = Vec::new();
     for &group in groups {
         let group_name = names::broker_group(cluster, group);
+        for service in external::of_group(external_services, group) {
+            delete::<Service>(client, ns, &service).await?;
+        }
         delete::<PodDisruptionBudget>(client, ns, &group_name).await?;
         for config in group_configs(client, cluster, group).await? {
             delete::<ConfigMap>(client, ns, &config).await?;

@@ -271,12 +271,12 @@ pub fn snapshot(o: &Observed<'_>, synced: &[String], drains: &[DrainStatus]) -> 
     }
 }
 
-/// Address of group `g`'s master.
+/// Address of group `g`'s master (its own node port under `externalAccess` NodePort).
 fn master(cluster: &ValidatedCluster, g: u32) -> String {
     format!(
         "{}:{}",
         names::broker_pod_dns(cluster, g, 0),
-        names::BROKER_PORT
+        crate::build::external::broker_listen_port(cluster, g, 0)
     )
 }
 

@@ -1,4 +1,5 @@
-//! The reconciler: dereference → validate → build → apply → delete removed groups → status.
+//! The reconciler: dereference → validate → build → apply → delete removed groups and unused
+//! external Services → status.
 //!
 //! | module | what |
 //! |---|---|
@@ -37,7 +38,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::{Client, Resource, ResourceExt};
 
-use crate::build::{self, certificate, rollout};
+use crate::build::{self, certificate, external, rollout};
 use crate::crd::{ConditionType, RocketCluster};
 use crate::metrics::Metrics;
 use crate::validate::{Environment, validate};
@@ -61,6 +62,24 @@ pub enum Error {
     ListStatefulSets {
         /// Namespace listed.
         namespace: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Reading the live external Services failed.
+    #[error("failed to list the Services in namespace {namespace}")]
+    ListServices {
+        /// Namespace listed.
+        namespace: String,
+        /// API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Deleting an external Service the spec no longer asks for failed.
+    #[error("failed to delete Service {name}, which externalAccess no longer asks for")]
+    DeleteUnusedService {
+        /// Name of the Service.
+        name: String,
         /// API error.
         #[source]
         source: kube::Error,
@@ -189,6 +208,8 @@ impl Error {
         match self {
             Self::MissingNamespace { .. } => "MissingNamespace",
             Self::ListStatefulSets { .. } => "ListStatefulSets",
+            Self::ListServices { .. } => "ListServices",
+            Self::DeleteUnusedService { .. } => "DeleteUnusedService",
             Self::ListPodDisruptionBudgets { .. } => "ListPodDisruptionBudgets",
             Self::ApplyChild { .. } => "ApplyChild",
             Self::CertManagerMissing { .. } => "CertManagerMissing",
@@ -310,8 +331,13 @@ async fn reconcile_inner(
         }
     };
 
+    // What the external Services tell (I/O only): load-balancer addresses, node ports.
+    let external_live =
+        apply::live_external_services(&ctx.client, namespace, &validated.name).await?;
+    let observed_external = external::observe(&external_live);
+
     // Build (pure), then gate rolling to one group at a time.
-    let mut resources = build::build(&validated);
+    let mut resources = build::build_with(&validated, &observed_external);
     let plan = rollout::gate(&mut resources, &live);
     namesrvs::hold_removal(&validated, old, &mut resources, &live);
     let unused_certificates = certificate::unused(&validated, &resources.certificates, &live);
@@ -349,7 +375,9 @@ async fn reconcile_inner(
                     now,
                 };
                 outcome = lifecycle::run(admin.as_ref(), &observed).await;
-                removed = apply::delete_groups(&ctx.client, &validated, &outcome.delete).await?;
+                removed =
+                    apply::delete_groups(&ctx.client, &validated, &outcome.delete, &external_live)
+                        .await?;
                 for &(group, ordinal) in &outcome.partitions {
                     let name = build::names::broker_group(&validated, group);
                     apply::set_partition(&ctx.client, namespace, &name, ordinal).await?;
@@ -366,6 +394,16 @@ async fn reconcile_inner(
             if list_work {
                 listed = namesrvs::run(admin.as_ref(), &validated, &remembered_list, &pods).await;
             }
+        }
+        let unused = external::unwanted(
+            &validated,
+            &resources.services,
+            &external_live,
+            &applied.stateful_sets,
+        );
+        if !unused.is_empty() {
+            apply::delete_external_services(&ctx.client, namespace, &unused).await?;
+            tracing::info!(cluster = %validated.name, ?unused, "deleted external Services no longer asked for");
         }
         if !validated.spec.broker.pod_disruption_budget.enabled {
             let deleted = apply::delete_disabled_pdbs(&ctx.client, &validated).await?;
@@ -398,6 +436,7 @@ async fn reconcile_inner(
         validated.generation,
         now,
     );
+    status::with_external(&mut status, &validated, &observed_external);
     if let Some(ev) = events::apply_failed(old, &status) {
         events::publish(&ctx.recorder, &ev, &reference).await;
     }

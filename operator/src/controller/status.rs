@@ -9,7 +9,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
 use crate::build::rollout::{self, RolloutPlan};
-use crate::build::{labels, names};
+use crate::build::{external, labels, names};
 use crate::crd::{ConditionType, GroupStatus, RocketCluster, RocketClusterStatus};
 use crate::validate::{InvalidSpec, ValidatedCluster};
 
@@ -166,7 +166,21 @@ pub fn reconciled(
         drains: Vec::new(),
         brokers_name_server_address: None,
         roll: None,
+        // Filled in by `with_external`.
+        external_addresses: Vec::new(),
+        external_name_server_address: None,
     }
+}
+
+/// The pods reachable from outside, with what their live Services told (`observed`).
+pub fn with_external(
+    status: &mut RocketClusterStatus,
+    cluster: &ValidatedCluster,
+    observed: &external::Observed,
+) {
+    let (entries, namesrv_addr) = external::status(cluster, observed);
+    status.external_addresses = entries;
+    status.external_name_server_address = namesrv_addr;
 }
 
 /// The group lifecycle's memory into `status`, and `Progressing` saying what a drain or a

@@ -4,16 +4,19 @@
 //! |---|---|
 //! | [`spec`] | the user's desired state: images, name servers, broker groups, operations |
 //! | [`security`] | `spec.security`: ACL from a Secret, TLS per role from a Secret or cert-manager |
+//! | [`external`] | `externalAccess` of brokers and name servers: a NodePort or LoadBalancer Service per pod |
 //! | [`status`] | what the operator observed: conditions, ready replicas per group, NS address |
 //!
 //! The CRD YAML is generated from these types by the `crdgen` binary ([`crate::crdgen`]); the
 //! CEL rules (`x-kubernetes-validations`) that reject operator-owned `broker.conf` keys live on
 //! [`spec::BrokerSpec::config`]; the rules of `spec.security` live on [`security`]'s types.
 
+pub mod external;
 pub mod security;
 pub mod spec;
 pub mod status;
 
+pub use external::{ExternalAccessSpec, ExternalAccessType};
 pub use security::{
     AclSpec, BrokerClientTls, ClientAuth, IssuerKind, IssuerRef, SecuritySpec, TlsMode, TlsRole,
     TlsRoleSpec, TlsSpec, TrustSource,
@@ -24,7 +27,9 @@ pub use spec::{
     NameServerStorageSpec, PodDisruptionBudgetSpec, PullPolicy, PvcRetention, PvcRetentionPolicy,
     RocketCluster, RocketClusterSpec, StorageSpec, StorageType,
 };
-pub use status::{ConditionType, DrainStatus, GroupStatus, RocketClusterStatus, RollStatus};
+pub use status::{
+    ConditionType, DrainStatus, ExternalAddress, GroupStatus, RocketClusterStatus, RollStatus,
+};
 
 /// API group of every custom resource of this operator.
 pub const GROUP: &str = "rocketmq.rs";
@@ -58,9 +63,16 @@ pub const RESERVED_CONFIG_KEYS: &[(&str, &str)] = &[
     ),
     (
         "brokerIP1",
-        "the operator advertises each pod's stable DNS name",
+        "the operator advertises each pod's stable DNS name, or its outside address with spec.broker.externalAccess",
     ),
-    ("listenPort", "the operator fixes the broker port to 10911"),
+    (
+        "brokerIP2",
+        "slaves replicate from each master's stable DNS name",
+    ),
+    (
+        "listenPort",
+        "the operator fixes the broker port to 10911, or to a node port each with spec.broker.externalAccess NodePort",
+    ),
     ("flushDiskType", "set spec.broker.flushDiskType instead"),
     (
         "storePathRootDir",

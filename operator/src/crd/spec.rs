@@ -8,6 +8,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::external::ExternalAccessSpec;
 use super::security::SecuritySpec;
 use super::status::RocketClusterStatus;
 
@@ -170,6 +171,13 @@ pub struct NameServerSpec {
     /// updateKvConfig` and order-topic configs write).
     #[serde(default)]
     pub storage: NameServerStorageSpec,
+    /// Name servers reachable from outside the Kubernetes cluster: a Service per name server
+    /// (`<cluster>-namesrv-<o>-external`, port 9876), their addresses in
+    /// `status.externalAddresses` and, behind load balancers, the `namesrvAddr` to give outside
+    /// clients in `status.externalNameServerAddress`. Brokers need their own
+    /// `spec.broker.externalAccess` for those clients to reach them too.
+    #[serde(default)]
+    pub external_access: ExternalAccessSpec,
 }
 
 impl Default for NameServerSpec {
@@ -179,6 +187,7 @@ impl Default for NameServerSpec {
             resources: None,
             affinity: None,
             storage: NameServerStorageSpec::default(),
+            external_access: ExternalAccessSpec::default(),
         }
     }
 }
@@ -231,9 +240,14 @@ fn default_name_servers() -> i32 {
 /// The broker groups.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new(
-    "!has(self.brokerRole) || self.brokerRole != 'SYNC_MASTER' || (has(self.replicasPerGroup) && self.replicasPerGroup >= 1)"
-).message("brokerRole SYNC_MASTER waits for a slave to acknowledge every write: set spec.broker.replicasPerGroup to at least 1, or use ASYNC_MASTER"))]
+#[x_kube(
+    validation = Rule::new(
+        "!has(self.brokerRole) || self.brokerRole != 'SYNC_MASTER' || (has(self.replicasPerGroup) && self.replicasPerGroup >= 1)"
+    ).message("brokerRole SYNC_MASTER waits for a slave to acknowledge every write: set spec.broker.replicasPerGroup to at least 1, or use ASYNC_MASTER"),
+    validation = Rule::new(
+        "!has(self.externalAccess) || !has(self.externalAccess.type) || self.externalAccess.type != 'NodePort' || has(self.externalAccess.nodePortBase)"
+    ).message("spec.broker.externalAccess type NodePort needs nodePortBase: each broker listens on a node port of its own, counted from it"),
+)]
 pub struct BrokerSpec {
     /// Number of broker groups; group `g` is named `<cluster>-broker-<g>`.
     #[serde(default = "default_groups")]
@@ -257,8 +271,9 @@ pub struct BrokerSpec {
         validation = Rule::new("!('brokerRole' in self)").message("remove brokerRole from spec.broker.config: set spec.broker.brokerRole instead (slaves are assigned by the operator)"),
         validation = Rule::new("!('brokerClusterName' in self)").message("remove brokerClusterName from spec.broker.config: the operator uses the RocketCluster's name"),
         validation = Rule::new("!('namesrvAddr' in self)").message("remove namesrvAddr from spec.broker.config: the operator points brokers at its own name servers"),
-        validation = Rule::new("!('brokerIP1' in self)").message("remove brokerIP1 from spec.broker.config: the operator advertises each pod's stable DNS name"),
-        validation = Rule::new("!('listenPort' in self)").message("remove listenPort from spec.broker.config: the operator fixes the broker port to 10911"),
+        validation = Rule::new("!('brokerIP1' in self)").message("remove brokerIP1 from spec.broker.config: the operator advertises each pod's stable DNS name, or its outside address with spec.broker.externalAccess"),
+        validation = Rule::new("!('brokerIP2' in self)").message("remove brokerIP2 from spec.broker.config: slaves replicate from each master's stable DNS name"),
+        validation = Rule::new("!('listenPort' in self)").message("remove listenPort from spec.broker.config: the operator fixes the broker port to 10911, or to a node port each with spec.broker.externalAccess NodePort"),
         validation = Rule::new("!('flushDiskType' in self)").message("remove flushDiskType from spec.broker.config: set spec.broker.flushDiskType instead"),
         validation = Rule::new("!('storePathRootDir' in self)").message("remove storePathRootDir from spec.broker.config: the operator keeps the store on the data volume"),
         validation = Rule::new("!('metricsExporterType' in self)").message("remove metricsExporterType from spec.broker.config: set spec.metrics.enabled instead (the pods then declare the metrics port)"),
@@ -286,6 +301,13 @@ pub struct BrokerSpec {
     /// Replaces the default affinity (preferred spreading of one group's pods across nodes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub affinity: Option<Affinity>,
+    /// Brokers reachable from outside the Kubernetes cluster: a Service per pod
+    /// (`<cluster>-broker-<g>-<o>-external`, the broker port and its VIP channel, port − 2),
+    /// and each broker registers that outside address with the name servers, so the routes
+    /// clients get lead there (clients inside the cluster use it too). Slaves still replicate
+    /// over the cluster's DNS names (`brokerIP2`).
+    #[serde(default)]
+    pub external_access: ExternalAccessSpec,
 }
 
 impl Default for BrokerSpec {
@@ -301,6 +323,7 @@ impl Default for BrokerSpec {
             pvc_retention: PvcRetention::default(),
             pod_disruption_budget: PodDisruptionBudgetSpec::default(),
             affinity: None,
+            external_access: ExternalAccessSpec::default(),
         }
     }
 }

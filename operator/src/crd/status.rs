@@ -46,6 +46,14 @@ pub struct RocketClusterStatus {
     /// The broker group rolling now (one at a time), while it rolls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roll: Option<RollStatus>,
+    /// Every pod reachable from outside the Kubernetes cluster (`externalAccess`): name
+    /// servers, then brokers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_addresses: Vec<ExternalAddress>,
+    /// The `namesrvAddr` for clients outside the Kubernetes cluster, once every name server's
+    /// load balancer has an address (`spec.nameServer.externalAccess` LoadBalancer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_name_server_address: Option<String>,
 }
 
 /// A group whose pods restart in turn: writes off it while another group takes them (the
@@ -62,6 +70,27 @@ pub struct RollStatus {
     /// What the roll waits for now.
     #[serde(default)]
     pub message: String,
+}
+
+/// A pod reachable from outside the Kubernetes cluster.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalAddress {
+    /// The pod.
+    pub pod: String,
+    /// Its external Service.
+    pub service: String,
+    /// `NodePort` or `LoadBalancer`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `host:port` of its load balancer, once the cloud has assigned one. Absent for a node
+    /// port: which node's IP to use is not the operator's to know (any node's, for a name
+    /// server; a broker advertises the IP of the node it runs on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The node port of its RocketMQ port (a broker's VIP channel is the one 2 below).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_port: Option<i32>,
 }
 
 /// A group being removed: its writes are off on every name server and it is deleted once its

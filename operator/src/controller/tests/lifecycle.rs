@@ -185,7 +185,7 @@ fn scaled_in_securely(
         c.metadata.annotations =
             Some([("rocketmq.rs/force-drain".to_owned(), "true".to_owned())].into());
     }
-    let mut calls = vec![list_sts(&live)];
+    let mut calls = vec![list_sts(&live), list_external(&[])];
     calls.extend(apply_calls(&built(&c), |s| {
         Reply::EchoWithStatus(json!(settled(s).status))
     }));
@@ -341,7 +341,7 @@ fn scaled_out(missing: Option<u32>) -> (RocketCluster, Vec<Call>, Arc<ScriptedAd
     let after = built(&cluster(spec.clone(), None));
     let live: Vec<_> = after.stateful_sets.iter().map(settled).collect();
     let c = cluster(spec, Some(json!({"syncedGroups": ["demo-broker-0"]})));
-    let mut calls = vec![list_sts(&live)];
+    let mut calls = vec![list_sts(&live), list_external(&[])];
     calls.extend(apply_calls(&built(&c), |s| {
         Reply::EchoWithStatus(json!(settled(s).status))
     }));

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetStatus};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use kube::client::Body;
@@ -217,6 +218,19 @@ pub(super) fn list_sts(items: &[StatefulSet]) -> Call {
         ),
         Reply::Json(
             json!({"apiVersion": "apps/v1", "kind": "StatefulSetList", "metadata": {}, "items": items}),
+        ),
+    )
+}
+
+/// The cluster's external Services (`externalAccess`), as listed by label.
+pub(super) fn list_external(items: &[Service]) -> Call {
+    call(
+        Method::GET,
+        format!(
+            "/api/v1{NS}/services?&labelSelector=app.kubernetes.io%2Finstance%3Ddemo%2Capp.kubernetes.io%2Fmanaged-by%3Drmq-operator%2Crocketmq.rs%2Fexternal-access%3Dtrue"
+        ),
+        Reply::Json(
+            json!({"apiVersion": "v1", "kind": "ServiceList", "metadata": {}, "items": items}),
         ),
     )
 }

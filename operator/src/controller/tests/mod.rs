@@ -5,6 +5,7 @@
 //! makes a call too many, too few or out of order fails the test; so does a scenario left waiting
 //! for a call that never comes (timeout).
 
+mod external;
 mod lifecycle;
 mod mock;
 mod namesrvs;
@@ -58,7 +59,7 @@ impl Scenario {
         match self {
             Self::Create => {
                 let c = cluster(json!({}), None);
-                let mut calls = vec![list_sts(&[])];
+                let mut calls = vec![list_sts(&[]), list_external(&[])];
                 calls.extend(apply_calls(&built(&c), |_| Reply::Echo));
                 calls.push(event(
                     "NameServersCreated",
@@ -94,7 +95,7 @@ impl Scenario {
                 let before = built(&cluster(json!({}), None));
                 let live: Vec<_> = before.stateful_sets.iter().map(settled).collect();
                 let c = cluster(json!({"broker": {"groups": 2}}), None);
-                let mut calls = vec![list_sts(&live)];
+                let mut calls = vec![list_sts(&live), list_external(&[])];
                 calls.extend(apply_calls(&built(&c), |s| {
                     Reply::EchoWithStatus(json!(settled(s).status))
                 }));
@@ -171,7 +172,7 @@ impl Scenario {
                 );
                 let desired = built(&c);
                 assert!(desired.pdbs.is_empty());
-                let mut calls = vec![list_sts(&live)];
+                let mut calls = vec![list_sts(&live), list_external(&[])];
                 calls.extend(apply_calls(&desired, |s| {
                     Reply::EchoWithStatus(json!(settled(s).status))
                 }));
@@ -209,7 +210,7 @@ impl Scenario {
                     json!(r.services[0]),
                     Reply::ServerError,
                 );
-                let mut calls = vec![list_sts(&[])];
+                let mut calls = vec![list_sts(&[]), list_external(&[])];
                 calls.extend(applies);
                 calls.push(event("NameServersCreated", "created demo-namesrv"));
                 calls.push(event("GroupsCreated", "demo-broker-0"));
@@ -225,7 +226,7 @@ impl Scenario {
             Self::ImmutableStatefulSet => {
                 let c = cluster(json!({"broker": {"groups": 2}}), None);
                 let r = built(&c);
-                let mut calls = vec![list_sts(&[])];
+                let mut calls = vec![list_sts(&[]), list_external(&[])];
                 calls.extend(apply_calls(&r, |s| {
                     if s.metadata.name.as_deref() == Some("demo-broker-0") {
                         Reply::Invalid

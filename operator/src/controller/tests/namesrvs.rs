@@ -35,7 +35,7 @@ fn changed(running: u32, wanted: u32, live: u32, held: bool) -> (RocketCluster, 
         spec(wanted),
         Some(json!({"brokersNameServerAddress": list(running)})),
     );
-    let mut calls = vec![list_sts(&live_sts)];
+    let mut calls = vec![list_sts(&live_sts), list_external(&[])];
     let mut desired = built(&c);
     if held && let Some(s) = desired.stateful_sets[0].spec.as_mut() {
         s.replicas = Some(i32::try_from(live).expect("replicas"));

@@ -140,7 +140,7 @@ async fn a_config_change_holds_every_pod_and_takes_the_first_group_s_writes_off(
     let live: Vec<_> = built(&before()).stateful_sets.iter().map(settled).collect();
     let c = after(None);
     let desired = gated(&c, &live);
-    let mut calls = vec![list_sts(&live)];
+    let mut calls = vec![list_sts(&live), list_external(&[])];
     calls.extend(apply_calls(&desired, |_| Reply::Echo));
     for name in ["demo-broker-0", "demo-broker-1"] {
         let at = calls
@@ -194,7 +194,7 @@ async fn after_the_route_refresh_and_the_last_sends_the_slave_takes_the_new_temp
         applied(&new.stateful_sets[1], 0, 2),
         applied(&new.stateful_sets[2], 0, 2),
     ];
-    let mut calls = vec![list_sts(&live)];
+    let mut calls = vec![list_sts(&live), list_external(&[])];
     calls.extend(apply_calls(&gated(&c, &live), |_| Reply::Echo));
     calls.push(pods(["rev-1"; 4]));
     calls.push(partition_call("demo-broker-0", 1));
@@ -226,7 +226,7 @@ async fn the_master_waits_while_its_restarted_slave_is_behind() {
         applied(&new.stateful_sets[1], 1, 1),
         applied(&new.stateful_sets[2], 0, 2),
     ];
-    let mut calls = vec![list_sts(&live)];
+    let mut calls = vec![list_sts(&live), list_external(&[])];
     calls.extend(apply_calls(&gated(&c, &live), |_| Reply::Echo));
     calls.push(pods(["rev-1", "rev-2", "rev-1", "rev-1"]));
     // No partition call: the master keeps its pod.
@@ -241,7 +241,7 @@ async fn the_master_waits_while_its_restarted_slave_is_behind() {
 
     // Caught up: the master's turn.
     let c = after(Some(rolling_since(95)));
-    let mut calls = vec![list_sts(&live)];
+    let mut calls = vec![list_sts(&live), list_external(&[])];
     calls.extend(apply_calls(&gated(&c, &live), |_| Reply::Echo));
     calls.push(pods(["rev-1", "rev-2", "rev-1", "rev-1"]));
     calls.push(partition_call("demo-broker-0", 0));
@@ -259,7 +259,7 @@ async fn writes_come_back_once_the_group_is_settled_and_the_next_turn_deletes_it
         applied(&new.stateful_sets[1], 2, 0),
         applied(&new.stateful_sets[2], 0, 2),
     ];
-    let mut calls = vec![list_sts(&live)];
+    let mut calls = vec![list_sts(&live), list_external(&[])];
     calls.extend(apply_calls(&gated(&c, &live), |_| Reply::Echo));
     calls.push(pods(["rev-2", "rev-2", "rev-1", "rev-1"]));
     calls.push(event("WritesReleased", "gave writes back to demo-broker-0"));
@@ -280,7 +280,7 @@ async fn writes_come_back_once_the_group_is_settled_and_the_next_turn_deletes_it
 
     // The next pass: group 0 is done (its older ConfigMap goes), group 1's writes come off.
     let c = after(Some(json!({"roll": {"name": "demo-broker-0"}})));
-    let mut calls = vec![list_sts(&live)];
+    let mut calls = vec![list_sts(&live), list_external(&[])];
     calls.extend(apply_calls(&gated(&c, &live), |_| Reply::Echo));
     calls.push(pods(["rev-2", "rev-2", "rev-1", "rev-1"]));
     let current = new.config_maps[2].metadata.name.clone().unwrap_or_default();

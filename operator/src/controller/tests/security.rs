@@ -31,7 +31,7 @@ impl SecurityScenario {
                 let live: Vec<_> = before.stateful_sets.iter().map(settled).collect();
                 let c = cluster(tls, None);
                 let desired = gated(&c, &live);
-                let mut calls = vec![list_sts(&live)];
+                let mut calls = vec![list_sts(&live), list_external(&[])];
                 calls.extend(apply_calls(&desired, |s| {
                     Reply::EchoWithStatus(json!(settled(s).status))
                 }));
@@ -86,6 +86,7 @@ impl SecurityScenario {
                 assert!(desired.certificates.is_empty());
                 let mut calls = vec![
                     list_sts(&live),
+                    list_external(&[]),
                     delete_call(
                         &certificates,
                         "demo-namesrv-tls",
@@ -106,7 +107,7 @@ impl SecurityScenario {
             Self::CertManagerMissing => {
                 let c = cluster(tls, None);
                 let desired = built(&c);
-                let mut calls = vec![list_sts(&[])];
+                let mut calls = vec![list_sts(&[]), list_external(&[])];
                 calls.extend(
                     apply_calls(&desired, |_| Reply::Echo)
                         .into_iter()

@@ -58,7 +58,7 @@ impl StorageScenario {
         let live: Vec<_> = before.stateful_sets.iter().map(settled).collect();
         let c = cluster(spec("100Gi"), None);
         let after = built(&c);
-        let mut calls = vec![list_sts(&live)];
+        let mut calls = vec![list_sts(&live), list_external(&[])];
         let mut applies = apply_calls(&after, |s| Reply::EchoWithStatus(json!(settled(s).status)));
         // Services, ConfigMaps, PDBs come first; the StatefulSets (name servers, group 0,
         // group 1) last.
