@@ -147,13 +147,7 @@ pub async fn resolve(
     let credentials = match &plan.account {
         Account::Unsigned => None,
         Account::Missing => return Err(AccessError::NoAdminAccount),
-        Account::Secret(name) => {
-            let secret = read(&secrets, name).await?;
-            Some(Credentials {
-                access_key: text(&secret, name, ACCESS_KEY)?,
-                secret_key: text(&secret, name, SECRET_KEY)?,
-            })
-        }
+        Account::Secret(name) => Some(credentials(&read(&secrets, name).await?, name)?),
     };
     let mut configs = Vec::with_capacity(2);
     for role in [&plan.namesrv, &plan.broker] {
@@ -201,6 +195,14 @@ pub fn bytes(secret: &Secret, name: &str, key: &'static str) -> Result<Vec<u8>, 
             secret: name.to_owned(),
             key,
         })
+}
+
+/// The account of `secret` (named `name`): its `accessKey` and `secretKey`.
+pub fn credentials(secret: &Secret, name: &str) -> Result<Credentials, AccessError> {
+    Ok(Credentials {
+        access_key: text(secret, name, ACCESS_KEY)?,
+        secret_key: text(secret, name, SECRET_KEY)?,
+    })
 }
 
 fn text(secret: &Secret, name: &str, key: &'static str) -> Result<String, AccessError> {
