@@ -9,6 +9,7 @@ mod faults;
 mod harness;
 #[path = "../support/mod.rs"]
 mod support;
+mod timer;
 mod tls;
 mod tools;
 

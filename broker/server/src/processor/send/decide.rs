@@ -78,6 +78,11 @@ pub enum SendRefused {
     Store(PutError),
     #[error("flush to disk failed; the broker refuses writes until restarted")]
     FlushFailed,
+    /// A timer message (`TIMER_DELIVER_MS`, `TIMER_DELAY_SEC`, `TIMER_DELAY_MS`, the 5.x
+    /// clients' delivery at a given time): this broker has no timing wheel, so it answers as
+    /// Apache 5 does with `timerWheelEnable=false` rather than deliver the message at once.
+    #[error("accurate timer message is not enabled, timerWheelEnable is false")]
+    TimerNotEnabled,
 }
 
 impl SendRefused {
@@ -95,7 +100,8 @@ impl SendRefused {
             | SendRefused::TopicNotCreated { .. }
             | SendRefused::QueueIdIllegal { .. }
             | SendRefused::GroupNotLoaded(_)
-            | SendRefused::DeadLetterTopic(_) => ResponseCode::SystemError,
+            | SendRefused::DeadLetterTopic(_)
+            | SendRefused::TimerNotEnabled => ResponseCode::SystemError,
             SendRefused::BodyTooLarge { .. }
             | SendRefused::PropertiesTooLong { .. }
             | SendRefused::BatchToRetryTopic
@@ -152,11 +158,16 @@ pub struct SendProps {
     pub delay_level: Option<i64>,
     /// Whether the producer waits for the store (`WAIT` is not `false`): the SYNC_MASTER wait.
     pub waits_for_store: bool,
+    /// `TIMER_DELIVER_MS`, `TIMER_DELAY_SEC` or `TIMER_DELAY_MS` is set and `TIMER_OUT_MS` is
+    /// not (a message the timing wheel itself puts back): Apache 5's `checkIfTimerMessage`
+    /// before the delay level is looked at.
+    pub timer: bool,
 }
 
 impl SendProps {
     pub fn scan(raw: &[u8]) -> SendProps {
         let (mut cluster, mut uniq, mut tran, mut delay, mut wait) = (None, None, None, None, None);
+        let (mut timer, mut timer_out) = (false, false);
         for (name, value) in properties::iter(raw) {
             let slot = match name {
                 b"CLUSTER" => &mut cluster,
@@ -164,6 +175,14 @@ impl SendProps {
                 b"TRAN_MSG" => &mut tran,
                 b"DELAY" => &mut delay,
                 b"WAIT" => &mut wait,
+                b"TIMER_DELIVER_MS" | b"TIMER_DELAY_SEC" | b"TIMER_DELAY_MS" => {
+                    timer = true;
+                    continue;
+                }
+                b"TIMER_OUT_MS" => {
+                    timer_out = true;
+                    continue;
+                }
                 _ => continue,
             };
             *slot = Some(value);
@@ -174,6 +193,7 @@ impl SendProps {
             transaction: text(tran).is_some_and(|v| v.eq_ignore_ascii_case("true")),
             delay_level: text(delay).and_then(|v| v.trim().parse().ok()),
             waits_for_store: text(wait) != Some("false"),
+            timer: timer && !timer_out,
         }
     }
 }
@@ -308,6 +328,15 @@ pub fn check_batch(topic: &str, sys_flag: i32, props: &SendProps) -> Result<(), 
     }
     if props.delay_level.is_some_and(|level| level > 0) {
         return Err(SendRefused::BatchDelayed);
+    }
+    Ok(())
+}
+
+/// A timer message is refused (no timing wheel here); with a delay level set, Apache 5 takes
+/// the message as a delay-level message and ignores the timer properties, and so does this.
+pub fn check_timer(props: &SendProps) -> Result<(), SendRefused> {
+    if props.timer && props.delay_level.is_none_or(|level| level <= 0) {
+        return Err(SendRefused::TimerNotEnabled);
     }
     Ok(())
 }

@@ -208,6 +208,7 @@ fn put_one(
         request.body.len(),
         properties.len(),
     )?;
+    decide::check_timer(props)?;
     let reconsume_times = header.reconsume_times.unwrap_or(0);
     let retry_limit = retry.as_ref().map(|(_, group)| {
         decide::max_reconsume_times(

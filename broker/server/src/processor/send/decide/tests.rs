@@ -40,6 +40,7 @@ fn one_scan_finds_every_flag_the_send_path_needs() {
             transaction: true,
             delay_level: Some(3),
             waits_for_store: false,
+            timer: false,
         }
     );
     assert_eq!(
@@ -357,4 +358,32 @@ fn a_broker_without_write_permission_refuses_send_backs_with_no_permission() {
         refused.to_string(),
         "the broker[h] sending message is forbidden"
     );
+}
+
+#[test]
+fn a_timer_message_is_refused_as_apache_does_without_its_wheel_unless_it_has_a_delay_level() {
+    for name in ["TIMER_DELIVER_MS", "TIMER_DELAY_SEC", "TIMER_DELAY_MS"] {
+        let props = SendProps::scan(&properties::encode([("KEYS", "k"), (name, "5000")]));
+        assert!(props.timer, "{name}");
+        let refused = check_timer(&props).unwrap_err();
+        assert_eq!(refused.code(), ResponseCode::SystemError, "{name}");
+        assert_eq!(
+            refused.to_string(),
+            "accurate timer message is not enabled, timerWheelEnable is false"
+        );
+    }
+    // A message the wheel puts back carries TIMER_OUT_MS: not a new timer message.
+    let rolled = SendProps::scan(&properties::encode([
+        ("TIMER_DELIVER_MS", "5000"),
+        ("TIMER_OUT_MS", "5000"),
+    ]));
+    assert!(!rolled.timer);
+    assert!(check_timer(&rolled).is_ok());
+    // A delay level wins over the timer properties (Apache 5 clears them).
+    let leveled = SendProps::scan(&properties::encode([
+        ("TIMER_DELAY_SEC", "5"),
+        ("DELAY", "3"),
+    ]));
+    assert!(check_timer(&leveled).is_ok());
+    assert!(check_timer(&plain()).is_ok());
 }
