@@ -13,7 +13,7 @@
 //! | [`pdb`] | PodDisruptionBudgets |
 //! | [`pod`] | what name server and broker pods share: security, probes, affinity |
 //! | [`statefulset`] | name server and broker-group StatefulSets |
-//! | [`rollout`] | which group may roll now (StatefulSet `partition`) |
+//! | [`rollout`] | which pods may take a new template (StatefulSet `partition`: a changed group held whole, the planner's turns kept) |
 //!
 //! Nothing here performs I/O or reads a clock: the same cluster (and the same observed external
 //! Services, [`external::Observed`]) always builds the same objects, so server-side apply of

@@ -1,9 +1,11 @@
 //! StatefulSets: one for the name servers, one per broker group.
 //!
 //! A broker group's StatefulSet runs `1 + replicasPerGroup` pods; pod ordinal `o` reads
-//! `/etc/rocketmq/<pod>.properties` (brokerId `o`, ordinal 0 the master). Updates use
-//! `RollingUpdate`, which replaces the highest ordinal first — slaves before the master — one pod
-//! at a time; [`super::rollout`] sets `partition` so only one group rolls at a time.
+//! `/etc/rocketmq/<pod>.properties` (brokerId `o`, ordinal 0 the master) from the group's
+//! ConfigMap, named after its config hash. Updates use `RollingUpdate` behind a `partition`:
+//! [`super::rollout`] holds every pod of a changed group, and the change planner lowers the
+//! partition one pod at a time, slaves first ([`crate::controller::roll`]). Name servers roll
+//! with `RollingUpdate` alone, one pod at a time, each ready before the next.
 
 use std::collections::BTreeMap;
 
