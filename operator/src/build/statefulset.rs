@@ -27,6 +27,9 @@ use super::{broker_conf, config_map, metadata, names, security};
 use crate::crd::{ExternalAccessType, StorageType};
 use crate::validate::ValidatedCluster;
 
+/// How long a restarted name server is ready before the next one restarts: longer than the
+/// brokers' registration period (`registerNameServerPeriod`, 30 s).
+pub const NAMESRV_MIN_READY_SECONDS: i32 = 35;
 /// Where ConfigMaps are mounted.
 pub const CONFIG_DIR: &str = "/etc/rocketmq";
 const CONFIG_VOLUME: &str = "config";
@@ -283,6 +286,11 @@ fn stateful_set(
             // Start every pod at once: slaves need not wait for their master to be Ready.
             // Updates still go one pod at a time, highest ordinal first.
             pod_management_policy: Some("Parallel".to_owned()),
+            // A restarted name server knows no broker until each registers again (every
+            // registerNameServerPeriod, 30 s): the next one restarts only once this one has
+            // been ready longer than that, so at most one name server at a time lacks routes.
+            min_ready_seconds: (component == Component::NameServer)
+                .then_some(NAMESRV_MIN_READY_SECONDS),
             update_strategy: Some(StatefulSetUpdateStrategy {
                 type_: Some("RollingUpdate".to_owned()),
                 rolling_update: Some(RollingUpdateStatefulSetStrategy {

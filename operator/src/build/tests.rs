@@ -511,3 +511,17 @@ fn name_servers_keep_their_kv_file_on_a_volume_a_claim_each_when_persistent() {
     let pod = spec.template.spec.as_ref().expect("pod");
     assert!(!pod.volumes.iter().flatten().any(|v| v.name == "data"));
 }
+
+#[test]
+fn a_name_server_roll_waits_longer_than_the_brokers_registration_period_between_pods() {
+    let r = build(&validated("spec: {broker: {groups: 2}}"));
+    let min_ready = |s: &StatefulSet| s.spec.as_ref().and_then(|s| s.min_ready_seconds);
+    assert_eq!(
+        min_ready(&r.stateful_sets[0]),
+        Some(statefulset::NAMESRV_MIN_READY_SECONDS)
+    );
+    assert!(statefulset::NAMESRV_MIN_READY_SECONDS > 30);
+    // Broker pods are waited on by the change planner (ready, caught up) instead.
+    assert_eq!(min_ready(&r.stateful_sets[1]), None);
+    assert_eq!(min_ready(&r.stateful_sets[2]), None);
+}
