@@ -61,6 +61,8 @@ struct ClientInner {
     signing: Option<rmq_protocol::acl::SigningKey>,
     connections: Mutex<HashMap<String, Arc<Connection>>>,
     opaques: Opaques,
+    /// Notified when a connection ends (one permit kept while nobody waits).
+    closed: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -87,6 +89,7 @@ impl Client {
                 config,
                 connections: Mutex::new(HashMap::new()),
                 opaques: Opaques::default(),
+                closed: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -96,6 +99,12 @@ impl Client {
         if let (Some(keys), Some(key)) = (&self.inner.config.credentials, &self.inner.signing) {
             key.sign_request(request, &keys.access_key);
         }
+    }
+
+    /// Resolves once one of this client's connections has ended: the peer went away (a
+    /// restarted server) or it was closed. An end nobody waited for is kept for the next call.
+    pub async fn connection_closed(&self) {
+        self.inner.closed.notified().await;
     }
 
     /// Sends `request` to `addr` (`host:port`) and waits up to `timeout` for its response.
@@ -270,6 +279,8 @@ impl Client {
                 {
                     connections.remove(&peer);
                 }
+                drop(connections);
+                inner.closed.notify_one();
             }
         });
         Arc::new(Connection { outbound, pending })

@@ -1,5 +1,9 @@
 //! Registration with name servers: every `registerNameServerPeriod` (30 s) and whenever the topic
-//! table changes, to every name server in parallel; UNREGISTER_BROKER at shutdown.
+//! table changes, to every name server in parallel; UNREGISTER_BROKER at shutdown. A name server
+//! that restarts knows no broker until each registers again: a connection to one that ends
+//! starts a round at once, and rounds some name server did not accept come again within
+//! seconds ([`next_round`]), so a restarted name server has this broker's routes seconds after
+//! it is back, not a period later.
 //!
 //! The name servers are `namesrvAddr` as it is now
 //! ([`crate::live_config::LiveConfig::namesrv_addrs`]), which UPDATE_BROKER_CONFIG may change.
@@ -38,6 +42,7 @@ pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
         .register_name_server_period
         .max(Duration::from_millis(200));
     let mut rounds_unheard = 0;
+    let mut rounds_partial = 0;
     // The name servers the last round registered with.
     let mut last: Vec<String> = Vec::new();
     let mut warned = false;
@@ -55,18 +60,35 @@ pub async fn run(broker: Arc<Broker>, stopping: watch::Receiver<bool>) {
                 unregister_from(&broker, &gone).await;
             }
             let accepted = register_all(&broker, &namesrvs).await;
-            last = namesrvs;
             rounds_unheard = if accepted == 0 { rounds_unheard + 1 } else { 0 };
+            rounds_partial = if accepted > 0 && accepted < namesrvs.len() {
+                rounds_partial + 1
+            } else {
+                0
+            };
+            last = namesrvs;
             let master_unknown = broker
                 .replication
                 .slave()
                 .is_some_and(|slave| slave.master_addr().is_none());
-            Some(next_round(period, rounds_unheard, master_unknown))
+            Some(next_round(
+                period,
+                Unheard {
+                    all: rounds_unheard,
+                    some: rounds_partial,
+                },
+                master_unknown,
+            ))
         };
         tokio::select! {
             () = &mut stop => return,
             () = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
             () = changed.notified() => {}
+            // A name server went away (restarting?): register with it as soon as it is back.
+            // Not while rounds already retry on their schedule: a name server that closes
+            // every connection (a TLS mismatch) must not drive rounds back to back.
+            () = broker.namesrv_client.connection_closed(),
+                if rounds_unheard == 0 && rounds_partial == 0 => {}
         }
     }
 }
@@ -84,19 +106,36 @@ pub fn left_out(before: &[String], now: &[String]) -> Vec<String> {
 const MASTER_UNKNOWN_RETRY: Duration = Duration::from_secs(1);
 /// The longest wait between rounds no name server accepted.
 const UNHEARD_RETRY_MAX: Duration = Duration::from_secs(5);
+/// Rounds some (not all) name servers did not accept are retried sooner this many times.
+const PARTIAL_RETRIES: u32 = 5;
+
+/// Consecutive rounds that did not reach every name server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unheard {
+    /// Rounds no name server accepted.
+    pub all: u32,
+    /// Rounds some, not all, accepted.
+    pub some: u32,
+}
 
 /// When the next registration round is due: after `period`, unless
-/// - no name server accepted the last `rounds_unheard` rounds (one that starts before the name
+/// - no name server accepted the last `unheard.all` rounds (one that starts before the name
 ///   servers, or lost them all): again after 1, 2, 4, then every 5 s, so clients find the broker
 ///   within seconds of a name server coming up instead of a whole period later;
+/// - some name server did not accept the last `unheard.some` rounds (one restarting): again
+///   after 1, 2, 4, 8, 16 s, then every period (one gone for good costs no more than a
+///   period's rounds), so a restarted name server has this broker's routes within seconds;
 /// - this is a slave that has not learnt its master's address from an answer: again every
 ///   second, instead of replicating nothing (and leaving a SYNC_MASTER answering
 ///   SLAVE_NOT_AVAILABLE) for a whole period.
-pub fn next_round(period: Duration, rounds_unheard: u32, master_unknown: bool) -> Duration {
+pub fn next_round(period: Duration, unheard: Unheard, master_unknown: bool) -> Duration {
     let mut next = period;
-    if rounds_unheard > 0 {
-        let backoff = Duration::from_secs(1 << (rounds_unheard - 1).min(3));
+    if unheard.all > 0 {
+        let backoff = Duration::from_secs(1 << (unheard.all - 1).min(3));
         next = next.min(backoff.min(UNHEARD_RETRY_MAX));
+    }
+    if (1..=PARTIAL_RETRIES).contains(&unheard.some) {
+        next = next.min(Duration::from_secs(1 << (unheard.some - 1)));
     }
     if master_unknown {
         next = next.min(MASTER_UNKNOWN_RETRY);
@@ -219,19 +258,35 @@ mod tests {
 
     const PERIOD: Duration = Duration::from_secs(30);
 
+    fn all(n: u32) -> Unheard {
+        Unheard { all: n, some: 0 }
+    }
+
     #[test]
     fn a_broker_no_name_server_heard_retries_within_seconds_backing_off_to_five() {
         let waits: Vec<u64> = (1..=6)
-            .map(|unheard| next_round(PERIOD, unheard, false).as_secs())
+            .map(|unheard| next_round(PERIOD, all(unheard), false).as_secs())
             .collect();
         assert_eq!(waits, [1, 2, 4, 5, 5, 5]);
-        assert_eq!(next_round(PERIOD, 0, false), PERIOD, "heard: the period");
+        assert_eq!(
+            next_round(PERIOD, Unheard::default(), false),
+            PERIOD,
+            "heard: the period"
+        );
         let short = Duration::from_millis(500);
         assert_eq!(
-            next_round(short, 3, false),
+            next_round(short, all(3), false),
             short,
             "never later than the period"
         );
+    }
+
+    #[test]
+    fn a_name_server_missing_from_a_round_is_retried_within_seconds_then_every_period() {
+        let waits: Vec<u64> = (1..=7)
+            .map(|some| next_round(PERIOD, Unheard { all: 0, some }, false).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
     }
 
     #[test]
@@ -251,7 +306,10 @@ mod tests {
 
     #[test]
     fn a_slave_without_its_masters_address_asks_again_every_second() {
-        assert_eq!(next_round(PERIOD, 0, true), MASTER_UNKNOWN_RETRY);
-        assert_eq!(next_round(PERIOD, 2, true), MASTER_UNKNOWN_RETRY);
+        assert_eq!(
+            next_round(PERIOD, Unheard::default(), true),
+            MASTER_UNKNOWN_RETRY
+        );
+        assert_eq!(next_round(PERIOD, all(2), true), MASTER_UNKNOWN_RETRY);
     }
 }

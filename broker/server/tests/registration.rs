@@ -350,3 +350,55 @@ async fn a_broker_started_without_name_servers_registers_as_soon_as_it_is_given_
     running.shutdown().await;
     ns.shutdown().await;
 }
+
+/// A name server on `port`.
+async fn namesrv_on(dir: &Path, port: u16) -> rmq_namesrv::RunningNamesrv {
+    let conf = format!(
+        "listenPort={port}\nbindAddress=127.0.0.1\nkvConfigPath={}\n",
+        dir.join(format!("kv-{port}.json")).display()
+    );
+    rmq_namesrv::start(rmq_namesrv::NamesrvConfig::from_properties_text(&conf).unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_name_server_has_the_broker_again_within_seconds_not_a_period_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (ports::free_port(), ports::free_port());
+    let stays = namesrv_on(dir.path(), first).await;
+    let restarts = namesrv_on(dir.path(), second).await;
+    let list = format!("127.0.0.1:{first};127.0.0.1:{second}");
+    let broker = broker_with(dir.path(), "comeback", Some(&list)).await;
+    let client = Client::default();
+    let second_addr = format!("127.0.0.1:{second}");
+    until_listed(
+        &client,
+        &second_addr,
+        "comeback",
+        true,
+        Duration::from_secs(5),
+    )
+    .await;
+
+    // The name server stops and comes back on its port with an empty table, between two of
+    // the broker's 30 s rounds.
+    restarts.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let back = namesrv_on(dir.path(), second).await;
+    let up = Instant::now();
+    until_listed(
+        &client,
+        &second_addr,
+        "comeback",
+        true,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(up.elapsed() < Duration::from_secs(10), "{:?}", up.elapsed());
+    // The other one never lost it.
+    assert!(lists(&client, &format!("127.0.0.1:{first}"), "comeback").await);
+    broker.shutdown().await;
+    back.shutdown().await;
+    stays.shutdown().await;
+}
