@@ -499,3 +499,60 @@ fn name_servers_added_and_removed_reach_every_broker_without_restarting_one() {
         );
     }
 }
+
+#[test]
+fn a_slave_more_per_group_starts_only_the_new_slaves_on_free_ports_and_restarts_nothing() {
+    let cluster = Cluster::up("Slaves");
+    let before = cluster.pids();
+    let more =
+        cluster.manifest(|t| t.replace("    replicasPerGroup: 1\n", "    replicasPerGroup: 2\n"));
+    let out = cluster.apply(&more);
+    assert!(
+        line_of(&out, "starting orders-broker-0-2") < line_of(&out, "starting orders-broker-1-2")
+    );
+    assert!(!out.contains("restarting"), "{out}");
+    let after = cluster.pids();
+    for process in &before.processes {
+        let now = after
+            .processes
+            .iter()
+            .find(|p| p.name == process.name)
+            .unwrap();
+        assert_eq!(
+            (now.pid, &now.addr),
+            (process.pid, &process.addr),
+            "{}",
+            process.name
+        );
+    }
+    let taken: Vec<&str> = before.processes.iter().map(|p| p.addr.as_str()).collect();
+    for slave in ["orders-broker-0-2", "orders-broker-1-2"] {
+        let record = after.processes.iter().find(|p| p.name == slave).unwrap();
+        assert!(
+            !taken.contains(&record.addr.as_str()),
+            "{slave} at {}",
+            record.addr
+        );
+    }
+
+    // SYNC_MASTERs with two slaves each take sends: their slaves replicate.
+    let produced = client(
+        "cpp_produce.py",
+        &cluster.namesrv,
+        &cluster.home,
+        &[
+            "--topic",
+            "Slaves",
+            "--group",
+            "slaves-pg",
+            "--count",
+            "50",
+            "--key-prefix",
+            "k-",
+        ],
+    );
+    let (acked, refused) = outcomes(&produced);
+    assert!(refused.is_empty(), "{refused:?}");
+    let consumed = cluster.consume("Slaves", "slaves-cg", acked.len());
+    assert_none_lost(&acked, &consumed);
+}

@@ -28,6 +28,7 @@
 //! address is loopback anyway and a local cluster has no business on the network.
 //! `namesrv.properties` gets the operator's TLS keys ([`security::namesrv_keys`]) the same way.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rmq_operator::build::broker_conf::{self, Placement};
@@ -37,6 +38,9 @@ use rmq_operator::validate::ValidatedCluster;
 use serde::{Deserialize, Serialize};
 
 use crate::local::security::{broker_files, namesrv_files};
+
+mod slots;
+pub use slots::broker_slots;
 
 /// Host every local process listens on and advertises.
 pub const LOCAL_HOST: &str = "127.0.0.1";
@@ -175,17 +179,31 @@ pub fn manifest_copy_path(dir: &Path) -> PathBuf {
     dir.join("manifest.yaml")
 }
 
-/// Lays out `cluster` in `dir` (absolute) with ports from `base`.
+/// Lays out `cluster` in `dir` (absolute) with ports from `base`: broker `i` in group order
+/// takes slot `i`.
 pub fn plan(cluster: &ValidatedCluster, dir: &Path, base: u16) -> Result<Plan, PlanError> {
+    plan_keeping(cluster, dir, base, &BTreeMap::new())
+}
+
+/// [`plan`], but the brokers named in `kept` keep the `listenPort` they run on, and the others
+/// take the lowest slots no kept broker holds: a change of `replicasPerGroup` on a running
+/// cluster moves no running broker (`rmqctl apply`).
+pub fn plan_keeping(
+    cluster: &ValidatedCluster,
+    dir: &Path,
+    base: u16,
+    kept: &BTreeMap<String, u16>,
+) -> Result<Plan, PlanError> {
     let dir_text = dir.to_str().ok_or_else(|| PlanError::NonUtf8Dir {
         dir: dir.to_path_buf(),
     })?;
     let broker_count = cluster.groups() * cluster.pods_per_group();
     let metrics = cluster.spec.metrics.enabled;
+    let slots = broker_slots(cluster, base, kept);
     // The highest port is the health port (listenPort + 3) of the last broker.
     let highest = u32::from(base)
         + u32::from(BROKER_PORT_OFFSET)
-        + u32::from(BROKER_PORT_STEP) * broker_count.saturating_sub(1)
+        + u32::from(BROKER_PORT_STEP) * slots.values().copied().max().unwrap_or(0)
         + u32::from(BROKER_HEALTH_OFFSET);
     if highest > u32::from(u16::MAX) {
         return Err(PlanError::PortsBeyondRange {
@@ -248,9 +266,9 @@ pub fn plan(cluster: &ValidatedCluster, dir: &Path, base: u16) -> Result<Plan, P
     let mut brokers = Vec::new();
     for group in 0..cluster.groups() {
         for ordinal in 0..cluster.pods_per_group() {
-            let index = group * cluster.pods_per_group() + ordinal;
-            let listen = port(u32::from(BROKER_PORT_OFFSET) + u32::from(BROKER_PORT_STEP) * index);
             let name = names::broker_pod(cluster, group, ordinal);
+            let index = slots.get(&name).copied().unwrap_or(0);
+            let listen = port(u32::from(BROKER_PORT_OFFSET) + u32::from(BROKER_PORT_STEP) * index);
             let home = dir.join("broker").join(&name);
             let placement = Placement {
                 namesrv_addr: namesrv_addr.clone(),

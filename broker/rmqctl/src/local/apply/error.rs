@@ -48,9 +48,9 @@ pub enum ApplyError {
     )]
     SecurityChanged,
     #[error(
-        "{name} would move from ports {old:?} to {new:?} (locally, ports follow the order of \
-         groups and replicas, so a replicasPerGroup change with several groups moves them): \
-         stop the cluster with `rmqctl down` and start it again with `rmqctl up`"
+        "{name} would move from ports {old:?} to {new:?} (it is not in pids.json, and the \
+         ports it had are another process's now): stop the cluster with `rmqctl down` and start \
+         it again with `rmqctl up`"
     )]
     LayoutMoved {
         name: String,

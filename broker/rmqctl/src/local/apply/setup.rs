@@ -137,8 +137,10 @@ pub fn prepare(args: &ApplyArgs) -> Result<Change, ApplyError> {
             source,
         })?;
     let base = base_port(&pids, &new, &dir)?;
-    let old_plan = plan::plan(&old, &dir, base).map_err(UpError::from)?;
-    let new_plan = plan::plan(&new, &dir, base).map_err(UpError::from)?;
+    // Running brokers keep their ports: a slave more or fewer moves no other process.
+    let running = running_ports(&pids);
+    let old_plan = plan::plan_keeping(&old, &dir, base, &running).map_err(UpError::from)?;
+    let new_plan = plan::plan_keeping(&new, &dir, base, &running).map_err(UpError::from)?;
     check_layout(&old_plan, &new_plan)?;
     let (namesrv_client, broker_client) = clients(&dir, &security)?;
     let exe = std::env::current_exe().map_err(UpError::CurrentExe)?;
@@ -158,6 +160,18 @@ pub fn prepare(args: &ApplyArgs) -> Result<Change, ApplyError> {
         broker_client,
         inner: security.inner().cloned(),
     })
+}
+
+/// The `listenPort` of every broker pids.json records.
+pub fn running_ports(pids: &PidsFile) -> BTreeMap<String, u16> {
+    pids.processes
+        .iter()
+        .filter(|p| p.kind == Kind::Broker)
+        .filter_map(|p| {
+            let port = p.addr.rsplit_once(':')?.1.parse().ok()?;
+            Some((p.name.clone(), port))
+        })
+        .collect()
 }
 
 /// The base port `up` was given: name server 0 listens on it.
