@@ -40,14 +40,10 @@ use serde::{Deserialize, Serialize};
 use crate::local::security::{broker_files, namesrv_files};
 
 mod slots;
-pub use slots::broker_slots;
+pub use slots::{BROKER_PORT_OFFSET, BROKER_PORT_STEP, broker_slots};
 
 /// Host every local process listens on and advertises.
 pub const LOCAL_HOST: &str = "127.0.0.1";
-/// First broker `listenPort` minus the base port (9876 + 1035 = 10911).
-pub const BROKER_PORT_OFFSET: u16 = 1035;
-/// Ports between consecutive brokers' `listenPort`s.
-pub const BROKER_PORT_STEP: u16 = 10;
 /// A name server's `/metrics` port minus its `listenPort` (name servers are at most 9).
 pub const NAMESRV_METRICS_OFFSET: u16 = 10;
 /// A broker's `/metrics` port minus its `listenPort`.

@@ -8,7 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use rmq_operator::build::names;
 use rmq_operator::validate::ValidatedCluster;
 
-use super::{BROKER_PORT_OFFSET, BROKER_PORT_STEP};
+/// First broker `listenPort` minus the base port (9876 + 1035 = 10911).
+pub const BROKER_PORT_OFFSET: u16 = 1035;
+/// Ports between consecutive brokers' `listenPort`s.
+pub const BROKER_PORT_STEP: u16 = 10;
 
 /// The slot of every broker of `cluster` (its `listenPort` is `base + BROKER_PORT_OFFSET +
 /// BROKER_PORT_STEP * slot`): a kept broker's own, others the lowest free ones in group order.
