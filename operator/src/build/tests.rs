@@ -520,7 +520,7 @@ fn a_name_server_roll_waits_longer_than_the_brokers_registration_period_between_
         min_ready(&r.stateful_sets[0]),
         Some(statefulset::NAMESRV_MIN_READY_SECONDS)
     );
-    assert!(statefulset::NAMESRV_MIN_READY_SECONDS > 30);
+    const { assert!(statefulset::NAMESRV_MIN_READY_SECONDS > 30) };
     // Broker pods are waited on by the change planner (ready, caught up) instead.
     assert_eq!(min_ready(&r.stateful_sets[1]), None);
     assert_eq!(min_ready(&r.stateful_sets[2]), None);

@@ -238,6 +238,26 @@ fn found_suffix(found: &[String]) -> String {
     }
 }
 
+/// Fields of the spec a local run has nothing to do with: outside access.
+pub fn kubernetes_only(cluster: &ValidatedCluster) -> Vec<&'static str> {
+    use rmq_operator::crd::ExternalAccessType;
+    let spec = &cluster.spec;
+    [
+        (
+            "spec.nameServer.externalAccess",
+            spec.name_server.external_access.type_,
+        ),
+        (
+            "spec.broker.externalAccess",
+            spec.broker.external_access.type_,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, kind)| *kind != ExternalAccessType::None)
+    .map(|(field, _)| field)
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,5 +428,31 @@ mod tests {
             Err(ManifestError::ApiVersion { found }) if found == "rocketmq.rs/v1beta9"
         ));
         assert!(matches!(parse("a: [b"), Err(ManifestError::Yaml(_))));
+    }
+
+    #[test]
+    fn outside_access_is_named_as_something_a_local_run_ignores() {
+        let text = |spec: &str| {
+            format!(
+                "apiVersion: rocketmq.rs/v1alpha1\nkind: RocketCluster\nmetadata: {{name: demo}}\nspec: {spec}\n"
+            )
+        };
+        let local = validate_local(parse(&text("{}")).unwrap().cluster).unwrap();
+        assert!(kubernetes_only(&local).is_empty());
+        let outside = validate_local(
+            parse(&text(
+                "{broker: {externalAccess: {type: LoadBalancer}}, nameServer: {externalAccess: {type: LoadBalancer}}}",
+            ))
+            .unwrap()
+            .cluster,
+        )
+        .unwrap();
+        assert_eq!(
+            kubernetes_only(&outside),
+            [
+                "spec.nameServer.externalAccess",
+                "spec.broker.externalAccess"
+            ]
+        );
     }
 }

@@ -54,6 +54,13 @@ pub async fn run(args: &UpArgs) -> Result<(), UpError> {
         path: args.file.clone(),
         source,
     })?;
+    for field in manifest::kubernetes_only(&cluster) {
+        eprintln!(
+            "rmqctl: warning: {}: {field} is for Kubernetes Services; a local cluster serves \
+             127.0.0.1 only and ignores it",
+            args.file.display()
+        );
+    }
     let security_error = |source| UpError::Security {
         path: args.file.clone(),
         source,
