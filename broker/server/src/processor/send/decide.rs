@@ -167,7 +167,7 @@ pub struct SendProps {
 impl SendProps {
     pub fn scan(raw: &[u8]) -> SendProps {
         let (mut cluster, mut uniq, mut tran, mut delay, mut wait) = (None, None, None, None, None);
-        let (mut timer, mut timer_out) = (false, false);
+        let (mut timer, mut timer_out) = (None, None);
         for (name, value) in properties::iter(raw) {
             let slot = match name {
                 b"CLUSTER" => &mut cluster,
@@ -175,14 +175,8 @@ impl SendProps {
                 b"TRAN_MSG" => &mut tran,
                 b"DELAY" => &mut delay,
                 b"WAIT" => &mut wait,
-                b"TIMER_DELIVER_MS" | b"TIMER_DELAY_SEC" | b"TIMER_DELAY_MS" => {
-                    timer = true;
-                    continue;
-                }
-                b"TIMER_OUT_MS" => {
-                    timer_out = true;
-                    continue;
-                }
+                b"TIMER_DELIVER_MS" | b"TIMER_DELAY_SEC" | b"TIMER_DELAY_MS" => &mut timer,
+                b"TIMER_OUT_MS" => &mut timer_out,
                 _ => continue,
             };
             *slot = Some(value);
@@ -193,7 +187,7 @@ impl SendProps {
             transaction: text(tran).is_some_and(|v| v.eq_ignore_ascii_case("true")),
             delay_level: text(delay).and_then(|v| v.trim().parse().ok()),
             waits_for_store: text(wait) != Some("false"),
-            timer: timer && !timer_out,
+            timer: timer.is_some() && timer_out.is_none(),
         }
     }
 }
