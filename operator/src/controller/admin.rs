@@ -100,6 +100,22 @@ impl Remoting {
     }
 }
 
+impl Remoting {
+    /// ADD_WRITE_PERM (`on`) or WIPE_WRITE_PERM of `group` on every name server, in turn; the
+    /// first refusal names its name server.
+    async fn set_writes(&self, namesrvs: &[String], group: &str, on: bool) -> Result<(), String> {
+        for ns in namesrvs {
+            let done = if on {
+                self.namesrv.add_write_perm(ns, group).await
+            } else {
+                self.namesrv.wipe_write_perm(ns, group).await
+            };
+            done.map_err(|e| format!("{ns}: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
 /// A cluster whose servers cannot be reached as its spec requires (a Secret missing, no admin
 /// account): every call fails with `reason`, so a drain waits saying why and deletes nothing,
 /// and a new group is not counted as synced.
@@ -191,15 +207,7 @@ impl ClusterAdmin for Remoting {
         namesrvs: &'a [String],
         group: &'a str,
     ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            for ns in namesrvs {
-                self.namesrv
-                    .wipe_write_perm(ns, group)
-                    .await
-                    .map_err(|e| format!("{ns}: {e}"))?;
-            }
-            Ok(())
-        })
+        Box::pin(self.set_writes(namesrvs, group, false))
     }
 
     fn messages_left<'a>(&'a self, master: &'a str) -> BoxFuture<'a, Option<u64>> {
@@ -236,15 +244,7 @@ impl ClusterAdmin for Remoting {
         namesrvs: &'a [String],
         group: &'a str,
     ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            for ns in namesrvs {
-                self.namesrv
-                    .add_write_perm(ns, group)
-                    .await
-                    .map_err(|e| format!("{ns}: {e}"))?;
-            }
-            Ok(())
-        })
+        Box::pin(self.set_writes(namesrvs, group, true))
     }
 
     fn runtime<'a>(&'a self, broker: &'a str) -> BoxFuture<'a, Option<BrokerRuntime>> {

@@ -49,24 +49,6 @@ fn delete_service(service: &Service) -> Call {
     )
 }
 
-/// Runs one reconcile of `c` expecting `calls`, with `admin`.
-async fn reconcile_with(
-    c: RocketCluster,
-    calls: Vec<Call>,
-    admin: Arc<ScriptedAdmin>,
-) -> Result<Action, Error> {
-    let (ctx, handle, _) = context_with(admin);
-    let server = mock::serve(handle, calls);
-    let result = tokio::time::timeout(Duration::from_secs(5), reconcile(Arc::new(c), ctx))
-        .await
-        .expect("reconcile finished in time");
-    tokio::time::timeout(Duration::from_secs(5), server)
-        .await
-        .expect("every expected call came")
-        .expect("scenario assertions hold");
-    result
-}
-
 #[tokio::test]
 async fn a_load_balancer_address_reaches_the_config_map_and_the_status_without_a_roll() {
     let c = cluster(
@@ -127,7 +109,7 @@ async fn a_load_balancer_address_reaches_the_config_map_and_the_status_without_a
         assert!(s.get("externalNameServerAddress").is_none(), "{s}");
         assert_eq!(conditions(s)[1], cond("Progressing", "False", "Settled"));
     }));
-    let result = reconcile_with(c, calls, Arc::default()).await;
+    let result = reconcile_expecting(c, calls, Arc::default()).await;
     assert!(result.is_ok(), "{result:?}");
 }
 
@@ -172,7 +154,7 @@ async fn switched_back_to_none_the_name_servers_services_go_at_once_and_a_broker
     calls.push(status_call(&c, |s| {
         assert!(s.get("externalAddresses").is_none(), "{s}");
     }));
-    let result = reconcile_with(c, calls, Arc::default()).await;
+    let result = reconcile_expecting(c, calls, Arc::default()).await;
     assert!(result.is_ok(), "{result:?}");
 
     // Rolled: its brokers advertise their DNS names again, the Service goes too.
@@ -183,7 +165,7 @@ async fn switched_back_to_none_the_name_servers_services_go_at_once_and_a_broker
     }
     calls.push(event("RollingRestart", "demo-broker-0 changed"));
     calls.push(status_call(&c, |_| {}));
-    let result = reconcile_with(c, calls, Arc::default()).await;
+    let result = reconcile_expecting(c, calls, Arc::default()).await;
     assert!(result.is_ok(), "{result:?}");
 }
 
@@ -255,6 +237,6 @@ async fn a_drained_group_takes_its_external_services_with_it() {
         messages_left: Some(0),
         ..ScriptedAdmin::default()
     });
-    let result = reconcile_with(c, calls, admin).await;
+    let result = reconcile_expecting(c, calls, admin).await;
     assert!(result.is_ok(), "{result:?}");
 }

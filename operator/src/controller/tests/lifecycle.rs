@@ -137,27 +137,6 @@ fn draining(on: u32, left: Option<u64>) -> Arc<ScriptedAdmin> {
 const MASTER_0: &str = "demo-broker-0-0.demo-broker-0.mq.svc.cluster.local:10911";
 const MASTER_1: &str = "demo-broker-1-0.demo-broker-1.mq.svc.cluster.local:10911";
 
-/// Runs one reconcile of `c` expecting `calls`, with `admin`.
-async fn reconcile_with(
-    c: RocketCluster,
-    calls: Vec<Call>,
-    admin: Arc<ScriptedAdmin>,
-) -> Result<kube::runtime::controller::Action, Error> {
-    let (ctx, handle, _) = context_with(admin);
-    let server = mock::serve(handle, calls);
-    let result = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        reconcile(Arc::new(c), ctx),
-    )
-    .await
-    .expect("reconcile finished in time");
-    tokio::time::timeout(std::time::Duration::from_secs(5), server)
-        .await
-        .expect("every expected call came")
-        .expect("scenario assertions hold");
-    result
-}
-
 /// Two groups live and settled, the spec down to one; `status` the previous status.
 fn scaled_in(
     status: Option<serde_json::Value>,
@@ -267,7 +246,7 @@ async fn scaling_in_takes_the_groups_writes_off_and_deletes_nothing_yet() {
         );
         assert_eq!(s["syncedGroups"], json!(["demo-broker-0"]));
     }));
-    let result = reconcile_with(c, calls, admin.clone()).await;
+    let result = reconcile_expecting(c, calls, admin.clone()).await;
     assert!(result.is_ok(), "{result:?}");
     let namesrvs = 2;
     assert!(
@@ -292,7 +271,7 @@ async fn a_drained_group_is_deleted_once_its_consumers_have_consumed_everything(
         assert!(s.get("drains").is_none(), "{s}");
         assert_eq!(conditions(s)[1].2, "Settled", "{s}");
     }));
-    let result = reconcile_with(c, calls, admin.clone()).await;
+    let result = reconcile_expecting(c, calls, admin.clone()).await;
     assert!(result.is_ok(), "{result:?}");
     assert!(
         admin
@@ -320,7 +299,7 @@ async fn a_group_with_messages_left_is_kept_with_the_count_in_the_status() {
             "{s}"
         );
     }));
-    let result = reconcile_with(c, calls, admin).await;
+    let result = reconcile_expecting(c, calls, admin).await;
     assert!(result.is_ok(), "{result:?}");
 }
 
@@ -331,7 +310,7 @@ async fn the_force_annotation_deletes_a_group_with_messages_left() {
     calls.extend(delete_group_1(&before));
     calls.push(event("GroupsRemoved", "demo-broker-1"));
     calls.push(status_call(&c, |_| {}));
-    let result = reconcile_with(c, calls, admin).await;
+    let result = reconcile_expecting(c, calls, admin).await;
     assert!(result.is_ok(), "{result:?}");
 }
 
@@ -366,7 +345,7 @@ async fn a_new_group_gets_the_topics_of_a_live_master_before_it_counts_as_synced
     calls.push(status_call(&c, |s| {
         assert_eq!(s["syncedGroups"], json!(["demo-broker-0"]), "{s}");
     }));
-    let result = reconcile_with(c, calls, admin.clone()).await;
+    let result = reconcile_expecting(c, calls, admin.clone()).await;
     assert!(result.is_ok(), "{result:?}");
     assert!(
         admin
@@ -388,7 +367,7 @@ async fn a_new_group_that_lacks_nothing_is_synced() {
         );
         assert_eq!(conditions(s)[1].2, "Settled", "{s}");
     }));
-    let result = reconcile_with(c, calls, admin.clone()).await;
+    let result = reconcile_expecting(c, calls, admin.clone()).await;
     assert!(result.is_ok(), "{result:?}");
     assert!(
         !admin.calls().iter().any(|c| c.starts_with("sync")),
@@ -425,7 +404,7 @@ async fn a_secured_cluster_is_drained_over_tls_with_requests_signed_by_the_admin
     ));
     calls.push(event("DrainStarted", "demo-broker-1"));
     calls.push(status_call(&c, |_| {}));
-    let result = reconcile_with(c, calls, admin.clone()).await;
+    let result = reconcile_expecting(c, calls, admin.clone()).await;
     assert!(result.is_ok(), "{result:?}");
     let calls = admin.calls();
     assert!(
@@ -457,7 +436,7 @@ async fn without_the_admin_secret_a_secured_drain_waits_saying_so_and_deletes_no
             "{s}"
         );
     }));
-    let result = reconcile_with(c, calls, admin.clone()).await;
+    let result = reconcile_expecting(c, calls, admin.clone()).await;
     assert!(result.is_ok(), "{result:?}");
     assert!(
         !admin.calls().iter().any(|c| c.starts_with("reached")),

@@ -316,6 +316,28 @@ pub(super) fn cond(t: &str, s: &str, r: &str) -> (String, String, String) {
     (t.to_owned(), s.to_owned(), r.to_owned())
 }
 
+/// Runs one reconcile of `c` against `admin`, answering exactly `calls` in order.
+pub(super) async fn reconcile_expecting(
+    c: RocketCluster,
+    calls: Vec<Call>,
+    admin: Arc<super::lifecycle::ScriptedAdmin>,
+) -> Result<kube::runtime::controller::Action, crate::controller::Error> {
+    let (ctx, handle, _) = context_with(admin);
+    let server = serve(handle, calls);
+    // A roll's sends window sleeps 2 s inside the reconcile.
+    let result = tokio::time::timeout(
+        Duration::from_secs(10),
+        crate::controller::reconcile(Arc::new(c), ctx),
+    )
+    .await
+    .expect("reconcile finished in time");
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("every expected call came")
+        .expect("scenario assertions hold");
+    result
+}
+
 /// Answers `calls` in order on `handle`, asserting each, then asserts that no call follows.
 pub(super) fn serve(mut handle: Handle, calls: Vec<Call>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

@@ -46,23 +46,6 @@ fn changed(running: u32, wanted: u32, live: u32, held: bool) -> (RocketCluster, 
     (c, calls)
 }
 
-async fn run(
-    c: RocketCluster,
-    calls: Vec<Call>,
-    admin: Arc<ScriptedAdmin>,
-) -> Result<kube::runtime::controller::Action, Error> {
-    let (ctx, handle, _) = context_with(admin);
-    let server = serve(handle, calls);
-    let result = tokio::time::timeout(Duration::from_secs(5), reconcile(Arc::new(c), ctx))
-        .await
-        .expect("reconcile finished in time");
-    tokio::time::timeout(Duration::from_secs(5), server)
-        .await
-        .expect("every expected call came")
-        .expect("scenario assertions hold");
-    result
-}
-
 #[tokio::test]
 async fn a_name_server_more_is_given_to_every_running_broker_once_it_is_ready() {
     let admin = Arc::new(ScriptedAdmin {
@@ -84,7 +67,7 @@ async fn a_name_server_more_is_given_to_every_running_broker_once_it_is_ready() 
     calls.push(status_call(&c, |s| {
         assert_eq!(s["brokersNameServerAddress"], list(3), "{s}");
     }));
-    let result = run(c, calls, admin.clone()).await;
+    let result = reconcile_expecting(c, calls, admin.clone()).await;
     assert!(result.is_ok(), "{result:?}");
     let master = "demo-broker-0-0.demo-broker-0.mq.svc.cluster.local:10911";
     let calls = admin.calls();
@@ -117,7 +100,7 @@ async fn brokers_get_no_list_naming_a_name_server_that_is_not_ready() {
             "{s}"
         );
     }));
-    let result = run(c, calls, admin.clone()).await;
+    let result = reconcile_expecting(c, calls, admin.clone()).await;
     assert!(result.is_ok(), "{result:?}");
     assert!(
         !admin.calls().iter().any(|c| c.starts_with("tell")),
@@ -143,7 +126,7 @@ async fn name_servers_being_removed_stay_until_every_broker_runs_without_them() 
         let progressing = condition_message(s, "Progressing");
         assert!(progressing.contains("demo-broker-0-1"), "{s}");
     }));
-    let result = run(c, calls, admin.clone()).await;
+    let result = reconcile_expecting(c, calls, admin.clone()).await;
     assert!(result.is_ok(), "{result:?}");
 
     // Once the brokers run with the two, the third goes.
@@ -162,7 +145,7 @@ async fn name_servers_being_removed_stay_until_every_broker_runs_without_them() 
     calls.push(status_call(&c, |s| {
         assert_eq!(s["brokersNameServerAddress"], list(2), "{s}");
     }));
-    let result = run(c, calls, admin.clone()).await;
+    let result = reconcile_expecting(c, calls, admin.clone()).await;
     assert!(result.is_ok(), "{result:?}");
     // Every broker already ran with the list: asked, not told.
     assert!(
@@ -177,7 +160,7 @@ async fn name_servers_being_removed_stay_until_every_broker_runs_without_them() 
     calls.push(status_call(&c, |s| {
         assert_eq!(s["brokersNameServerAddress"], list(2), "{s}");
     }));
-    let result = run(c, calls, admin.clone()).await;
+    let result = reconcile_expecting(c, calls, admin.clone()).await;
     assert!(result.is_ok(), "{result:?}");
     assert!(admin.calls().is_empty(), "{:?}", admin.calls());
 }

@@ -114,23 +114,6 @@ fn rolling_since(ago_s: i64) -> serde_json::Value {
     json!({"roll": {"name": "demo-broker-0", "writesHeldSince": since.to_string()}})
 }
 
-async fn run(
-    c: RocketCluster,
-    calls: Vec<Call>,
-    admin: Arc<ScriptedAdmin>,
-) -> Result<kube::runtime::controller::Action, Error> {
-    let (ctx, handle, _) = context_with(admin);
-    let server = serve(handle, calls);
-    let result = tokio::time::timeout(Duration::from_secs(10), reconcile(Arc::new(c), ctx))
-        .await
-        .expect("reconcile finished in time");
-    tokio::time::timeout(Duration::from_secs(5), server)
-        .await
-        .expect("every expected call came")
-        .expect("scenario assertions hold");
-    result
-}
-
 fn partition_of(body: &serde_json::Value) -> serde_json::Value {
     body["spec"]["updateStrategy"]["rollingUpdate"]["partition"].clone()
 }
@@ -174,7 +157,7 @@ async fn a_config_change_holds_every_pod_and_takes_the_first_group_s_writes_off(
         );
     }));
     let admin = admin(2, 0, 0);
-    let result = run(c, calls, admin.clone()).await;
+    let result = reconcile_expecting(c, calls, admin.clone()).await;
     assert!(result.is_ok(), "{result:?}");
     assert!(
         admin
@@ -206,7 +189,7 @@ async fn after_the_route_refresh_and_the_last_sends_the_slave_takes_the_new_temp
         assert_eq!(s["roll"]["writesHeldSince"], "2027-01-15T07:59:00Z", "{s}");
     }));
     let admin = admin(0, 100, 100);
-    let result = run(c, calls, admin.clone()).await;
+    let result = reconcile_expecting(c, calls, admin.clone()).await;
     assert!(result.is_ok(), "{result:?}");
     // The master was asked twice for its sends, 2 s apart.
     let asked = admin
@@ -236,7 +219,7 @@ async fn the_master_waits_while_its_restarted_slave_is_behind() {
             "{s}"
         );
     }));
-    let result = run(c, calls, admin(0, 1000, 900)).await;
+    let result = reconcile_expecting(c, calls, admin(0, 1000, 900)).await;
     assert!(result.is_ok(), "{result:?}");
 
     // Caught up: the master's turn.
@@ -246,7 +229,7 @@ async fn the_master_waits_while_its_restarted_slave_is_behind() {
     calls.push(pods(["rev-1", "rev-2", "rev-1", "rev-1"]));
     calls.push(partition_call("demo-broker-0", 0));
     calls.push(status_call(&c, |_| {}));
-    let result = run(c, calls, admin(0, 1000, 1000)).await;
+    let result = reconcile_expecting(c, calls, admin(0, 1000, 1000)).await;
     assert!(result.is_ok(), "{result:?}");
 }
 
@@ -268,7 +251,7 @@ async fn writes_come_back_once_the_group_is_settled_and_the_next_turn_deletes_it
         assert!(s["roll"].get("writesHeldSince").is_none(), "{s}");
     }));
     let admin0 = admin(0, 1000, 1000);
-    let result = run(c, calls, admin0.clone()).await;
+    let result = reconcile_expecting(c, calls, admin0.clone()).await;
     assert!(result.is_ok(), "{result:?}");
     assert!(
         admin0
@@ -301,7 +284,7 @@ async fn writes_come_back_once_the_group_is_settled_and_the_next_turn_deletes_it
         assert_eq!(s["roll"]["name"], "demo-broker-1", "{s}");
     }));
     let admin1 = admin(2, 1000, 1000);
-    let result = run(c, calls, admin1.clone()).await;
+    let result = reconcile_expecting(c, calls, admin1.clone()).await;
     assert!(result.is_ok(), "{result:?}");
     assert!(
         admin1
