@@ -95,7 +95,8 @@ fn replicas(sts: &StatefulSet) -> i32 {
     sts.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
 }
 
-fn partition(sts: &StatefulSet) -> Option<i32> {
+/// The `rollingUpdate.partition` of `sts`.
+pub fn partition(sts: &StatefulSet) -> Option<i32> {
     sts.spec
         .as_ref()?
         .update_strategy

@@ -379,16 +379,6 @@ fn live(sts: &StatefulSet, settled: bool, template_hash: Option<&str>) -> Statef
     l
 }
 
-fn partition(sts: &StatefulSet) -> Option<i32> {
-    sts.spec
-        .as_ref()?
-        .update_strategy
-        .as_ref()?
-        .rolling_update
-        .as_ref()?
-        .partition
-}
-
 #[test]
 fn config_change_on_all_groups_holds_every_pod_until_the_planner_lowers_a_partition() {
     let before = build(&validated(
@@ -413,7 +403,7 @@ fn config_change_on_all_groups_holds_every_pod_until_the_planner_lowers_a_partit
         }
     );
     for sts in &after.stateful_sets[1..] {
-        assert_eq!(partition(sts), Some(2), "{:?}", sts.metadata.name);
+        assert_eq!(rollout::partition(sts), Some(2), "{:?}", sts.metadata.name);
     }
 }
 
@@ -441,8 +431,8 @@ fn a_group_mid_roll_keeps_the_partition_the_planner_set() {
     let plan = rollout::gate(&mut next, &live_sets);
     assert_eq!(plan.rolling, Some(1));
     assert!(plan.held.is_empty() && plan.changed.is_empty());
-    assert_eq!(partition(&next.stateful_sets[1]), Some(0));
-    assert_eq!(partition(&next.stateful_sets[2]), Some(1));
+    assert_eq!(rollout::partition(&next.stateful_sets[1]), Some(0));
+    assert_eq!(rollout::partition(&next.stateful_sets[2]), Some(1));
 }
 
 #[test]
@@ -468,8 +458,8 @@ fn new_groups_are_created_without_waiting_for_a_roll() {
     let plan = rollout::gate(&mut desired, &live_sets);
     assert_eq!(plan.rolling, Some(0));
     assert_eq!(plan.created, vec![1, 2]);
-    assert_eq!(partition(&desired.stateful_sets[2]), Some(0));
-    assert_eq!(partition(&desired.stateful_sets[3]), Some(0));
+    assert_eq!(rollout::partition(&desired.stateful_sets[2]), Some(0));
+    assert_eq!(rollout::partition(&desired.stateful_sets[3]), Some(0));
 }
 
 #[test]

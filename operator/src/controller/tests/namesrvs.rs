@@ -17,6 +17,17 @@ fn list(n: u32) -> String {
         .join(";")
 }
 
+/// The pod list: three name servers and group 0's two brokers, ready or not.
+fn pods(namesrvs: [bool; 3], brokers: [bool; 2]) -> Call {
+    list_pods(&[
+        ("demo-namesrv-0", namesrvs[0]),
+        ("demo-namesrv-1", namesrvs[1]),
+        ("demo-namesrv-2", namesrvs[2]),
+        ("demo-broker-0-0", brokers[0]),
+        ("demo-broker-0-1", brokers[1]),
+    ])
+}
+
 fn spec(namesrvs: u32) -> serde_json::Value {
     json!({"nameServer": {"replicas": namesrvs}, "broker": {"groups": 1, "replicasPerGroup": 1}})
 }
@@ -53,13 +64,7 @@ async fn a_name_server_more_is_given_to_every_running_broker_once_it_is_ready() 
         ..ScriptedAdmin::default()
     });
     let (c, mut calls) = changed(2, 3, 3, false);
-    calls.push(list_pods(&[
-        ("demo-namesrv-0", true),
-        ("demo-namesrv-1", true),
-        ("demo-namesrv-2", true),
-        ("demo-broker-0-0", true),
-        ("demo-broker-0-1", true),
-    ]));
+    calls.push(pods([true, true, true], [true, true]));
     calls.push(event(
         "NameServersGiven",
         "demo-broker-0-0, demo-broker-0-1",
@@ -85,13 +90,7 @@ async fn a_name_server_more_is_given_to_every_running_broker_once_it_is_ready() 
 async fn brokers_get_no_list_naming_a_name_server_that_is_not_ready() {
     let admin = Arc::new(ScriptedAdmin::default());
     let (c, mut calls) = changed(2, 3, 3, false);
-    calls.push(list_pods(&[
-        ("demo-namesrv-0", true),
-        ("demo-namesrv-1", true),
-        ("demo-namesrv-2", false),
-        ("demo-broker-0-0", true),
-        ("demo-broker-0-1", true),
-    ]));
+    calls.push(pods([true, true, false], [true, true]));
     calls.push(status_call(&c, |s| {
         assert_eq!(s["brokersNameServerAddress"], list(2), "{s}");
         assert_eq!(
@@ -114,13 +113,7 @@ async fn name_servers_being_removed_stay_until_every_broker_runs_without_them() 
     let admin = Arc::new(ScriptedAdmin::default());
     // Three running and known to the brokers, two in the spec; a broker is restarting.
     let (c, mut calls) = changed(3, 2, 3, true);
-    calls.push(list_pods(&[
-        ("demo-namesrv-0", true),
-        ("demo-namesrv-1", true),
-        ("demo-namesrv-2", true),
-        ("demo-broker-0-0", true),
-        ("demo-broker-0-1", false),
-    ]));
+    calls.push(pods([true, true, true], [true, false]));
     calls.push(status_call(&c, |s| {
         assert_eq!(s["brokersNameServerAddress"], list(3), "{s}");
         let progressing = condition_message(s, "Progressing");
@@ -135,13 +128,7 @@ async fn name_servers_being_removed_stay_until_every_broker_runs_without_them() 
         ..ScriptedAdmin::default()
     });
     let (c, mut calls) = changed(3, 2, 3, true);
-    calls.push(list_pods(&[
-        ("demo-namesrv-0", true),
-        ("demo-namesrv-1", true),
-        ("demo-namesrv-2", true),
-        ("demo-broker-0-0", true),
-        ("demo-broker-0-1", true),
-    ]));
+    calls.push(pods([true, true, true], [true, true]));
     calls.push(status_call(&c, |s| {
         assert_eq!(s["brokersNameServerAddress"], list(2), "{s}");
     }));
