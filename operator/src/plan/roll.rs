@@ -4,7 +4,8 @@
 //! Within the rolling group:
 //!
 //! 1. writes come off the group on every name server (HOLD), when another group of the spec
-//!    takes writes on every name server and the spec lets this group take them; then the
+//!    takes writes on every name server, the spec lets this group take them and the change
+//!    restarts or stops a member (a slave more only starts one: writes stay on); then the
 //!    clients' route refresh is waited out, so producers have moved to the other groups and a
 //!    SYNC_MASTER never answers SLAVE_NOT_AVAILABLE for lack of a restarting slave — and then
 //!    until the group's master stores no more sends, for clients that refresh late. With no
@@ -44,6 +45,8 @@ pub fn next(snapshot: &Snapshot, policy: &Policy) -> Option<Step> {
         .any(|g| g.index != rolling.index && g.writable_by_spec && g.writes.all());
     if others_take_writes
         && rolling.writable_by_spec
+        // A roll that took writes off keeps them off until the group settles.
+        && (rolling.writes_held_since.is_some() || !only_starts(rolling))
         && let Some(step) = hold(rolling, snapshot.now, policy)
     {
         return Some(step);
@@ -54,6 +57,23 @@ pub fn next(snapshot: &Snapshot, policy: &Policy) -> Option<Step> {
     rolling
         .writes_held_since
         .map(|_| Step::Act(Action::ReleaseWrites(rolling.index)))
+}
+
+/// The group's change only starts members (a slave more): every member that runs, runs its
+/// spec. Starting a slave restarts nothing and a SYNC_MASTER waits only for its best slave
+/// (Apache's `isSlaveOK`), so the group keeps taking writes.
+fn only_starts(group: &Group) -> bool {
+    group.members.len() <= group.desired.len()
+        && group
+            .members
+            .iter()
+            .zip(&group.desired)
+            .all(|(member, hash)| {
+                member
+                    .running
+                    .as_ref()
+                    .is_none_or(|running| running == hash)
+            })
 }
 
 /// Writes off the rolling group and the route refresh waited out.

@@ -337,12 +337,10 @@ fn groups_roll_in_index_order_one_at_a_time() {
 }
 
 #[test]
-fn adding_a_slave_starts_it_and_restarts_no_master() {
+fn adding_a_slave_starts_it_with_the_groups_writes_on_and_restarts_no_master() {
     let mut s = cluster();
     s.groups[0].desired.push(OLD.to_owned());
     s.groups[0].members.push(absent());
-    assert_eq!(step(&s), act(Action::HoldWrites(0)));
-    held_long_ago(&mut s, 0);
     assert_eq!(
         step(&s),
         act(Action::StartMember {
@@ -350,8 +348,29 @@ fn adding_a_slave_starts_it_and_restarts_no_master() {
             member: 2
         })
     );
-    s.groups[0].members[2] = member(OLD);
-    assert_eq!(step(&s), act(Action::ReleaseWrites(0)));
+    // Started, it runs its spec: nothing of this group waits on it (another group's roll
+    // does, until it is ready and caught up).
+    s.groups[0].members[2] = Member {
+        ready: false,
+        behind: None,
+        ..member(OLD)
+    };
+    assert_eq!(step(&s), Step::Done);
+    change(&mut s, 1);
+    assert_eq!(
+        step(&s),
+        Step::Wait(Wait::OtherGroupUnhealthy {
+            rolling: 1,
+            unhealthy: 0
+        })
+    );
+
+    // A slave more while the template changes too: the restarts take the writes off first.
+    let mut s = cluster();
+    change(&mut s, 0);
+    s.groups[0].desired.push(NEW.to_owned());
+    s.groups[0].members.push(absent());
+    assert_eq!(step(&s), act(Action::HoldWrites(0)));
 }
 
 #[test]
