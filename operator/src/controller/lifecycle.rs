@@ -99,9 +99,7 @@ pub fn has_work(
     let rolling = live.iter().any(|l| {
         group_of(l).is_some_and(|g| {
             g < cluster.groups()
-                && (!is_settled(l)
-                    || roll::desired_hash(desired, g)
-                        != roll::desired_hash(std::slice::from_ref(l), g))
+                && (!is_settled(l) || roll::desired_hash(desired, g) != roll::template_hash(l))
         })
     });
     if rolling {
@@ -202,9 +200,8 @@ pub fn snapshot(o: &Observed<'_>, synced: &[String], drains: &[DrainStatus]) -> 
         let desired_hash = roll::desired_hash(o.desired, g).unwrap_or_else(|| AS_SPEC.to_owned());
         // Without a roll under way, a pod missing for a moment (the StatefulSet recreates it)
         // is shown running; a new group's pods run only once they exist.
-        let at_rest = live.is_some_and(|l| {
-            roll::desired_hash(std::slice::from_ref(l), g).as_deref() == Some(&desired_hash)
-        });
+        let at_rest =
+            live.is_some_and(|l| roll::template_hash(l).as_deref() == Some(&desired_hash));
         let members: Vec<Member> = (0..pods)
             .map(|m| {
                 let pod = o.pods.get(&names::broker_pod(cluster, g, m));

@@ -40,7 +40,8 @@ pub fn desired_hash(desired: &[StatefulSet], g: u32) -> Option<String> {
         .and_then(template_hash)
 }
 
-fn template_hash(sts: &StatefulSet) -> Option<String> {
+/// The template hash a StatefulSet carries.
+pub fn template_hash(sts: &StatefulSet) -> Option<String> {
     sts.metadata
         .annotations
         .as_ref()?
